@@ -1,0 +1,187 @@
+//! Control messages: sizing the receive buffer and decoding what the kernel wrote.
+//!
+//! Decoding is done here rather than with nix's `cmsgs()`, which refuses to iterate when
+//! `MSG_CTRUNC` is set and so strands the descriptors the kernel did install. Every
+//! descriptor becomes an [`OwnedFd`] the moment it is read out of the buffer, so whatever
+//! happens next (truncation error, parse error, a dropped value) closes it exactly once.
+
+use std::mem;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+
+/// `SCM_MAX_FD`: the most descriptors one `sendmsg` may carry on Linux.
+pub const MAX_FDS_PER_MESSAGE: usize = 253;
+
+/// `SCM_PIDFD` (Linux >= 6.5, asm-generic value): a pidfd of the sender, sent when the
+/// receiver enabled `SO_PASSPIDFD`. It is a descriptor too, so it must be owned and closed.
+pub const SCM_PIDFD: libc::c_int = 4;
+
+/// Process credentials as carried by `SCM_CREDENTIALS` / reported by `SO_PEERCRED`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Credentials {
+    pub pid: i32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl Credentials {
+    /// The calling process's own credentials.
+    pub fn current() -> Self {
+        Self {
+            pid: nix::unistd::getpid().as_raw(),
+            uid: nix::unistd::getuid().as_raw(),
+            gid: nix::unistd::getgid().as_raw(),
+        }
+    }
+}
+
+/// What arrived beside a datagram's bytes.
+#[derive(Debug, Default)]
+pub struct Received {
+    /// `SCM_RIGHTS` descriptors, in order (several cmsgs are merged by the kernel).
+    pub fds: Vec<OwnedFd>,
+    /// `SCM_CREDENTIALS`, present on every datagram once `SO_PASSCRED` is on.
+    pub credentials: Option<Credentials>,
+    /// `SCM_PIDFD`, present once `SO_PASSPIDFD` is on.
+    pub pidfd: Option<OwnedFd>,
+}
+
+impl Received {
+    /// Nothing arrived.
+    pub fn is_empty(&self) -> bool {
+        self.fds.is_empty() && self.credentials.is_none() && self.pidfd.is_none()
+    }
+}
+
+// `CMSG_SPACE` is a `const`-compatible computation only through libc's unsafe fn.
+fn cmsg_space(payload: usize) -> usize {
+    // SAFETY: CMSG_SPACE is pure arithmetic on its argument.
+    unsafe { libc::CMSG_SPACE(payload as libc::c_uint) as usize }
+}
+
+/// Bytes of control buffer that hold everything a Linux unix datagram can carry at once:
+/// 253 descriptors, credentials and a pidfd.
+pub fn receive_space() -> usize {
+    cmsg_space(MAX_FDS_PER_MESSAGE * mem::size_of::<RawFd>())
+        + cmsg_space(mem::size_of::<libc::ucred>())
+        + cmsg_space(mem::size_of::<RawFd>())
+}
+
+/// A control buffer aligned for `cmsghdr`, sized by [`receive_space`].
+#[derive(Debug)]
+pub struct ControlBuffer {
+    words: Vec<u64>,
+}
+
+impl Default for ControlBuffer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ControlBuffer {
+    /// A buffer big enough for any message (see [`receive_space`]).
+    pub fn new() -> Self {
+        let words = receive_space().div_ceil(mem::size_of::<u64>());
+        Self {
+            words: vec![0; words],
+        }
+    }
+
+    /// A smaller buffer with room for `fds` descriptors plus credentials and a pidfd. A
+    /// datagram carrying more is rejected with `MSG_CTRUNC` (the kernel closes the excess,
+    /// this crate closes the rest).
+    pub fn with_fd_capacity(fds: usize) -> Self {
+        let bytes = cmsg_space(fds.max(1) * mem::size_of::<RawFd>())
+            + cmsg_space(mem::size_of::<libc::ucred>())
+            + cmsg_space(mem::size_of::<RawFd>());
+        Self {
+            words: vec![0; bytes.div_ceil(mem::size_of::<u64>())],
+        }
+    }
+
+    /// The buffer as a raw pointer and length, for `msghdr`.
+    pub(crate) fn as_raw(&mut self) -> (*mut libc::c_void, usize) {
+        (
+            self.words.as_mut_ptr().cast(),
+            self.words.len() * mem::size_of::<u64>(),
+        )
+    }
+}
+
+/// Take ownership of everything the kernel put in `msg`'s control buffer.
+///
+/// Walks the buffer even when `MSG_CTRUNC` is set: a cut `SCM_RIGHTS` array still holds
+/// descriptors the kernel installed, and they must be closed, not leaked.
+///
+/// # Safety
+/// `msg` must be the `msghdr` just filled by a successful `recvmsg(2)`: `msg_control`
+/// points to `msg_controllen` initialised bytes, and the descriptors in it are open and
+/// owned by nobody else.
+pub(crate) unsafe fn take_control(msg: &libc::msghdr) -> Received {
+    let mut out = Received::default();
+    // SAFETY: per this function's contract, msg describes a valid control buffer.
+    let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(msg) };
+    while !cmsg.is_null() {
+        // SAFETY: CMSG_FIRSTHDR/NXTHDR return either null or a header inside the buffer.
+        let hdr = unsafe { &*cmsg };
+        // SAFETY: CMSG_DATA points just past the header, inside the same buffer.
+        let data = unsafe { libc::CMSG_DATA(cmsg) };
+        let header_len = data as usize - cmsg as usize;
+        // The kernel may cut the last header short under MSG_CTRUNC: only trust the bytes
+        // that are both announced and inside the buffer.
+        let buf_end = msg.msg_control as usize + msg.msg_controllen;
+        let announced_end = cmsg as usize + hdr.cmsg_len;
+        let payload = announced_end.min(buf_end).saturating_sub(data as usize);
+        if hdr.cmsg_len < header_len {
+            break;
+        }
+        if hdr.cmsg_level == libc::SOL_SOCKET {
+            match hdr.cmsg_type {
+                libc::SCM_RIGHTS => {
+                    for i in 0..payload / mem::size_of::<RawFd>() {
+                        // SAFETY: `i` indexes whole ints inside the payload; unaligned read.
+                        let fd = unsafe { data.cast::<RawFd>().add(i).read_unaligned() };
+                        if fd >= 0 {
+                            // SAFETY: the kernel installed this fd for us; nobody else owns it.
+                            out.fds.push(unsafe { OwnedFd::from_raw_fd(fd) });
+                        }
+                    }
+                }
+                libc::SCM_CREDENTIALS if payload >= mem::size_of::<libc::ucred>() => {
+                    // SAFETY: the payload holds a whole ucred; unaligned read.
+                    let cred = unsafe { data.cast::<libc::ucred>().read_unaligned() };
+                    out.credentials = Some(Credentials {
+                        pid: cred.pid,
+                        uid: cred.uid,
+                        gid: cred.gid,
+                    });
+                }
+                SCM_PIDFD if payload >= mem::size_of::<RawFd>() => {
+                    // SAFETY: the payload holds one int; unaligned read.
+                    let fd = unsafe { data.cast::<RawFd>().read_unaligned() };
+                    if fd >= 0 {
+                        // SAFETY: the kernel installed this pidfd for us.
+                        out.pidfd = Some(unsafe { OwnedFd::from_raw_fd(fd) });
+                    }
+                }
+                _ => {}
+            }
+        }
+        // SAFETY: msg and cmsg are valid as above; NXTHDR returns null at the end.
+        cmsg = unsafe { libc::CMSG_NXTHDR(msg, cmsg) };
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receive_space_holds_the_linux_maximum() {
+        // 253 ints + ucred + one int, each with its header and padding.
+        assert!(receive_space() >= 253 * 4 + 12 + 4 + 3 * 16);
+        let mut buf = ControlBuffer::new();
+        assert!(buf.as_raw().1 >= receive_space());
+    }
+}

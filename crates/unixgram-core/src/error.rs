@@ -1,0 +1,164 @@
+//! One error type for every operation: what failed (`syscall`), why (`kind`), and where
+//! (`address`), so a binding can build an error in Node's shape without guessing.
+
+use std::fmt;
+
+use nix::errno::Errno;
+
+use crate::addr::Address;
+
+/// Why an operation failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The kernel refused: the errno is kept as is.
+    Os(Errno),
+    /// `MSG_TRUNC`: the datagram did not fit the buffer. `size` is its real length.
+    Truncated { size: usize, capacity: usize },
+    /// `MSG_CTRUNC`: control data was cut; the fds that did arrive were closed.
+    ControlTruncated,
+    /// An adopted descriptor is not an `AF_UNIX` / `SOCK_DGRAM` socket.
+    NotUnixDatagram,
+}
+
+/// An error from a socket operation, with its context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    syscall: &'static str,
+    address: Option<Address>,
+    detail: Option<String>,
+}
+
+/// The crate's result type.
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// An errno returned by `syscall`.
+    pub fn os(errno: Errno, syscall: &'static str) -> Self {
+        Self {
+            kind: ErrorKind::Os(errno),
+            syscall,
+            address: None,
+            detail: None,
+        }
+    }
+
+    /// An error of another kind raised while doing `syscall`.
+    pub fn new(kind: ErrorKind, syscall: &'static str) -> Self {
+        Self {
+            kind,
+            syscall,
+            address: None,
+            detail: None,
+        }
+    }
+
+    /// Attach the address the operation was about.
+    #[must_use]
+    pub fn with_address(mut self, address: &Address) -> Self {
+        self.address = Some(address.clone());
+        self
+    }
+
+    /// Attach a sentence that says more than the errno does.
+    #[must_use]
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// The syscall that failed, as Node names it (`"connect"`, `"sendmsg"`, ...).
+    pub fn syscall(&self) -> &'static str {
+        self.syscall
+    }
+
+    /// The address involved, if any.
+    pub fn address(&self) -> Option<&Address> {
+        self.address.as_ref()
+    }
+
+    /// The extra explanation, if any.
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
+    }
+
+    /// The errno, for OS errors.
+    pub fn errno(&self) -> Option<Errno> {
+        match self.kind {
+            ErrorKind::Os(errno) => Some(errno),
+            _ => None,
+        }
+    }
+
+    /// The string code Node users match on: the errno name (`"ENOENT"`) or a
+    /// library code (`"ERR_UNIXGRAM_TRUNCATED"`).
+    pub fn code(&self) -> String {
+        match self.kind {
+            ErrorKind::Os(errno) => format!("{errno:?}"),
+            ErrorKind::Truncated { .. } => "ERR_UNIXGRAM_TRUNCATED".to_owned(),
+            ErrorKind::ControlTruncated => "ERR_UNIXGRAM_CONTROL_TRUNCATED".to_owned(),
+            ErrorKind::NotUnixDatagram => "ERR_UNIXGRAM_NOT_UNIX_DGRAM".to_owned(),
+        }
+    }
+}
+
+/// Node's `ErrnoException` format: `"<syscall> <CODE> <address>"`, then the detail.
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.syscall, self.code())?;
+        if let Some(address) = &self.address {
+            write!(f, " {address}")?;
+        }
+        match (&self.detail, &self.kind) {
+            (Some(detail), _) => write!(f, ": {detail}"),
+            (None, ErrorKind::Os(errno)) => write!(f, ": {}", errno.desc()),
+            (None, ErrorKind::Truncated { size, capacity }) => write!(
+                f,
+                ": a datagram of {size} bytes did not fit the {capacity}-byte buffer and was discarded"
+            ),
+            (None, ErrorKind::ControlTruncated) => write!(
+                f,
+                ": control data was truncated (MSG_CTRUNC); the datagram was discarded and the file descriptors that arrived with it were closed"
+            ),
+            (None, ErrorKind::NotUnixDatagram) => {
+                write!(f, ": the descriptor is not an AF_UNIX SOCK_DGRAM socket")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_follows_node_errno_exception() {
+        let err = Error::os(Errno::ENOENT, "connect").with_address(&Address::path("/run/x.sock"));
+        assert_eq!(err.code(), "ENOENT");
+        assert_eq!(
+            err.to_string(),
+            "connect ENOENT /run/x.sock: No such file or directory"
+        );
+    }
+
+    #[test]
+    fn library_codes_are_stable() {
+        let err = Error::new(
+            ErrorKind::Truncated {
+                size: 10,
+                capacity: 4,
+            },
+            "recvmsg",
+        );
+        assert_eq!(err.code(), "ERR_UNIXGRAM_TRUNCATED");
+        assert!(err.to_string().contains("10 bytes"));
+        assert_eq!(err.errno(), None);
+    }
+}

@@ -1,0 +1,174 @@
+//! `sendmsg(2)` and `recvmsg(2)` for one datagram, with control messages and exact sizing.
+
+use std::io::IoSlice;
+use std::mem;
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::ptr;
+
+use nix::errno::Errno;
+use nix::sys::socket::{
+    self, ControlMessage, MsgFlags, SockaddrLike, UnixAddr, UnixCredentials,
+};
+
+use crate::addr::Address;
+use crate::cmsg::{self, ControlBuffer, Credentials, Received, MAX_FDS_PER_MESSAGE};
+use crate::error::{Error, ErrorKind, Result};
+
+/// Control data to send with a datagram. The descriptors are borrowed: the caller keeps
+/// owning them (the kernel duplicates them into the message).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SendAncillary<'a> {
+    /// `SCM_RIGHTS`: 0 to 253 descriptors.
+    pub fds: &'a [RawFd],
+    /// `SCM_CREDENTIALS`: the kernel checks them unless the sender is privileged.
+    pub credentials: Option<Credentials>,
+}
+
+/// One received datagram, without its bytes (those were appended to the caller's buffer).
+#[derive(Debug)]
+pub struct Datagram {
+    /// Payload length.
+    pub len: usize,
+    /// The sender's address, when asked for. `Unnamed` for unbound senders.
+    pub address: Option<Address>,
+    /// Descriptors and credentials that came with it, owned.
+    pub ancillary: Received,
+}
+
+/// Send one datagram gathered from `iov`. See sendmsg(2).
+///
+/// Returns `EINVAL` (before any syscall) for more than 253 descriptors.
+pub fn sendmsg(
+    fd: BorrowedFd<'_>,
+    iov: &[IoSlice<'_>],
+    ancillary: &SendAncillary<'_>,
+    dest: Option<&UnixAddr>,
+) -> Result<usize> {
+    if ancillary.fds.len() > MAX_FDS_PER_MESSAGE {
+        return Err(Error::os(Errno::EINVAL, "sendmsg").with_detail(format!(
+            "{} file descriptors given; one datagram carries at most {MAX_FDS_PER_MESSAGE}",
+            ancillary.fds.len()
+        )));
+    }
+    let creds = ancillary.credentials.map(|c| {
+        UnixCredentials::from(libc::ucred {
+            pid: c.pid,
+            uid: c.uid,
+            gid: c.gid,
+        })
+    });
+    let mut cmsgs = Vec::with_capacity(2);
+    if !ancillary.fds.is_empty() {
+        cmsgs.push(ControlMessage::ScmRights(ancillary.fds));
+    }
+    if let Some(creds) = &creds {
+        cmsgs.push(ControlMessage::ScmCredentials(creds));
+    }
+    loop {
+        match socket::sendmsg(
+            fd.as_raw_fd(),
+            iov,
+            &cmsgs,
+            MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL,
+            dest,
+        ) {
+            Err(Errno::EINTR) => continue,
+            other => return other.map_err(|errno| Error::os(errno, "sendmsg")),
+        }
+    }
+}
+
+/// Size of the next queued datagram, or `None` if the queue is empty. See recv(2):
+/// `MSG_PEEK | MSG_TRUNC` with an empty buffer returns the real length (Linux >= 3.4).
+pub fn peek_size(fd: BorrowedFd<'_>) -> Result<Option<usize>> {
+    let flags = libc::MSG_PEEK | libc::MSG_TRUNC | libc::MSG_DONTWAIT;
+    loop {
+        // SAFETY: a zero-length buffer is never written; null is allowed with len 0.
+        let n = unsafe { libc::recv(fd.as_raw_fd(), ptr::null_mut(), 0, flags) };
+        match Errno::result(n) {
+            Ok(n) => return Ok(Some(n as usize)),
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EAGAIN) => return Ok(None),
+            Err(errno) => return Err(Error::os(errno, "recvmsg")),
+        }
+    }
+}
+
+/// Receive the next datagram whole, appending its bytes to `out`. See recvmsg(2).
+///
+/// The size is discovered first ([`peek_size`]), so `out` grows by exactly the datagram's
+/// length: a small datagram never pays for a large buffer and a large one is never cut.
+/// Returns `Ok(None)` when nothing is queued. Descriptors arrive close-on-exec.
+/// `MSG_TRUNC` and `MSG_CTRUNC` are errors; whatever descriptors did arrive are closed
+/// and `out` is left as it was.
+pub fn recvmsg(
+    fd: BorrowedFd<'_>,
+    out: &mut Vec<u8>,
+    control: &mut ControlBuffer,
+    want_address: bool,
+) -> Result<Option<Datagram>> {
+    let Some(size) = peek_size(fd)? else {
+        return Ok(None);
+    };
+    out.reserve(size);
+    let start = out.len();
+    let mut iov = libc::iovec {
+        // SAFETY: `reserve` made room for `size` bytes after `start`.
+        iov_base: unsafe { out.as_mut_ptr().add(start) }.cast(),
+        iov_len: size,
+    };
+    // SAFETY: an all-zero sockaddr_un is a valid (empty) value.
+    let mut name: libc::sockaddr_un = unsafe { mem::zeroed() };
+    let (control_ptr, control_len) = control.as_raw();
+    // SAFETY: an all-zero msghdr is valid; the fields that matter are set below.
+    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+    if want_address {
+        msg.msg_name = ptr::addr_of_mut!(name).cast();
+        msg.msg_namelen = mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+    }
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control_ptr;
+    msg.msg_controllen = control_len;
+    let flags = libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC | libc::MSG_TRUNC;
+    let n = loop {
+        // SAFETY: every pointer in msg is valid for the lengths it declares.
+        let n = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, flags) };
+        match Errno::result(n) {
+            Ok(n) => break n as usize,
+            Err(Errno::EINTR) => continue,
+            // Someone sharing the socket took it between the peek and now.
+            Err(Errno::EAGAIN) => return Ok(None),
+            Err(errno) => return Err(Error::os(errno, "recvmsg")),
+        }
+    };
+    // SAFETY: recvmsg succeeded, so the control buffer holds what the kernel wrote and the
+    // descriptors in it are ours. Taken before any check so that none can leak.
+    let ancillary = unsafe { cmsg::take_control(&msg) };
+    if msg.msg_flags & libc::MSG_TRUNC != 0 || n > size {
+        return Err(Error::new(
+            ErrorKind::Truncated {
+                size: n,
+                capacity: size,
+            },
+            "recvmsg",
+        ));
+    }
+    if msg.msg_flags & libc::MSG_CTRUNC != 0 {
+        return Err(Error::new(ErrorKind::ControlTruncated, "recvmsg"));
+    }
+    // SAFETY: the kernel initialised `n <= size` bytes after `start`.
+    unsafe { out.set_len(start + n) };
+    let address = want_address.then(|| {
+        // SAFETY: `name` is a sockaddr_un the kernel filled, `msg_namelen` bytes long.
+        let addr = unsafe {
+            UnixAddr::from_raw(ptr::addr_of!(name).cast(), Some(msg.msg_namelen))
+        };
+        addr.map_or(Address::Unnamed, |a| Address::from_unix_addr(&a))
+    });
+    Ok(Some(Datagram {
+        len: n,
+        address,
+        ancillary,
+    }))
+}

@@ -1,0 +1,314 @@
+//! The socket: create, bind, connect, names, options, send and receive.
+
+use std::fs;
+use std::io::IoSlice;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
+use nix::sys::socket::{
+    self, getsockopt, setsockopt, sockopt, AddressFamily, SockFlag, SockType, UnixAddr,
+};
+
+use crate::addr::Address;
+use crate::cmsg::{ControlBuffer, Credentials};
+use crate::error::{Error, ErrorKind, Result};
+use crate::msg::{self, Datagram, SendAncillary};
+
+/// Bytes the kernel keeps back from `SO_SNDBUF` for one datagram's accounting
+/// (`len > sk_sndbuf - 32` is `EMSGSIZE` in `unix_dgram_sendmsg`).
+const SNDBUF_OVERHEAD: usize = 32;
+
+/// Above this a datagram may fail with `ENOBUFS`: the kernel cannot allocate it
+/// (4 MiB linear part plus page fragments; 4 263 616 bytes was the largest seen on 6.18).
+const KERNEL_ALLOC_LIMIT: usize = 4 << 20;
+
+/// An `AF_UNIX` / `SOCK_DGRAM` socket, non-blocking and close-on-exec. Dropping it closes
+/// the descriptor.
+#[derive(Debug)]
+pub struct UnixDatagram {
+    fd: OwnedFd,
+    /// The address given to the last successful `connect`, for reconnects and errors.
+    peer: Option<Address>,
+    control: ControlBuffer,
+}
+
+fn flags() -> SockFlag {
+    SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC
+}
+
+impl UnixDatagram {
+    fn wrap(fd: OwnedFd) -> Self {
+        Self {
+            fd,
+            peer: None,
+            control: ControlBuffer::new(),
+        }
+    }
+
+    /// A new unbound socket. See socket(2).
+    pub fn new() -> Result<Self> {
+        socket::socket(AddressFamily::Unix, SockType::Datagram, flags(), None)
+            .map(Self::wrap)
+            .map_err(|e| Error::os(e, "socket"))
+    }
+
+    /// Two sockets connected to each other. See socketpair(2).
+    pub fn pair() -> Result<(Self, Self)> {
+        let (a, b) = socket::socketpair(AddressFamily::Unix, SockType::Datagram, None, flags())
+            .map_err(|e| Error::os(e, "socketpair"))?;
+        let (mut a, mut b) = (Self::wrap(a), Self::wrap(b));
+        a.peer = Some(Address::Unnamed);
+        b.peer = Some(Address::Unnamed);
+        Ok((a, b))
+    }
+
+    /// Adopt a descriptor after checking it is an `AF_UNIX` / `SOCK_DGRAM` socket; it is
+    /// made non-blocking and close-on-exec. On error the descriptor is handed back, open.
+    pub fn from_fd(fd: OwnedFd) -> std::result::Result<Self, (Error, OwnedFd)> {
+        if let Err(e) = check_unix_datagram(fd.as_fd()) {
+            return Err((e, fd));
+        }
+        let set_flags = || -> nix::Result<()> {
+            let fl = OFlag::from_bits_retain(fcntl(&fd, FcntlArg::F_GETFL)?);
+            fcntl(&fd, FcntlArg::F_SETFL(fl | OFlag::O_NONBLOCK))?;
+            fcntl(&fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
+            Ok(())
+        };
+        if let Err(errno) = set_flags() {
+            return Err((Error::os(errno, "fcntl"), fd));
+        }
+        let mut sock = Self::wrap(fd);
+        sock.peer = sock.peer_addr().ok();
+        Ok(sock)
+    }
+
+    /// Adopt a raw descriptor number, see [`UnixDatagram::from_fd`].
+    ///
+    /// # Safety
+    /// `fd` must be an open descriptor that nothing else will close.
+    pub unsafe fn from_raw_fd(fd: RawFd) -> std::result::Result<Self, (Error, RawFd)> {
+        // SAFETY: the caller hands over ownership of an open descriptor.
+        let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+        Self::from_fd(owned).map_err(|(e, fd)| (e, fd.into_raw_fd()))
+    }
+
+    /// Bind to a path, an abstract name, or `Address::Unnamed` to autobind. See bind(2).
+    pub fn bind(&self, addr: &Address) -> Result<()> {
+        let ua = addr.to_unix_addr("bind")?;
+        socket::bind(self.fd.as_raw_fd(), &ua).map_err(|e| Error::os(e, "bind").with_address(addr))
+    }
+
+    /// Set the default destination; only datagrams from it are received. See connect(2).
+    pub fn connect(&mut self, addr: &Address) -> Result<()> {
+        let ua = addr.to_unix_addr("connect")?;
+        loop {
+            match socket::connect(self.fd.as_raw_fd(), &ua) {
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(Error::os(e, "connect").with_address(addr)),
+                Ok(()) => break,
+            }
+        }
+        self.peer = Some(addr.clone());
+        Ok(())
+    }
+
+    /// Connect again to the last address given to [`connect`](Self::connect): after the peer
+    /// restarted, the kernel has dropped the old association (`ENOTCONN`).
+    pub fn reconnect(&mut self) -> Result<()> {
+        match self.peer.clone() {
+            Some(Address::Unnamed) | None => Err(Error::os(Errno::ENOTCONN, "connect")
+                .with_detail("the socket has no peer address to reconnect to")),
+            Some(addr) => self.connect(&addr),
+        }
+    }
+
+    /// The address the socket is bound to. See getsockname(2).
+    pub fn local_addr(&self) -> Result<Address> {
+        socket::getsockname::<UnixAddr>(self.fd.as_raw_fd())
+            .map(|a| Address::from_unix_addr(&a))
+            .map_err(|e| Error::os(e, "getsockname"))
+    }
+
+    /// The address of the connected peer. See getpeername(2).
+    pub fn peer_addr(&self) -> Result<Address> {
+        socket::getpeername::<UnixAddr>(self.fd.as_raw_fd())
+            .map(|a| Address::from_unix_addr(&a))
+            .map_err(|e| Error::os(e, "getpeername"))
+    }
+
+    /// The address last given to `connect`, without a syscall.
+    pub fn connected_to(&self) -> Option<&Address> {
+        self.peer.as_ref()
+    }
+
+    /// `SO_SNDBUF` as the kernel reports it (twice what was set).
+    pub fn send_buffer_size(&self) -> Result<usize> {
+        getsockopt(&self.fd, sockopt::SndBuf).map_err(|e| Error::os(e, "getsockopt"))
+    }
+
+    /// Set `SO_SNDBUF` (the kernel doubles it and caps it at `net.core.wmem_max`).
+    pub fn set_send_buffer_size(&self, size: usize) -> Result<()> {
+        setsockopt(&self.fd, sockopt::SndBuf, &size).map_err(|e| Error::os(e, "setsockopt"))
+    }
+
+    /// `SO_RCVBUF` as the kernel reports it.
+    pub fn recv_buffer_size(&self) -> Result<usize> {
+        getsockopt(&self.fd, sockopt::RcvBuf).map_err(|e| Error::os(e, "getsockopt"))
+    }
+
+    /// Set `SO_RCVBUF` (no effect on how much a unix datagram socket queues).
+    pub fn set_recv_buffer_size(&self, size: usize) -> Result<()> {
+        setsockopt(&self.fd, sockopt::RcvBuf, &size).map_err(|e| Error::os(e, "setsockopt"))
+    }
+
+    /// Whether `SO_PASSCRED` is on.
+    pub fn pass_credentials(&self) -> Result<bool> {
+        getsockopt(&self.fd, sockopt::PassCred).map_err(|e| Error::os(e, "getsockopt"))
+    }
+
+    /// Turn `SO_PASSCRED` on or off: every datagram received then carries its sender's
+    /// credentials. On an unbound socket the kernel autobinds it at the next send/connect.
+    pub fn set_pass_credentials(&self, on: bool) -> Result<()> {
+        setsockopt(&self.fd, sockopt::PassCred, &on).map_err(|e| Error::os(e, "setsockopt"))
+    }
+
+    /// `SO_PEERCRED`. Only socketpairs have it for datagram sockets: a `connect()`ed one
+    /// reports pid 0, which is returned as `None`.
+    pub fn peer_credentials(&self) -> Result<Option<Credentials>> {
+        let c = getsockopt(&self.fd, sockopt::PeerCredentials)
+            .map_err(|e| Error::os(e, "getsockopt"))?;
+        Ok((c.pid() != 0).then(|| Credentials {
+            pid: c.pid(),
+            uid: c.uid(),
+            gid: c.gid(),
+        }))
+    }
+
+    /// The largest datagram this socket can send right now (`SO_SNDBUF - 32`).
+    pub fn max_datagram_size(&self) -> Result<usize> {
+        Ok(self.send_buffer_size()?.saturating_sub(SNDBUF_OVERHEAD))
+    }
+
+    /// Send one datagram to the connected peer or to `dest`.
+    ///
+    /// A datagram too big for the current `SO_SNDBUF` raises it (with `SO_SNDBUFFORCE` when
+    /// privileged) and is sent; past what the system allows it is `EMSGSIZE` with the limit
+    /// in the message. `EAGAIN` (the receiver's queue is full) is returned as is: waiting is
+    /// the caller's policy.
+    pub fn send(
+        &self,
+        iov: &[IoSlice<'_>],
+        ancillary: &SendAncillary<'_>,
+        dest: Option<&Address>,
+    ) -> Result<usize> {
+        let dest_addr = dest.map(|a| a.to_unix_addr("sendmsg")).transpose()?;
+        let target = dest.or(self.peer.as_ref()).filter(|a| **a != Address::Unnamed);
+        let with_target = |e: Error| match target {
+            Some(a) => e.with_address(a),
+            None => e,
+        };
+        let len: usize = iov.iter().map(|b| b.len()).sum();
+        let first = msg::sendmsg(self.fd.as_fd(), iov, ancillary, dest_addr.as_ref());
+        let result = match first {
+            Err(e) if e.errno() == Some(Errno::EMSGSIZE) => {
+                self.grow_send_buffer(len)?;
+                msg::sendmsg(self.fd.as_fd(), iov, ancillary, dest_addr.as_ref())
+            }
+            other => other,
+        };
+        result.map_err(|e| with_target(self.explain_send_error(e, len)))
+    }
+
+    /// Raise `SO_SNDBUF` so that a `len`-byte datagram fits, or say why it cannot.
+    fn grow_send_buffer(&self, len: usize) -> Result<()> {
+        let want = (len + SNDBUF_OVERHEAD).div_ceil(2);
+        let _ = setsockopt(&self.fd, sockopt::SndBuf, &want);
+        if self.max_datagram_size()? < len {
+            // Privileged processes may go past net.core.wmem_max.
+            let _ = setsockopt(&self.fd, sockopt::SndBufForce, &want);
+        }
+        let max = self.max_datagram_size()?;
+        if max >= len {
+            return Ok(());
+        }
+        let wmem_max = fs::read_to_string("/proc/sys/net/core/wmem_max")
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_else(|_| "?".into());
+        Err(Error::os(Errno::EMSGSIZE, "sendmsg").with_detail(format!(
+            "a datagram of {len} bytes is larger than this socket can send: the limit is {max} bytes \
+             (SO_SNDBUF minus 32, and SO_SNDBUF is capped at twice net.core.wmem_max = {wmem_max})"
+        )))
+    }
+
+    fn explain_send_error(&self, e: Error, len: usize) -> Error {
+        match e.errno() {
+            Some(Errno::ENOBUFS) if len > KERNEL_ALLOC_LIMIT => {
+                Error::os(Errno::EMSGSIZE, "sendmsg").with_detail(format!(
+                    "a datagram of {len} bytes is larger than the kernel can allocate for one \
+                     unix datagram (about {} bytes)",
+                    KERNEL_ALLOC_LIMIT + (64 << 10)
+                ))
+            }
+            Some(Errno::ENOTCONN) if self.peer.is_some() && e.detail().is_none() => e.with_detail(
+                "the peer went away and the kernel dropped the connection; call reconnect() once it is back",
+            ),
+            Some(Errno::ECONNREFUSED) if e.detail().is_none() => {
+                e.with_detail("nothing is receiving at that address (the peer closed or exited)")
+            }
+            _ => e,
+        }
+    }
+
+    /// Receive the next datagram whole, appending its bytes to `out`; `Ok(None)` if none is
+    /// queued. See [`msg::recvmsg`].
+    pub fn recv(&mut self, out: &mut Vec<u8>, want_address: bool) -> Result<Option<Datagram>> {
+        msg::recvmsg(self.fd.as_fd(), out, &mut self.control, want_address)
+    }
+}
+
+impl AsFd for UnixDatagram {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl AsRawFd for UnixDatagram {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl From<UnixDatagram> for OwnedFd {
+    fn from(sock: UnixDatagram) -> OwnedFd {
+        sock.fd
+    }
+}
+
+/// Check `SO_TYPE` and `SO_DOMAIN`. See getsockopt(2).
+fn check_unix_datagram(fd: BorrowedFd<'_>) -> Result<()> {
+    let not = |detail: String| Err(Error::new(ErrorKind::NotUnixDatagram, "getsockopt").with_detail(detail));
+    match getsockopt(&fd, sockopt::SockType) {
+        Err(Errno::ENOTSOCK) => return not(format!("fd {} is not a socket", fd.as_raw_fd())),
+        Err(e) => return Err(Error::os(e, "getsockopt")),
+        Ok(SockType::Datagram) => {}
+        Ok(other) => return not(format!("fd {} is a {other:?} socket, not SOCK_DGRAM", fd.as_raw_fd())),
+    }
+    let mut domain: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `domain` and `len` are valid for writes of the sizes passed.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_DOMAIN,
+            std::ptr::addr_of_mut!(domain).cast(),
+            &mut len,
+        )
+    };
+    Errno::result(rc).map_err(|e| Error::os(e, "getsockopt"))?;
+    if domain != libc::AF_UNIX {
+        return not(format!("fd {} is a datagram socket of family {domain}, not AF_UNIX", fd.as_raw_fd()));
+    }
+    Ok(())
+}
