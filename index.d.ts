@@ -9,4 +9,82 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-export declare function ping(): number
+/** Descriptors received with one datagram. */
+export declare class FdSet {
+  /** How many descriptors arrived (stolen or closed ones included). */
+  get length(): number
+  /** The descriptor at `index`, still owned by the set; -1 once stolen or closed. */
+  get(index: number): number
+  /** Hand the descriptor at `index` to the caller, who must close it. */
+  steal(index: number): number
+  /** Close every descriptor still in the set. Idempotent. */
+  close(): void
+}
+
+/** An `AF_UNIX` / `SOCK_DGRAM` socket watched on this thread's event loop. */
+export declare class NativeSocket {
+  /** A new unbound socket. */
+  static create(): NativeSocket
+  /**
+   * Adopt `fd` after checking it is an AF_UNIX datagram socket. On error the fd is left
+   * open and still the caller's.
+   */
+  static fromFd(fd: number): NativeSocket
+  /** The fd number (still owned by this socket). */
+  get fd(): number
+  get closed(): boolean
+  /** Bind; an empty address autobinds. */
+  bind(addr: Buffer): void
+  connect(addr: Buffer): void
+  reconnect(): void
+  /** `sun_path` bytes of the local address (empty = unnamed, leading NUL = abstract). */
+  localAddress(): Buffer
+  peerAddress(): Buffer
+  /**
+   * Send one datagram; returns bytes sent or `-EAGAIN` (-11) when the peer's queue is
+   * full. Other failures throw.
+   */
+  send(data: Buffer, dest?: Buffer | undefined | null): number
+  /** Send one datagram gathered from `chunks`, with optional fds and credentials. */
+  sendMsg(chunks: Array<Buffer>, fds?: Array<number> | undefined | null, credentials?: JsCredentials | undefined | null, dest?: Buffer | undefined | null): number
+  /** The function called with each batch: `(slab, meta, extras, writable)`. */
+  setCallback(callback: unknown): void
+  /** Report each datagram's sender address in batches. */
+  setWantAddress(on: boolean): void
+  /**
+   * What to watch: bit 1 readable, bit 2 writable (one-shot); `keep_alive` holds the
+   * process open while watching.
+   */
+  watch(events: number, keepAlive: boolean): void
+  /**
+   * Drain what is queued now, without waiting: `[slab, meta, extras]`, or `undefined`
+   * when nothing is queued.
+   */
+  readNow(): unknown
+  /** Close: stop watching, close the poll handle, then the fd. Idempotent. */
+  close(): void
+  getSendBufferSize(): number
+  setSendBufferSize(size: number): void
+  getReceiveBufferSize(): number
+  setReceiveBufferSize(size: number): void
+  getPassCredentials(): boolean
+  setPassCredentials(on: boolean): void
+  getPeerCredentials(): JsCredentials | null
+  maxDatagramSize(): number
+}
+
+/** Close a descriptor the caller owns (one stolen from an `FdSet`). */
+export declare function closeFd(fd: number): void
+
+/** This process's pid, uid and gid, as `SCM_CREDENTIALS` defaults to. */
+export declare function currentCredentials(): JsCredentials
+
+/** Credentials as JS sees them. */
+export interface JsCredentials {
+  pid: number
+  uid: number
+  gid: number
+}
+
+/** Two connected sockets. */
+export declare function socketpair(): Array<NativeSocket>

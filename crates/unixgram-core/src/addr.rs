@@ -92,8 +92,7 @@ impl Address {
 
     /// The kernel form, with the exact address length.
     pub(crate) fn to_unix_addr(&self, syscall: &'static str) -> Result<UnixAddr> {
-        self.validate(syscall)
-            .map_err(|e| e.with_address(self))?;
+        self.validate(syscall).map_err(|e| e.with_address(self))?;
         let made = match self {
             Self::Path(p) => UnixAddr::new(OsStr::from_bytes(p)),
             Self::Abstract(name) => UnixAddr::new_abstract(name),
@@ -127,6 +126,7 @@ impl fmt::Display for Address {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

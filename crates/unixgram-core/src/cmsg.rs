@@ -87,13 +87,11 @@ impl ControlBuffer {
         }
     }
 
-    /// A smaller buffer with room for `fds` descriptors plus credentials and a pidfd. A
-    /// datagram carrying more is rejected with `MSG_CTRUNC` (the kernel closes the excess,
-    /// this crate closes the rest).
+    /// A smaller buffer with room for exactly `fds` descriptors and no other control
+    /// message. A datagram carrying more is rejected with `MSG_CTRUNC` (the kernel closes
+    /// the excess, this crate closes the ones that fit).
     pub fn with_fd_capacity(fds: usize) -> Self {
-        let bytes = cmsg_space(fds.max(1) * mem::size_of::<RawFd>())
-            + cmsg_space(mem::size_of::<libc::ucred>())
-            + cmsg_space(mem::size_of::<RawFd>());
+        let bytes = cmsg_space(fds.max(1) * mem::size_of::<RawFd>());
         Self {
             words: vec![0; bytes.div_ceil(mem::size_of::<u64>())],
         }
@@ -174,6 +172,7 @@ pub(crate) unsafe fn take_control(msg: &libc::msghdr) -> Received {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

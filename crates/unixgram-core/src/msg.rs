@@ -6,9 +6,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::ptr;
 
 use nix::errno::Errno;
-use nix::sys::socket::{
-    self, ControlMessage, MsgFlags, SockaddrLike, UnixAddr, UnixCredentials,
-};
+use nix::sys::socket::{self, ControlMessage, MsgFlags, SockaddrLike, UnixAddr, UnixCredentials};
 
 use crate::addr::Address;
 use crate::cmsg::{self, ControlBuffer, Credentials, Received, MAX_FDS_PER_MESSAGE};
@@ -161,9 +159,7 @@ pub fn recvmsg(
     unsafe { out.set_len(start + n) };
     let address = want_address.then(|| {
         // SAFETY: `name` is a sockaddr_un the kernel filled, `msg_namelen` bytes long.
-        let addr = unsafe {
-            UnixAddr::from_raw(ptr::addr_of!(name).cast(), Some(msg.msg_namelen))
-        };
+        let addr = unsafe { UnixAddr::from_raw(ptr::addr_of!(name).cast(), Some(msg.msg_namelen)) };
         addr.map_or(Address::Unnamed, |a| Address::from_unix_addr(&a))
     });
     Ok(Some(Datagram {

@@ -203,7 +203,9 @@ impl UnixDatagram {
         dest: Option<&Address>,
     ) -> Result<usize> {
         let dest_addr = dest.map(|a| a.to_unix_addr("sendmsg")).transpose()?;
-        let target = dest.or(self.peer.as_ref()).filter(|a| **a != Address::Unnamed);
+        let target = dest
+            .or(self.peer.as_ref())
+            .filter(|a| **a != Address::Unnamed);
         let with_target = |e: Error| match target {
             Some(a) => e.with_address(a),
             None => e,
@@ -246,8 +248,7 @@ impl UnixDatagram {
             Some(Errno::ENOBUFS) if len > KERNEL_ALLOC_LIMIT => {
                 Error::os(Errno::EMSGSIZE, "sendmsg").with_detail(format!(
                     "a datagram of {len} bytes is larger than the kernel can allocate for one \
-                     unix datagram (about {} bytes)",
-                    KERNEL_ALLOC_LIMIT + (64 << 10)
+                     unix datagram (4 MiB plus page fragments: 4263616 bytes on Linux 6.18)"
                 ))
             }
             Some(Errno::ENOTCONN) if self.peer.is_some() && e.detail().is_none() => e.with_detail(
@@ -287,12 +288,19 @@ impl From<UnixDatagram> for OwnedFd {
 
 /// Check `SO_TYPE` and `SO_DOMAIN`. See getsockopt(2).
 fn check_unix_datagram(fd: BorrowedFd<'_>) -> Result<()> {
-    let not = |detail: String| Err(Error::new(ErrorKind::NotUnixDatagram, "getsockopt").with_detail(detail));
+    let not = |detail: String| {
+        Err(Error::new(ErrorKind::NotUnixDatagram, "getsockopt").with_detail(detail))
+    };
     match getsockopt(&fd, sockopt::SockType) {
         Err(Errno::ENOTSOCK) => return not(format!("fd {} is not a socket", fd.as_raw_fd())),
         Err(e) => return Err(Error::os(e, "getsockopt")),
         Ok(SockType::Datagram) => {}
-        Ok(other) => return not(format!("fd {} is a {other:?} socket, not SOCK_DGRAM", fd.as_raw_fd())),
+        Ok(other) => {
+            return not(format!(
+                "fd {} is a {other:?} socket, not SOCK_DGRAM",
+                fd.as_raw_fd()
+            ))
+        }
     }
     let mut domain: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
@@ -308,7 +316,10 @@ fn check_unix_datagram(fd: BorrowedFd<'_>) -> Result<()> {
     };
     Errno::result(rc).map_err(|e| Error::os(e, "getsockopt"))?;
     if domain != libc::AF_UNIX {
-        return not(format!("fd {} is a datagram socket of family {domain}, not AF_UNIX", fd.as_raw_fd()));
+        return not(format!(
+            "fd {} is a datagram socket of family {domain}, not AF_UNIX",
+            fd.as_raw_fd()
+        ));
     }
     Ok(())
 }

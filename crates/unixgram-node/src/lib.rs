@@ -1,3 +1,47 @@
-use napi_derive::napi;
-#[napi]
-pub fn ping() -> u32 { 1 }
+//! The napi-rs binding of `unixgram-core`: marshalling and the event-loop watcher, nothing
+//! else. Socket semantics live in the core crate; queues, waiting and parsing in TypeScript.
+//!
+//! # How receiving works
+//! Each socket that has something to wait for gets one libuv `uv_poll_t` on the event loop
+//! of the JS thread that created it (`napi_get_uv_event_loop`; the `uv_*` symbols come from
+//! the `node` binary, see `uv.rs`). On readable, the poll callback drains the socket without
+//! blocking, up to 64 datagrams or 1 MiB, and makes **one** JS call for the whole batch:
+//! `(slab, meta, extras, writable)`, where `slab` holds the payloads back to back (handed to
+//! JS without a copy), `meta` a `[len, flags]` pair per entry, and `extras` the entries that
+//! carry an address change, descriptors (`FdSet`), credentials or an error. There is no
+//! thread and no per-datagram JS call. When JS stops asking (no pending receive), it stops
+//! the poll: datagrams then wait in the kernel queue, which is the backpressure.
+//!
+//! # Lifecycle invariants
+//! - The poll handle is created on first `watch()`, with memory from
+//!   `uv_handle_size(UV_POLL)` (never a struct layout), and holds an `Rc` of the socket
+//!   state, released in its close callback.
+//! - `close()` (explicit, from a finalizer, or from the env cleanup hook) does, in order:
+//!   `uv_poll_stop` (the fd leaves epoll), `uv_close` (memory freed later), close the fd,
+//!   delete the JS references, destroy the async context, remove the cleanup hook. It is
+//!   idempotent and safe from inside the callback: no `RefCell` borrow is held while JS runs.
+//! - While something is watched, the JS callback is referenced strongly (a socket with a
+//!   pending receive is not collected); otherwise weakly, so an abandoned socket is
+//!   garbage-collected and its finalizer closes it.
+//! - The handle is `uv_ref`'d only when JS says a receive is pending and the user has not
+//!   called `unref()`, as Node's own sockets behave.
+//! - The JS call goes through `napi_make_callback` in the socket's async context (captured
+//!   at `setCallback`), so `AsyncLocalStorage` and microtasks behave as with Node's `dgram`.
+//!   An exception it leaves pending is cleared and raised with `napi_fatal_exception`
+//!   (`uncaughtException`), never left to poison later N-API calls.
+//! - Each environment (main thread, every worker) registers a cleanup hook per watched
+//!   socket, so a worker that exits with sockets open closes them and its loop can close.
+//! - No panic crosses into libuv or JS: callbacks run under `catch_unwind`, methods are
+//!   `catch_unwind`.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod error;
+mod fdset;
+mod js;
+mod poll;
+mod socket;
+mod uv;
+
+pub use fdset::FdSet;
+pub use socket::{close_fd, current_credentials, socketpair, NativeSocket};

@@ -1,0 +1,77 @@
+//! Received descriptors, owned on the Rust side until JS steals them.
+//!
+//! Each datagram's descriptors live in one `FdSet`. A descriptor leaves it only through
+//! `steal()` (the caller now owns the number) or `close()`; whatever is left when the JS
+//! object is garbage-collected is closed by `Drop`. So no received fd can leak.
+
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
+
+use napi::bindgen_prelude::{JavaScriptClassExt, ToNapiValue};
+use napi::{sys, Env, Result};
+use napi_derive::napi;
+
+use crate::error;
+
+/// Descriptors received with one datagram.
+#[napi]
+pub struct FdSet {
+    fds: Vec<Option<OwnedFd>>,
+}
+
+impl FdSet {
+    pub fn new(fds: Vec<OwnedFd>) -> Self {
+        Self {
+            fds: fds.into_iter().map(Some).collect(),
+        }
+    }
+
+    /// A JS instance owning these descriptors.
+    pub(crate) fn into_js(self, env: sys::napi_env) -> Result<sys::napi_value> {
+        let env_ref = Env::from_raw(env);
+        let instance = self.into_instance(&env_ref)?;
+        // SAFETY: env is live; the instance belongs to it.
+        unsafe { ToNapiValue::to_napi_value(env, instance) }
+    }
+}
+
+#[napi]
+impl FdSet {
+    /// How many descriptors arrived (stolen or closed ones included).
+    #[napi(getter)]
+    pub fn length(&self) -> u32 {
+        self.fds.len() as u32
+    }
+
+    /// The descriptor at `index`, still owned by the set; -1 once stolen or closed.
+    #[napi]
+    pub fn get(&self, index: u32) -> i32 {
+        self.fds
+            .get(index as usize)
+            .and_then(|f| f.as_ref())
+            .map_or(-1, |f| f.as_raw_fd())
+    }
+
+    /// Hand the descriptor at `index` to the caller, who must close it.
+    #[napi]
+    pub fn steal(&mut self, env: Env, index: u32) -> Result<i32> {
+        match self.fds.get_mut(index as usize).and_then(Option::take) {
+            Some(fd) => Ok(fd.into_raw_fd()),
+            None => Err(error::throw_code(
+                env.raw(),
+                "ERR_OUT_OF_RANGE",
+                &format!(
+                    "no descriptor at index {index}: {} arrived, and stolen or closed ones are gone",
+                    self.fds.len()
+                ),
+            )),
+        }
+    }
+
+    /// Close every descriptor still in the set. Idempotent.
+    #[napi]
+    pub fn close(&mut self) {
+        for fd in &mut self.fds {
+            drop(fd.take());
+        }
+    }
+}

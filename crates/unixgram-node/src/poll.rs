@@ -1,0 +1,486 @@
+//! The watcher: a libuv poll handle on the socket's fd, on the loop of the JS thread that
+//! created the socket, and the one JS call per wakeup that hands over a batch.
+//!
+//! See the crate docs for the lifecycle invariants. In short: a [`Shared`] is owned by the
+//! JS object (`NativeSocket`) and, while a poll handle exists, by the handle too (released
+//! in the close callback). Nothing holds a `RefCell` borrow across a call into JS, so JS may
+//! close the socket, or change what is watched, from inside the callback.
+
+use std::cell::RefCell;
+use std::ffi::{c_int, c_void};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+use std::rc::Rc;
+
+use napi::{sys, Env, Result};
+use unixgram_core::{Address, Error as CoreError, Received, UnixDatagram};
+
+use crate::error;
+use crate::fdset::FdSet;
+use crate::js;
+use crate::uv;
+
+/// At most this many datagrams per wakeup, so one busy socket cannot starve the loop.
+const BATCH_MAX_DATAGRAMS: usize = 64;
+/// Stop draining once a batch holds this many bytes (one larger datagram is still whole).
+const BATCH_MAX_BYTES: usize = 1 << 20;
+
+/// Per-entry flags in the batch metadata (`[len, flags]` little-endian u32 pairs).
+const ENTRY_ERROR: u32 = 1;
+const ENTRY_ADDRESS: u32 = 2;
+const ENTRY_ANCILLARY: u32 = 4;
+
+pub type Shared = Rc<RefCell<Inner>>;
+
+/// The socket and everything that watches it.
+pub struct Inner {
+    /// `None` once closed.
+    pub sock: Option<UnixDatagram>,
+    /// Report each datagram's sender address (unconnected receivers need it).
+    pub want_address: bool,
+    env: sys::napi_env,
+    handle: *mut uv::PollHandle,
+    interest: c_int,
+    callback: sys::napi_ref,
+    strong: bool,
+    async_ctx: sys::napi_async_context,
+    hook: bool,
+    /// The `RefCell` this lives in, as registered with the env cleanup hook.
+    hook_arg: *mut c_void,
+}
+
+impl Inner {
+    pub fn new(env: sys::napi_env, sock: UnixDatagram) -> Shared {
+        Rc::new(RefCell::new(Self {
+            sock: Some(sock),
+            want_address: false,
+            env,
+            handle: ptr::null_mut(),
+            interest: 0,
+            callback: ptr::null_mut(),
+            strong: false,
+            async_ctx: ptr::null_mut(),
+            hook: false,
+            hook_arg: ptr::null_mut(),
+        }))
+    }
+
+    /// Stop watching, close the handle, then the fd, and release the JS references.
+    /// Idempotent; safe from inside the callback and from a finalizer.
+    pub fn close(&mut self) {
+        if !self.handle.is_null() {
+            // SAFETY: a live handle of this thread; stop removes the fd from epoll before
+            // the fd is closed below, and close frees it (and its Rc) on a later turn.
+            unsafe {
+                uv::stop(self.handle);
+                uv::close(self.handle, on_close);
+            }
+            self.handle = ptr::null_mut();
+        }
+        self.interest = 0;
+        drop(self.sock.take());
+        if !self.callback.is_null() {
+            // SAFETY: the reference was created on this env and not deleted before.
+            unsafe { sys::napi_delete_reference(self.env, self.callback) };
+            self.callback = ptr::null_mut();
+        }
+        if !self.async_ctx.is_null() {
+            // SAFETY: created by napi_async_init on this env, destroyed once.
+            unsafe { sys::napi_async_destroy(self.env, self.async_ctx) };
+            self.async_ctx = ptr::null_mut();
+        }
+        if self.hook {
+            self.hook = false;
+            // SAFETY: the same (fn, arg) pair that was added.
+            unsafe {
+                sys::napi_remove_env_cleanup_hook(self.env, Some(cleanup_hook), self.hook_arg)
+            };
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.sock.is_none()
+    }
+}
+
+/// Set the JS function called with each batch (`(slab, meta, extras, writable)`), and the
+/// async context it runs in (the one current now, as Node's own handles do).
+pub(crate) fn set_callback(shared: &Shared, env: &Env, func: sys::napi_value) -> Result<()> {
+    let mut inner = shared.borrow_mut();
+    let raw = env.raw();
+    if !inner.callback.is_null() {
+        // SAFETY: created on this env, deleted once.
+        unsafe { sys::napi_delete_reference(raw, inner.callback) };
+        inner.callback = ptr::null_mut();
+    }
+    let mut r = ptr::null_mut();
+    js::check(
+        // SAFETY: func is a live value of this env; refcount 0 = weak until watching.
+        unsafe { sys::napi_create_reference(raw, func, 0, &mut r) },
+        "create_reference",
+    )?;
+    inner.callback = r;
+    inner.strong = false;
+    if inner.interest != 0 {
+        // SAFETY: r is a live reference.
+        unsafe { sys::napi_reference_ref(raw, r, ptr::null_mut()) };
+        inner.strong = true;
+    }
+    if inner.async_ctx.is_null() {
+        let name = js::string(raw, "UNIXGRAM_SOCKET")?;
+        let mut ctx = ptr::null_mut();
+        js::check(
+            // SAFETY: a null resource makes Node create one; name is a string of this env.
+            unsafe { sys::napi_async_init(raw, ptr::null_mut(), name, &mut ctx) },
+            "async_init",
+        )?;
+        inner.async_ctx = ctx;
+    }
+    Ok(())
+}
+
+/// Watch `events` (`uv::READABLE` / `uv::WRITABLE`, 0 = nothing). `keep_alive` decides
+/// whether the active handle holds the process open. While anything is watched the JS
+/// callback is held strongly (the socket cannot be collected while it has work pending);
+/// otherwise weakly, so a dropped socket is garbage-collected and closed.
+pub(crate) fn watch(
+    shared: &Shared,
+    events: c_int,
+    keep_alive: bool,
+) -> std::result::Result<(), CoreError> {
+    let mut inner = shared.borrow_mut();
+    let fd = match &inner.sock {
+        Some(s) => std::os::fd::AsRawFd::as_raw_fd(s),
+        None => return Ok(()),
+    };
+    if inner.handle.is_null() {
+        if events == 0 {
+            return Ok(());
+        }
+        let mut lp = ptr::null_mut();
+        // SAFETY: env is live; we are on its JS thread.
+        unsafe { sys::napi_get_uv_event_loop(inner.env, &mut lp) };
+        let data = Box::into_raw(Box::new(Rc::clone(shared))).cast::<c_void>();
+        // SAFETY: on the loop's thread; the fd stays open until close() stops the handle.
+        match unsafe { uv::poll_new(lp.cast(), fd, data) } {
+            Ok(h) => inner.handle = h,
+            Err(rc) => {
+                // SAFETY: the handle was not created, so the Box is still ours.
+                drop(unsafe { Box::from_raw(data.cast::<Shared>()) });
+                return Err(CoreError::os(
+                    nix::errno::Errno::from_raw(-rc),
+                    "uv_poll_init",
+                ));
+            }
+        }
+        if !inner.hook {
+            let arg = Rc::as_ptr(shared) as *mut c_void;
+            // SAFETY: removed in close(), which runs before the RefCell can be freed (the JS
+            // object's finalizer calls it, and the handle's Rc outlives close()).
+            unsafe { sys::napi_add_env_cleanup_hook(inner.env, Some(cleanup_hook), arg) };
+            inner.hook = true;
+            inner.hook_arg = arg;
+        }
+    }
+    if events != inner.interest {
+        // SAFETY: a live handle of this thread.
+        let rc = unsafe {
+            if events == 0 {
+                uv::stop(inner.handle);
+                0
+            } else {
+                uv::start(inner.handle, events, on_poll)
+            }
+        };
+        if rc != 0 {
+            return Err(CoreError::os(
+                nix::errno::Errno::from_raw(-rc),
+                "uv_poll_start",
+            ));
+        }
+        inner.interest = events;
+    }
+    // SAFETY: a live handle of this thread.
+    unsafe { uv::set_ref(inner.handle, keep_alive) };
+    let want_strong = events != 0;
+    if want_strong != inner.strong && !inner.callback.is_null() {
+        // SAFETY: a live reference of this env.
+        unsafe {
+            if want_strong {
+                sys::napi_reference_ref(inner.env, inner.callback, ptr::null_mut());
+            } else {
+                sys::napi_reference_unref(inner.env, inner.callback, ptr::null_mut());
+            }
+        }
+        inner.strong = want_strong;
+    }
+    Ok(())
+}
+
+/// What one drain read: the payloads back to back, and per entry its length and flags.
+#[derive(Default)]
+pub struct Batch {
+    slab: Vec<u8>,
+    meta: Vec<u8>,
+    extras: Vec<Extra>,
+}
+
+struct Extra {
+    address: Option<Address>,
+    ancillary: Received,
+    error: Option<CoreError>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.meta.is_empty()
+    }
+
+    fn push(&mut self, len: usize, flags: u32) {
+        self.meta.extend_from_slice(&(len as u32).to_le_bytes());
+        self.meta.extend_from_slice(&flags.to_le_bytes());
+    }
+}
+
+/// Read what is queued, without blocking, up to the batch budget.
+pub(crate) fn drain(sock: &mut UnixDatagram, want_address: bool) -> Batch {
+    let mut batch = Batch::default();
+    let mut last_address: Option<Address> = None;
+    for _ in 0..BATCH_MAX_DATAGRAMS {
+        if batch.slab.len() >= BATCH_MAX_BYTES {
+            break;
+        }
+        match sock.recv(&mut batch.slab, want_address) {
+            Ok(None) => break,
+            Ok(Some(d)) => {
+                let mut flags = 0;
+                let address = d.address.filter(|a| Some(a) != last_address.as_ref());
+                if let Some(a) = &address {
+                    flags |= ENTRY_ADDRESS;
+                    last_address = Some(a.clone());
+                }
+                if !d.ancillary.is_empty() {
+                    flags |= ENTRY_ANCILLARY;
+                }
+                batch.push(d.len, flags);
+                if flags != 0 {
+                    batch.extras.push(Extra {
+                        address,
+                        ancillary: d.ancillary,
+                        error: None,
+                    });
+                }
+            }
+            Err(e) => {
+                // A truncated datagram was consumed: report it in its place and go on.
+                // Anything else ends the drain.
+                let go_on = e.errno().is_none();
+                batch.push(0, ENTRY_ERROR);
+                batch.extras.push(Extra {
+                    address: None,
+                    ancillary: Received::default(),
+                    error: Some(e),
+                });
+                if !go_on {
+                    break;
+                }
+            }
+        }
+    }
+    batch
+}
+
+/// The JS form of a batch: `[slab: Buffer, meta: Buffer, extras: object[]]`. The slab is
+/// handed over without a copy. Extras exist only for entries with an address change,
+/// ancillary data or an error, in entry order.
+pub(crate) fn batch_to_js(env: sys::napi_env, batch: Batch) -> Result<[sys::napi_value; 3]> {
+    let extras = js::array(env, batch.extras.len())?;
+    for (i, extra) in batch.extras.into_iter().enumerate() {
+        let obj = js::object(env)?;
+        if let Some(a) = &extra.address {
+            js::set(env, obj, "address", js::buffer_copy(env, &a.to_sun_path())?)?;
+        }
+        if let Some(e) = &extra.error {
+            js::set(env, obj, "error", error::to_js(env, e)?)?;
+        }
+        let Received {
+            fds,
+            credentials,
+            pidfd,
+        } = extra.ancillary;
+        drop(pidfd); // not exposed yet: owned, so closed here
+        if !fds.is_empty() {
+            let set = FdSet::new(fds).into_js(env)?;
+            js::set(env, obj, "fds", set)?;
+        }
+        if let Some(c) = credentials {
+            let cred = js::object(env)?;
+            js::set(env, cred, "pid", js::int(env, c.pid.into())?)?;
+            js::set(env, cred, "uid", js::int(env, c.uid.into())?)?;
+            js::set(env, cred, "gid", js::int(env, c.gid.into())?)?;
+            js::set(env, obj, "credentials", cred)?;
+        }
+        js::set_index(env, extras, i as u32, obj)?;
+    }
+    let slab = js::buffer_owned(env, batch.slab)?;
+    let meta = js::buffer_copy(env, &batch.meta)?;
+    Ok([slab, meta, extras])
+}
+
+unsafe extern "C" fn on_close(handle: *mut uv::PollHandle) {
+    // SAFETY: data is the Box<Shared> set in watch(); this is the only place it is freed.
+    let data = unsafe { uv::data(handle) }.cast::<Shared>();
+    if !data.is_null() {
+        // SAFETY: see above.
+        drop(unsafe { Box::from_raw(data) });
+    }
+    // SAFETY: libuv is done with the handle; its memory came from poll_new.
+    unsafe { uv::free(handle) };
+}
+
+unsafe extern "C" fn cleanup_hook(arg: *mut c_void) {
+    // The environment (a worker, or the main thread at exit) is going away: release the
+    // handle and fd now, so the loop can close. JS is not called.
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: arg is the RefCell registered in watch(); close() unregisters the hook
+        // before it can be freed, so it is alive here.
+        let cell = unsafe { &*arg.cast::<RefCell<Inner>>() };
+        if let Ok(mut inner) = cell.try_borrow_mut() {
+            inner.hook = false;
+            inner.close();
+        }
+    }));
+}
+
+unsafe extern "C" fn on_poll(handle: *mut uv::PollHandle, status: c_int, events: c_int) {
+    // A panic must never unwind into libuv: it would abort the process.
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: data is the Box<Shared> set in watch(), alive until on_close.
+        let shared: Shared = Rc::clone(unsafe { &*uv::data(handle).cast::<Shared>() });
+        handle_event(&shared, status, events);
+    }));
+}
+
+fn handle_event(shared: &Shared, status: c_int, events: c_int) {
+    let (env, callback, ctx, batch, writable) = {
+        let Ok(mut inner) = shared.try_borrow_mut() else {
+            return;
+        };
+        let inner = &mut *inner;
+        if inner.is_closed() || inner.callback.is_null() {
+            return;
+        }
+        let mut batch = Batch::default();
+        let mut writable = false;
+        if status < 0 {
+            batch.push(0, ENTRY_ERROR);
+            batch.extras.push(Extra {
+                address: None,
+                ancillary: Received::default(),
+                error: Some(CoreError::os(nix::errno::Errno::from_raw(-status), "poll")),
+            });
+        } else {
+            if events & uv::WRITABLE != 0 && inner.interest & uv::WRITABLE != 0 {
+                // One-shot: JS asks again if its retry hits EAGAIN.
+                writable = true;
+                let rest = inner.interest & !uv::WRITABLE;
+                // SAFETY: a live handle of this thread.
+                unsafe {
+                    if rest == 0 {
+                        uv::stop(inner.handle);
+                    } else {
+                        uv::start(inner.handle, rest, on_poll);
+                    }
+                }
+                inner.interest = rest;
+            }
+            if events & uv::READABLE != 0 && inner.interest & uv::READABLE != 0 {
+                let want_address = inner.want_address;
+                if let Some(sock) = inner.sock.as_mut() {
+                    batch = drain(sock, want_address);
+                }
+            }
+        }
+        if batch.is_empty() && !writable {
+            return;
+        }
+        (inner.env, inner.callback, inner.async_ctx, batch, writable)
+    };
+    // No borrow is held from here on: JS may do anything, including close().
+    deliver(env, callback, ctx, batch, writable);
+}
+
+/// Call the JS callback once, inside a handle scope and the socket's async context, and
+/// never leave an exception pending (that would make every later N-API call fail).
+fn deliver(
+    env: sys::napi_env,
+    callback: sys::napi_ref,
+    ctx: sys::napi_async_context,
+    batch: Batch,
+    writable: bool,
+) {
+    let mut scope = ptr::null_mut();
+    // SAFETY: on the JS thread of env, outside any other N-API call.
+    if unsafe { sys::napi_open_handle_scope(env, &mut scope) } != sys::Status::napi_ok {
+        return;
+    }
+    let run = || -> Result<()> {
+        let mut func = ptr::null_mut();
+        js::check(
+            // SAFETY: callback is a live reference of this env.
+            unsafe { sys::napi_get_reference_value(env, callback, &mut func) },
+            "get_reference_value",
+        )?;
+        if func.is_null() {
+            return Ok(()); // the JS side was collected; its finalizer closes the socket
+        }
+        let undef = js::undefined(env)?;
+        let [slab, meta, extras] = if batch.is_empty() {
+            [undef, undef, undef]
+        } else {
+            batch_to_js(env, batch)?
+        };
+        let mut flag = ptr::null_mut();
+        js::check(
+            // SAFETY: env is live.
+            unsafe { sys::napi_get_boolean(env, writable, &mut flag) },
+            "get_boolean",
+        )?;
+        let mut global = ptr::null_mut();
+        js::check(
+            // SAFETY: env is live.
+            unsafe { sys::napi_get_global(env, &mut global) },
+            "get_global",
+        )?;
+        let argv = [slab, meta, extras, flag];
+        let mut result = ptr::null_mut();
+        // SAFETY: all values belong to this env and scope; ctx is from napi_async_init.
+        unsafe {
+            sys::napi_make_callback(
+                env,
+                ctx,
+                global,
+                func,
+                argv.len(),
+                argv.as_ptr(),
+                &mut result,
+            )
+        };
+        Ok(())
+    };
+    let _ = run();
+    let mut pending = false;
+    // SAFETY: env is live.
+    unsafe { sys::napi_is_exception_pending(env, &mut pending) };
+    if pending {
+        let mut exc = ptr::null_mut();
+        // SAFETY: an exception is pending; clearing it and raising it as uncaught is what
+        // Node does for an exception thrown by an event listener.
+        unsafe {
+            sys::napi_get_and_clear_last_exception(env, &mut exc);
+            sys::napi_fatal_exception(env, exc);
+        }
+    }
+    // SAFETY: the scope opened above.
+    unsafe { sys::napi_close_handle_scope(env, scope) };
+}

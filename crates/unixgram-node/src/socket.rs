@@ -1,0 +1,315 @@
+//! `NativeSocket`: the JS-visible socket. Marshalling only; semantics live in the core
+//! crate and policy (queues, waiting, parsing) in TypeScript.
+
+use std::io::IoSlice;
+use std::os::fd::AsRawFd;
+
+use napi::bindgen_prelude::{BufferSlice, ObjectFinalize};
+use napi::{Env, JsValue, Result, Unknown};
+use napi_derive::napi;
+use unixgram_core::{Address, Credentials, Error as CoreError, SendAncillary, UnixDatagram};
+
+use crate::error;
+use crate::js;
+use crate::poll::{self, Inner, Shared};
+
+/// Returned by the send methods when the receiver's queue is full (`-EAGAIN`): the caller
+/// waits (writable event or timer) and retries; nothing was sent.
+pub const WOULD_BLOCK: i32 = -libc::EAGAIN;
+
+/// Credentials as JS sees them.
+#[napi(object)]
+pub struct JsCredentials {
+    pub pid: i32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl From<Credentials> for JsCredentials {
+    fn from(c: Credentials) -> Self {
+        Self {
+            pid: c.pid,
+            uid: c.uid,
+            gid: c.gid,
+        }
+    }
+}
+
+/// An `AF_UNIX` / `SOCK_DGRAM` socket watched on this thread's event loop.
+#[napi(custom_finalize)]
+pub struct NativeSocket {
+    shared: Shared,
+}
+
+impl ObjectFinalize for NativeSocket {
+    /// Garbage-collected while open: release the poll handle and the fd, exactly once.
+    fn finalize(self, _env: Env) -> Result<()> {
+        if let Ok(mut inner) = self.shared.try_borrow_mut() {
+            inner.close();
+        }
+        Ok(())
+    }
+}
+
+fn closed(env: &Env) -> napi::Error {
+    error::throw_code(env.raw(), "ERR_UNIXGRAM_CLOSED", "the socket is closed")
+}
+
+fn address(bytes: &[u8]) -> Address {
+    Address::from_sun_path(bytes)
+}
+
+impl NativeSocket {
+    fn wrap(env: &Env, sock: UnixDatagram) -> Self {
+        Self {
+            shared: Inner::new(env.raw(), sock),
+        }
+    }
+
+    /// Run `f` on the open socket, turning core errors into Node-style JS errors.
+    fn with<T>(
+        &self,
+        env: &Env,
+        f: impl FnOnce(&mut UnixDatagram) -> std::result::Result<T, CoreError>,
+    ) -> Result<T> {
+        let mut inner = self.shared.borrow_mut();
+        let sock = inner.sock.as_mut().ok_or_else(|| closed(env))?;
+        f(sock).map_err(|e| error::throw(env.raw(), &e))
+    }
+}
+
+/// Map a send result: bytes sent, or [`WOULD_BLOCK`].
+fn sent(r: std::result::Result<usize, CoreError>) -> std::result::Result<i32, CoreError> {
+    match r {
+        Ok(n) => Ok(n as i32),
+        Err(e) if e.errno() == Some(nix::errno::Errno::EAGAIN) => Ok(WOULD_BLOCK),
+        Err(e) => Err(e),
+    }
+}
+
+#[napi]
+impl NativeSocket {
+    /// A new unbound socket.
+    #[napi(factory, catch_unwind)]
+    pub fn create(env: Env) -> Result<Self> {
+        UnixDatagram::new()
+            .map(|s| Self::wrap(&env, s))
+            .map_err(|e| error::throw(env.raw(), &e))
+    }
+
+    /// Adopt `fd` after checking it is an AF_UNIX datagram socket. On error the fd is left
+    /// open and still the caller's.
+    #[napi(factory, catch_unwind)]
+    pub fn from_fd(env: Env, fd: i32) -> Result<Self> {
+        if fd < 0 {
+            return Err(error::throw_code(
+                env.raw(),
+                "ERR_OUT_OF_RANGE",
+                "fd must be >= 0",
+            ));
+        }
+        // SAFETY: the caller hands the descriptor over; on failure it is handed back
+        // (into_raw_fd) without being closed.
+        match unsafe { UnixDatagram::from_raw_fd(fd) } {
+            Ok(s) => Ok(Self::wrap(&env, s)),
+            Err((e, _fd_still_open)) => Err(error::throw(env.raw(), &e)),
+        }
+    }
+
+    /// The fd number (still owned by this socket).
+    #[napi(getter)]
+    pub fn fd(&self, env: Env) -> Result<i32> {
+        self.with(&env, |s| Ok(s.as_raw_fd()))
+    }
+
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        self.shared.borrow().is_closed()
+    }
+
+    /// Bind; an empty address autobinds.
+    #[napi(catch_unwind)]
+    pub fn bind(&self, env: Env, addr: BufferSlice) -> Result<()> {
+        self.with(&env, |s| s.bind(&address(&addr)))
+    }
+
+    #[napi(catch_unwind)]
+    pub fn connect(&self, env: Env, addr: BufferSlice) -> Result<()> {
+        self.with(&env, |s| s.connect(&address(&addr)))
+    }
+
+    #[napi(catch_unwind)]
+    pub fn reconnect(&self, env: Env) -> Result<()> {
+        self.with(&env, |s| s.reconnect())
+    }
+
+    /// `sun_path` bytes of the local address (empty = unnamed, leading NUL = abstract).
+    #[napi(catch_unwind)]
+    pub fn local_address(&self, env: Env) -> Result<napi::bindgen_prelude::Buffer> {
+        self.with(&env, |s| s.local_addr())
+            .map(|a| a.to_sun_path().into())
+    }
+
+    #[napi(catch_unwind)]
+    pub fn peer_address(&self, env: Env) -> Result<napi::bindgen_prelude::Buffer> {
+        self.with(&env, |s| s.peer_addr())
+            .map(|a| a.to_sun_path().into())
+    }
+
+    /// Send one datagram; returns bytes sent or `-EAGAIN` (-11) when the peer's queue is
+    /// full. Other failures throw.
+    #[napi(catch_unwind)]
+    pub fn send(&self, env: Env, data: BufferSlice, dest: Option<BufferSlice>) -> Result<i32> {
+        let dest = dest.map(|d| address(&d));
+        self.with(&env, |s| {
+            sent(s.send(
+                &[IoSlice::new(&data)],
+                &SendAncillary::default(),
+                dest.as_ref(),
+            ))
+        })
+    }
+
+    /// Send one datagram gathered from `chunks`, with optional fds and credentials.
+    #[napi(catch_unwind)]
+    pub fn send_msg(
+        &self,
+        env: Env,
+        chunks: Vec<BufferSlice>,
+        fds: Option<Vec<i32>>,
+        credentials: Option<JsCredentials>,
+        dest: Option<BufferSlice>,
+    ) -> Result<i32> {
+        let dest = dest.map(|d| address(&d));
+        let iov: Vec<IoSlice<'_>> = chunks.iter().map(|c| IoSlice::new(c)).collect();
+        let fds = fds.unwrap_or_default();
+        let anc = SendAncillary {
+            fds: &fds,
+            credentials: credentials.map(|c| Credentials {
+                pid: c.pid,
+                uid: c.uid,
+                gid: c.gid,
+            }),
+        };
+        self.with(&env, |s| sent(s.send(&iov, &anc, dest.as_ref())))
+    }
+
+    /// The function called with each batch: `(slab, meta, extras, writable)`.
+    #[napi(catch_unwind)]
+    pub fn set_callback(&self, env: Env, callback: Unknown) -> Result<()> {
+        if self.shared.borrow().is_closed() {
+            return Err(closed(&env));
+        }
+        poll::set_callback(&self.shared, &env, callback.raw())
+    }
+
+    /// Report each datagram's sender address in batches.
+    #[napi]
+    pub fn set_want_address(&self, on: bool) {
+        self.shared.borrow_mut().want_address = on;
+    }
+
+    /// What to watch: bit 1 readable, bit 2 writable (one-shot); `keep_alive` holds the
+    /// process open while watching.
+    #[napi(catch_unwind)]
+    pub fn watch(&self, env: Env, events: u32, keep_alive: bool) -> Result<()> {
+        poll::watch(&self.shared, (events & 3) as i32, keep_alive)
+            .map_err(|e| error::throw(env.raw(), &e))
+    }
+
+    /// Drain what is queued now, without waiting: `[slab, meta, extras]`, or `undefined`
+    /// when nothing is queued.
+    #[napi(catch_unwind)]
+    pub fn read_now(&self, env: Env) -> Result<Unknown<'_>> {
+        let batch = {
+            let mut inner = self.shared.borrow_mut();
+            let want_address = inner.want_address;
+            let sock = inner.sock.as_mut().ok_or_else(|| closed(&env))?;
+            poll::drain(sock, want_address)
+        };
+        let raw = env.raw();
+        let value = if batch.is_empty() {
+            js::undefined(raw)?
+        } else {
+            let parts = poll::batch_to_js(raw, batch)?;
+            let arr = js::array(raw, 3)?;
+            for (i, v) in parts.into_iter().enumerate() {
+                js::set_index(raw, arr, i as u32, v)?;
+            }
+            arr
+        };
+        // SAFETY: value is a live value of this env.
+        Ok(unsafe { Unknown::from_raw_unchecked(raw, value) })
+    }
+
+    /// Close: stop watching, close the poll handle, then the fd. Idempotent.
+    #[napi(catch_unwind)]
+    pub fn close(&self) {
+        if let Ok(mut inner) = self.shared.try_borrow_mut() {
+            inner.close();
+        }
+    }
+
+    #[napi(catch_unwind)]
+    pub fn get_send_buffer_size(&self, env: Env) -> Result<u32> {
+        self.with(&env, |s| s.send_buffer_size()).map(|n| n as u32)
+    }
+
+    #[napi(catch_unwind)]
+    pub fn set_send_buffer_size(&self, env: Env, size: u32) -> Result<()> {
+        self.with(&env, |s| s.set_send_buffer_size(size as usize))
+    }
+
+    #[napi(catch_unwind)]
+    pub fn get_receive_buffer_size(&self, env: Env) -> Result<u32> {
+        self.with(&env, |s| s.recv_buffer_size()).map(|n| n as u32)
+    }
+
+    #[napi(catch_unwind)]
+    pub fn set_receive_buffer_size(&self, env: Env, size: u32) -> Result<()> {
+        self.with(&env, |s| s.set_recv_buffer_size(size as usize))
+    }
+
+    #[napi(catch_unwind)]
+    pub fn get_pass_credentials(&self, env: Env) -> Result<bool> {
+        self.with(&env, |s| s.pass_credentials())
+    }
+
+    #[napi(catch_unwind)]
+    pub fn set_pass_credentials(&self, env: Env, on: bool) -> Result<()> {
+        self.with(&env, |s| s.set_pass_credentials(on))
+    }
+
+    #[napi(catch_unwind)]
+    pub fn get_peer_credentials(&self, env: Env) -> Result<Option<JsCredentials>> {
+        self.with(&env, |s| s.peer_credentials())
+            .map(|c| c.map(JsCredentials::from))
+    }
+
+    #[napi(catch_unwind)]
+    pub fn max_datagram_size(&self, env: Env) -> Result<u32> {
+        self.with(&env, |s| s.max_datagram_size()).map(|n| n as u32)
+    }
+}
+
+/// Two connected sockets.
+#[napi(catch_unwind)]
+pub fn socketpair(env: Env) -> Result<Vec<NativeSocket>> {
+    let (a, b) = UnixDatagram::pair().map_err(|e| error::throw(env.raw(), &e))?;
+    Ok(vec![
+        NativeSocket::wrap(&env, a),
+        NativeSocket::wrap(&env, b),
+    ])
+}
+
+/// Close a descriptor the caller owns (one stolen from an `FdSet`).
+#[napi(catch_unwind)]
+pub fn close_fd(env: Env, fd: i32) -> Result<()> {
+    nix::unistd::close(fd).map_err(|e| error::throw(env.raw(), &CoreError::os(e, "close")))
+}
+
+/// This process's pid, uid and gid, as `SCM_CREDENTIALS` defaults to.
+#[napi]
+pub fn current_credentials() -> JsCredentials {
+    Credentials::current().into()
+}

@@ -1,0 +1,386 @@
+/**
+ * The Unix datagram client, modelled on easynetwork's `UnixDatagramClient`.
+ * @packageDocumentation
+ */
+import { performance } from 'node:perf_hooks';
+
+import { encodeAddress, decodeAddress, type AddressLike, type UnixAddress } from './address.js';
+import { SocketAncillary } from './ancillary.js';
+import {
+  AbortError,
+  TimeoutError,
+  closedError,
+  invalidArgType,
+  outOfRange,
+  ErrorCodes,
+  type SystemError,
+} from './errors.js';
+import { native, READABLE, WRITABLE, type NativeSocket } from './native.js';
+import type { DatagramProtocol } from './protocol.js';
+import { Receiver, type RawDatagram } from './receiver.js';
+import { Sender } from './sender.js';
+import { SocketProxy } from './socket-proxy.js';
+
+/** Options of {@link UnixDatagramClient.connect}. */
+export interface ConnectOptions {
+  /**
+   * Where to bind before connecting. Default (`undefined`): autobind to a kernel-chosen
+   * abstract name, so the peer can answer. `null`: stay unnamed (the peer cannot answer).
+   */
+  localAddress?: AddressLike | null;
+  /** Turn on `SO_PASSCRED`: each received datagram carries its sender's credentials. */
+  passCredentials?: boolean;
+}
+
+/** Options of {@link UnixDatagramClient.sendPacket}. */
+export interface SendOptions {
+  /** Descriptors and/or credentials to send with the datagram. */
+  ancillary?: SocketAncillary;
+}
+
+/** Options of {@link UnixDatagramClient.recvPacket}. */
+export interface RecvOptions {
+  /** Seconds to wait; `0` takes only what is already queued. Default: no limit. */
+  timeout?: number | null;
+  /** Cancels the wait; the promise rejects with an `AbortError`. */
+  signal?: AbortSignal;
+  /**
+   * Receives the descriptors and credentials that came with the datagram. Without it they
+   * are closed at once.
+   */
+  ancillary?: SocketAncillary;
+}
+
+/** Options of {@link UnixDatagramClient.iterReceivedPackets}. */
+export interface IterOptions {
+  /**
+   * Total seconds to spend waiting across the iteration (time spent in your loop body does
+   * not count). Default `0`: only what is queued. `null`: until the client is closed.
+   */
+  timeout?: number | null;
+}
+
+function checkTimeout(timeout: unknown): number | null {
+  if (timeout === undefined || timeout === null) return null;
+  if (typeof timeout !== 'number') throw invalidArgType('timeout', 'a number of seconds', timeout);
+  if (Number.isNaN(timeout) || timeout < 0) throw outOfRange('timeout', '>= 0 (seconds)', timeout);
+  return timeout;
+}
+
+function toBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/**
+ * A connected Unix datagram socket that sends and receives packets through a
+ * {@link DatagramProtocol}.
+ *
+ * Concurrency: concurrent `recvPacket` calls are served in call order, each datagram to
+ * exactly one caller; concurrent `sendPacket` calls go out in call order. Receiving is
+ * driven by Node's own event loop; nothing is read while nobody waits, so a slow consumer
+ * leaves datagrams in the kernel queue and the sender waits (backpressure).
+ *
+ * @typeParam SentPacket - what this client sends
+ * @typeParam ReceivedPacket - what it receives
+ * @example
+ * ```ts
+ * const client = await UnixDatagramClient.connect('/run/app.sock', new DatagramProtocol(new JSONSerializer()));
+ * await client.sendPacket({ data: 42 });
+ * const reply = await client.recvPacket({ timeout: 5 });
+ * await client.close();
+ * ```
+ */
+export class UnixDatagramClient<SentPacket, ReceivedPacket> {
+  readonly #native: NativeSocket;
+  readonly #protocol: DatagramProtocol<SentPacket, ReceivedPacket>;
+  readonly #receiver: Receiver;
+  readonly #sender: Sender;
+  readonly #peer: UnixAddress;
+  #socket: SocketProxy | undefined;
+  #closed = false;
+  #ref = true;
+  #watching = -1;
+  #keepAlive = false;
+
+  /**
+   * Connect to `address`. The socket is bound first (see {@link ConnectOptions.localAddress}).
+   * @param address - a path, `'\0name'`, or a {@link UnixAddress}
+   * @param protocol - how packets are encoded
+   * @param options - local address, credentials
+   * @returns the connected client
+   * @throws an error with `code` `'ENOENT'` (nothing there), `'ECONNREFUSED'` (a file but no
+   * socket behind it), `'EACCES'`, `'ENAMETOOLONG'`, … and `syscall`, `address`
+   */
+  static async connect<S, R>(
+    address: AddressLike,
+    protocol: DatagramProtocol<S, R>,
+    options: ConnectOptions = {},
+  ): Promise<UnixDatagramClient<S, R>> {
+    const remote = encodeAddress(address);
+    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
+    const local = options.localAddress === undefined ? Buffer.alloc(0) : options.localAddress === null ? null : encodeAddress(options.localAddress, 'localAddress');
+    const sock = native.NativeSocket.create();
+    try {
+      if (options.passCredentials) sock.setPassCredentials(true);
+      if (local) sock.bind(local);
+      sock.connect(remote);
+    } catch (err) {
+      sock.close();
+      throw err;
+    }
+    return new UnixDatagramClient(sock, protocol, decodeAddress(remote));
+  }
+
+  /**
+   * Take over an existing `AF_UNIX` `SOCK_DGRAM` socket, e.g. one inherited from a parent
+   * process. The client owns it from now on and closes it.
+   * @param fd - the descriptor
+   * @param protocol - how packets are encoded
+   * @returns the client
+   * @throws `ERR_UNIXGRAM_NOT_UNIX_DGRAM` if `fd` is not such a socket (the fd is left open
+   * and still yours)
+   */
+  static fromFd<S, R>(fd: number, protocol: DatagramProtocol<S, R>): UnixDatagramClient<S, R> {
+    if (typeof fd !== 'number') throw invalidArgType('fd', 'of type number', fd);
+    if (!Number.isInteger(fd) || fd < 0) throw outOfRange('fd', 'an integer >= 0', fd);
+    const sock = native.NativeSocket.fromFd(fd);
+    let peer: UnixAddress;
+    try {
+      peer = decodeAddress(sock.peerAddress());
+    } catch {
+      peer = { unnamed: true };
+    }
+    return new UnixDatagramClient(sock, protocol, peer);
+  }
+
+  /**
+   * Two clients connected to each other (`socketpair`), e.g. to hand one to a child process.
+   * @param protocol - how packets are encoded, for both ends
+   * @returns both ends
+   */
+  static socketpair<S, R>(protocol: DatagramProtocol<S, R>): [UnixDatagramClient<S, R>, UnixDatagramClient<S, R>] {
+    const [a, b] = native.socketpair() as [NativeSocket, NativeSocket];
+    return [new UnixDatagramClient(a, protocol, { unnamed: true }), new UnixDatagramClient(b, protocol, { unnamed: true })];
+  }
+
+  private constructor(sock: NativeSocket, protocol: DatagramProtocol<SentPacket, ReceivedPacket>, peer: UnixAddress) {
+    this.#native = sock;
+    this.#protocol = protocol;
+    this.#peer = peer;
+    const changed = (): void => this.#updateWatch();
+    this.#receiver = new Receiver(sock, changed);
+    this.#sender = new Sender(() => true, changed);
+    sock.setCallback((slab?: Buffer, meta?: Buffer, extras?: object[], writable?: boolean) => {
+      if (writable) {
+        this.#watching &= ~WRITABLE;
+        this.#sender.onWritable();
+      }
+      if (slab && meta) this.#receiver.onBatch(slab, meta, extras as never);
+    });
+  }
+
+  /** The peer's address, as given to `connect` (`{ unnamed: true }` for a socketpair). */
+  getPeerName(): UnixAddress {
+    this.#checkOpen();
+    return this.#peer;
+  }
+
+  /** The address this socket is bound to. */
+  getLocalName(): UnixAddress {
+    this.#checkOpen();
+    return decodeAddress(this.#native.localAddress());
+  }
+
+  /** Low-level socket access: descriptor and options. */
+  get socket(): SocketProxy {
+    this.#checkOpen();
+    this.#socket ??= new SocketProxy(this.#native);
+    return this.#socket;
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Send one packet. Resolves once the datagram is queued in the kernel. While the peer's
+   * queue is full it waits (never drops, never spins, never blocks the loop). A datagram
+   * bigger than `SO_SNDBUF` allows raises it first.
+   * @param packet - what to send
+   * @param options - ancillary data to send with it
+   * @throws `'ECONNREFUSED'` (the peer is gone), `'ENOTCONN'` (gone earlier: `reconnect()`),
+   * `'EMSGSIZE'` (bigger than the system allows, limit in the message), `'ERR_UNIXGRAM_CLOSED'`
+   */
+  sendPacket(packet: SentPacket, options?: SendOptions): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError());
+    let data: Buffer;
+    let extra: ReturnType<SocketAncillary['_toSend']> = null;
+    try {
+      if (options?.ancillary !== undefined && !(options.ancillary instanceof SocketAncillary)) {
+        throw invalidArgType('options.ancillary', 'a SocketAncillary', options.ancillary);
+      }
+      data = toBuffer(this.#protocol.makeDatagram(packet));
+      extra = options?.ancillary?._toSend() ?? null;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const sock = this.#native;
+    if (extra === null) return this.#sender.send(() => sock.send(data, null));
+    const { fds, credentials } = extra;
+    return this.#sender.send(() => sock.sendMsg([data], fds, credentials, null));
+  }
+
+  /**
+   * Receive the next packet.
+   * @param options - timeout (seconds), abort signal, ancillary data sink
+   * @returns the parsed packet
+   * @throws {@link TimeoutError} (`'ETIMEDOUT'`), {@link AbortError} (`'ABORT_ERR'`),
+   * {@link DatagramProtocolParseError} (the client keeps working), `'ERR_UNIXGRAM_TRUNCATED'`,
+   * `'ERR_UNIXGRAM_CLOSED'`
+   */
+  async recvPacket(options: RecvOptions = {}): Promise<ReceivedPacket> {
+    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
+    const timeout = checkTimeout(options.timeout);
+    const { signal, ancillary } = options;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an AbortSignal', signal);
+    if (ancillary !== undefined && !(ancillary instanceof SocketAncillary)) throw invalidArgType('options.ancillary', 'a SocketAncillary', ancillary);
+    if (this.#closed) throw closedError();
+    signal?.throwIfAborted?.bind(signal);
+    if (signal?.aborted) throw new AbortError(signal.reason);
+    const raw = timeout === 0 ? this.#receiver.takeNow() : await this.#waitForDatagram(timeout, signal);
+    if (raw === undefined) throw new TimeoutError(0);
+    return this.#unpack(raw, ancillary);
+  }
+
+  /**
+   * Yield packets as they arrive, easynetwork-style: everything already queued (timeout 0,
+   * the default) or arriving within `timeout` seconds of waiting in all, then end. Ends too
+   * when the client is closed. Parse errors are thrown.
+   * @param options - the waiting budget
+   * @returns an async iterator of packets
+   * @example
+   * ```ts
+   * for await (const packet of client.iterReceivedPackets({ timeout: 1 })) console.log(packet);
+   * ```
+   */
+  async *iterReceivedPackets(options: IterOptions = {}): AsyncGenerator<ReceivedPacket, void, undefined> {
+    let budget = checkTimeout(options.timeout === undefined ? 0 : options.timeout);
+    if (this.#closed) return;
+    const release = budget === 0 ? () => {} : this.#receiver.hold();
+    try {
+      for (;;) {
+        const started = performance.now();
+        let packet: ReceivedPacket;
+        try {
+          packet = await this.recvPacket({ timeout: budget });
+        } catch (err) {
+          const code = (err as SystemError).code;
+          if (err instanceof TimeoutError || code === ErrorCodes.CLOSED) return;
+          throw err;
+        }
+        if (budget !== null) budget = Math.max(0, budget - (performance.now() - started) / 1000);
+        yield packet;
+      }
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Connect again to the same address: after the peer restarted, the kernel has dropped the
+   * old association and sends fail with `ENOTCONN`.
+   * @throws `'ENOENT'` / `'ECONNREFUSED'` if it is not back yet
+   */
+  async reconnect(): Promise<void> {
+    this.#checkOpen();
+    this.#native.reconnect();
+  }
+
+  /** Let the process exit even while a receive is pending. @returns this */
+  unref(): this {
+    this.#ref = false;
+    this.#sender.setRef(false);
+    this.#updateWatch();
+    return this;
+  }
+
+  /** Undo {@link unref}: a pending receive keeps the process alive. @returns this */
+  ref(): this {
+    this.#ref = true;
+    this.#sender.setRef(true);
+    this.#updateWatch();
+    return this;
+  }
+
+  /**
+   * Close the socket. Pending receives and queued sends reject with `ERR_UNIXGRAM_CLOSED`;
+   * descriptors received but not handed out are closed. Calling it again does nothing.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const err = closedError();
+    this.#native.close();
+    this.#sender.close(err);
+    for (const waiter of this.#receiver.close()) waiter.resolve({ data: Buffer.alloc(0), address: undefined, fds: undefined, credentials: undefined, error: err });
+  }
+
+  /** `await using client = …` closes it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw closedError();
+  }
+
+  #waitForDatagram(timeout: number | null, signal: AbortSignal | undefined): Promise<RawDatagram> {
+    return new Promise<RawDatagram>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = (): void => {
+        if (withdraw()) finish(() => reject(new AbortError(signal?.reason)));
+      };
+      const finish = (settle: () => void): void => {
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        settle();
+      };
+      const withdraw = this.#receiver.wait({ resolve: (d) => finish(() => resolve(d)) });
+      if (timeout !== null) {
+        timer = setTimeout(() => {
+          if (withdraw()) finish(() => reject(new TimeoutError(timeout)));
+        }, timeout * 1000);
+        if (!this.#ref) timer.unref();
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  #unpack(raw: RawDatagram, ancillary: SocketAncillary | undefined): ReceivedPacket {
+    if (raw.error) {
+      raw.fds?.close();
+      throw raw.error;
+    }
+    let packet: ReceivedPacket;
+    try {
+      packet = this.#protocol.buildPacketFromDatagram(raw.data);
+    } catch (err) {
+      raw.fds?.close();
+      throw err;
+    }
+    if (ancillary) ancillary._receive(raw.fds, raw.credentials);
+    else raw.fds?.close();
+    return packet;
+  }
+
+  #updateWatch(): void {
+    if (this.#closed) return;
+    const events = (this.#receiver.wantsData ? READABLE : 0) | (this.#sender.wantsWritable ? WRITABLE : 0);
+    const keepAlive = this.#ref && (this.#receiver.hasWaiters || this.#sender.pending);
+    if (events === this.#watching && keepAlive === this.#keepAlive) return;
+    this.#watching = events;
+    this.#keepAlive = keepAlive;
+    this.#native.watch(events, keepAlive);
+  }
+}

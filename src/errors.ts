@@ -1,0 +1,117 @@
+/**
+ * Errors raised by unixgram. OS errors come from the binding in Node's `ErrnoException`
+ * shape (`code` such as `'ENOENT'`, negative `errno`, `syscall`, `address`). Library errors
+ * use the `ERR_UNIXGRAM_*` codes below; a code is never renamed or reused.
+ * @packageDocumentation
+ */
+
+/** Every library error code, in one registry. */
+export const ErrorCodes = {
+  /** The socket was closed: by `close()`, before or while the operation was pending. */
+  CLOSED: 'ERR_UNIXGRAM_CLOSED',
+  /** A datagram did not fit the receive buffer (`MSG_TRUNC`); it was discarded. */
+  TRUNCATED: 'ERR_UNIXGRAM_TRUNCATED',
+  /** Control data was cut (`MSG_CTRUNC`); the datagram and its fds were discarded. */
+  CONTROL_TRUNCATED: 'ERR_UNIXGRAM_CONTROL_TRUNCATED',
+  /** `fromFd()` was given something other than an `AF_UNIX` `SOCK_DGRAM` socket. */
+  NOT_UNIX_DGRAM: 'ERR_UNIXGRAM_NOT_UNIX_DGRAM',
+  /** The serializer could not parse a datagram. */
+  PARSE: 'ERR_UNIXGRAM_PARSE',
+} as const;
+
+/** A system error as Node reports it (`err.code`, `err.errno`, `err.syscall`, `err.address`). */
+export interface SystemError extends Error {
+  /** `'ENOENT'`, `'ECONNREFUSED'`, … or an `ERR_UNIXGRAM_*` code. */
+  code: string;
+  /** The negative errno, as in Node: `util.getSystemErrorName(errno) === code`. */
+  errno?: number;
+  /** The syscall that failed: `'connect'`, `'sendmsg'`, `'recvmsg'`, `'bind'`, … */
+  syscall?: string;
+  /** The socket address involved, as a string (`/run/x.sock`, `@name`). */
+  address?: string;
+}
+
+/** A datagram arrived but the protocol's serializer could not parse it. */
+export class DatagramProtocolParseError extends Error {
+  /** Always `'ERR_UNIXGRAM_PARSE'`. */
+  readonly code = ErrorCodes.PARSE;
+  /** The raw bytes that failed to parse. */
+  readonly datagram: Buffer;
+
+  /**
+   * @param datagram - the bytes that could not be parsed
+   * @param cause - what the serializer threw
+   */
+  constructor(datagram: Buffer, cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(`could not parse a ${datagram.length}-byte datagram: ${why}`, { cause });
+    this.name = 'DatagramProtocolParseError';
+    this.datagram = datagram;
+  }
+}
+
+/** A receive did not complete within its `timeout`. */
+export class TimeoutError extends Error {
+  /** Always `'ETIMEDOUT'`. */
+  readonly code = 'ETIMEDOUT';
+
+  /** @param seconds - the timeout that expired */
+  constructor(seconds: number) {
+    super(`no datagram arrived within ${seconds} s`);
+    this.name = 'TimeoutError';
+  }
+}
+
+/** An operation was cancelled through its `AbortSignal`. */
+export class AbortError extends Error {
+  /** Always `'ABORT_ERR'`, as Node's own `AbortError`. */
+  readonly code = 'ABORT_ERR';
+
+  /** @param reason - `signal.reason` */
+  constructor(reason?: unknown) {
+    super('The operation was aborted', reason === undefined ? undefined : { cause: reason });
+    this.name = 'AbortError';
+  }
+}
+
+/** @internal A library error with a code. */
+export function codedError(code: string, message: string): SystemError {
+  const err = new Error(message) as SystemError;
+  err.code = code;
+  return err;
+}
+
+/** @internal The error for any use of a closed socket. */
+export function closedError(): SystemError {
+  return codedError(ErrorCodes.CLOSED, 'the socket is closed');
+}
+
+/** @internal A `TypeError` with Node's `ERR_INVALID_ARG_TYPE` code. */
+export function invalidArgType(name: string, expected: string, actual: unknown): TypeError {
+  const err = new TypeError(`The "${name}" argument must be ${expected}. Received ${describe(actual)}`);
+  (err as TypeError & { code: string }).code = 'ERR_INVALID_ARG_TYPE';
+  return err;
+}
+
+/** @internal A `RangeError` with Node's `ERR_OUT_OF_RANGE` code. */
+export function outOfRange(name: string, range: string, actual: unknown): RangeError {
+  const err = new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${describe(actual)}`);
+  (err as RangeError & { code: string }).code = 'ERR_OUT_OF_RANGE';
+  return err;
+}
+
+/** @internal A `TypeError` with Node's `ERR_INVALID_ARG_VALUE` code. */
+export function invalidArgValue(name: string, reason: string, actual: unknown): TypeError {
+  const err = new TypeError(`The argument '${name}' ${reason}. Received ${describe(actual)}`);
+  (err as TypeError & { code: string }).code = 'ERR_INVALID_ARG_VALUE';
+  return err;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `'${value.length > 40 ? `${value.slice(0, 37)}...` : value}'`;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${typeof value} ${String(value)}`;
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'function') return 'a function';
+  return `an instance of ${(value as object).constructor?.name ?? 'Object'}`;
+}

@@ -1,0 +1,19 @@
+/**
+ * unixgram: Unix-domain datagram sockets for Node.js, with file descriptor passing,
+ * credentials, whole-datagram receives and backpressure.
+ * @packageDocumentation
+ */
+export { UnixDatagramClient } from './client.js';
+export type { ConnectOptions, SendOptions, RecvOptions, IterOptions } from './client.js';
+export { SocketProxy } from './socket-proxy.js';
+export { DatagramProtocol } from './protocol.js';
+export type { Serializer } from './protocol.js';
+export { JSONSerializer } from './serializers/json.js';
+export { StringSerializer } from './serializers/string.js';
+export { BytesSerializer } from './serializers/bytes.js';
+export { SocketAncillary, SCMRights, SCMCredentials, MAX_FDS_PER_DATAGRAM } from './ancillary.js';
+export type { Credentials } from './ancillary.js';
+export { formatAddress } from './address.js';
+export type { UnixAddress, AddressLike } from './address.js';
+export { DatagramProtocolParseError, TimeoutError, AbortError, ErrorCodes } from './errors.js';
+export type { SystemError } from './errors.js';

@@ -1,0 +1,23 @@
+/**
+ * The only module that loads the compiled addon. Everything else imports from here.
+ * @internal
+ * @packageDocumentation
+ */
+import { createRequire } from 'node:module';
+
+import type * as Binding from '../index.js';
+
+const require = createRequire(import.meta.url);
+
+/** The generated napi-rs binding (see `index.d.ts`). */
+export const native: typeof Binding = require('../native.cjs') as typeof Binding;
+
+export type NativeSocket = Binding.NativeSocket;
+export type FdSet = Binding.FdSet;
+export type NativeCredentials = Binding.JsCredentials;
+
+/** What the send methods return when the peer's queue is full (`-EAGAIN`). */
+export const WOULD_BLOCK = -11;
+/** `uv_poll_event` bits understood by `NativeSocket.watch`. */
+export const READABLE = 1;
+export const WRITABLE = 2;

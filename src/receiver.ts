@@ -1,0 +1,162 @@
+/**
+ * @internal The receive side of a socket: datagrams the binding delivered in batches,
+ * queued until a caller takes them, and the callers waiting for one, served in call order.
+ * @packageDocumentation
+ */
+import type { Credentials } from './ancillary.js';
+import type { SystemError } from './errors.js';
+import type { FdSet, NativeSocket } from './native.js';
+
+/** One datagram as received, before parsing. */
+export interface RawDatagram {
+  /** The payload: a view into the batch slab. */
+  readonly data: Buffer;
+  /** The sender's `sun_path` bytes, when the socket reports addresses. */
+  readonly address: Buffer | undefined;
+  /** Descriptors that came with it, owned until someone takes them. */
+  readonly fds: FdSet | undefined;
+  /** `SCM_CREDENTIALS`, with `SO_PASSCRED` on. */
+  readonly credentials: Credentials | undefined;
+  /** Set instead of a payload when the datagram was discarded (e.g. truncated). */
+  readonly error: SystemError | undefined;
+}
+
+interface Extra {
+  address?: Buffer;
+  fds?: FdSet;
+  credentials?: Credentials;
+  error?: SystemError;
+}
+
+interface Waiter {
+  resolve(datagram: RawDatagram): void;
+}
+
+/** Prefetch at most this many datagrams ahead of the callers; the rest wait in the kernel. */
+const HIGH_WATER = 1024;
+
+/** Queue of received datagrams and FIFO of waiting callers. */
+export class Receiver {
+  #queue: RawDatagram[] = [];
+  #head = 0;
+  #waiters: Waiter[] = [];
+  #holds = 0;
+  readonly #native: NativeSocket;
+  readonly #changed: () => void;
+
+  /**
+   * @param nativeSocket - the socket to read from
+   * @param changed - called when the demand for data changes
+   */
+  constructor(nativeSocket: NativeSocket, changed: () => void) {
+    this.#native = nativeSocket;
+    this.#changed = changed;
+  }
+
+  /** Whether the binding should watch for readable now. */
+  get wantsData(): boolean {
+    return (this.#waiters.length > 0 || this.#holds > 0) && this.#queue.length - this.#head < HIGH_WATER;
+  }
+
+  /** Whether a caller is waiting (which keeps the process alive). */
+  get hasWaiters(): boolean {
+    return this.#waiters.length > 0;
+  }
+
+  /** Keep reading while an iterator runs, even between its steps. */
+  hold(): () => void {
+    this.#holds++;
+    this.#changed();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#holds--;
+      this.#changed();
+    };
+  }
+
+  /** Take the next datagram if one is queued here or in the kernel, without waiting. */
+  takeNow(): RawDatagram | undefined {
+    if (this.#head === this.#queue.length) {
+      const batch = this.#native.readNow() as [Buffer, Buffer, Extra[]] | undefined;
+      if (batch) this.#enqueue(batch[0], batch[1], batch[2]);
+    }
+    return this.#shift();
+  }
+
+  /**
+   * Wait for the next datagram. `waiter.resolve` is called exactly once, unless the waiter
+   * is withdrawn first with the returned function.
+   */
+  wait(waiter: Waiter): () => boolean {
+    const queued = this.#shift();
+    if (queued) {
+      waiter.resolve(queued);
+      return () => false;
+    }
+    this.#waiters.push(waiter);
+    this.#changed();
+    return () => {
+      const i = this.#waiters.indexOf(waiter);
+      if (i < 0) return false;
+      this.#waiters.splice(i, 1);
+      this.#changed();
+      return true;
+    };
+  }
+
+  /** A batch from the binding: `[len, flags]` u32 pairs in `meta`, extras per flagged entry. */
+  onBatch(slab: Buffer, meta: Buffer, extras: Extra[]): void {
+    this.#enqueue(slab, meta, extras);
+    while (this.#waiters.length > 0) {
+      const datagram = this.#shift();
+      if (!datagram) break;
+      (this.#waiters.shift() as Waiter).resolve(datagram);
+    }
+    this.#changed();
+  }
+
+  /** Drop everything queued (closing its descriptors) and return the waiters. */
+  close(): Waiter[] {
+    for (let i = this.#head; i < this.#queue.length; i++) this.#queue[i]?.fds?.close();
+    this.#queue = [];
+    this.#head = 0;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    return waiters;
+  }
+
+  #enqueue(slab: Buffer, meta: Buffer, extras: Extra[]): void {
+    let offset = 0;
+    let x = 0;
+    let address: Buffer | undefined;
+    for (let m = 0; m < meta.length; m += 8) {
+      const len = meta.readUInt32LE(m);
+      const flags = meta.readUInt32LE(m + 4);
+      const data = slab.subarray(offset, offset + len);
+      offset += len;
+      if (flags === 0) {
+        this.#queue.push({ data, address, fds: undefined, credentials: undefined, error: undefined });
+        continue;
+      }
+      const extra = extras[x++] ?? {};
+      if (extra.address) address = extra.address;
+      this.#queue.push({ data, address, fds: extra.fds, credentials: extra.credentials, error: extra.error });
+    }
+  }
+
+  #shift(): RawDatagram | undefined {
+    if (this.#head === this.#queue.length) return undefined;
+    const datagram = this.#queue[this.#head] as RawDatagram;
+    this.#queue[this.#head++] = undefined as unknown as RawDatagram;
+    if (this.#head === this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+    return datagram;
+  }
+}

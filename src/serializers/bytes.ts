@@ -1,0 +1,28 @@
+import type { Serializer } from '../protocol.js';
+
+/**
+ * Raw bytes, untouched. Received packets are `Buffer` views into the batch they arrived in:
+ * copy one (`Buffer.from(p)`) if you keep it for long and want the rest freed.
+ * @example
+ * ```ts
+ * const protocol = new DatagramProtocol(new BytesSerializer());
+ * ```
+ */
+export class BytesSerializer implements Serializer<Uint8Array, Buffer> {
+  /**
+   * @param packet - bytes to send
+   * @returns the same bytes
+   */
+  serialize(packet: Uint8Array): Uint8Array {
+    if (!(packet instanceof Uint8Array)) throw new TypeError('BytesSerializer sends Uint8Array or Buffer values');
+    return packet;
+  }
+
+  /**
+   * @param data - a datagram
+   * @returns the same bytes
+   */
+  deserialize(data: Buffer): Buffer {
+    return data;
+  }
+}

@@ -1,0 +1,33 @@
+import type { Serializer } from '../protocol.js';
+
+/**
+ * JSON in UTF-8, one value per datagram.
+ *
+ * @typeParam SentPacket - what you send (anything `JSON.stringify` accepts)
+ * @typeParam ReceivedPacket - what you expect to receive (not checked at run time)
+ * @example
+ * ```ts
+ * const protocol = new DatagramProtocol(new JSONSerializer<{ data: number }, { ok: boolean }>());
+ * ```
+ */
+export class JSONSerializer<SentPacket = unknown, ReceivedPacket = unknown> implements Serializer<SentPacket, ReceivedPacket> {
+  /**
+   * @param packet - a JSON-serializable value
+   * @returns its UTF-8 JSON text
+   * @throws TypeError when the value has no JSON form (`undefined`, a function, a cycle)
+   */
+  serialize(packet: SentPacket): Uint8Array {
+    const text = JSON.stringify(packet);
+    if (text === undefined) throw new TypeError(`cannot serialize ${typeof packet} as JSON`);
+    return Buffer.from(text, 'utf8');
+  }
+
+  /**
+   * @param data - a datagram
+   * @returns the parsed value
+   * @throws SyntaxError when the bytes are not JSON
+   */
+  deserialize(data: Buffer): ReceivedPacket {
+    return JSON.parse(data.toString('utf8')) as ReceivedPacket;
+  }
+}

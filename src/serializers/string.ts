@@ -1,0 +1,32 @@
+import { TextDecoder } from 'node:util';
+
+import type { Serializer } from '../protocol.js';
+
+/**
+ * Text in UTF-8, one string per datagram. Bytes that are not valid UTF-8 are a parse error.
+ * @example
+ * ```ts
+ * const protocol = new DatagramProtocol(new StringSerializer());
+ * ```
+ */
+export class StringSerializer implements Serializer<string, string> {
+  readonly #decoder = new TextDecoder('utf-8', { fatal: true });
+
+  /**
+   * @param packet - a string
+   * @returns its UTF-8 bytes
+   */
+  serialize(packet: string): Uint8Array {
+    if (typeof packet !== 'string') throw new TypeError(`StringSerializer sends strings, not ${typeof packet}`);
+    return Buffer.from(packet, 'utf8');
+  }
+
+  /**
+   * @param data - a datagram
+   * @returns its text
+   * @throws TypeError when the bytes are not valid UTF-8
+   */
+  deserialize(data: Buffer): string {
+    return this.#decoder.decode(data);
+  }
+}
