@@ -29,8 +29,8 @@
 //!   at `setCallback`), so `AsyncLocalStorage` and microtasks behave as with Node's `dgram`.
 //!   An exception it leaves pending is cleared and raised with `napi_fatal_exception`
 //!   (`uncaughtException`), never left to poison later N-API calls.
-//! - Each environment (main thread, every worker) registers a cleanup hook per watched
-//!   socket, so a worker that exits with sockets open closes them and its loop can close.
+//! - Every socket registers a cleanup hook with its environment (main thread or worker)
+//!   when created, so a worker that exits with sockets open closes them and its loop can close.
 //! - No panic crosses into libuv or JS: callbacks run under `catch_unwind`, methods are
 //!   `catch_unwind`.
 

@@ -50,8 +50,10 @@ pub struct Inner {
 }
 
 impl Inner {
+    /// The state of a new socket, registered with the env's cleanup hooks so that a worker
+    /// (or the main thread) exiting with it open closes it.
     pub fn new(env: sys::napi_env, sock: UnixDatagram) -> Shared {
-        Rc::new(RefCell::new(Self {
+        let shared = Rc::new(RefCell::new(Self {
             sock: Some(sock),
             want_address: false,
             env,
@@ -62,7 +64,17 @@ impl Inner {
             async_ctx: ptr::null_mut(),
             hook: false,
             hook_arg: ptr::null_mut(),
-        }))
+        }));
+        let arg = Rc::as_ptr(&shared) as *mut c_void;
+        // SAFETY: removed in close(), which runs before the RefCell can be freed (the JS
+        // object's finalizer calls it, and a poll handle's Rc outlives close()).
+        let status = unsafe { sys::napi_add_env_cleanup_hook(env, Some(cleanup_hook), arg) };
+        if status == sys::Status::napi_ok {
+            let mut inner = shared.borrow_mut();
+            inner.hook = true;
+            inner.hook_arg = arg;
+        }
+        shared
     }
 
     /// Stop watching, close the handle, then the fd, and release the JS references.
@@ -172,14 +184,6 @@ pub(crate) fn watch(
                     "uv_poll_init",
                 ));
             }
-        }
-        if !inner.hook {
-            let arg = Rc::as_ptr(shared) as *mut c_void;
-            // SAFETY: removed in close(), which runs before the RefCell can be freed (the JS
-            // object's finalizer calls it, and the handle's Rc outlives close()).
-            unsafe { sys::napi_add_env_cleanup_hook(inner.env, Some(cleanup_hook), arg) };
-            inner.hook = true;
-            inner.hook_arg = arg;
         }
     }
     if events != inner.interest {
