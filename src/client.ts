@@ -256,7 +256,8 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
   /**
    * Yield packets as they arrive, easynetwork-style: everything already queued (timeout 0,
    * the default) or arriving within `timeout` seconds of waiting in all, then end. Ends too
-   * when the client is closed. Parse errors are thrown.
+   * when the client is closed during the iteration; starting one on a closed client throws
+   * `ERR_UNIXGRAM_CLOSED`. Parse errors are thrown.
    * @param options - the waiting budget
    * @returns an async iterator of packets
    * @example
@@ -266,7 +267,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
    */
   async *iterReceivedPackets(options: IterOptions = {}): AsyncGenerator<ReceivedPacket, void, undefined> {
     let budget = checkTimeout(options.timeout === undefined ? 0 : options.timeout);
-    if (this.#closed) return;
+    if (this.#closed) throw closedError();
     const release = budget === 0 ? () => {} : this.#receiver.hold();
     try {
       for (;;) {

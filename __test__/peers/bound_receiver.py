@@ -21,7 +21,7 @@ time.sleep(pause)  # peer behaviour: a receiver that is slow to start reading
 count, first_bad = 0, None
 while count < expected:
     try:
-        data = sock.recv(65536)
+        data = sock.recv(4096)
     except socket.timeout:
         break
     try:

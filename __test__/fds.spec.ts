@@ -1,0 +1,144 @@
+// SCM_RIGHTS: fds arrive readable and close-on-exec, are owned by the SocketAncillary, and never leak.
+import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  DatagramProtocol,
+  DatagramProtocolParseError,
+  JSONSerializer,
+  SCMRights,
+  SocketAncillary,
+  UnixDatagramClient,
+} from '../src/index.js';
+import { autoClose, fdCount, fdFlags, fdIsOpen, hex, makeFifos, O_CLOEXEC, startPeer, tempDir } from './helpers.js';
+
+const json = () => new DatagramProtocol(new JSONSerializer());
+
+function readFd(fd: number): string {
+  const buf = Buffer.alloc(256);
+  return buf.toString('utf8', 0, fs.readSync(fd, buf, 0, buf.length, null));
+}
+
+test.serial('253 fds from python arrive in one datagram, readable, close-on-exec, and close() releases them all', async (t) => {
+  const sockPath = path.join(tempDir(t), 'sender.sock');
+  const peer = await startPeer(t, 'sender.py', [sockPath, 'fds', '253', hex('{"fds":253}')]);
+  const client = autoClose(t, await UnixDatagramClient.connect(sockPath, json()));
+  await client.sendPacket('go');
+  t.deepEqual(await peer.nextJson(), { sent: 253 });
+  await peer.waitExit(); // its stdio pipes are closed now, so our fd count is stable
+  const baseline = fdCount();
+
+  const ancillary = new SocketAncillary();
+  t.deepEqual(await client.recvPacket({ ancillary }), { fds: 253 });
+  t.is(ancillary.fdCount, 253);
+  t.is(fdCount(), baseline + 253);
+
+  const fds = [...ancillary.iterFds()];
+  t.is(fds.length, 253);
+  t.is(new Set(fds).size, 253);
+  const rights = [...ancillary.messages()].filter((m): m is SCMRights => m instanceof SCMRights);
+  t.deepEqual(rights.flatMap((m) => [...m.fds]), fds);
+  fds.forEach((fd, i) => {
+    t.is(readFd(fd), `fd-${i}`, `content of fd #${i}`);
+    t.is(fdFlags(fd) & O_CLOEXEC, O_CLOEXEC, `fd #${i} is close-on-exec`);
+  });
+
+  ancillary.close();
+  t.is(fdCount(), baseline);
+  t.false(fds.some(fdIsOpen));
+  ancillary.close(); // idempotent
+  t.is(fdCount(), baseline);
+});
+
+test.serial('fds we send (pipes we wrote to) reach python, which reads their contents; we keep ours open', async (t) => {
+  const dir = tempDir(t);
+  const sockPath = path.join(dir, 'echo.sock');
+  await startPeer(t, 'echo_server.py', [sockPath]);
+  const client = autoClose(t, await UnixDatagramClient.connect(sockPath, json()));
+  const contents = ['pipe-0', 'pipe-1', 'pipe-2 ✓'];
+  const fifos = makeFifos(t, dir, contents);
+
+  const ancillary = new SocketAncillary();
+  ancillary.addFds(fifos);
+  await client.sendPacket({ with: 'fds' }, { ancillary });
+  const reply = (await client.recvPacket()) as { payload: string; fds: Array<{ data: string }> };
+  t.is(reply.payload, '{"with":"fds"}');
+  t.deepEqual(
+    reply.fds.map((f) => f.data),
+    contents,
+  );
+  t.true(fifos.every(fdIsOpen), 'the caller still owns the fds it sent');
+});
+
+test.serial('steal(i) hands one fd to the caller: it stays open after close(), the others are closed', async (t) => {
+  const dir = tempDir(t);
+  const [a, b] = autoClose(t, UnixDatagramClient.socketpair(json()));
+  const fifos = makeFifos(t, dir, ['first', 'second']);
+  const sending = new SocketAncillary();
+  sending.addFds(fifos);
+  await a.sendPacket('two fds', { ancillary: sending });
+  const baseline = fdCount();
+
+  const ancillary = new SocketAncillary();
+  t.is(await b.recvPacket({ ancillary }), 'two fds');
+  const other = [...ancillary.iterFds()][1]!;
+  const stolen = ancillary.steal(0);
+  t.throws(() => ancillary.steal(0), { instanceOf: RangeError });
+  t.throws(() => ancillary.steal(2), { instanceOf: RangeError });
+  ancillary.close();
+
+  t.true(fdIsOpen(stolen));
+  t.false(fdIsOpen(other));
+  t.is(fdCount(), baseline + 1);
+  t.is(readFd(stolen), 'first');
+  fs.closeSync(stolen);
+  t.is(fdCount(), baseline);
+});
+
+test.serial('fds of a datagram received without an ancillary option are closed', async (t) => {
+  const [a, b] = autoClose(t, UnixDatagramClient.socketpair(json()));
+  const devNull = fs.openSync('/dev/null', 'r');
+  t.teardown(() => fs.closeSync(devNull));
+  const baseline = fdCount();
+
+  const sending = new SocketAncillary();
+  sending.addFds([devNull, devNull, devNull]);
+  await a.sendPacket('fds nobody asked for', { ancillary: sending });
+  t.is(await b.recvPacket(), 'fds nobody asked for');
+  t.is(fdCount(), baseline);
+});
+
+test.serial('10 000 fd-carrying datagrams between two clients leak no fd', async (t) => {
+  t.timeout(120_000);
+  const [a, b] = autoClose(t, UnixDatagramClient.socketpair(json()));
+  const devNull = fs.openSync('/dev/null', 'r');
+  t.teardown(() => fs.closeSync(devNull));
+  const baseline = fdCount();
+
+  let wrong = 0;
+  for (let i = 0; i < 10_000; i++) {
+    const sending = new SocketAncillary();
+    sending.addFds([devNull]);
+    const received = new SocketAncillary();
+    const [, packet] = await Promise.all([a.sendPacket(i, { ancillary: sending }), b.recvPacket({ ancillary: received })]);
+    if (packet !== i || received.fdCount !== 1) wrong++;
+    received.close();
+  }
+  t.is(wrong, 0);
+  t.is(fdCount(), baseline);
+});
+
+test.serial('fds of a datagram that fails to parse are closed too', async (t) => {
+  const sockPath = path.join(tempDir(t), 'sender.sock');
+  const peer = await startPeer(t, 'sender.py', [sockPath, 'fds', '5', hex('not json')]);
+  const client = autoClose(t, await UnixDatagramClient.connect(sockPath, json()));
+  await client.sendPacket('go');
+  t.deepEqual(await peer.nextJson(), { sent: 5 });
+  await peer.waitExit();
+  const baseline = fdCount();
+
+  const ancillary = new SocketAncillary();
+  const err = await t.throwsAsync(client.recvPacket({ ancillary }), { instanceOf: DatagramProtocolParseError });
+  t.deepEqual((err as DatagramProtocolParseError).datagram, Buffer.from('not json'));
+  t.is(fdCount(), baseline);
+});

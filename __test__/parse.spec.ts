@@ -1,0 +1,32 @@
+// A datagram the serializer rejects fails that one receive with DatagramProtocolParseError; the next one is fine.
+import test from 'ava';
+import path from 'node:path';
+import { DatagramProtocol, DatagramProtocolParseError, JSONSerializer, StringSerializer, UnixDatagramClient } from '../src/index.js';
+import { autoClose, hex, startPeer, tempDir } from './helpers.js';
+
+test('invalid JSON from python fails one recvPacket with the raw datagram; the next valid packet arrives', async (t) => {
+  const sockPath = path.join(tempDir(t), 'sender.sock');
+  const invalid = '{"not": json';
+  await startPeer(t, 'sender.py', [sockPath, 'raw', hex(invalid), hex('{"ok":true}')]);
+  const client = autoClose(t, await UnixDatagramClient.connect(sockPath, new DatagramProtocol(new JSONSerializer())));
+  await client.sendPacket('go');
+
+  const err = await t.throwsAsync(client.recvPacket(), { instanceOf: DatagramProtocolParseError });
+  t.is((err as DatagramProtocolParseError).code, 'ERR_UNIXGRAM_PARSE');
+  t.true(Buffer.isBuffer((err as DatagramProtocolParseError).datagram));
+  t.deepEqual((err as DatagramProtocolParseError).datagram, Buffer.from(invalid));
+  t.true((err as DatagramProtocolParseError).cause instanceof SyntaxError);
+
+  t.deepEqual(await client.recvPacket(), { ok: true });
+});
+
+test('invalid UTF-8 for StringSerializer is a parse error carrying the raw bytes', async (t) => {
+  const sockPath = path.join(tempDir(t), 'sender.sock');
+  await startPeer(t, 'sender.py', [sockPath, 'raw', 'fffe41', hex('fine ✓')]);
+  const client = autoClose(t, await UnixDatagramClient.connect(sockPath, new DatagramProtocol(new StringSerializer())));
+  await client.sendPacket('go');
+
+  const err = await t.throwsAsync(client.recvPacket(), { instanceOf: DatagramProtocolParseError, code: 'ERR_UNIXGRAM_PARSE' });
+  t.deepEqual((err as DatagramProtocolParseError).datagram, Buffer.from([0xff, 0xfe, 0x41]));
+  t.is(await client.recvPacket(), 'fine ✓');
+});
