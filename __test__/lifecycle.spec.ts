@@ -51,7 +51,7 @@ test('terminating a worker with an open client and a pending receive leaves the 
   ]);
 });
 
-test('a client dropped without close() has its fds closed by garbage collection', async (t) => {
+test('a client, and an ancillary holding received fds, dropped without close() have their fds closed by garbage collection', async (t) => {
   const child = startNodeFixture(t, 'gc-closes-fd.ts', [], { nodeFlags: ['--expose-gc'] });
   t.deepEqual(await child.waitExit(), { code: 0, signal: null }, child.stderr);
   const { baseline, opened, after } = JSON.parse(child.lines[0]!);
