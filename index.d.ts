@@ -32,6 +32,13 @@ export declare class NativeSocket {
   static fromFd(fd: number): NativeSocket
   /** The fd number (still owned by this socket). */
   get fd(): number
+  /** A new close-on-exec descriptor for the same socket; the caller owns it. */
+  dupFd(): number
+  /**
+   * Block this thread until a datagram is queued or `timeout_ms` passes (negative = no
+   * limit); for the synchronous API only. Returns whether one is queued.
+   */
+  waitReadable(timeoutMs: number): boolean
   get closed(): boolean
   /** Bind; an empty address autobinds. */
   bind(addr: Buffer): void

@@ -137,6 +137,36 @@ impl UnixDatagram {
             .map_err(|e| Error::os(e, "getpeername"))
     }
 
+    /// A new descriptor for the same socket, close-on-exec (`F_DUPFD_CLOEXEC`), e.g. to
+    /// hand to a child process. The caller owns it. See fcntl(2).
+    pub fn dup_fd(&self) -> Result<OwnedFd> {
+        nix::unistd::dup(&self.fd)
+            .and_then(|fd| {
+                fcntl(&fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
+                Ok(fd)
+            })
+            .map_err(|e| Error::os(e, "dup"))
+    }
+
+    /// Block the calling thread until a datagram is queued or `timeout_ms` passes
+    /// (negative = no limit). Returns whether one is queued. See poll(2).
+    pub fn wait_readable(&self, timeout_ms: i32) -> Result<bool> {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
+        let timeout = if timeout_ms < 0 {
+            PollTimeout::NONE
+        } else {
+            PollTimeout::try_from(timeout_ms).unwrap_or(PollTimeout::MAX)
+        };
+        loop {
+            match poll(&mut fds, timeout) {
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(Error::os(e, "poll")),
+                Ok(n) => return Ok(n > 0),
+            }
+        }
+    }
+
     /// The address last given to `connect`, without a syscall.
     pub fn connected_to(&self) -> Option<&Address> {
         self.peer.as_ref()

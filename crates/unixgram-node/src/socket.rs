@@ -122,6 +122,20 @@ impl NativeSocket {
         self.with(&env, |s| Ok(s.as_raw_fd()))
     }
 
+    /// A new close-on-exec descriptor for the same socket; the caller owns it.
+    #[napi(catch_unwind)]
+    pub fn dup_fd(&self, env: Env) -> Result<i32> {
+        use std::os::fd::IntoRawFd;
+        self.with(&env, |s| s.dup_fd().map(IntoRawFd::into_raw_fd))
+    }
+
+    /// Block this thread until a datagram is queued or `timeout_ms` passes (negative = no
+    /// limit); for the synchronous API only. Returns whether one is queued.
+    #[napi(catch_unwind)]
+    pub fn wait_readable(&self, env: Env, timeout_ms: i32) -> Result<bool> {
+        self.with(&env, |s| s.wait_readable(timeout_ms))
+    }
+
     #[napi(getter)]
     pub fn closed(&self) -> bool {
         self.shared.borrow().is_closed()
