@@ -54,8 +54,19 @@ export declare class NativeSocket {
   send(data: Buffer, dest?: Buffer | undefined | null): number
   /** Send one datagram gathered from `chunks`, with optional fds and credentials. */
   sendMsg(chunks: Array<Buffer>, fds?: Array<number> | undefined | null, credentials?: JsCredentials | undefined | null, dest?: Buffer | undefined | null): number
-  /** The function called with each batch: `(slab, meta, extras, writable)`. */
-  setCallback(callback: unknown): void
+  /**
+   * Send many datagrams with `sendmmsg` (1024 per syscall), each with its own optional
+   * control data. Returns how many went out (fewer than given: the peer's queue is full,
+   * retry the rest), or `-EAGAIN` if none could. Other failures of the first throw.
+   */
+  sendMany(datas: Array<Buffer>, ancillary?: Array<JsSendAncillary | undefined | null> | undefined | null, dest?: Buffer | undefined | null): number
+  /**
+   * The function called with each batch: `(slab, meta, extras, writable)`. It is kept
+   * as a hidden property of this object, so it lives exactly as long as the socket
+   * object does; the native side refers to it weakly while idle and strongly while
+   * watching (see `poll::watch`).
+   */
+  setCallback(this: this, callback: unknown): void
   /** Report each datagram's sender address in batches. */
   setWantAddress(on: boolean): void
   /**
@@ -91,6 +102,12 @@ export interface JsCredentials {
   pid: number
   uid: number
   gid: number
+}
+
+/** Control data for one datagram of `sendMany`. */
+export interface JsSendAncillary {
+  fds?: Array<number>
+  credentials?: JsCredentials
 }
 
 /** Two connected sockets. */

@@ -27,3 +27,10 @@ test('a closed socket stops polling before its fd is closed: a new socket reusin
     await Promise.all([c.close(), d.close()]);
   }
 });
+
+test('the batch callback survives garbage collection while the socket is idle', async (t) => {
+  const child = startNodeFixture(t, 'callback-survives-gc.ts', [], { nodeFlags: ['--expose-gc'] });
+  const exit = await child.waitExit();
+  t.deepEqual(exit, { code: 0, signal: null }, child.stderr);
+  t.deepEqual(child.lines, ['received after gc', 'drained 2000']);
+});

@@ -15,7 +15,8 @@ import {
   ErrorCodes,
   type SystemError,
 } from './errors.js';
-import { native, READABLE, WRITABLE, type NativeSocket } from './native.js';
+import { native, READABLE, WRITABLE, WOULD_BLOCK, type NativeSocket } from './native.js';
+import type { JsSendAncillary as NativeSendAncillary } from '../index.js';
 import type { DatagramProtocol } from './protocol.js';
 import { Receiver, type RawDatagram } from './receiver.js';
 import { Sender } from './sender.js';
@@ -36,6 +37,12 @@ export interface ConnectOptions {
 export interface SendOptions {
   /** Descriptors and/or credentials to send with the datagram. */
   ancillary?: SocketAncillary;
+}
+
+/** Options of {@link UnixDatagramClient.sendPackets}. */
+export interface SendManyOptions {
+  /** Ancillary data per packet, by index; `undefined` entries send none. */
+  ancillary?: ReadonlyArray<SocketAncillary | undefined>;
 }
 
 /** Options of {@link UnixDatagramClient.recvPacket}. */
@@ -59,6 +66,9 @@ export interface IterOptions {
    */
   timeout?: number | null;
 }
+
+/** Datagrams per native `sendMany` call (the kernel's `UIO_MAXIOV`). */
+const SEND_MANY_MAX = 1024;
 
 function checkTimeout(timeout: unknown): number | null {
   if (timeout === undefined || timeout === null) return null;
@@ -232,6 +242,52 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
   }
 
   /**
+   * Send many packets with as few syscalls as possible (`sendmmsg`, up to 1024 datagrams
+   * each), in order, each with its own optional ancillary data. Resolves once all are
+   * queued in the kernel; while the peer's queue is full it waits, as {@link sendPacket}.
+   * @param packets - what to send
+   * @param options - `ancillary[i]` goes with the i-th packet
+   * @throws as {@link sendPacket}; packets before the failing one were sent
+   */
+  sendPackets(packets: Iterable<SentPacket>, options?: SendManyOptions): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError());
+    const datas: Buffer[] = [];
+    let extras: Array<NativeSendAncillary | null> | null = null;
+    try {
+      if (packets === null || typeof (packets as Iterable<SentPacket>)[Symbol.iterator] !== 'function') {
+        throw invalidArgType('packets', 'an iterable of packets', packets);
+      }
+      for (const packet of packets) datas.push(toBuffer(this.#protocol.makeDatagram(packet)));
+      const list = options?.ancillary;
+      if (list !== undefined) {
+        extras = datas.map((_, i) => {
+          const a = list[i];
+          if (a === undefined || a === null) return null;
+          if (!(a instanceof SocketAncillary)) throw invalidArgType(`options.ancillary[${i}]`, 'a SocketAncillary', a);
+          const send = a._toSend();
+          return send && { fds: send.fds ?? undefined, credentials: send.credentials ?? undefined };
+        });
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const sock = this.#native;
+    let offset = 0;
+    return this.#sender.send(() => {
+      while (offset < datas.length) {
+        const whole = offset === 0 && datas.length <= SEND_MANY_MAX;
+        const chunk = whole ? datas : datas.slice(offset, offset + SEND_MANY_MAX);
+        const anc = extras && (whole ? extras : extras.slice(offset, offset + SEND_MANY_MAX));
+        const sent = sock.sendMany(chunk, anc, null);
+        if (sent === WOULD_BLOCK) return WOULD_BLOCK;
+        offset += sent;
+        if (sent < chunk.length) return WOULD_BLOCK; // the peer's queue filled up
+      }
+      return datas.length;
+    });
+  }
+
+  /**
    * Receive the next packet.
    * @param options - timeout (seconds), abort signal, ancillary data sink
    * @returns the parsed packet
@@ -271,17 +327,22 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     const release = budget === 0 ? () => {} : this.#receiver.hold();
     try {
       for (;;) {
-        const started = performance.now();
-        let packet: ReceivedPacket;
-        try {
-          packet = await this.recvPacket({ timeout: budget });
-        } catch (err) {
-          const code = (err as SystemError).code;
-          if (err instanceof TimeoutError || code === ErrorCodes.CLOSED) return;
-          throw err;
+        if (this.#closed) return;
+        // What is already queued is taken without waiting (no timer, no extra promise).
+        let raw = this.#receiver.takeQueued() ?? (budget === 0 ? this.#receiver.takeNow() : undefined);
+        if (raw === undefined) {
+          if (budget === 0) return;
+          const started = performance.now();
+          try {
+            raw = await this.#waitForDatagram(budget, undefined);
+          } catch (err) {
+            if (err instanceof TimeoutError) return;
+            throw err;
+          }
+          if (budget !== null) budget = Math.max(0, budget - (performance.now() - started) / 1000);
         }
-        if (budget !== null) budget = Math.max(0, budget - (performance.now() - started) / 1000);
-        yield packet;
+        if (raw.error?.code === ErrorCodes.CLOSED) return;
+        yield this.#unpack(raw, undefined);
       }
     } finally {
       release();

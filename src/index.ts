@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 export { UnixDatagramClient } from './client.js';
-export type { ConnectOptions, SendOptions, RecvOptions, IterOptions } from './client.js';
+export type { ConnectOptions, SendOptions, SendManyOptions, RecvOptions, IterOptions } from './client.js';
 export { SocketProxy } from './socket-proxy.js';
 export { DatagramProtocol } from './protocol.js';
 export type { Serializer } from './protocol.js';

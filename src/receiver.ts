@@ -76,6 +76,11 @@ export class Receiver {
     };
   }
 
+  /** Take the next datagram already delivered to JS, if any (no syscall). */
+  takeQueued(): RawDatagram | undefined {
+    return this.#shift();
+  }
+
   /** Take the next datagram if one is queued here or in the kernel, without waiting. */
   takeNow(): RawDatagram | undefined {
     if (this.#head === this.#queue.length) {

@@ -106,6 +106,62 @@ impl ControlBuffer {
     }
 }
 
+/// Encode `SCM_RIGHTS` and `SCM_CREDENTIALS` for sending: the buffer (aligned for
+/// `cmsghdr`) and how many of its bytes are control data (0 = nothing to send).
+pub(crate) fn encode(fds: &[RawFd], credentials: Option<&Credentials>) -> (Vec<u64>, usize) {
+    let fds_bytes = mem::size_of_val(fds);
+    let mut space = 0;
+    if !fds.is_empty() {
+        space += cmsg_space(fds_bytes);
+    }
+    if credentials.is_some() {
+        space += cmsg_space(mem::size_of::<libc::ucred>());
+    }
+    if space == 0 {
+        return (Vec::new(), 0);
+    }
+    let mut buf = vec![0u64; space.div_ceil(mem::size_of::<u64>())];
+    // SAFETY: an all-zero msghdr is valid; only its control fields are used, to walk `buf`.
+    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+    msg.msg_control = buf.as_mut_ptr().cast();
+    msg.msg_controllen = space;
+    // SAFETY: msg describes `buf`, which is zeroed and `space` bytes long.
+    let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(&msg) };
+    let put = |cmsg: *mut libc::cmsghdr, kind: libc::c_int, payload: &[u8]| {
+        // SAFETY: cmsg is a header inside `buf` with CMSG_SPACE(payload.len()) bytes of room,
+        // as sized above; the payload is copied byte-wise (no alignment needed).
+        unsafe {
+            (*cmsg).cmsg_level = libc::SOL_SOCKET;
+            (*cmsg).cmsg_type = kind;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(payload.len() as libc::c_uint) as usize;
+            std::ptr::copy_nonoverlapping(payload.as_ptr(), libc::CMSG_DATA(cmsg), payload.len());
+        }
+    };
+    if !fds.is_empty() {
+        // SAFETY: viewing a slice of ints as its bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(fds.as_ptr().cast::<u8>(), fds_bytes) };
+        put(cmsg, libc::SCM_RIGHTS, bytes);
+        // SAFETY: msg and cmsg are valid as above.
+        cmsg = unsafe { libc::CMSG_NXTHDR(&msg, cmsg) };
+    }
+    if let Some(c) = credentials {
+        let ucred = libc::ucred {
+            pid: c.pid,
+            uid: c.uid,
+            gid: c.gid,
+        };
+        // SAFETY: viewing a plain C struct as its bytes.
+        let bytes = unsafe {
+            std::slice::from_raw_parts(
+                std::ptr::addr_of!(ucred).cast::<u8>(),
+                mem::size_of::<libc::ucred>(),
+            )
+        };
+        put(cmsg, libc::SCM_CREDENTIALS, bytes);
+    }
+    (buf, space)
+}
+
 /// Take ownership of everything the kernel put in `msg`'s control buffer.
 ///
 /// Walks the buffer even when `MSG_CTRUNC` is set: a cut `SCM_RIGHTS` array still holds

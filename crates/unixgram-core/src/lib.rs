@@ -13,12 +13,14 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod addr;
+pub mod batch;
 pub mod cmsg;
 pub mod error;
 pub mod msg;
 pub mod socket;
 
 pub use addr::Address;
+pub use batch::{OutMessage, RecvBatch};
 pub use cmsg::{Credentials, Received, MAX_FDS_PER_MESSAGE};
 pub use error::{Error, ErrorKind, Result};
 pub use msg::{Datagram, SendAncillary};

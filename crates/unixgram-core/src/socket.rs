@@ -11,6 +11,7 @@ use nix::sys::socket::{
 };
 
 use crate::addr::Address;
+use crate::batch::{self, OutMessage, RecvBatch};
 use crate::cmsg::{ControlBuffer, Credentials};
 use crate::error::{Error, ErrorKind, Result};
 use crate::msg::{self, Datagram, SendAncillary};
@@ -31,6 +32,9 @@ pub struct UnixDatagram {
     /// The address given to the last successful `connect`, for reconnects and errors.
     peer: Option<Address>,
     control: ControlBuffer,
+    /// `recvmmsg` buffers, reserved on the first batch receive; `Err` if the system refused
+    /// them (then datagrams are received one per syscall).
+    batch: Option<std::result::Result<RecvBatch, ()>>,
 }
 
 fn flags() -> SockFlag {
@@ -43,6 +47,7 @@ impl UnixDatagram {
             fd,
             peer: None,
             control: ControlBuffer::new(),
+            batch: None,
         }
     }
 
@@ -288,6 +293,65 @@ impl UnixDatagram {
                 e.with_detail("nothing is receiving at that address (the peer closed or exited)")
             }
             _ => e,
+        }
+    }
+
+    /// Receive up to `max` queued datagrams without blocking, appending their bytes to `out`
+    /// and calling `each` per datagram (or per error that discarded one). One `recvmmsg`
+    /// syscall for up to [`batch::RECV_SLOTS`]; returns how many were taken, and fewer than
+    /// asked means the queue ran dry.
+    pub fn recv_many(
+        &mut self,
+        max: usize,
+        want_address: bool,
+        out: &mut Vec<u8>,
+        mut each: impl FnMut(Result<Datagram>),
+    ) -> Result<usize> {
+        let batch = self
+            .batch
+            .get_or_insert_with(|| RecvBatch::new().map_err(|_| ()));
+        if let Ok(b) = batch {
+            return b.recv(self.fd.as_fd(), max, want_address, out, each);
+        }
+        let mut taken = 0;
+        while taken < max {
+            match msg::recvmsg(self.fd.as_fd(), out, &mut self.control, want_address) {
+                Ok(None) => break,
+                Ok(Some(d)) => each(Ok(d)),
+                Err(e) if e.errno().is_none() => each(Err(e)),
+                Err(e) if taken == 0 => return Err(e),
+                Err(_) => break,
+            }
+            taken += 1;
+        }
+        Ok(taken)
+    }
+
+    /// Send several datagrams with one `sendmmsg`, each with its own control data. Returns
+    /// how many went out; fewer than given means the peer's queue filled up (retry the rest
+    /// later). An error is returned only when the first one fails (`EAGAIN` included). A
+    /// first datagram too big for `SO_SNDBUF` is sent alone after raising it.
+    pub fn send_many(&self, msgs: &[OutMessage<'_>], dest: Option<&Address>) -> Result<usize> {
+        let dest_addr = dest.map(|a| a.to_unix_addr("sendmmsg")).transpose()?;
+        match batch::sendmmsg(self.fd.as_fd(), msgs, dest_addr.as_ref()) {
+            Err(e) if e.errno() == Some(Errno::EMSGSIZE) => {
+                let first = &msgs[0];
+                self.send(first.iov, &first.ancillary, dest).map(|_| 1)
+            }
+            Err(e) => {
+                let target = dest
+                    .or(self.peer.as_ref())
+                    .filter(|a| **a != Address::Unnamed);
+                let len = msgs
+                    .first()
+                    .map_or(0, |m| m.iov.iter().map(|b| b.len()).sum());
+                let e = self.explain_send_error(e, len);
+                Err(match target {
+                    Some(a) => e.with_address(a),
+                    None => e,
+                })
+            }
+            ok => ok,
         }
     }
 

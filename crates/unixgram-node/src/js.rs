@@ -116,3 +116,24 @@ pub(crate) fn buffer_owned(env: sys::napi_env, data: Vec<u8>) -> Result<sys::nap
     // SAFETY: env is live; the slice's value belongs to it.
     unsafe { <&BufferSlice>::to_napi_value(env, &slice) }
 }
+
+/// Keep `value` alive as long as `owner`, under a fresh symbol key (invisible to string
+/// property lookups and `JSON.stringify`).
+pub(crate) fn keep_alive_on(
+    env: sys::napi_env,
+    owner: sys::napi_value,
+    value: sys::napi_value,
+) -> Result<()> {
+    let mut key = ptr::null_mut();
+    let description = string(env, "unixgram.callback")?;
+    check(
+        // SAFETY: env is live; description is a string of this env.
+        unsafe { sys::napi_create_symbol(env, description, &mut key) },
+        "create_symbol",
+    )?;
+    check(
+        // SAFETY: owner, key and value are live values of this env.
+        unsafe { sys::napi_set_property(env, owner, key, value) },
+        "set_property",
+    )
+}

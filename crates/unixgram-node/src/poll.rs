@@ -13,6 +13,7 @@ use std::ptr;
 use std::rc::Rc;
 
 use napi::{sys, Env, Result};
+use unixgram_core::batch::RECV_SLOTS;
 use unixgram_core::{Address, Error as CoreError, Received, UnixDatagram};
 
 use crate::error;
@@ -246,17 +247,22 @@ impl Batch {
     }
 }
 
-/// Read what is queued, without blocking, up to the batch budget.
-pub(crate) fn drain(sock: &mut UnixDatagram, want_address: bool) -> Batch {
+/// Read what is queued, without blocking, up to the batch budget: `recvmmsg` calls of up
+/// to 16 datagrams, stopping as soon as one comes back short (the queue ran dry), so an
+/// idle queue costs no extra `EAGAIN` syscall.
+pub fn drain(sock: &mut UnixDatagram, want_address: bool) -> Batch {
     let mut batch = Batch::default();
+    let Batch { slab, meta, extras } = &mut batch;
     let mut last_address: Option<Address> = None;
-    for _ in 0..BATCH_MAX_DATAGRAMS {
-        if batch.slab.len() >= BATCH_MAX_BYTES {
-            break;
-        }
-        match sock.recv(&mut batch.slab, want_address) {
-            Ok(None) => break,
-            Ok(Some(d)) => {
+    let mut push = |len: usize, flags: u32| {
+        meta.extend_from_slice(&(len as u32).to_le_bytes());
+        meta.extend_from_slice(&flags.to_le_bytes());
+    };
+    let mut taken = 0;
+    while taken < BATCH_MAX_DATAGRAMS && slab.len() < BATCH_MAX_BYTES {
+        let want = (BATCH_MAX_DATAGRAMS - taken).min(RECV_SLOTS);
+        let got = sock.recv_many(want, want_address, slab, |r| match r {
+            Ok(d) => {
                 let mut flags = 0;
                 let address = d.address.filter(|a| Some(a) != last_address.as_ref());
                 if let Some(a) = &address {
@@ -266,28 +272,40 @@ pub(crate) fn drain(sock: &mut UnixDatagram, want_address: bool) -> Batch {
                 if !d.ancillary.is_empty() {
                     flags |= ENTRY_ANCILLARY;
                 }
-                batch.push(d.len, flags);
+                push(d.len, flags);
                 if flags != 0 {
-                    batch.extras.push(Extra {
+                    extras.push(Extra {
                         address,
                         ancillary: d.ancillary,
                         error: None,
                     });
                 }
             }
+            // A truncated datagram was consumed: report it in its place.
             Err(e) => {
-                // A truncated datagram was consumed: report it in its place and go on.
-                // Anything else ends the drain.
-                let go_on = e.errno().is_none();
-                batch.push(0, ENTRY_ERROR);
-                batch.extras.push(Extra {
+                push(0, ENTRY_ERROR);
+                extras.push(Extra {
                     address: None,
                     ancillary: Received::default(),
                     error: Some(e),
                 });
-                if !go_on {
+            }
+        });
+        match got {
+            Ok(n) => {
+                taken += n;
+                if n < want {
                     break;
                 }
+            }
+            Err(e) => {
+                push(0, ENTRY_ERROR);
+                extras.push(Extra {
+                    address: None,
+                    ancillary: Received::default(),
+                    error: Some(e),
+                });
+                break;
             }
         }
     }

@@ -4,10 +4,12 @@
 use std::io::IoSlice;
 use std::os::fd::AsRawFd;
 
-use napi::bindgen_prelude::{BufferSlice, ObjectFinalize};
+use napi::bindgen_prelude::{BufferSlice, ObjectFinalize, This};
 use napi::{Env, JsValue, Result, Unknown};
 use napi_derive::napi;
-use unixgram_core::{Address, Credentials, Error as CoreError, SendAncillary, UnixDatagram};
+use unixgram_core::{
+    Address, Credentials, Error as CoreError, OutMessage, SendAncillary, UnixDatagram,
+};
 
 use crate::error;
 use crate::js;
@@ -33,6 +35,13 @@ impl From<Credentials> for JsCredentials {
             gid: c.gid,
         }
     }
+}
+
+/// Control data for one datagram of `sendMany`.
+#[napi(object)]
+pub struct JsSendAncillary {
+    pub fds: Option<Vec<i32>>,
+    pub credentials: Option<JsCredentials>,
 }
 
 /// An `AF_UNIX` / `SOCK_DGRAM` socket watched on this thread's event loop.
@@ -208,12 +217,62 @@ impl NativeSocket {
         self.with(&env, |s| sent(s.send(&iov, &anc, dest.as_ref())))
     }
 
-    /// The function called with each batch: `(slab, meta, extras, writable)`.
+    /// Send many datagrams with `sendmmsg` (1024 per syscall), each with its own optional
+    /// control data. Returns how many went out (fewer than given: the peer's queue is full,
+    /// retry the rest), or `-EAGAIN` if none could. Other failures of the first throw.
     #[napi(catch_unwind)]
-    pub fn set_callback(&self, env: Env, callback: Unknown) -> Result<()> {
+    pub fn send_many(
+        &self,
+        env: Env,
+        datas: Vec<BufferSlice>,
+        ancillary: Option<Vec<Option<JsSendAncillary>>>,
+        dest: Option<BufferSlice>,
+    ) -> Result<i32> {
+        let dest = dest.map(|d| address(&d));
+        let iovs: Vec<[IoSlice<'_>; 1]> = datas.iter().map(|d| [IoSlice::new(d)]).collect();
+        let fds: Vec<Vec<i32>> = match &ancillary {
+            Some(list) => list
+                .iter()
+                .map(|a| a.as_ref().and_then(|a| a.fds.clone()).unwrap_or_default())
+                .collect(),
+            None => Vec::new(),
+        };
+        let msgs: Vec<OutMessage<'_>> = iovs
+            .iter()
+            .enumerate()
+            .map(|(i, iov)| {
+                let anc = ancillary
+                    .as_ref()
+                    .and_then(|l| l.get(i))
+                    .and_then(Option::as_ref);
+                OutMessage {
+                    iov,
+                    ancillary: SendAncillary {
+                        fds: fds.get(i).map_or(&[][..], Vec::as_slice),
+                        credentials: anc.and_then(|a| a.credentials.as_ref()).map(|c| {
+                            Credentials {
+                                pid: c.pid,
+                                uid: c.uid,
+                                gid: c.gid,
+                            }
+                        }),
+                    },
+                }
+            })
+            .collect();
+        self.with(&env, |s| sent(s.send_many(&msgs, dest.as_ref())))
+    }
+
+    /// The function called with each batch: `(slab, meta, extras, writable)`. It is kept
+    /// as a hidden property of this object, so it lives exactly as long as the socket
+    /// object does; the native side refers to it weakly while idle and strongly while
+    /// watching (see `poll::watch`).
+    #[napi(catch_unwind)]
+    pub fn set_callback(&self, env: Env, this: This, callback: Unknown) -> Result<()> {
         if self.shared.borrow().is_closed() {
             return Err(closed(&env));
         }
+        js::keep_alive_on(env.raw(), this.object.raw(), callback.raw())?;
         poll::set_callback(&self.shared, &env, callback.raw())
     }
 

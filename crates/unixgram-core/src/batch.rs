@@ -1,0 +1,296 @@
+//! Many datagrams per syscall: `recvmmsg(2)` and `sendmmsg(2)`.
+//!
+//! Receiving several datagrams at once means choosing every buffer before knowing any
+//! size. [`RecvBatch`] gives each slot room for the largest datagram Linux can carry, in one
+//! anonymous mapping reserved with `MAP_NORESERVE` and without huge pages: only the pages a
+//! datagram touches become resident, so sixteen 64-byte datagrams cost sixteen pages, and a
+//! datagram can never be cut. Pages past the first 64 KiB of a slot are given back
+//! (`MADV_DONTNEED`) after a large datagram, so memory stays flat.
+
+use std::io::IoSlice;
+use std::mem;
+use std::num::NonZeroUsize;
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::ptr::{self, NonNull};
+
+use nix::errno::Errno;
+use nix::sys::mman::{self, MapFlags, MmapAdvise, ProtFlags};
+use nix::sys::socket::{SockaddrLike, UnixAddr};
+
+use crate::addr::Address;
+use crate::cmsg::{self, ControlBuffer, MAX_FDS_PER_MESSAGE};
+use crate::error::{Error, ErrorKind, Result};
+use crate::msg::{Datagram, SendAncillary};
+
+/// Datagrams per `recvmmsg` call.
+pub const RECV_SLOTS: usize = 16;
+
+/// Room per slot: more than the largest unix datagram Linux can allocate (4 MiB linear
+/// part plus page fragments; 4 263 616 bytes with the default 17 fragments, under
+/// 4.4 MB with the maximum of 45).
+pub const SLOT_SIZE: usize = (4 << 20) + (512 << 10);
+
+/// Bytes of each slot kept resident after a large datagram.
+const KEEP_RESIDENT: usize = 64 << 10;
+
+/// Most messages one `sendmmsg` takes (`UIO_MAXIOV`).
+pub const SEND_MAX: usize = 1024;
+
+/// An anonymous private mapping, unmapped on drop.
+struct Region {
+    ptr: NonNull<libc::c_void>,
+    len: usize,
+}
+
+impl Region {
+    fn new(len: usize) -> Result<Self> {
+        let size = NonZeroUsize::new(len).ok_or_else(|| Error::os(Errno::EINVAL, "mmap"))?;
+        // SAFETY: a fresh anonymous mapping aliases nothing.
+        let ptr = unsafe {
+            mman::mmap_anonymous(
+                None,
+                size,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_PRIVATE | MapFlags::MAP_NORESERVE,
+            )
+        }
+        .map_err(|e| Error::os(e, "mmap"))?;
+        // Huge pages would make every touched slot cost 2 MiB of memory. Advisory only.
+        // SAFETY: the range is the mapping just created.
+        let _ = unsafe { mman::madvise(ptr, len, MmapAdvise::MADV_NOHUGEPAGE) };
+        Ok(Self { ptr, len })
+    }
+
+    fn at(&self, offset: usize) -> *mut u8 {
+        debug_assert!(offset < self.len);
+        // SAFETY: offset is inside the mapping.
+        unsafe { self.ptr.as_ptr().cast::<u8>().add(offset) }
+    }
+
+    /// Give the pages of `[offset, offset + len)` back to the kernel; they read as zero next.
+    fn release(&self, offset: usize, len: usize) {
+        let page = 4096;
+        let start = offset.div_ceil(page) * page;
+        let end = (offset + len).div_ceil(page) * page;
+        if end > start && end <= self.len {
+            if let Some(p) = NonNull::new(self.at(start).cast::<libc::c_void>()) {
+                // SAFETY: page-aligned range inside the mapping; no reference into it is live.
+                let _ = unsafe { mman::madvise(p, end - start, MmapAdvise::MADV_DONTNEED) };
+            }
+        }
+    }
+}
+
+impl Drop for Region {
+    fn drop(&mut self) {
+        // SAFETY: the mapping was created by Region::new and nothing points into it now.
+        let _ = unsafe { mman::munmap(self.ptr, self.len) };
+    }
+}
+
+/// Reusable buffers for `recvmmsg`.
+pub struct RecvBatch {
+    region: Region,
+    controls: Vec<ControlBuffer>,
+    names: Vec<libc::sockaddr_un>,
+    iovs: Vec<libc::iovec>,
+    hdrs: Vec<libc::mmsghdr>,
+}
+
+impl std::fmt::Debug for RecvBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecvBatch")
+            .field("slots", &RECV_SLOTS)
+            .finish()
+    }
+}
+
+impl RecvBatch {
+    /// Reserve the receive area. Fails only if the system refuses the (unbacked) mapping,
+    /// e.g. with strict overcommit; callers then receive one datagram at a time.
+    pub fn new() -> Result<Self> {
+        Ok(Self {
+            region: Region::new(RECV_SLOTS * SLOT_SIZE)?,
+            controls: (0..RECV_SLOTS).map(|_| ControlBuffer::new()).collect(),
+            // SAFETY: all-zero sockaddr_un, iovec and mmsghdr are valid values.
+            names: vec![unsafe { mem::zeroed() }; RECV_SLOTS],
+            // SAFETY: as above.
+            iovs: vec![unsafe { mem::zeroed() }; RECV_SLOTS],
+            // SAFETY: as above.
+            hdrs: vec![unsafe { mem::zeroed() }; RECV_SLOTS],
+        })
+    }
+
+    /// One `recvmmsg(2)` of up to `max` datagrams (at most [`RECV_SLOTS`]), without
+    /// blocking. Payloads are appended to `out` back to back; `each` is called per datagram
+    /// in order, with the datagram or the error that discarded it (truncation). Returns how
+    /// many were taken from the queue: 0 when it was empty, fewer than asked when it ran dry.
+    pub fn recv(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        max: usize,
+        want_address: bool,
+        out: &mut Vec<u8>,
+        mut each: impl FnMut(Result<Datagram>),
+    ) -> Result<usize> {
+        let n = max.clamp(1, RECV_SLOTS);
+        for i in 0..n {
+            self.iovs[i] = libc::iovec {
+                iov_base: self.region.at(i * SLOT_SIZE).cast(),
+                iov_len: SLOT_SIZE,
+            };
+            let (control, control_len) = self.controls[i].as_raw();
+            // SAFETY: an all-zero msghdr is valid; the fields that matter are set below.
+            let mut hdr: libc::msghdr = unsafe { mem::zeroed() };
+            if want_address {
+                hdr.msg_name = ptr::addr_of_mut!(self.names[i]).cast();
+                hdr.msg_namelen = mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+            }
+            hdr.msg_iov = &mut self.iovs[i];
+            hdr.msg_iovlen = 1;
+            hdr.msg_control = control;
+            hdr.msg_controllen = control_len;
+            self.hdrs[i] = libc::mmsghdr {
+                msg_hdr: hdr,
+                msg_len: 0,
+            };
+        }
+        let flags = libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC | libc::MSG_TRUNC;
+        let got = loop {
+            // SAFETY: every header points into buffers owned by self, valid for their
+            // declared lengths; no timeout pointer.
+            let rc = unsafe {
+                libc::recvmmsg(
+                    fd.as_raw_fd(),
+                    self.hdrs.as_mut_ptr(),
+                    n as libc::c_uint,
+                    flags,
+                    ptr::null_mut(),
+                )
+            };
+            match Errno::result(rc) {
+                Ok(k) => break k as usize,
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => return Ok(0),
+                Err(e) => return Err(Error::os(e, "recvmmsg")),
+            }
+        };
+        for i in 0..got {
+            let hdr = &self.hdrs[i].msg_hdr;
+            // SAFETY: recvmmsg filled this header; its descriptors are ours. Taken before
+            // any check so that none can leak.
+            let ancillary = unsafe { cmsg::take_control(hdr) };
+            let len = self.hdrs[i].msg_len as usize;
+            if hdr.msg_flags & libc::MSG_TRUNC != 0 || len > SLOT_SIZE {
+                each(Err(Error::new(
+                    ErrorKind::Truncated {
+                        size: len,
+                        capacity: SLOT_SIZE,
+                    },
+                    "recvmmsg",
+                )));
+                continue;
+            }
+            if hdr.msg_flags & libc::MSG_CTRUNC != 0 {
+                each(Err(Error::new(ErrorKind::ControlTruncated, "recvmmsg")));
+                continue;
+            }
+            // SAFETY: the kernel wrote `len` bytes at the start of slot i.
+            let bytes = unsafe { std::slice::from_raw_parts(self.region.at(i * SLOT_SIZE), len) };
+            out.extend_from_slice(bytes);
+            if len > KEEP_RESIDENT {
+                self.region
+                    .release(i * SLOT_SIZE + KEEP_RESIDENT, len - KEEP_RESIDENT);
+            }
+            let address = want_address.then(|| {
+                // SAFETY: names[i] was filled by the kernel, msg_namelen bytes long.
+                let a = unsafe {
+                    UnixAddr::from_raw(ptr::addr_of!(self.names[i]).cast(), Some(hdr.msg_namelen))
+                };
+                a.map_or(Address::Unnamed, |a| Address::from_unix_addr(&a))
+            });
+            each(Ok(Datagram {
+                len,
+                address,
+                ancillary,
+            }));
+        }
+        Ok(got)
+    }
+}
+
+/// One datagram to send with [`sendmmsg`].
+#[derive(Debug, Clone, Copy)]
+pub struct OutMessage<'a> {
+    /// Gathered into one datagram.
+    pub iov: &'a [IoSlice<'a>],
+    /// Descriptors and credentials for this datagram alone.
+    pub ancillary: SendAncillary<'a>,
+}
+
+/// Send up to [`SEND_MAX`] datagrams with one `sendmmsg(2)`, each with its own control
+/// data, to the connected peer or to `dest`. Returns how many were sent (the kernel stops at
+/// the first that fails; an error is returned only if the first one failed).
+pub fn sendmmsg(
+    fd: BorrowedFd<'_>,
+    msgs: &[OutMessage<'_>],
+    dest: Option<&UnixAddr>,
+) -> Result<usize> {
+    let msgs = &msgs[..msgs.len().min(SEND_MAX)];
+    if msgs.is_empty() {
+        return Ok(0);
+    }
+    if let Some(m) = msgs
+        .iter()
+        .find(|m| m.ancillary.fds.len() > MAX_FDS_PER_MESSAGE)
+    {
+        return Err(Error::os(Errno::EINVAL, "sendmmsg").with_detail(format!(
+            "{} file descriptors given; one datagram carries at most {MAX_FDS_PER_MESSAGE}",
+            m.ancillary.fds.len()
+        )));
+    }
+    let mut controls: Vec<(Vec<u64>, usize)> = msgs
+        .iter()
+        .map(|m| cmsg::encode(m.ancillary.fds, m.ancillary.credentials.as_ref()))
+        .collect();
+    let mut hdrs: Vec<libc::mmsghdr> = msgs
+        .iter()
+        .zip(controls.iter_mut())
+        .map(|(m, (control, control_len))| {
+            // SAFETY: an all-zero msghdr is valid; the fields that matter are set below.
+            let mut hdr: libc::msghdr = unsafe { mem::zeroed() };
+            if let Some(d) = dest {
+                hdr.msg_name = d.as_ptr() as *mut libc::c_void;
+                hdr.msg_namelen = d.len();
+            }
+            // IoSlice is ABI-compatible with iovec; the kernel only reads it.
+            hdr.msg_iov = m.iov.as_ptr() as *mut libc::iovec;
+            hdr.msg_iovlen = m.iov.len();
+            if *control_len > 0 {
+                hdr.msg_control = control.as_mut_ptr().cast();
+                hdr.msg_controllen = *control_len;
+            }
+            libc::mmsghdr {
+                msg_hdr: hdr,
+                msg_len: 0,
+            }
+        })
+        .collect();
+    loop {
+        // SAFETY: every header points to memory borrowed for this call and valid for the
+        // declared lengths; the kernel does not write through the iovecs.
+        let rc = unsafe {
+            libc::sendmmsg(
+                fd.as_raw_fd(),
+                hdrs.as_mut_ptr(),
+                hdrs.len() as libc::c_uint,
+                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+            )
+        };
+        match Errno::result(rc) {
+            Ok(n) => return Ok(n as usize),
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(Error::os(e, "sendmmsg")),
+        }
+    }
+}

@@ -1,0 +1,113 @@
+#![allow(clippy::unwrap_used)]
+//! recvmmsg / sendmmsg over real socketpairs.
+
+use std::io::IoSlice;
+use std::os::fd::{AsFd, AsRawFd};
+
+use unixgram_core::{OutMessage, SendAncillary, UnixDatagram};
+
+fn recv_all(sock: &mut UnixDatagram, max: usize) -> (Vec<u8>, Vec<usize>, Vec<usize>) {
+    let mut out = Vec::new();
+    let mut lens = Vec::new();
+    let mut fds = Vec::new();
+    sock.recv_many(max, false, &mut out, |r| {
+        let d = r.unwrap();
+        lens.push(d.len);
+        fds.push(d.ancillary.fds.len());
+    })
+    .unwrap();
+    (out, lens, fds)
+}
+
+#[test]
+fn send_many_then_recv_many_keeps_order_sizes_and_per_datagram_fds() {
+    let (a, mut b) = UnixDatagram::pair().unwrap();
+    let pipe = nix::unistd::pipe().unwrap();
+    let payloads: Vec<Vec<u8>> = (0..10u8).map(|i| vec![i; i as usize * 3]).collect();
+    let iovs: Vec<[IoSlice<'_>; 1]> = payloads.iter().map(|p| [IoSlice::new(p)]).collect();
+    let one = [pipe.0.as_raw_fd()];
+    let msgs: Vec<OutMessage<'_>> = iovs
+        .iter()
+        .enumerate()
+        .map(|(i, iov)| OutMessage {
+            iov,
+            ancillary: SendAncillary {
+                fds: if i % 3 == 0 { &one } else { &[] },
+                credentials: None,
+            },
+        })
+        .collect();
+    assert_eq!(a.send_many(&msgs, None).unwrap(), 10);
+    let (out, lens, fds) = recv_all(&mut b, 16);
+    assert_eq!(lens, (0..10).map(|i| i * 3).collect::<Vec<_>>());
+    assert_eq!(out, payloads.concat());
+    assert_eq!(fds, vec![1, 0, 0, 1, 0, 0, 1, 0, 0, 1]);
+}
+
+#[test]
+fn recv_many_returns_zero_on_an_empty_queue_and_short_when_it_runs_dry() {
+    let (a, mut b) = UnixDatagram::pair().unwrap();
+    assert_eq!(recv_all(&mut b, 16).1.len(), 0);
+    for i in 0..3u8 {
+        a.send(&[IoSlice::new(&[i])], &SendAncillary::default(), None)
+            .unwrap();
+    }
+    let mut out = Vec::new();
+    let got = b
+        .recv_many(16, false, &mut out, |r| drop(r.unwrap()))
+        .unwrap();
+    assert_eq!(got, 3);
+    assert_eq!(out, vec![0, 1, 2]);
+}
+
+#[test]
+fn recv_many_takes_large_and_small_datagrams_whole_in_one_batch() {
+    let (a, mut b) = UnixDatagram::pair().unwrap();
+    let big = vec![0xabu8; 1 << 20];
+    // a socketpair is limited by the sender's SO_SNDBUF: room for all three in flight
+    a.set_send_buffer_size(2 << 20).unwrap();
+    a.send(&[IoSlice::new(b"x")], &SendAncillary::default(), None)
+        .unwrap();
+    a.send(&[IoSlice::new(&big)], &SendAncillary::default(), None)
+        .unwrap();
+    a.send(&[IoSlice::new(b"yz")], &SendAncillary::default(), None)
+        .unwrap();
+    let (out, lens, _) = recv_all(&mut b, 16);
+    assert_eq!(lens, vec![1, 1 << 20, 2]);
+    assert_eq!(&out[..1], b"x");
+    assert!(out[1..1 + (1 << 20)].iter().all(|&c| c == 0xab));
+    assert_eq!(&out[1 + (1 << 20)..], b"yz");
+    // the slot that held the big datagram reads clean next time
+    a.send(&[IoSlice::new(b"after")], &SendAncillary::default(), None)
+        .unwrap();
+    assert_eq!(recv_all(&mut b, 16).0, b"after");
+}
+
+#[test]
+fn send_many_stops_at_a_full_queue_and_reports_how_many_went() {
+    let dir = std::env::temp_dir().join(format!("ugc-batch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("rx.sock");
+    let _ = std::fs::remove_file(&path);
+    let rx = UnixDatagram::new().unwrap();
+    rx.bind(&unixgram_core::Address::path(&path)).unwrap();
+    let mut tx = UnixDatagram::new().unwrap();
+    tx.connect(&unixgram_core::Address::path(&path)).unwrap();
+    let iov = [IoSlice::new(b"m")];
+    let msgs = vec![
+        OutMessage {
+            iov: &iov,
+            ancillary: SendAncillary::default()
+        };
+        100
+    ];
+    let sent = tx.send_many(&msgs, None).unwrap();
+    assert!(
+        sent > 0 && sent < 100,
+        "max_dgram_qlen caps the queue: sent {sent}"
+    );
+    let err = tx.send_many(&msgs, None).unwrap_err();
+    assert_eq!(err.code(), "EAGAIN");
+    assert!(rx.as_fd().as_raw_fd() >= 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
