@@ -18,6 +18,7 @@ import {
 import { native, READABLE, WRITABLE, WOULD_BLOCK, type NativeSocket } from './native.js';
 import type { JsSendAncillary as NativeSendAncillary } from '../index.js';
 import type { DatagramProtocol } from './protocol.js';
+import { PacketIterator } from './iterator.js';
 import { Receiver, type RawDatagram } from './receiver.js';
 import { Sender } from './sender.js';
 import { SocketProxy } from './socket-proxy.js';
@@ -313,7 +314,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
    * Yield packets as they arrive, easynetwork-style: everything already queued (timeout 0,
    * the default) or arriving within `timeout` seconds of waiting in all, then end. Ends too
    * when the client is closed during the iteration; starting one on a closed client throws
-   * `ERR_UNIXGRAM_CLOSED`. Parse errors are thrown.
+   * `ERR_UNIXGRAM_CLOSED` from its first `next()`. Parse errors reject `next()` and end the iteration.
    * @param options - the waiting budget
    * @returns an async iterator of packets
    * @example
@@ -321,32 +322,21 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
    * for await (const packet of client.iterReceivedPackets({ timeout: 1 })) console.log(packet);
    * ```
    */
-  async *iterReceivedPackets(options: IterOptions = {}): AsyncGenerator<ReceivedPacket, void, undefined> {
-    let budget = checkTimeout(options.timeout === undefined ? 0 : options.timeout);
-    if (this.#closed) throw closedError();
-    const release = budget === 0 ? () => {} : this.#receiver.hold();
-    try {
-      for (;;) {
-        if (this.#closed) return;
-        // What is already queued is taken without waiting (no timer, no extra promise).
-        let raw = this.#receiver.takeQueued() ?? (budget === 0 ? this.#receiver.takeNow() : undefined);
-        if (raw === undefined) {
-          if (budget === 0) return;
-          const started = performance.now();
-          try {
-            raw = await this.#waitForDatagram(budget, undefined);
-          } catch (err) {
-            if (err instanceof TimeoutError) return;
-            throw err;
-          }
-          if (budget !== null) budget = Math.max(0, budget - (performance.now() - started) / 1000);
-        }
-        if (raw.error?.code === ErrorCodes.CLOSED) return;
-        yield this.#unpack(raw, undefined);
-      }
-    } finally {
-      release();
-    }
+  iterReceivedPackets(options: IterOptions = {}): AsyncIterableIterator<ReceivedPacket, undefined, undefined> {
+    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
+    const budget = checkTimeout(options.timeout === undefined ? 0 : options.timeout);
+    if (this.#closed) return PacketIterator.failed(closedError());
+    return new PacketIterator<ReceivedPacket>(
+      {
+        takeQueued: () => this.#receiver.takeQueued(),
+        takeNow: () => this.#receiver.takeNow(),
+        wait: (seconds) => this.#waitForDatagram(seconds, undefined),
+        unpack: (raw) => this.#unpack(raw, undefined),
+        closed: () => this.#closed,
+        hold: () => this.#receiver.hold(),
+      },
+      budget,
+    );
   }
 
   /**
