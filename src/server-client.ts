@@ -1,0 +1,130 @@
+/**
+ * The per-sender object a server's request handler talks to.
+ * @packageDocumentation
+ */
+import { formatAddress, type UnixAddress } from './address.js';
+import { SocketAncillary, type Credentials } from './ancillary.js';
+import { closedError, codedError, ErrorCodes, invalidArgType } from './errors.js';
+import type { NativeSocket } from './native.js';
+import type { DatagramProtocol } from './protocol.js';
+import type { Sender } from './sender.js';
+
+/** Options of {@link UnixDatagramServerClient.sendPacket}. */
+export interface ServerSendOptions {
+  /** Descriptors and/or credentials to send with the reply. */
+  ancillary?: SocketAncillary;
+}
+
+/** @internal What a server client needs from its server. */
+export interface ServerClientLink<SentPacket> {
+  readonly native: NativeSocket;
+  readonly protocol: DatagramProtocol<SentPacket, unknown>;
+  /** The sender's `sun_path` bytes (empty: unnamed). */
+  readonly rawAddress: Buffer;
+  /** Replies to this sender, in order; waits on this sender's queue only. */
+  readonly sender: Sender;
+  readonly closed: () => boolean;
+}
+
+/**
+ * One sender of datagrams to a {@link UnixDatagramServer}, as its request handler sees it.
+ * The same object is used for every packet of a sender while its handler runs or its
+ * packets wait, so it can serve as a key (`Set`, `Map`) for per-conversation state.
+ *
+ * @typeParam SentPacket - what the server sends back
+ * @example
+ * ```ts
+ * async function* handler(client: UnixDatagramServerClient<string>) {
+ *   const request: string = yield;
+ *   if (client.canReply) await client.sendPacket(request.toUpperCase());
+ * }
+ * ```
+ */
+export class UnixDatagramServerClient<SentPacket> {
+  /** Where the datagrams come from (`{ unnamed: true }` for an unbound sender). */
+  readonly address: UnixAddress;
+  readonly #link: ServerClientLink<SentPacket>;
+  #ancillary: SocketAncillary | undefined;
+  #credentials: Credentials | undefined;
+
+  /** @internal Created by the server, one per sender address. */
+  constructor(link: ServerClientLink<SentPacket>, address: UnixAddress) {
+    this.#link = link;
+    this.address = address;
+  }
+
+  /**
+   * Whether replies can reach this sender: `false` for an unbound sender (no address to
+   * send to; `sendPacket` rejects with `ERR_UNIXGRAM_UNNAMED_PEER`).
+   */
+  get canReply(): boolean {
+    return this.#link.rawAddress.length > 0;
+  }
+
+  /**
+   * Descriptors and credentials that came with the packet being handled. Descriptors you
+   * do not `steal()` are closed when the handler's step for that packet ends (a plain
+   * handler returns, a generator handler yields again).
+   */
+  get ancillary(): SocketAncillary {
+    this.#ancillary ??= new SocketAncillary();
+    return this.#ancillary;
+  }
+
+  /** The sender's credentials for the packet being handled (with `passCredentials`). */
+  get credentials(): Credentials | undefined {
+    return this.#credentials;
+  }
+
+  /**
+   * Send a packet to this sender. Resolves once queued in the kernel; while this sender's
+   * queue is full it waits (other senders are not held up), never drops.
+   * @param packet - the reply
+   * @param options - ancillary data to send with it
+   * @throws `ERR_UNIXGRAM_UNNAMED_PEER` (an unbound sender), `ECONNREFUSED` (it is gone),
+   * `EMSGSIZE`, `ERR_UNIXGRAM_CLOSED` (the server closed)
+   */
+  sendPacket(packet: SentPacket, options?: ServerSendOptions): Promise<void> {
+    const link = this.#link;
+    if (link.closed()) return Promise.reject(closedError());
+    if (!this.canReply) {
+      return Promise.reject(
+        codedError(ErrorCodes.UNNAMED_PEER, 'cannot reply: the sender is not bound to an address (an unbound socket); it can send but not be answered'),
+      );
+    }
+    let data: Buffer;
+    let extra: ReturnType<SocketAncillary['_toSend']> = null;
+    try {
+      if (options?.ancillary !== undefined && !(options.ancillary instanceof SocketAncillary)) {
+        throw invalidArgType('options.ancillary', 'a SocketAncillary', options.ancillary);
+      }
+      const bytes = link.protocol.makeDatagram(packet);
+      data = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      extra = options?.ancillary?._toSend() ?? null;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const { native: sock, rawAddress } = link;
+    if (extra === null) return link.sender.send(() => sock.send(data, rawAddress));
+    const { fds, credentials } = extra;
+    return link.sender.send(() => sock.sendMsg([data], fds, credentials, rawAddress));
+  }
+
+  /** A printable form, e.g. for logs: the sender's address. */
+  toString(): string {
+    return formatAddress(this.address);
+  }
+
+  /** @internal Set the packet being handled; returns its ancillary to close afterwards. */
+  _begin(ancillary: SocketAncillary, credentials: Credentials | undefined): void {
+    this.#ancillary = ancillary;
+    this.#credentials = credentials;
+  }
+
+  /** @internal The step for the current packet is over: close descriptors not stolen. */
+  _end(): void {
+    this.#ancillary?.close();
+    this.#ancillary = undefined;
+    this.#credentials = undefined;
+  }
+}
