@@ -22,6 +22,7 @@ import { PacketIterator } from './iterator.js';
 import { Receiver, type RawDatagram } from './receiver.js';
 import { Sender } from './sender.js';
 import { SocketProxy } from './socket-proxy.js';
+import { receiveSync, sendSync, type SyncRecvOptions, type SyncSendOptions } from './sync.js';
 
 /** Options of {@link UnixDatagramClient.connect}. */
 export interface ConnectOptions {
@@ -348,6 +349,70 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     this.#checkOpen();
     this.#native.reconnect();
   }
+
+  // ---- Hand-off and the synchronous API (issue 3); the logic lives in sync.ts ----------
+
+  /**
+   * A new descriptor for this socket, to hand to another process (`child_process.spawn`'s
+   * `stdio`, which clears close-on-exec in the child) or to send as an fd over another
+   * socket. The client keeps its own descriptor and keeps working. Both share one open file
+   * description, so the duplicate is non-blocking (`O_NONBLOCK`) as well: a program that
+   * wants blocking calls on it turns that off (Python: `sock.setblocking(True)`), which
+   * unixgram does not mind.
+   * @returns a close-on-exec fd that you own and must close
+   * @throws `'ERR_UNIXGRAM_CLOSED'`
+   * @example
+   * ```ts
+   * const fd = client.dupFd();
+   * spawn(process.execPath, ['child.js'], { stdio: ['inherit', 'inherit', 'inherit', fd] }); // fd 3 there
+   * fs.closeSync(fd);
+   * ```
+   */
+  dupFd(): number {
+    this.#checkOpen();
+    return this.#native.dupFd();
+  }
+
+  /**
+   * Receive the next packet, blocking the calling thread (for scripts, CLIs and worker
+   * threads). Packets already delivered to this client come first, in order.
+   * @param options - timeout (seconds; `0` = only what is queued; default: no limit), ancillary data sink
+   * @returns the parsed packet
+   * @throws `'ERR_UNIXGRAM_BUSY'` while a `recvPacket()` is pending on this client,
+   * {@link TimeoutError} (`'ETIMEDOUT'`), {@link DatagramProtocolParseError}, `'ERR_UNIXGRAM_CLOSED'`
+   */
+  recvPacketSync(options: SyncRecvOptions = {}): ReceivedPacket {
+    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
+    const timeout = checkTimeout(options.timeout);
+    const { ancillary } = options;
+    if (ancillary !== undefined && !(ancillary instanceof SocketAncillary)) throw invalidArgType('options.ancillary', 'a SocketAncillary', ancillary);
+    const receiver = this.#receiver;
+    const port = { native: this.#native, asyncWaiting: receiver.hasWaiters, takeNow: () => receiver.takeNow(), closed: () => this.#closed };
+    return this.#unpack(receiveSync(port, timeout), ancillary);
+  }
+
+  /**
+   * Send one packet, blocking the calling thread while the peer's queue is full (never
+   * dropping it).
+   * @param packet - what to send
+   * @param options - ancillary data, timeout (seconds; `0` = only if there is room now; default: no limit)
+   * @throws `'ERR_UNIXGRAM_BUSY'` while `sendPacket()` calls are queued on this client,
+   * {@link TimeoutError} (`'ETIMEDOUT'`, nothing was sent), and as {@link sendPacket}
+   */
+  sendPacketSync(packet: SentPacket, options: SyncSendOptions = {}): void {
+    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
+    const timeout = checkTimeout(options.timeout);
+    const { ancillary } = options;
+    if (ancillary !== undefined && !(ancillary instanceof SocketAncillary)) throw invalidArgType('options.ancillary', 'a SocketAncillary', ancillary);
+    this.#checkOpen();
+    const data = toBuffer(this.#protocol.makeDatagram(packet));
+    const extra = ancillary?._toSend() ?? null;
+    const sock = this.#native;
+    const attempt = extra === null ? () => sock.send(data, null) : () => sock.sendMsg([data], extra.fds, extra.credentials, null);
+    sendSync({ asyncPending: this.#sender.pending, attempt, closed: () => this.#closed }, timeout);
+  }
+
+  // ---- end of hand-off and the synchronous API ----------------------------------------
 
   /** Let the process exit even while a receive is pending. @returns this */
   unref(): this {

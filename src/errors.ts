@@ -17,6 +17,13 @@ export const ErrorCodes = {
   NOT_UNIX_DGRAM: 'ERR_UNIXGRAM_NOT_UNIX_DGRAM',
   /** The serializer could not parse a datagram. */
   PARSE: 'ERR_UNIXGRAM_PARSE',
+  /** A server cannot answer a sender that is not bound to an address (an unbound socket). */
+  UNNAMED_PEER: 'ERR_UNIXGRAM_UNNAMED_PEER',
+  /**
+   * A synchronous call met pending asynchronous work on the same socket: `recvPacketSync`
+   * while a `recvPacket` waits, or `sendPacketSync` while `sendPacket`s are queued.
+   */
+  BUSY: 'ERR_UNIXGRAM_BUSY',
 } as const;
 
 /** A system error as Node reports it (`err.code`, `err.errno`, `err.syscall`, `err.address`). */
