@@ -1,0 +1,96 @@
+/* C reference receiver: epoll_wait, then drain with recv() until EAGAIN (one syscall per
+ * datagram), or with recvmmsg() (--mmsg, up to 64 per syscall). --fds: each datagram
+ * carries descriptors (SCM_RIGHTS), which are closed. Stops at the end marker.
+ * usage: recv --self P [--peer P --connect] [--fd N] [--mmsg] [--fds] [--size N] */
+#include "common.h"
+#include <sys/epoll.h>
+
+#define BATCH 64
+
+static long count, truncated, fds_closed, expect;
+static double t_first, t_last, c_first;
+
+static void close_fds(struct msghdr *m) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    int n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (int i = 0; i < n; i++) {
+      int fd;
+      memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      close(fd);
+      fds_closed++;
+    }
+  }
+}
+
+/* Account one datagram; returns 1 at the end marker. The clock is read at the first datagram
+ * and at the end marker only (as the Node peers do), never per datagram. */
+static int got(const char *buf, ssize_t len, int flags) {
+  if (len > 0 && buf[0] == MARK_END) {
+    t_last = now_s();
+    return 1;
+  }
+  if (count == 0) {
+    t_first = now_s();
+    c_first = cpu_us();
+  }
+  count++;
+  if ((flags & MSG_TRUNC) || (expect && len != expect)) truncated++;
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  int mmsg = arg_flag(argc, argv, "--mmsg"), want_fds = arg_flag(argc, argv, "--fds");
+  int s = open_socket(argc, argv, 1);
+  if (arg_flag(argc, argv, "--connect")) connect_peer(s, argc, argv); /* else: from anyone */
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event ev = {.events = EPOLLIN, .data.fd = s};
+  if (epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev) < 0) die("epoll_ctl");
+  static char bufs[BATCH][MAX_DGRAM];
+  expect = atol(arg_str(argc, argv, "--size", "0"));
+  static union { char buf[CMSG_SPACE(sizeof(int) * 8)]; struct cmsghdr align; } ctl[BATCH];
+  struct mmsghdr msgs[BATCH];
+  struct iovec iovs[BATCH];
+  say("ready {}");
+  int done = 0;
+  while (!done) {
+    struct epoll_event out;
+    int n = epoll_wait(ep, &out, 1, 10000);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      fprintf(stderr, "recv: idle for 10 s\n");
+      return 3;
+    }
+    while (!done) {
+      int batch = mmsg ? BATCH : 1;
+      for (int i = 0; i < batch; i++) {
+        iovs[i] = (struct iovec){bufs[i], MAX_DGRAM};
+        msgs[i].msg_hdr = (struct msghdr){.msg_iov = &iovs[i], .msg_iovlen = 1};
+        if (want_fds) {
+          msgs[i].msg_hdr.msg_control = ctl[i].buf;
+          msgs[i].msg_hdr.msg_controllen = sizeof ctl[i].buf;
+        }
+      }
+      int got_n;
+      if (mmsg) {
+        got_n = recvmmsg(s, msgs, BATCH, MSG_CMSG_CLOEXEC, NULL);
+      } else {
+        ssize_t r = recvmsg(s, &msgs[0].msg_hdr, MSG_CMSG_CLOEXEC);
+        msgs[0].msg_len = (unsigned)r;
+        got_n = r < 0 ? -1 : 1;
+      }
+      if (got_n < 0) {
+        if (errno == EAGAIN) break;
+        die("recv");
+      }
+      for (int i = 0; i < got_n && !done; i++) {
+        if (want_fds) close_fds(&msgs[i].msg_hdr);
+        done = got(bufs[i], msgs[i].msg_len, msgs[i].msg_hdr.msg_flags);
+      }
+    }
+  }
+  double c1 = cpu_us();
+  printf("result {\"count\":%ld,\"elapsed\":%.6f,\"cpu_us\":%.0f,\"hwm_kb\":%ld,\"truncated\":%ld,\"fds_closed\":%ld}\n",
+         count, t_last - t_first, c1 - c_first, hwm_kb(), truncated, fds_closed);
+  return 0;
+}

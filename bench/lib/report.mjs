@@ -1,0 +1,43 @@
+// The table printed on stdout (also pasted into the README) and the memory summary.
+
+const fmtRate = (x) => (x === null ? '—' : x >= 1e6 ? `${(x / 1e6).toFixed(2)} M/s` : `${Math.round(x / 1e3)} k/s`);
+const fmtRatio = (x) => (x === null || x === undefined ? '—' : `${x.toFixed(2)}×`);
+const fmtNum = (x, d = 1) => (x === null || x === undefined ? '—' : x.toFixed(d));
+
+const TITLES = {
+  recv: 'Receive: C sender → X receiver',
+  send: 'Send: X sender → C receiver',
+  'node-node': 'Node → Node: X at both ends',
+  rtt: 'Round trip, 64 B, X at both ends (p50 / p99; ratios are X / C, lower is better)',
+  'fd-pass': 'fd passing: C sender, 1 fd per datagram, received and closed by X',
+};
+
+/** A Markdown table per scenario. */
+export function table(records) {
+  const out = [];
+  for (const scenario of Object.keys(TITLES)) {
+    const recs = records.filter((r) => r.scenario === scenario);
+    if (!recs.length) continue;
+    const rtt = scenario === 'rtt';
+    out.push(`### ${TITLES[scenario]}`, '');
+    out.push(`| payload | library | ${rtt ? 'p50 / p99 µs' : 'rate'} | × C | × unix-dgram | CPU µs/dgram rx / tx | peak RSS rx MB | notes |`);
+    out.push('|---|---|--:|--:|--:|--:|--:|---|');
+    for (const r of recs) {
+      const value = r.status === 'failed' ? 'failed' : rtt ? `${fmtNum(r.median)} / ${fmtNum(r.p99_us)}` : fmtRate(r.median);
+      const cpu = `${fmtNum(r.cpu_us_rx, 2)} / ${fmtNum(r.cpu_us_tx, 2)}`;
+      const notes = r.notes.join('; ').replace(/\|/g, '/');
+      out.push(`| ${r.payload} | ${r.library} | ${value} | ${fmtRatio(r.ratio_to_c)} | ${fmtRatio(r.ratio_to_unix_dgram)} | ${cpu} | ${fmtNum(r.peak_rss_mb)} | ${notes} |`);
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+export function memoryLine(m) {
+  if (!m) return '';
+  if (m.status === 'failed') return `Memory (5 M datagrams into unixgram): failed: ${m.notes.join('; ')}`;
+  return (
+    `Memory: ${m.received} datagrams into unixgram: RSS ${fmtNum(m.rss_warm_mb)} MB after 100 k → ${fmtNum(m.rss_end_mb)} MB at the end ` +
+    `(+${fmtNum(m.rss_growth_mb)} MB); open fds ${m.fds_before} before, ${m.fds_warm} after 100 k, ${m.fds_open_end} at the end, ${m.fds_after_close} after close`
+  );
+}

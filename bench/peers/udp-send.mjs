@@ -1,0 +1,51 @@
+// Node dgram over UDP loopback: a connected udp4 socket, send() with at most --window (64)
+// callbacks pending. Nothing tells the sender about drops; the receiver counts them.
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs, say, waitGo, finish, Window, payload, budget, MARK_END, UDP_MAX } from '../lib/peer.mjs';
+
+const args = parseArgs();
+args.size = Math.min(args.size, UDP_MAX); // 64 KiB does not fit in a UDP datagram
+const width = Number(args.window ?? 64);
+const sock = dgram.createSocket('udp4');
+sock.bind(0, '127.0.0.1');
+await once(sock, 'listening');
+say('bound');
+const { port } = await waitGo();
+sock.connect(port, '127.0.0.1');
+await once(sock, 'connect');
+
+const data = payload(args.size);
+const done = budget(args);
+const win = new Window();
+let sent = 0;
+let inFlight = 0;
+win.start();
+await new Promise((resolve, reject) => {
+  const onSent = (err) => {
+    if (err) return reject(err);
+    inFlight--;
+    sent++;
+    if (inFlight <= width / 2) pump();
+  };
+  let stopping = false;
+  function pump() {
+    while (!stopping && inFlight < width) {
+      if (done(sent)) stopping = true;
+      else {
+        inFlight++;
+        sock.send(data, onSent);
+      }
+    }
+    if (stopping && inFlight === 0) resolve();
+  }
+  pump();
+});
+win.stop();
+sock.on('error', () => {}); // ECONNREFUSED (ICMP) once the receiver has gone
+for (let i = 0; i < 5; i++) {
+  sock.send(payload(args.size, MARK_END), () => {});
+  await sleep(20);
+}
+finish({ sent, elapsed: win.elapsed, cpu_us: win.cpuUs });

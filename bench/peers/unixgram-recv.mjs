@@ -1,0 +1,65 @@
+// unixgram receiver: counts datagrams until the end marker.
+// --mode iter (for await over iterReceivedPackets, the default) | recv (await recvPacket in a
+// loop) | fds (recvPacket with a SocketAncillary; each received fd is stolen and closed in JS).
+// --json: JSONSerializer (small objects). --memory: report RSS and open fds at datagram
+// 100 000 and at the end. Socket: --fd N (inherited, connected) or --self P --peer P.
+import { closeSync } from 'node:fs';
+import { UnixDatagramClient, DatagramProtocol, BytesSerializer, JSONSerializer, SocketAncillary } from '../../dist/index.js';
+import { parseArgs, say, finish, Window, statusKb, openFds, MARK_END } from '../lib/peer.mjs';
+
+const args = parseArgs();
+const mode = args.mode ?? 'iter';
+process.stdout; // Node opens stdout's handle lazily: not ours to count
+const fdsBefore = openFds();
+const protocol = new DatagramProtocol(args.json ? new JSONSerializer() : new BytesSerializer());
+const client =
+  args.fd !== undefined
+    ? UnixDatagramClient.fromFd(args.fd, protocol)
+    : await UnixDatagramClient.connect(args.peer, protocol, { localAddress: args.self });
+say('ready {}');
+const isEnd = args.json ? (p) => p.end === 1 : (p) => p[0] === MARK_END;
+const win = new Window();
+let count = 0;
+let truncated = 0;
+let fdsClosed = 0;
+const memory = {};
+
+// Called for every data packet; the hot loops below stay tiny.
+function onPacket(p) {
+  if (count === 0) win.start();
+  count++;
+  if (!args.json && p.length !== args.size) truncated++;
+  if (args.memory && count === 100_000) Object.assign(memory, { rss_warm_kb: statusKb('VmRSS'), fds_warm: openFds() });
+}
+
+if (mode === 'iter') {
+  for await (const p of client.iterReceivedPackets({ timeout: null })) {
+    if (isEnd(p)) break;
+    onPacket(p);
+  }
+} else if (mode === 'recv') {
+  for (;;) {
+    const p = await client.recvPacket();
+    if (isEnd(p)) break;
+    onPacket(p);
+  }
+} else if (mode === 'fds') {
+  const ancillary = new SocketAncillary();
+  for (;;) {
+    const p = await client.recvPacket({ ancillary });
+    if (isEnd(p)) break;
+    for (let i = 0; i < ancillary.fdCount; i++) {
+      closeSync(ancillary.steal(i));
+      fdsClosed++;
+    }
+    ancillary.clear();
+    onPacket(p);
+  }
+} else {
+  throw new Error(`unknown --mode ${mode}`);
+}
+win.stop();
+if (args.memory) Object.assign(memory, { rss_end_kb: statusKb('VmRSS'), fds_open_end: openFds() });
+await client.close();
+if (args.memory) Object.assign(memory, { fds_before: fdsBefore, fds_after_close: openFds() });
+finish({ count, elapsed: win.elapsed, cpu_us: win.cpuUs, truncated, fds_closed: fdsClosed, mode, ...memory });

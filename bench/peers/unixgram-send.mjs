@@ -1,0 +1,50 @@
+// unixgram sender: sends until the time (or count) budget is spent, then the end marker.
+// --mode await (await each sendPacket, the default) | window (up to --window N sendPacket
+// promises in flight) | many (sendPackets with --batch N packets per call).
+// --json: JSONSerializer, a small object per packet. Socket: --fd N or --self P --peer P
+// (connects at "go": unixgram binds and connects in one call).
+import { UnixDatagramClient, DatagramProtocol, BytesSerializer, JSONSerializer } from '../../dist/index.js';
+import { parseArgs, say, waitGo, finish, Window, payload, budget, jsonObject, JSON_END, MARK_END } from '../lib/peer.mjs';
+
+const args = parseArgs();
+const mode = args.mode ?? 'await';
+const protocol = new DatagramProtocol(args.json ? new JSONSerializer() : new BytesSerializer());
+say('bound');
+await waitGo();
+const client =
+  args.fd !== undefined
+    ? UnixDatagramClient.fromFd(args.fd, protocol)
+    : await UnixDatagramClient.connect(args.peer, protocol, { localAddress: args.self });
+if (args.size > 200_000) client.socket.setSendBufferSize(args.size * 2 + 4096);
+const data = payload(args.size);
+const next = args.json ? (i) => jsonObject(i) : () => data;
+const done = budget(args);
+const win = new Window();
+let sent = 0;
+win.start();
+
+if (mode === 'await') {
+  while (!done(sent)) {
+    for (let i = 0; i < 64; i++) await client.sendPacket(next(sent++));
+  }
+} else if (mode === 'window') {
+  const width = Number(args.window ?? 32);
+  const inFlight = [];
+  while (!done(sent)) {
+    for (let i = 0; i < width; i++) inFlight.push(client.sendPacket(next(sent++)));
+    await Promise.all(inFlight);
+    inFlight.length = 0;
+  }
+} else if (mode === 'many') {
+  const batch = Array.from({ length: Number(args.batch ?? 256) }, (_, i) => next(i));
+  while (!done(sent)) {
+    if (args.json) for (let i = 0; i < batch.length; i++) batch[i] = next(sent + i);
+    await client.sendPackets(batch);
+    sent += batch.length;
+  }
+} else {
+  throw new Error(`unknown --mode ${mode}`);
+}
+win.stop();
+await client.sendPacket(args.json ? JSON_END : payload(args.size, MARK_END));
+finish({ sent, elapsed: win.elapsed, cpu_us: win.cpuUs, mode });
