@@ -71,9 +71,10 @@ export declare class NativeSocket {
   setWantAddress(on: boolean): void
   /**
    * What to watch: bit 1 readable, bit 2 writable (one-shot); `keep_alive` holds the
-   * process open while watching.
+   * process open while watching; `strong` (default: whether anything is watched) holds
+   * the JS callback, and so the socket's JS side, alive.
    */
-  watch(events: number, keepAlive: boolean): void
+  watch(events: number, keepAlive: boolean, strong?: boolean | undefined | null): void
   /**
    * Drain what is queued now, without waiting: `[slab, meta, extras]`, or `undefined`
    * when nothing is queued.

@@ -69,8 +69,10 @@ export interface IterOptions {
   timeout?: number | null;
 }
 
-/** Datagrams per native `sendMany` call (the kernel's `UIO_MAXIOV`). */
+/** Datagrams per native `sendMany` call: at most the kernel's `UIO_MAXIOV`. */
 const SEND_MANY_MAX = 1024;
+const SEND_MANY_FIRST = 64;
+const SEND_MANY_MIN = 16;
 
 function checkTimeout(timeout: unknown): number | null {
   if (timeout === undefined || timeout === null) return null;
@@ -113,6 +115,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
   #ref = true;
   #watching = -1;
   #keepAlive = false;
+  #busy = false;
 
   /**
    * Connect to `address`. The socket is bound first (see {@link ConnectOptions.localAddress}).
@@ -275,15 +278,24 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     }
     const sock = this.#native;
     let offset = 0;
+    // Datagrams per native call: a full peer queue takes only a few (11 by default), and
+    // each call marshals its whole chunk, so start small, grow while everything goes out,
+    // and shrink to about what fitted when the queue fills.
+    let chunk = SEND_MANY_FIRST;
     return this.#sender.send(() => {
       while (offset < datas.length) {
-        const whole = offset === 0 && datas.length <= SEND_MANY_MAX;
-        const chunk = whole ? datas : datas.slice(offset, offset + SEND_MANY_MAX);
-        const anc = extras && (whole ? extras : extras.slice(offset, offset + SEND_MANY_MAX));
-        const sent = sock.sendMany(chunk, anc, null);
+        const end = Math.min(datas.length, offset + chunk);
+        const whole = offset === 0 && end === datas.length;
+        const part = whole ? datas : datas.slice(offset, end);
+        const anc = extras && (whole ? extras : extras.slice(offset, end));
+        const sent = sock.sendMany(part, anc, null);
         if (sent === WOULD_BLOCK) return WOULD_BLOCK;
         offset += sent;
-        if (sent < chunk.length) return WOULD_BLOCK; // the peer's queue filled up
+        if (sent < part.length) {
+          chunk = Math.max(SEND_MANY_MIN, sent * 2);
+          return WOULD_BLOCK; // the peer's queue filled up
+        }
+        chunk = Math.min(SEND_MANY_MAX, chunk * 2);
       }
       return datas.length;
     });
@@ -494,10 +506,14 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
   #updateWatch(): void {
     if (this.#closed) return;
     const events = (this.#receiver.wantsData ? READABLE : 0) | (this.#sender.wantsWritable ? WRITABLE : 0);
-    const keepAlive = this.#ref && (this.#receiver.hasWaiters || this.#sender.pending);
-    if (events === this.#watching && keepAlive === this.#keepAlive) return;
+    const busy = this.#receiver.hasWaiters || this.#sender.pending;
+    const keepAlive = this.#ref && busy;
+    if (events === this.#watching && keepAlive === this.#keepAlive && busy === this.#busy) return;
     this.#watching = events;
     this.#keepAlive = keepAlive;
-    this.#native.watch(events, keepAlive);
+    this.#busy = busy;
+    // Held strongly only while something waits: a client that merely prefetches can still
+    // be dropped by its user and garbage-collected.
+    this.#native.watch(events, keepAlive, busy);
   }
 }

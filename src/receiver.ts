@@ -32,7 +32,11 @@ interface Waiter {
   resolve(datagram: RawDatagram): void;
 }
 
-/** Prefetch at most this many datagrams ahead of the callers; the rest wait in the kernel. */
+/**
+ * Prefetch at most this many datagrams ahead of the callers; the rest wait in the kernel.
+ * Reading starts with the first receive and then continues between receives (so a receive
+ * loop does not stop and restart the watch each time), up to this bound.
+ */
 const HIGH_WATER = 1024;
 
 /** Queue of received datagrams and FIFO of waiting callers. */
@@ -41,6 +45,8 @@ export class Receiver {
   #head = 0;
   #waiters: Waiter[] = [];
   #holds = 0;
+  /** Someone has received from this socket: keep prefetching (bounded) between calls. */
+  #primed = false;
   readonly #native: NativeSocket;
   readonly #changed: () => void;
 
@@ -55,7 +61,7 @@ export class Receiver {
 
   /** Whether the binding should watch for readable now. */
   get wantsData(): boolean {
-    return (this.#waiters.length > 0 || this.#holds > 0) && this.#queue.length - this.#head < HIGH_WATER;
+    return (this.#primed || this.#waiters.length > 0 || this.#holds > 0) && this.#queue.length - this.#head < HIGH_WATER;
   }
 
   /** Whether a caller is waiting (which keeps the process alive). */
@@ -65,6 +71,7 @@ export class Receiver {
 
   /** Keep reading while an iterator runs, even between its steps. */
   hold(): () => void {
+    this.#primed = true;
     this.#holds++;
     this.#changed();
     let released = false;
@@ -101,6 +108,7 @@ export class Receiver {
       return () => false;
     }
     this.#waiters.push(waiter);
+    this.#primed = true;
     this.#changed();
     return () => {
       const i = this.#waiters.indexOf(waiter);
@@ -120,6 +128,11 @@ export class Receiver {
       (this.#waiters.shift() as Waiter).resolve(datagram);
     }
     this.#changed();
+  }
+
+  /** Whether more datagrams are queued in JS than one batch usually brings. */
+  get queued(): number {
+    return this.#queue.length - this.#head;
   }
 
   /** Drop everything queued (closing its descriptors) and return the waiters. */
@@ -153,6 +166,7 @@ export class Receiver {
 
   #shift(): RawDatagram | undefined {
     if (this.#head === this.#queue.length) return undefined;
+    if (this.#queue.length - this.#head === HIGH_WATER) queueMicrotask(this.#changed);
     const datagram = this.#queue[this.#head] as RawDatagram;
     this.#queue[this.#head++] = undefined as unknown as RawDatagram;
     if (this.#head === this.#queue.length) {

@@ -153,13 +153,15 @@ pub(crate) fn set_callback(shared: &Shared, env: &Env, func: sys::napi_value) ->
 }
 
 /// Watch `events` (`uv::READABLE` / `uv::WRITABLE`, 0 = nothing). `keep_alive` decides
-/// whether the active handle holds the process open. While anything is watched the JS
-/// callback is held strongly (the socket cannot be collected while it has work pending);
-/// otherwise weakly, so a dropped socket is garbage-collected and closed.
+/// whether the active handle holds the process open. `strong` decides whether the JS
+/// callback is held strongly (a socket with work pending, a waiting receive or send, cannot
+/// be collected) or weakly (a socket that only prefetches can be dropped by its user, and is
+/// then garbage-collected and closed).
 pub(crate) fn watch(
     shared: &Shared,
     events: c_int,
     keep_alive: bool,
+    strong: bool,
 ) -> std::result::Result<(), CoreError> {
     let mut inner = shared.borrow_mut();
     let fd = match &inner.sock {
@@ -207,7 +209,7 @@ pub(crate) fn watch(
     }
     // SAFETY: a live handle of this thread.
     unsafe { uv::set_ref(inner.handle, keep_alive) };
-    let want_strong = events != 0;
+    let want_strong = strong;
     if want_strong != inner.strong && !inner.callback.is_null() {
         // SAFETY: a live reference of this env.
         unsafe {

@@ -283,11 +283,24 @@ impl NativeSocket {
     }
 
     /// What to watch: bit 1 readable, bit 2 writable (one-shot); `keep_alive` holds the
-    /// process open while watching.
+    /// process open while watching; `strong` (default: whether anything is watched) holds
+    /// the JS callback, and so the socket's JS side, alive.
     #[napi(catch_unwind)]
-    pub fn watch(&self, env: Env, events: u32, keep_alive: bool) -> Result<()> {
-        poll::watch(&self.shared, (events & 3) as i32, keep_alive)
-            .map_err(|e| error::throw(env.raw(), &e))
+    pub fn watch(
+        &self,
+        env: Env,
+        events: u32,
+        keep_alive: bool,
+        strong: Option<bool>,
+    ) -> Result<()> {
+        let events = (events & 3) as i32;
+        poll::watch(
+            &self.shared,
+            events,
+            keep_alive,
+            strong.unwrap_or(events != 0),
+        )
+        .map_err(|e| error::throw(env.raw(), &e))
     }
 
     /// Drain what is queued now, without waiting: `[slab, meta, extras]`, or `undefined`
