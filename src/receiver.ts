@@ -130,11 +130,6 @@ export class Receiver {
     this.#changed();
   }
 
-  /** Whether more datagrams are queued in JS than one batch usually brings. */
-  get queued(): number {
-    return this.#queue.length - this.#head;
-  }
-
   /** Drop everything queued (closing its descriptors) and return the waiters. */
   close(): Waiter[] {
     for (let i = this.#head; i < this.#queue.length; i++) this.#queue[i]?.fds?.close();
