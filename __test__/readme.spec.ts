@@ -21,7 +21,9 @@ for (const [i, { title, code }] of blocks.entries()) {
   test(`README example runs: ${title}`, async (t) => {
     t.timeout(30_000);
     const file = join(dir, `example-${i}.mts`);
-    writeFileSync(file, code.replaceAll("from 'unixgram'", `from ${JSON.stringify(entry)}`));
+    // 'unixgram' is src/index.ts; a subpath such as 'unixgram/compat/unix-dgram' is src/compat/unix-dgram.ts.
+    const source = code.replace(/from 'unixgram(\/[^']+)?'/g, (_, sub?: string) => `from ${JSON.stringify(sub ? join(root, 'src', `${sub.slice(1)}.ts`) : entry)}`);
+    writeFileSync(file, source);
     const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -1,0 +1,174 @@
+// unixgram/compat/unix-dgram: the unix-dgram 2.x API on unixgram, against python3 peers and
+// against the real client hot-shots, whose `require('unix-dgram')` resolves to the drop-in
+// through the devDependency "unix-dgram": "file:__test__/fixtures/unix-dgram-shim".
+import { once } from 'node:events';
+import { realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import test from 'ava';
+
+import { createSocket, type RemoteInfo, type Socket } from '../src/compat/unix-dgram.js';
+import { UnixDatagramServer, DatagramProtocol, StringSerializer } from '../src/index.js';
+import { FIXTURES_DIR, LineProcess, abstractName, tempDir } from './helpers.js';
+
+const require = createRequire(import.meta.url);
+
+const PY_SEND = `
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+if sys.argv[2]: s.bind(sys.argv[2])
+s.sendto(b"from python", sys.argv[1])
+print(json.dumps({"sent": True}), flush=True)
+`;
+
+// Binds, says ready, reads nothing until SIGUSR1 (so its queue fills), then reads N datagrams.
+const PY_SLOW_RECEIVER = `
+import json, signal, socket, sys
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1]); s.settimeout(20)
+print(json.dumps({"ready": True}), flush=True)
+if sys.argv[3] == "wait": signal.sigwait([signal.SIGUSR1])
+got = [s.recv(65536).decode() for _ in range(int(sys.argv[2]))]
+print(json.dumps({"got": got}), flush=True)
+`;
+
+function closeLater(t: { teardown(fn: () => void): void }, socket: Socket): Socket {
+  t.teardown(() => socket.close());
+  return socket;
+}
+
+test('hot-shots over its uds protocol reaches a unixgram server, line for line', async (t) => {
+  const sock = path.join(tempDir(t), 'dsd.sock');
+  const lines: string[] = [];
+  let wanted = 4;
+  let allArrived!: () => void;
+  const arrived = new Promise<void>((resolve) => (allArrived = resolve));
+  const server = await UnixDatagramServer.listen(sock, new DatagramProtocol(new StringSerializer()), async (packet: string) => {
+    lines.push(...packet.split('\n'));
+    if (lines.length >= wanted) allArrived();
+  });
+  t.teardown(() => server.close());
+
+  const { StatsD } = require('hot-shots') as typeof import('hot-shots');
+  const errors: Error[] = [];
+  const client = new StatsD({ protocol: 'uds', path: sock, errorHandler: (err) => errors.push(err) });
+  client.increment('my.counter');
+  client.gauge('my.gauge', 42);
+  client.timing('my.timer', 7, ['env:test']);
+  client.histogram('my.histogram', 3.5);
+  await arrived;
+  await new Promise<void>((resolve) => client.close(() => resolve()));
+
+  t.deepEqual(lines.sort(), ['my.counter:1|c', 'my.gauge:42|g', 'my.histogram:3.5|h', 'my.timer:7|ms|#env:test']);
+  t.deepEqual(errors, []);
+  wanted = Infinity;
+});
+
+test('hot-shots resolves unix-dgram to the drop-in, which has unref()', (t) => {
+  const hotShots = createRequire(require.resolve('hot-shots'));
+  t.is(realpathSync(hotShots.resolve('unix-dgram')), path.join(FIXTURES_DIR, 'unix-dgram-shim', 'index.cjs'));
+  const loaded = hotShots('unix-dgram') as typeof import('../src/compat/unix-dgram.js');
+  const socket = loaded.createSocket('unix_dgram');
+  t.true(socket instanceof loaded.Socket);
+  t.is(socket.unref(), socket);
+  socket.close();
+  socket.close(); // unix-dgram aborts the process here
+  t.is(socket.fd, -1);
+});
+
+test('an unref()d socket lets the process exit', async (t) => {
+  const child = new LineProcess('compat-unref', process.execPath, ['--import', 'tsx', path.join(FIXTURES_DIR, 'compat-unref.ts')]);
+  t.teardown(() => child.kill());
+  t.is(await child.nextLine(), 'listening');
+  t.deepEqual(await child.waitExit(), { code: 0, signal: null });
+});
+
+test('bind emits listening, then message with rinfo { size, address, path } from python senders', async (t) => {
+  const dir = tempDir(t);
+  const address = path.join(dir, 'server.sock');
+  const received: Array<[string, RemoteInfo]> = [];
+  const server = closeLater(t, createSocket('unix_dgram', (buf, rinfo) => received.push([buf.toString(), rinfo])));
+  server.bind(address);
+  await once(server, 'listening'); // emitted on a later tick, so a listener added now still gets it
+
+  for (const from of [path.join(dir, 'py.sock'), '']) {
+    const py = new LineProcess('python sender', 'python3', ['-c', PY_SEND, address, from]);
+    t.teardown(() => py.kill());
+    await py.nextJson();
+    if (received.length < 1 || (from === '' && received.length < 2)) await once(server, 'message');
+  }
+  t.deepEqual(received, [
+    ['from python', { size: 11, address: {}, path: path.join(dir, 'py.sock') }],
+    ['from python', { size: 11, address: {}, path: null }],
+  ]);
+});
+
+test('connect then send(buf, callback) to a python receiver; offset and length with sendto', async (t) => {
+  const address = path.join(tempDir(t), 'rx.sock');
+  const py = new LineProcess('python receiver', 'python3', ['-c', PY_SLOW_RECEIVER, address, '2', 'now']);
+  t.teardown(() => py.kill());
+  await py.nextJson();
+
+  const client = closeLater(t, createSocket('unix_dgram'));
+  client.connect(address);
+  await once(client, 'connect');
+  t.true(client.connected);
+  await new Promise<void>((resolve, reject) => client.send(Buffer.from('hello'), (err) => (err ? reject(err) : resolve())));
+
+  const other = closeLater(t, createSocket('unix_dgram'));
+  await new Promise<void>((resolve, reject) => other.sendto(Buffer.from('foobarbaz'), 3, 4, address, (err) => (err ? reject(err) : resolve())));
+  t.deepEqual(await py.nextJson(), { got: ['hello', 'barb'] });
+});
+
+test('congestion: nothing is dropped; congestion is emitted, then writable once all went out', async (t) => {
+  const address = path.join(tempDir(t), 'slow.sock');
+  const total = 200;
+  const py = new LineProcess('slow receiver', 'python3', ['-c', PY_SLOW_RECEIVER, address, String(total), 'wait']);
+  t.teardown(() => py.kill());
+  await py.nextJson();
+
+  const client = closeLater(t, createSocket('unix_dgram'));
+  client.connect(address);
+  await once(client, 'connect');
+  const events: string[] = [];
+  const congested = once(client, 'congestion');
+  client.on('congestion', () => events.push('congestion'));
+  const writable = once(client, 'writable');
+  client.on('writable', () => events.push('writable'));
+  const done: Array<Promise<void>> = [];
+  for (let i = 0; i < total; i++) {
+    done.push(new Promise((resolve, reject) => client.send(Buffer.from(`m${i}`), (err) => (err ? reject(err) : resolve()))));
+  }
+  const [buf] = (await congested) as [Buffer];
+  t.regex(buf.toString(), /^m\d+$/);
+  py.child.kill('SIGUSR1'); // let the receiver read
+  const { got } = await py.nextJson<{ got: string[] }>();
+  await Promise.all(done);
+  await writable;
+  t.deepEqual(got, Array.from({ length: total }, (_, i) => `m${i}`));
+  t.deepEqual(events, ['congestion', 'writable']);
+});
+
+test('errors carry string codes and arrive as events on a later tick', async (t) => {
+  const missing = path.join(tempDir(t), 'nobody.sock');
+  const socket = closeLater(t, createSocket('unix_dgram'));
+  socket.connect(missing);
+  const [err] = (await once(socket, 'error')) as [NodeJS.ErrnoException];
+  t.like(err, { code: 'ENOENT', errno: -2, syscall: 'connect', address: missing });
+  t.false(socket.connected);
+
+  const sendErr = await new Promise<NodeJS.ErrnoException | null | undefined>((resolve) => socket.send(Buffer.from('x'), 0, 1, missing, resolve));
+  t.like(sendErr, { code: 'ENOENT', syscall: 'sendmsg' });
+
+  const bound = closeLater(t, createSocket('unix_dgram'));
+  const name = abstractName('compat');
+  bound.bind(`\0${name}`);
+  await once(bound, 'listening');
+  const again = closeLater(t, createSocket('unix_dgram'));
+  again.bind(`\0${name}`);
+  const [inUse] = (await once(again, 'error')) as [NodeJS.ErrnoException];
+  t.is(inUse.code, 'EADDRINUSE');
+
+  t.throws(() => createSocket('udp4' as 'unix_dgram'), { message: /Unsupported socket type: udp4/ });
+});

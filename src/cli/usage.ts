@@ -1,0 +1,105 @@
+/**
+ * @internal The CLI's help texts, usage errors and argument helpers.
+ * @packageDocumentation
+ */
+import type { UnixAddress } from '../address.js';
+
+/** Wrong arguments: printed as one line, exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export const HELP = `unixgram: send and receive Unix-domain datagrams, for debugging local IPC
+
+Usage:
+  unixgram listen <address> [--json] [--show-fds] [--show-credentials] [--count N]
+  unixgram send <address> <message>... | - [--fd FILE]... [--json]
+  unixgram bench
+  unixgram help [command] | --help | --version
+
+<address> is a socket path, or @name for a Linux abstract name.
+
+Exit codes: 0 ok, 1 runtime error (e.g. ENOENT: nothing listens there), 2 usage error.
+Run 'unixgram <command> --help' for a command's options.
+`;
+
+export const LISTEN_HELP = `Usage: unixgram listen <address> [options]
+
+Bind <address> (a path or @name) and print each datagram that arrives: sender, size,
+payload (quoted text, or hex for binary), descriptors and credentials. A stale socket file
+(nothing bound to it) is replaced; a live one, or any other file, is never touched.
+Stops after --count datagrams, or on Ctrl-C / SIGTERM (the socket file is removed).
+
+Options:
+  --json              one JSON object per line: {"n","from","size","data","encoding",
+                      "fdCount"[,"fds"][,"credentials"]}; encoding is "utf8" or "base64"
+  --show-fds          describe received descriptors (what /proc/self/fd/N points to);
+                      they are closed either way
+  --show-credentials  turn on SO_PASSCRED and print the sender's pid, uid and gid
+  --count N           exit after N datagrams
+  -h, --help          this text
+
+A line 'listening on <address>' goes to stderr once bound. When stderr is a terminal and
+stdout is not (output redirected), a running count is shown on stderr every second.
+`;
+
+export const SEND_HELP = `Usage: unixgram send <address> <message>... [options]
+       unixgram send <address> - [options]
+
+Send one datagram per <message> argument, or one per line read from stdin ('-'), to
+<address> (a path or @name). The sender autobinds to an abstract name, so a listener sees
+who sent it. A full receiver queue makes it wait; nothing is dropped.
+
+Options:
+  --fd FILE   open FILE read-only and pass its descriptor with every datagram
+              (SCM_RIGHTS); repeat for more files
+  --json      print one JSON object per datagram sent: {"to","size","fdCount"}
+  -h, --help  this text
+`;
+
+export const BENCH_HELP = `Usage: unixgram bench
+
+Run a short benchmark (bench/run.mjs --quick) and print its table. The benchmark lives in
+unixgram's source repository; from an installed package this says so.
+`;
+
+/**
+ * Run a `parseArgs` call, turning its errors into {@link UsageError}s.
+ * @param parse - the call
+ * @returns what it returns
+ */
+export function asUsage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new UsageError((message.split(/\.(?:\s|$)/)[0] ?? message).trim()); // parseArgs adds long advice after the first sentence
+  }
+}
+
+/**
+ * The address as typed: `@name` is an abstract name, anything else a path.
+ * @param text - the argument
+ * @returns the address
+ */
+export function parseAddress(text: string | undefined): UnixAddress {
+  if (text === undefined || text === '') throw new UsageError('missing <address> (a socket path, or @name for an abstract name)');
+  if (text.startsWith('@')) {
+    if (text.length === 1) throw new UsageError("'@' needs a name after it (@name is an abstract name)");
+    return { abstract: text.slice(1) };
+  }
+  return { path: text };
+}
+
+/**
+ * A positive integer option.
+ * @param name - the option, for the message
+ * @param value - what was given
+ * @returns the number, or `undefined` if not given
+ */
+export function positiveInteger(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name} takes a whole number >= 1, not '${value}'`);
+  return n;
+}

@@ -1,0 +1,325 @@
+/**
+ * A drop-in for the `unix-dgram` 2.x package (`createSocket('unix_dgram')`, `bind`,
+ * `connect`, `send`, `sendto`, `close`, events `message`, `listening`, `connect`, `error`,
+ * `congestion`, `writable`) on unixgram's native layer: no node-gyp, worker-thread safe.
+ *
+ * Where it differs from `unix-dgram`, on purpose:
+ * - **Errors carry string codes**: `err.code === 'ECONNREFUSED'`, `err.errno === -111`,
+ *   `err.syscall`, `err.address` (Node's shape), not `code === errno === -111`.
+ * - **No message is dropped on congestion.** A send that finds the peer's queue full is
+ *   queued and sent, in order, once there is room; its callback runs then, without an
+ *   error. `'congestion'` is still emitted (with the buffer, which is already queued: do
+ *   not resend it) and `'writable'` once the queue has drained.
+ * - **Events are emitted asynchronously** (`unix-dgram` emits `'listening'`, `'connect'`,
+ *   `'error'` and calls `send` callbacks synchronously).
+ * - `ref()` / `unref()` exist; `close()` twice is harmless; `rinfo.path` is `'\0name'` for
+ *   an abstract sender, and `bind('\0name')` binds an abstract name with its exact length.
+ * - Descriptors that arrive with a datagram (`SCM_RIGHTS`) are closed; use unixgram's own
+ *   API to receive them.
+ *
+ * @example
+ * ```ts
+ * import unix from 'unixgram/compat/unix-dgram';
+ * const client = unix.createSocket('unix_dgram');
+ * client.on('error', console.error);
+ * client.on('connect', () => client.send(Buffer.from('ping')));
+ * client.connect('/tmp/server.sock');
+ * ```
+ * @packageDocumentation
+ */
+import { EventEmitter } from 'node:events';
+
+import { decodeAddress, encodeAddress } from '../address.js';
+import { closedError, codedError, ErrorCodes, invalidArgType, invalidArgValue, outOfRange, type SystemError } from '../errors.js';
+import { native, READABLE, WRITABLE, type NativeSocket } from '../native.js';
+import { Receiver, type RawDatagram } from '../receiver.js';
+import { Sender } from '../sender.js';
+
+/** What `'message'` listeners get as their second argument, as `unix-dgram` shapes it. */
+export interface RemoteInfo {
+  /** The datagram's size in bytes. */
+  readonly size: number;
+  /** Always an empty object (kept for `dgram` look-alike code). */
+  readonly address: Record<string, never>;
+  /** The sender's path; `'\0name'` for an abstract sender; `null` for an unbound one. */
+  readonly path: string | null;
+}
+
+/** `send` / `sendto` callbacks: called once the datagram is in the kernel, or with why not. */
+export type SendCallback = (error?: SystemError | null) => void;
+
+/** Listener of `'message'`. */
+export type MessageListener = (message: Buffer, rinfo: RemoteInfo) => void;
+
+/** The events a {@link Socket} emits and their arguments. */
+export interface SocketEvents {
+  /** A datagram arrived (its own `Buffer`). */
+  message: [message: Buffer, rinfo: RemoteInfo];
+  /** `bind()` succeeded. */
+  listening: [];
+  /** `connect()` succeeded. */
+  connect: [];
+  /** An operation failed (`code`, `errno`, `syscall`, `address`). */
+  error: [error: SystemError];
+  /** A send found the peer's queue full; the buffer is queued and will be sent (do not resend it). */
+  congestion: [buf: Buffer];
+  /** Every queued send went out after a `'congestion'`. */
+  writable: [];
+}
+
+function toBuffer(buf: unknown): Buffer {
+  if (Buffer.isBuffer(buf)) return buf;
+  if (buf instanceof Uint8Array) return Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (typeof buf === 'string') return Buffer.from(buf);
+  throw invalidArgType('buf', 'a Buffer, Uint8Array or string', buf);
+}
+
+function slice(buf: Buffer, offset: unknown, length: unknown): Buffer {
+  const start = offset === undefined || offset === null ? 0 : offset;
+  if (typeof start !== 'number' || !Number.isInteger(start) || start < 0 || start > buf.length) {
+    throw outOfRange('offset', `an integer >= 0 and <= ${buf.length}`, start);
+  }
+  const len = length === undefined || length === null ? buf.length - start : length;
+  if (typeof len !== 'number' || !Number.isInteger(len) || len < 0 || start + len > buf.length) {
+    throw outOfRange('length', `an integer >= 0 and <= ${buf.length - start}`, len);
+  }
+  return start === 0 && len === buf.length ? buf : buf.subarray(start, start + len);
+}
+
+function rinfoOf(raw: RawDatagram, size: number): RemoteInfo {
+  const address = raw.address && raw.address.length > 0 ? decodeAddress(raw.address) : undefined;
+  const path = address === undefined ? null : 'path' in address ? address.path : 'abstract' in address ? `\0${address.abstract}` : null;
+  return { size, address: {}, path };
+}
+
+/**
+ * A Unix datagram socket with `unix-dgram`'s API. Create it with {@link createSocket}.
+ * It keeps the process alive while open, unless {@link Socket.unref}'d.
+ */
+export class Socket extends EventEmitter<SocketEvents> {
+  /** Always `'unix_dgram'`. */
+  readonly type = 'unix_dgram';
+  /** Whether `connect()` succeeded. */
+  connected = false;
+  readonly #native: NativeSocket;
+  readonly #receiver: Receiver;
+  readonly #sender: Sender;
+  #closed = false;
+  #ref = true;
+  #congested = false;
+  #watching = -1;
+  #keepAlive = false;
+
+  /** @internal Use {@link createSocket}. */
+  constructor(listener?: MessageListener) {
+    super();
+    this.#native = native.NativeSocket.create();
+    this.#native.setWantAddress(true);
+    this.#receiver = new Receiver(this.#native, () => this.#updateWatch());
+    this.#sender = new Sender(() => this.connected, () => this.#sendersChanged());
+    this.#native.setCallback((slab?: Buffer, meta?: Buffer, extras?: object[], writable?: boolean) => {
+      if (writable) {
+        this.#watching &= ~WRITABLE;
+        this.#sender.onWritable();
+      }
+      if (slab && meta) {
+        this.#receiver.onBatch(slab, meta, extras as never);
+        this.#drain();
+      }
+    });
+    this.#receiver.hold(); // read as long as the socket is open, as unix-dgram does
+    if (typeof listener === 'function') this.on('message', listener);
+  }
+
+  /** The descriptor (`-1` once closed). */
+  get fd(): number {
+    return this.#closed ? -1 : this.#native.fd;
+  }
+
+  /**
+   * Bind to `path` (or `'\0name'`, an abstract name). Emits `'listening'`, or `'error'`
+   * (`EADDRINUSE`, `EACCES`, `ENOENT`, …), on a later tick. The socket file is not removed
+   * by `close()`, as with `unix-dgram`.
+   * @param path - where to bind
+   */
+  bind(path: string): void {
+    this.#attempt(() => this.#native.bind(encodeAddress(path, 'path')), () => this.emit('listening'));
+  }
+
+  /**
+   * Connect to `path`, so `send(buf, callback)` needs no address and a full peer queue is
+   * signalled by the kernel. Emits `'connect'`, or `'error'` (`ENOENT`, `ECONNREFUSED`, …),
+   * on a later tick.
+   * @param path - the peer's path or `'\0name'`
+   */
+  connect(path: string): void {
+    this.#attempt(
+      () => {
+        this.#native.connect(encodeAddress(path, 'path'));
+        this.connected = true;
+      },
+      () => this.emit('connect'),
+    );
+  }
+
+  /**
+   * Send `buf` over the connection (after {@link connect}).
+   * @param buf - the datagram
+   * @param callback - called once it is in the kernel, or with the error; without a
+   *   callback, errors are emitted as `'error'`
+   */
+  send(buf: Uint8Array | string, callback?: SendCallback): void;
+  /**
+   * Send `buf[offset .. offset + length]` to `path` (on a connected socket: over the
+   * connection, whatever `path` says).
+   * @param buf - the bytes
+   * @param offset - where the datagram starts in `buf`
+   * @param length - its length
+   * @param path - the receiver's path or `'\0name'`
+   * @param callback - called once it is in the kernel, or with the error
+   */
+  send(buf: Uint8Array | string, offset: number, length: number, path: string, callback?: SendCallback): void;
+  send(buf: Uint8Array | string, ...rest: unknown[]): void {
+    const [offset, length, path, callback] = typeof rest[0] === 'function' || rest.length === 0 ? [undefined, undefined, undefined, rest[0]] : rest;
+    if (callback !== undefined && callback !== null && typeof callback !== 'function') throw invalidArgType('callback', 'a function', callback);
+    const data = slice(toBuffer(buf), offset, length);
+    let dest: Buffer | null = null;
+    if (!this.connected) {
+      if (path === undefined) throw invalidArgValue('path', 'is required on a socket that is not connected', path);
+      dest = encodeAddress(path as string, 'path');
+    }
+    this.#queueSend(data, dest, (callback ?? undefined) as SendCallback | undefined);
+  }
+
+  /**
+   * `unix-dgram`'s other name for the five-argument {@link send} (its README calls it
+   * `send_to`, which never existed).
+   * @param buf - the bytes
+   * @param offset - where the datagram starts in `buf`
+   * @param length - its length
+   * @param path - the receiver's path
+   * @param callback - called once it is in the kernel, or with the error
+   */
+  sendto(buf: Uint8Array | string, offset: number, length: number, path: string, callback?: SendCallback): void {
+    this.send(buf, offset, length, path, callback);
+  }
+
+  /**
+   * Close the socket. Sends still queued by congestion are discarded and their callbacks
+   * get `ERR_UNIXGRAM_CLOSED`. The socket file is not removed. Calling it again does nothing.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#native.close();
+    this.#receiver.close();
+    this.#sender.close(closedError());
+  }
+
+  /** Let the process exit while this socket is open. @returns this */
+  unref(): this {
+    this.#ref = false;
+    this.#sender.setRef(false);
+    this.#updateWatch();
+    return this;
+  }
+
+  /** Undo {@link unref}: the open socket keeps the process alive (the default). @returns this */
+  ref(): this {
+    this.#ref = true;
+    this.#sender.setRef(true);
+    this.#updateWatch();
+    return this;
+  }
+
+  #attempt(action: () => void, done: () => void): void {
+    if (this.#closed) throw closedError();
+    try {
+      action();
+    } catch (err) {
+      process.nextTick(() => this.emit('error', err as SystemError));
+      return;
+    }
+    this.#updateWatch();
+    process.nextTick(done);
+  }
+
+  #queueSend(data: Buffer, dest: Buffer | null, callback: SendCallback | undefined): void {
+    if (this.#closed) {
+      const err = closedError();
+      process.nextTick(() => (callback ? callback(err) : this.emit('error', err)));
+      return;
+    }
+    const sock = this.#native;
+    const wasWaiting = this.#sender.pending;
+    const sent = this.#sender.send(() => sock.send(data, dest));
+    sent.then(
+      () => callback?.(null),
+      (err: SystemError) => (callback ? callback(err) : err.code !== ErrorCodes.CLOSED && this.emit('error', err)),
+    );
+    if (!wasWaiting && this.#sender.pending && !this.#congested) {
+      this.#congested = true;
+      process.nextTick(() => this.emit('congestion', data));
+    }
+  }
+
+  #sendersChanged(): void {
+    this.#updateWatch();
+    if (this.#congested && !this.#sender.pending && !this.#closed) {
+      this.#congested = false;
+      // After the callbacks of what was queued (they run as promise reactions).
+      setImmediate(() => this.emit('writable'));
+    }
+  }
+
+  #drain(): void {
+    for (let raw = this.#receiver.takeQueued(); raw && !this.#closed; raw = this.#receiver.takeQueued()) {
+      raw.fds?.close();
+      if (raw.error) {
+        this.#emitOrSchedule('error', raw.error);
+        continue;
+      }
+      const message = Buffer.from(raw.data); // its own memory, as unix-dgram gives
+      this.#emitOrSchedule('message', message, rinfoOf(raw, message.length));
+    }
+  }
+
+  /** Emit; if a listener throws, deliver the rest of the batch on the next tick, then rethrow. */
+  #emitOrSchedule<K extends keyof SocketEvents>(event: K, ...args: SocketEvents[K]): void {
+    try {
+      (this.emit as (e: K, ...a: SocketEvents[K]) => boolean)(event, ...args);
+    } catch (err) {
+      process.nextTick(() => this.#drain());
+      throw err;
+    }
+  }
+
+  #updateWatch(): void {
+    if (this.#closed) return;
+    const events = (this.#receiver.wantsData ? READABLE : 0) | (this.#sender.wantsWritable ? WRITABLE : 0);
+    const keepAlive = this.#ref;
+    if (events === this.#watching && keepAlive === this.#keepAlive) return;
+    this.#watching = events;
+    this.#keepAlive = keepAlive;
+    this.#native.watch(events, keepAlive);
+  }
+}
+
+/**
+ * Create a socket, as `require('unix-dgram').createSocket`.
+ * @param type - must be `'unix_dgram'` (`unix-dgram` hands `'udp4'`/`'udp6'` to `dgram`; use `node:dgram` for those)
+ * @param listener - added as a `'message'` listener
+ * @returns the socket
+ * @throws `ERR_INVALID_ARG_VALUE` for any other type
+ */
+export function createSocket(type: 'unix_dgram', listener?: MessageListener): Socket {
+  if (type !== 'unix_dgram') {
+    throw Object.assign(codedError('ERR_INVALID_ARG_VALUE', `Unsupported socket type: ${String(type)} (only 'unix_dgram'; use node:dgram for UDP)`), {
+      name: 'TypeError',
+    });
+  }
+  return new Socket(listener);
+}
+
+/** The module as a default export, for `import unix from 'unixgram/compat/unix-dgram'`. */
+export default { createSocket, Socket };
