@@ -24,6 +24,8 @@ export const ErrorCodes = {
    * while a `recvPacket` waits, or `sendPacketSync` while `sendPacket`s are queued.
    */
   BUSY: 'ERR_UNIXGRAM_BUSY',
+  /** No prebuilt binary for this platform, or it failed to load (thrown when unixgram is imported). */
+  NO_BINARY: 'ERR_UNIXGRAM_NO_BINARY',
 } as const;
 
 /** A system error as Node reports it (`err.code`, `err.errno`, `err.syscall`, `err.address`). */

@@ -3,14 +3,11 @@
  * @internal
  * @packageDocumentation
  */
-import { createRequire } from 'node:module';
-
 import type * as Binding from '../index.js';
-
-const require = createRequire(import.meta.url);
+import { loadBinding } from './load-binding.js';
 
 /** The generated napi-rs binding (see `index.d.ts`). */
-export const native: typeof Binding = require('../native.cjs') as typeof Binding;
+export const native: typeof Binding = loadBinding<typeof Binding>();
 
 export type NativeSocket = Binding.NativeSocket;
 export type FdSet = Binding.FdSet;

@@ -3,11 +3,8 @@
  * never needs it installed.
  * @packageDocumentation
  */
-import { createRequire } from 'node:module';
-
 import { codedError } from '../errors.js';
-
-const require = createRequire(import.meta.url);
+import { rootRequire } from '../package-root.js';
 
 /**
  * `require(name)`, or an error that says which serializer needs which package.
@@ -19,7 +16,7 @@ const require = createRequire(import.meta.url);
  */
 export function loadOptionalPeer<T>(name: string, user: string): T {
   try {
-    return require(name) as T;
+    return rootRequire(name) as T;
   } catch (cause) {
     const code = (cause as { code?: unknown } | null)?.code;
     if (code === 'MODULE_NOT_FOUND' && String((cause as Error).message).includes(`'${name}'`)) {

@@ -1,0 +1,150 @@
+// Install like a user: `npm pack` the root package and this platform's package (linux-x64-gnu here), install both
+// tarballs into a fresh project with no Rust toolchain on PATH (and no network: --offline), then send and
+// receive a datagram with an fd from an ES module and from a CommonJS script, and type-check a strict
+// TypeScript consumer against each format's types.
+import test from 'ava';
+import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { FIXTURES_DIR, REPO_ROOT } from './helpers.js';
+
+interface Manifest {
+  name: string;
+  version: string;
+  main?: string;
+  files?: string[];
+  scripts?: Record<string, string>;
+  napi: { binaryName: string; targets: string[] };
+  optionalDependencies?: Record<string, string>;
+}
+
+const glibc = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime;
+/** This machine's platform package, e.g. linux-x64-gnu (the one `.ci/run` builds). */
+const PLATFORM = `${process.platform}-${process.arch}${process.platform === 'linux' ? (glibc ? '-gnu' : '-musl') : ''}`;
+const BINARY = path.join(REPO_ROOT, `unixgram.${PLATFORM}.node`);
+const canRun = fs.existsSync(BINARY) && fs.existsSync(path.join(REPO_ROOT, 'npm', PLATFORM));
+const manifest = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as Manifest;
+
+/** PATH with node and npm but without cargo/rustc: the system dirs, minus any that hold a Rust toolchain. */
+function pathWithoutRust(): string {
+  const dirs = [path.dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'];
+  return [...new Set(dirs)].filter((dir) => !['cargo', 'rustc', 'rustup'].some((tool) => fs.existsSync(path.join(dir, tool)))).join(':');
+}
+
+/** The environment of the user's shell: no Rust, no inherited npm_* settings from the test runner's npm. */
+function userEnv(home: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (/^(npm_|CARGO|RUSTUP|RUSTC|NAPI_RS_|NODE_OPTIONS$)/i.test(key)) continue;
+    env[key] = value;
+  }
+  env.PATH = pathWithoutRust();
+  env.npm_config_cache = path.join(os.homedir(), '.npm'); // the machine's cache, so --offline can resolve nothing new
+  env.npm_config_update_notifier = 'false';
+  env.HOME = home;
+  return env;
+}
+
+function run(cmd: string, args: string[], options: ExecFileSyncOptions): string {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...options }) as string;
+  } catch (err) {
+    const { stdout, stderr } = err as { stdout?: string; stderr?: string };
+    throw new Error(`${cmd} ${args.join(' ')} failed:\n${stdout ?? ''}\n${stderr ?? ''}`, { cause: err });
+  }
+}
+
+/** `npm pack` a directory into `dest`; returns the tarball's path. */
+function pack(dir: string, dest: string, env: NodeJS.ProcessEnv): string {
+  const out = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dest], { cwd: dir, env });
+  const [info] = JSON.parse(out) as { filename: string; files: { path: string }[] }[];
+  if (!info) throw new Error(`npm pack printed nothing for ${dir}`);
+  return path.join(dest, info.filename);
+}
+
+// Under CI (CI=true) a missing binary is a failure, not a skip.
+const packTest = canRun || process.env.CI ? test : test.skip;
+
+packTest('the packed packages install without a compiler and work from import, require and tsc', (t) => {
+  t.timeout(180_000);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'unixgram-pack-'));
+  t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
+  const home = path.join(work, 'home');
+  fs.mkdirSync(home);
+  const env = userEnv(home);
+
+  // The user's shell really has no Rust toolchain.
+  t.throws(() => execFileSync('sh', ['-c', 'command -v cargo || command -v rustc'], { env, stdio: 'pipe' }));
+
+  // Root package: what `npm pack` takes (the "files" field), with the optionalDependencies that
+  // `napi prepublish` writes at release time (one per napi.targets entry, same version).
+  const tarballs = path.join(work, 'tarballs');
+  fs.mkdirSync(tarballs);
+  const rootTgz = pack(REPO_ROOT, tarballs, env);
+  const staged = path.join(work, 'root');
+  fs.mkdirSync(staged);
+  run('tar', ['-xzf', rootTgz, '-C', staged, '--strip-components=1'], { env });
+  const packed = fs.readdirSync(staged, { recursive: true }).map(String);
+  t.false(packed.some((file) => file.endsWith('.node')), 'the root package ships no binary');
+  t.true(packed.includes('native.cjs') && packed.includes(path.join('dist', 'cjs', 'index.js')), packed.join(' '));
+  const stagedManifest = JSON.parse(fs.readFileSync(path.join(staged, 'package.json'), 'utf8')) as Manifest;
+  for (const hook of ['preinstall', 'install', 'postinstall']) t.is(stagedManifest.scripts?.[hook], undefined, hook);
+  const platforms = manifest.napi.targets.map((triple) => run(process.execPath, ['-e', `
+    process.stdout.write(require('@napi-rs/cli').parseTriple(process.argv[1]).platformArchABI)`, triple], { cwd: REPO_ROOT }));
+  stagedManifest.optionalDependencies = Object.fromEntries(platforms.map((p) => [`${manifest.name}-${p}`, manifest.version]));
+  fs.writeFileSync(path.join(staged, 'package.json'), JSON.stringify(stagedManifest, null, 2));
+  fs.rmSync(rootTgz);
+  const rootPackage = pack(staged, tarballs, env);
+
+  // Platform package: npm/<platform> with the binary built here copied in (what `napi artifacts` does in CI).
+  const platformDir = path.join(work, PLATFORM);
+  fs.cpSync(path.join(REPO_ROOT, 'npm', PLATFORM), platformDir, { recursive: true });
+  fs.copyFileSync(BINARY, path.join(platformDir, `unixgram.${PLATFORM}.node`));
+  const platformManifest = JSON.parse(fs.readFileSync(path.join(platformDir, 'package.json'), 'utf8')) as Manifest;
+  t.is(platformManifest.name, `unixgram-${PLATFORM}`);
+  t.is(platformManifest.version, manifest.version);
+  t.is(platformManifest.main, `unixgram.${PLATFORM}.node`);
+  const platformPackage = pack(platformDir, tarballs, env);
+
+  // A fresh project, as a user has it.
+  const project = path.join(work, 'project');
+  fs.mkdirSync(project);
+  fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
+  run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--no-save', rootPackage, platformPackage], { cwd: project, env });
+  const installed = path.join(project, 'node_modules');
+  t.true(fs.existsSync(path.join(installed, 'unixgram', 'native.cjs')));
+  t.true(fs.existsSync(path.join(installed, `unixgram-${PLATFORM}`, `unixgram.${PLATFORM}.node`)));
+  t.false(fs.existsSync(path.join(installed, 'unixgram', 'target')), 'nothing was built at install');
+
+  const payload = path.join(work, 'payload.txt');
+  fs.writeFileSync(payload, 'read through a passed fd\n');
+  for (const [file, text] of [['roundtrip.mjs', 'from esm'], ['roundtrip.cjs', 'from cjs']] as const) {
+    fs.copyFileSync(path.join(FIXTURES_DIR, 'consumer', file), path.join(project, file));
+    const out = run(process.execPath, [file, payload], { cwd: project, env });
+    t.deepEqual(JSON.parse(out), { text, fds: 1, content: 'read through a passed fd\n' }, file);
+  }
+  // require('unixgram') gets the CommonJS build, import the ES-module one.
+  t.regex(run(process.execPath, ['-p', "require.resolve('unixgram')"], { cwd: project, env }), /node_modules\/unixgram\/dist\/cjs\/index\.js/);
+
+  // unix-dgram's users (hot-shots, syslog transports) require() the drop-in.
+  if ((stagedManifest as { exports?: Record<string, unknown> }).exports?.['./compat/unix-dgram']) {
+    const compat = run(process.execPath, ['-p', "require.resolve('unixgram/compat/unix-dgram') + ' ' + typeof require('unixgram/compat/unix-dgram').createSocket"], { cwd: project, env });
+    t.regex(compat, /node_modules\/unixgram\/dist\/cjs\/compat\/unix-dgram\.js function/);
+  }
+
+  // Strict TypeScript consumers, one per module format, type-checked against the installed .d.ts files.
+  for (const file of ['consumer.mts', 'consumer.cts']) fs.copyFileSync(path.join(FIXTURES_DIR, 'consumer', file), path.join(project, file));
+  fs.writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: {
+      strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022',
+      lib: ['es2022', 'esnext.disposable'], types: ['node'], typeRoots: [path.join(REPO_ROOT, 'node_modules', '@types')],
+      skipLibCheck: false, noUncheckedIndexedAccess: true, exactOptionalPropertyTypes: true,
+    },
+    files: ['consumer.mts', 'consumer.cts'],
+  }));
+  const tsc = path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const listed = run(process.execPath, [tsc, '-p', project, '--listFiles'], { cwd: project, env });
+  t.true(listed.includes('node_modules/unixgram/dist/index.d.ts'), 'the ES-module types');
+  t.true(listed.includes('node_modules/unixgram/dist/cjs/index.d.ts'), 'the CommonJS types');
+});
