@@ -91,3 +91,13 @@ test('closing the client from inside .then of a received packet, with other rece
   // the other end still works and sending to the closed end now reports the peer is gone
   await t.throwsAsync(a.sendPacket('to nobody'), { code: 'ECONNREFUSED' });
 });
+
+test('four workers load the addon at once and each passes packets and an fd; workers ending with sockets open leave the process healthy', async (t) => {
+  const child = startNodeFixture(t, 'workers-many.ts');
+  t.deepEqual(await child.waitExit(), { code: 0, signal: null }, child.stderr);
+  const sum = (199 * 200) / 2;
+  t.deepEqual(child.lines, [
+    ...[0, 1, 2, 3].map((id) => `worker ${id}: sum ${sum}, fd readable`),
+    'main still works',
+  ]);
+});

@@ -6,12 +6,18 @@ import { invalidArgType, invalidArgValue } from './errors.js';
 
 /** Where a Unix socket is bound. */
 export type UnixAddress =
-  /** A filesystem socket. */
-  | { readonly path: string }
-  /** A Linux abstract name, without the leading NUL (UTF-8). */
-  | { readonly abstract: string }
-  /** Not bound: an unbound sender, or a socketpair end. */
-  | { readonly unnamed: true };
+  | {
+      /** A filesystem socket's path. */
+      readonly path: string;
+    }
+  | {
+      /** A Linux abstract name, without the leading NUL (UTF-8). */
+      readonly abstract: string;
+    }
+  | {
+      /** Not bound: an unbound sender, or a socketpair end. */
+      readonly unnamed: true;
+    };
 
 /**
  * An address as accepted by the API: a path string, `'\0name'` for an abstract name, or a

@@ -322,4 +322,11 @@ export function createSocket(type: 'unix_dgram', listener?: MessageListener): So
 }
 
 /** The module as a default export, for `import unix from 'unixgram/compat/unix-dgram'`. */
-export default { createSocket, Socket };
+/** The module object, for `import dgram from 'unixgram/compat/unix-dgram'` (as `require('unix-dgram')` gives). */
+const unixDgram: {
+  /** See {@link createSocket}. */
+  readonly createSocket: typeof createSocket;
+  /** See {@link Socket}. */
+  readonly Socket: typeof Socket;
+} = { createSocket, Socket };
+export default unixDgram;
