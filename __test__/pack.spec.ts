@@ -3,7 +3,7 @@
 // receive a datagram with an fd from an ES module and from a CommonJS script, and type-check a strict
 // TypeScript consumer against each format's types.
 import test from 'ava';
-import { execFileSync, type ExecFileSyncOptions } from 'node:child_process';
+import { execFileSync, spawnSync, type ExecFileSyncOptions } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,20 +26,38 @@ const BINARY = path.join(REPO_ROOT, `unixgram.${PLATFORM}.node`);
 const canRun = fs.existsSync(BINARY) && fs.existsSync(path.join(REPO_ROOT, 'npm', PLATFORM));
 const manifest = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as Manifest;
 
-/** PATH with node and npm but without cargo/rustc: the system dirs, minus any that hold a Rust toolchain. */
-function pathWithoutRust(): string {
-  const dirs = [path.dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'];
-  return [...new Set(dirs)].filter((dir) => !['cargo', 'rustc', 'rustup'].some((tool) => fs.existsSync(path.join(dir, tool)))).join(':');
+const RUST_TOOL = /^(cargo|rustc|rustup|rustdoc|rust-gdb|rust-lldb|rust-analyzer|clippy-driver|cargo-.*|rustfmt)$/;
+
+/**
+ * PATH with node, npm and the system's programs but no Rust toolchain. System dirs that hold none
+ * are used as they are; one that does (/usr/bin once a distribution's `rustc` package is installed)
+ * is replaced by a directory of links to everything in it except the Rust tools.
+ */
+function pathWithoutRust(shimRoot: string): string {
+  const dirs = [...new Set([path.dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'])];
+  return dirs
+    .filter((dir) => fs.existsSync(dir))
+    .map((dir, index) => {
+      const entries = fs.readdirSync(dir);
+      if (!entries.some((name) => RUST_TOOL.test(name))) return dir;
+      const shim = path.join(shimRoot, `bin${index}`);
+      fs.mkdirSync(shim, { recursive: true });
+      for (const name of entries) {
+        if (!RUST_TOOL.test(name)) fs.symlinkSync(path.join(dir, name), path.join(shim, name));
+      }
+      return shim;
+    })
+    .join(':');
 }
 
 /** The environment of the user's shell: no Rust, no inherited npm_* settings from the test runner's npm. */
-function userEnv(home: string): NodeJS.ProcessEnv {
+function userEnv(home: string, shimRoot: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (/^(npm_|CARGO|RUSTUP|RUSTC|NAPI_RS_|NODE_OPTIONS$)/i.test(key)) continue;
     env[key] = value;
   }
-  env.PATH = pathWithoutRust();
+  env.PATH = pathWithoutRust(shimRoot);
   env.npm_config_cache = path.join(os.homedir(), '.npm'); // the machine's cache, so --offline can resolve nothing new
   env.npm_config_update_notifier = 'false';
   env.HOME = home;
@@ -51,7 +69,10 @@ function run(cmd: string, args: string[], options: ExecFileSyncOptions): string 
     return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...options }) as string;
   } catch (err) {
     const { stdout, stderr } = err as { stdout?: string; stderr?: string };
-    throw new Error(`${cmd} ${args.join(' ')} failed:\n${stdout ?? ''}\n${stderr ?? ''}`, { cause: err });
+    const { status, signal } = err as { status?: number | null; signal?: string | null };
+    throw new Error(`${cmd} ${args.join(' ')} failed (status ${status ?? '-'}, signal ${signal ?? '-'}):\n${stdout ?? ''}\n${stderr ?? ''}`, {
+      cause: err,
+    });
   }
 }
 
@@ -72,10 +93,15 @@ packTest('the packed packages install without a compiler and work from import, r
   t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
   const home = path.join(work, 'home');
   fs.mkdirSync(home);
-  const env = userEnv(home);
+  const env = userEnv(home, path.join(work, 'path'));
 
-  // The user's shell really has no Rust toolchain.
-  t.throws(() => execFileSync('sh', ['-c', 'command -v cargo || command -v rustc'], { env, stdio: 'pipe' }));
+  // The user's shell has its usual programs but really no Rust toolchain: `command -v` finds
+  // `tar` and finds neither cargo nor rustc (a failing `command -v` that printed nothing, not a missing shell).
+  t.notThrows(() => execFileSync('sh', ['-c', 'command -v tar && command -v npm'], { env, stdio: 'pipe' }));
+  const rust = spawnSync('sh', ['-c', 'command -v cargo || command -v rustc'], { env, encoding: 'utf8' });
+  t.is(rust.error, undefined);
+  t.not(rust.status, 0, `found a Rust toolchain on the user's PATH: ${rust.stdout}`);
+  t.is(rust.stdout, '');
 
   // Root package: what `npm pack` takes (the "files" field), with the optionalDependencies that
   // `napi prepublish` writes at release time (one per napi.targets entry, same version).
