@@ -67,3 +67,39 @@ test('concurrent sendPacket and sendPackets calls go out in call order', async (
   await reading;
   t.deepEqual(received, Array.from({ length: n }, (_, i) => i));
 });
+
+// Small batches are copied into a shared pool that the binding only appends to; big ones are
+// handed over as they are. Either way a received Buffer keeps its bytes however many batches
+// come after it, and however the user mutates another one.
+test('received packets keep their bytes after many later batches (pooled and handed-over batches)', async (t) => {
+  const [a, b] = autoClose(t, UnixDatagramClient.socketpair(bytes()));
+  a.socket.setSendBufferSize(4 << 20);
+  const sizeOf = (i: number): number => (i % 97 === 0 ? 40_000 + i : 4 + ((i * 131) % 200));
+  const make = (i: number): Buffer => {
+    const buf = Buffer.alloc(sizeOf(i));
+    for (let k = 0; k < buf.length; k += 7) buf[k] = (i + k) & 0xff;
+    buf.writeUInt32LE(i, 0);
+    return buf;
+  };
+  const count = 3000;
+  const received: Buffer[] = [];
+  const receiving = (async () => {
+    for (let i = 0; i < count; i++) {
+      const p = await b.recvPacket();
+      received.push(p);
+      p.fill(0xee, 4, Math.min(p.length, 64)); // the user's own writes stay in their own packet
+    }
+  })();
+  for (let i = 0; i < count; i += 50) {
+    await a.sendPackets(Array.from({ length: Math.min(50, count - i) }, (_, k) => make(i + k)));
+  }
+  await receiving;
+  t.is(received.length, count);
+  const bad: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const want = make(i);
+    want.fill(0xee, 4, Math.min(want.length, 64));
+    if (!received[i]?.equals(want)) bad.push(i);
+  }
+  t.deepEqual(bad, [], 'packets whose bytes changed or differ from what was sent');
+});

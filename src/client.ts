@@ -116,6 +116,11 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
   #watching = -1;
   #keepAlive = false;
   #busy = false;
+  #idleCheck: NodeJS.Immediate | undefined;
+  readonly #settleIdle = (): void => {
+    this.#idleCheck = undefined;
+    this.#updateWatch(false);
+  };
 
   /**
    * Connect to `address`. The socket is bound first (see {@link ConnectOptions.localAddress}).
@@ -185,12 +190,13 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     const changed = (): void => this.#updateWatch();
     this.#receiver = new Receiver(sock, changed);
     this.#sender = new Sender(() => true, changed);
-    sock.setCallback((slab?: Buffer, meta?: Buffer, extras?: object[], writable?: boolean) => {
+    sock.setCallback((slab?: ArrayBuffer, meta?: Uint32Array, extras?: object[], writable?: boolean) => {
+      // The batch first: its metadata array is reused by the next read.
+      if (slab && meta) this.#receiver.onBatch(slab, meta, extras as never);
       if (writable) {
         this.#watching &= ~WRITABLE;
         this.#sender.onWritable();
       }
-      if (slab && meta) this.#receiver.onBatch(slab, meta, extras as never);
     });
   }
 
@@ -450,6 +456,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     if (this.#closed) return;
     this.#closed = true;
     const err = closedError();
+    if (this.#idleCheck) clearImmediate(this.#idleCheck);
     this.#native.close();
     this.#sender.close(err);
     for (const waiter of this.#receiver.close()) waiter.resolve({ data: Buffer.alloc(0), address: undefined, fds: undefined, credentials: undefined, error: err });
@@ -503,12 +510,21 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     return packet;
   }
 
-  #updateWatch(): void {
+  /**
+   * Tell the binding what to watch. Becoming idle with the same events (the last waiting
+   * receive was served) is applied in the check phase of this loop turn, not at once: a
+   * receive loop asks again before then, so a round trip makes no native call for it.
+   */
+  #updateWatch(deferIdle = true): void {
     if (this.#closed) return;
     const events = (this.#receiver.wantsData ? READABLE : 0) | (this.#sender.wantsWritable ? WRITABLE : 0);
     const busy = this.#receiver.hasWaiters || this.#sender.pending;
     const keepAlive = this.#ref && busy;
     if (events === this.#watching && keepAlive === this.#keepAlive && busy === this.#busy) return;
+    if (deferIdle && !busy && this.#busy && events === this.#watching) {
+      this.#idleCheck ??= setImmediate(this.#settleIdle);
+      return;
+    }
     this.#watching = events;
     this.#keepAlive = keepAlive;
     this.#busy = busy;

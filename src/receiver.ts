@@ -91,7 +91,7 @@ export class Receiver {
   /** Take the next datagram if one is queued here or in the kernel, without waiting. */
   takeNow(): RawDatagram | undefined {
     if (this.#head === this.#queue.length) {
-      const batch = this.#native.readNow() as [Buffer, Buffer, Extra[]] | undefined;
+      const batch = this.#native.readNow() as [ArrayBuffer, Uint32Array, Extra[] | undefined] | undefined;
       if (batch) this.#enqueue(batch[0], batch[1], batch[2]);
     }
     return this.#shift();
@@ -119,8 +119,12 @@ export class Receiver {
     };
   }
 
-  /** A batch from the binding: `[len, flags]` u32 pairs in `meta`, extras per flagged entry. */
-  onBatch(slab: Buffer, meta: Buffer, extras: Extra[]): void {
+  /**
+   * A batch from the binding: `meta` is `[count, base, len, flags, len, flags, …]` (reused by
+   * the next batch: read here at once), payloads back to back in `slab` from byte `base`,
+   * extras per flagged entry.
+   */
+  onBatch(slab: ArrayBuffer, meta: Uint32Array, extras: Extra[] | undefined): void {
     this.#enqueue(slab, meta, extras);
     while (this.#waiters.length > 0) {
       const datagram = this.#shift();
@@ -140,20 +144,21 @@ export class Receiver {
     return waiters;
   }
 
-  #enqueue(slab: Buffer, meta: Buffer, extras: Extra[]): void {
-    let offset = 0;
+  #enqueue(slab: ArrayBuffer, meta: Uint32Array, extras: Extra[] | undefined): void {
+    const end = 2 + 2 * (meta[0] as number);
+    let offset = meta[1] as number;
     let x = 0;
     let address: Buffer | undefined;
-    for (let m = 0; m < meta.length; m += 8) {
-      const len = meta.readUInt32LE(m);
-      const flags = meta.readUInt32LE(m + 4);
-      const data = slab.subarray(offset, offset + len);
+    for (let m = 2; m < end; m += 2) {
+      const len = meta[m] as number;
+      const flags = meta[m + 1] as number;
+      const data = Buffer.from(slab, offset, len);
       offset += len;
       if (flags === 0) {
         this.#queue.push({ data, address, fds: undefined, credentials: undefined, error: undefined });
         continue;
       }
-      const extra = extras[x++] ?? {};
+      const extra = extras?.[x++] ?? {};
       if (extra.address) address = extra.address;
       this.#queue.push({ data, address, fds: extra.fds, credentials: extra.credentials, error: extra.error });
     }

@@ -163,7 +163,7 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
       settled: (slot) => this.#forgetIfIdle(slot),
     };
     this.#receiver = new Receiver(sock, () => this.#updateWatch());
-    sock.setCallback((slab?: Buffer, meta?: Buffer, extras?: object[]) => {
+    sock.setCallback((slab?: ArrayBuffer, meta?: Uint32Array, extras?: object[]) => {
       if (!slab || !meta) return;
       this.#receiver.onBatch(slab, meta, extras as never);
       this.#pump();

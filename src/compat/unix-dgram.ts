@@ -117,15 +117,14 @@ export class Socket extends EventEmitter<SocketEvents> {
     this.#native.setWantAddress(true);
     this.#receiver = new Receiver(this.#native, () => this.#updateWatch());
     this.#sender = new Sender(() => this.connected, () => this.#sendersChanged());
-    this.#native.setCallback((slab?: Buffer, meta?: Buffer, extras?: object[], writable?: boolean) => {
+    this.#native.setCallback((slab?: ArrayBuffer, meta?: Uint32Array, extras?: object[], writable?: boolean) => {
+      // The batch first: its metadata array is reused by the next read.
+      if (slab && meta) this.#receiver.onBatch(slab, meta, extras as never);
       if (writable) {
         this.#watching &= ~WRITABLE;
         this.#sender.onWritable();
       }
-      if (slab && meta) {
-        this.#receiver.onBatch(slab, meta, extras as never);
-        this.#drain();
-      }
+      if (slab && meta) this.#drain();
     });
     this.#receiver.hold(); // read as long as the socket is open, as unix-dgram does
     if (typeof listener === 'function') this.on('message', listener);

@@ -1,7 +1,7 @@
 //! Small raw N-API helpers for code that runs outside a napi-rs call (the poll callback):
 //! there is no napi-rs `CallContext` there, only the `napi_env` kept at creation.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
 use std::ptr;
 
 use napi::bindgen_prelude::{BufferSlice, ToNapiValue};
@@ -110,13 +110,6 @@ pub(crate) fn buffer_copy(env: sys::napi_env, bytes: &[u8]) -> Result<sys::napi_
     unsafe { <&BufferSlice>::to_napi_value(env, &slice) }
 }
 
-/// A Buffer that takes over `data` without copying it.
-pub(crate) fn buffer_owned(env: sys::napi_env, data: Vec<u8>) -> Result<sys::napi_value> {
-    let slice = BufferSlice::from_data(&Env::from_raw(env), data)?;
-    // SAFETY: env is live; the slice's value belongs to it.
-    unsafe { <&BufferSlice>::to_napi_value(env, &slice) }
-}
-
 /// Keep `value` alive as long as `owner`, under a fresh symbol key (invisible to string
 /// property lookups and `JSON.stringify`).
 pub(crate) fn keep_alive_on(
@@ -136,4 +129,100 @@ pub(crate) fn keep_alive_on(
         unsafe { sys::napi_set_property(env, owner, key, value) },
         "set_property",
     )
+}
+
+/// A new zero-filled ArrayBuffer of `len` bytes on the JS heap, and its data pointer (stable
+/// for the buffer's life: V8 never moves a backing store).
+pub(crate) fn arraybuffer(env: sys::napi_env, len: usize) -> Result<(sys::napi_value, *mut u8)> {
+    let mut out = ptr::null_mut();
+    let mut data = ptr::null_mut();
+    check(
+        // SAFETY: env is live; data receives the backing store's address.
+        unsafe { sys::napi_create_arraybuffer(env, len, &mut data, &mut out) },
+        "create_arraybuffer",
+    )?;
+    Ok((out, data.cast::<u8>()))
+}
+
+/// An ArrayBuffer that takes over `data` without copying it; dropped when JS collects it.
+pub(crate) fn external_arraybuffer(env: sys::napi_env, data: Vec<u8>) -> Result<sys::napi_value> {
+    unsafe extern "C" fn free_vec(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
+        // SAFETY: hint is the Box<Vec<u8>> leaked below, finalized exactly once.
+        drop(unsafe { Box::from_raw(hint.cast::<Vec<u8>>()) });
+    }
+    let mut boxed = Box::new(data);
+    let (ptr_, len) = (boxed.as_mut_ptr(), boxed.len());
+    let hint = Box::into_raw(boxed);
+    let mut out = ptr::null_mut();
+    // SAFETY: the bytes stay valid (and unmoved: a Vec's heap buffer) until free_vec runs.
+    let status = unsafe {
+        sys::napi_create_external_arraybuffer(
+            env,
+            ptr_.cast::<c_void>(),
+            len,
+            Some(free_vec),
+            hint.cast::<c_void>(),
+            &mut out,
+        )
+    };
+    if status != sys::Status::napi_ok {
+        // SAFETY: not handed over, so still ours.
+        drop(unsafe { Box::from_raw(hint) });
+    }
+    check(status, "create_external_arraybuffer")?;
+    Ok(out)
+}
+
+/// A `Uint32Array` of `len` elements over `buffer` from byte 0.
+pub(crate) fn uint32_array(
+    env: sys::napi_env,
+    buffer: sys::napi_value,
+    len: usize,
+) -> Result<sys::napi_value> {
+    let mut out = ptr::null_mut();
+    check(
+        // SAFETY: buffer is an ArrayBuffer of this env holding at least 4 * len bytes.
+        unsafe {
+            sys::napi_create_typedarray(
+                env,
+                sys::TypedarrayType::uint32_array,
+                len,
+                buffer,
+                0,
+                &mut out,
+            )
+        },
+        "create_typedarray",
+    )?;
+    Ok(out)
+}
+
+/// A strong reference to `value` (count 1); delete it with `unreference`.
+pub(crate) fn reference(env: sys::napi_env, value: sys::napi_value) -> Result<sys::napi_ref> {
+    let mut out = ptr::null_mut();
+    check(
+        // SAFETY: value is a live value of this env.
+        unsafe { sys::napi_create_reference(env, value, 1, &mut out) },
+        "create_reference",
+    )?;
+    Ok(out)
+}
+
+/// The value behind a strong reference.
+pub(crate) fn reference_value(env: sys::napi_env, r: sys::napi_ref) -> Result<sys::napi_value> {
+    let mut out = ptr::null_mut();
+    check(
+        // SAFETY: r is a live reference of this env.
+        unsafe { sys::napi_get_reference_value(env, r, &mut out) },
+        "get_reference_value",
+    )?;
+    Ok(out)
+}
+
+/// Delete a reference made by `reference` (null: nothing).
+pub(crate) fn unreference(env: sys::napi_env, r: sys::napi_ref) {
+    if !r.is_null() {
+        // SAFETY: a live reference of this env, deleted once (callers null it after).
+        unsafe { sys::napi_delete_reference(env, r) };
+    }
 }

@@ -6,10 +6,20 @@
 //! of the JS thread that created it (`napi_get_uv_event_loop`; the `uv_*` symbols come from
 //! the `node` binary, see `uv.rs`). On readable, the poll callback drains the socket without
 //! blocking, up to 64 datagrams or 1 MiB, and makes **one** JS call for the whole batch:
-//! `(slab, meta, extras, writable)`, where `slab` holds the payloads back to back (handed to
-//! JS without a copy), `meta` a `[len, flags]` pair per entry, and `extras` the entries that
-//! carry an address change, descriptors (`FdSet`), credentials or an error. There is no
-//! thread and no per-datagram JS call. When JS stops asking (no pending receive), it stops
+//! `(slab, meta, extras, writable)`. `slab` is an ArrayBuffer holding the payloads back to
+//! back; `meta` is `[count, base, len, flags, …]` (payloads start at byte `base` of `slab`);
+//! `extras` lists the entries that carry an address change, descriptors (`FdSet`),
+//! credentials or an error (`undefined` when none does). There is no thread and no
+//! per-datagram JS call.
+//!
+//! Batches of up to 16 KiB are copied (one `memcpy`) into the socket's **pool**, a 128 KiB
+//! ArrayBuffer that is only ever appended to: bytes already delivered are never written
+//! again, so the views JS made stay valid, and a full pool is simply replaced (the old one
+//! lives while views into it do, as with Node's own Buffer pool). Bigger batches are handed
+//! over without a copy as an external ArrayBuffer. `meta` is one `Uint32Array` per socket,
+//! rewritten by every batch: JS reads it before the callback returns. Measured on a 64-byte
+//! ping-pong, this (instead of an external Buffer plus a metadata Buffer per batch) halved
+//! the CPU per round trip of a bare binding loop. When JS stops asking (no pending receive), it stops
 //! the poll: datagrams then wait in the kernel queue, which is the backpressure.
 //!
 //! # Lifecycle invariants

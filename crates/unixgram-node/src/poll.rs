@@ -26,7 +26,17 @@ const BATCH_MAX_DATAGRAMS: usize = 64;
 /// Stop draining once a batch holds this many bytes (one larger datagram is still whole).
 const BATCH_MAX_BYTES: usize = 1 << 20;
 
-/// Per-entry flags in the batch metadata (`[len, flags]` little-endian u32 pairs).
+/// Batches whose payloads total at most this many bytes are copied into the socket's pool
+/// (no allocation, no finalizer); bigger ones are handed over as they are, without a copy.
+const POOL_COPY_MAX: usize = 16 << 10;
+/// Size of each pool ArrayBuffer. A pool is only ever appended to; when a batch does not fit
+/// a new one is started, and the old one lives on as long as JS holds views into it.
+const POOL_SIZE: usize = 128 << 10;
+/// Capacity of the metadata array, in u32s: `[count, base]`, then `[len, flags]` per entry
+/// (the drain budget, plus an error entry).
+const META_CAP: usize = 2 + 2 * (BATCH_MAX_DATAGRAMS + 2);
+
+/// Per-entry flags in the batch metadata.
 const ENTRY_ERROR: u32 = 1;
 const ENTRY_ADDRESS: u32 = 2;
 const ENTRY_ANCILLARY: u32 = 4;
@@ -48,6 +58,31 @@ pub struct Inner {
     hook: bool,
     /// The `RefCell` this lives in, as registered with the env cleanup hook.
     hook_arg: *mut c_void,
+    /// Memory shared with JS for delivering batches.
+    area: BatchArea,
+}
+
+/// Where batches are written for JS (see `batch_to_js`): the current payload pool, an
+/// ArrayBuffer appended to and never overwritten, and one `Uint32Array` of metadata reused by
+/// every batch (JS reads it before the callback returns).
+struct BatchArea {
+    pool: sys::napi_ref,
+    pool_ptr: *mut u8,
+    pool_used: usize,
+    meta: sys::napi_ref,
+    meta_ptr: *mut u32,
+}
+
+impl BatchArea {
+    const fn new() -> Self {
+        Self {
+            pool: ptr::null_mut(),
+            pool_ptr: ptr::null_mut(),
+            pool_used: 0,
+            meta: ptr::null_mut(),
+            meta_ptr: ptr::null_mut(),
+        }
+    }
 }
 
 impl Inner {
@@ -65,6 +100,7 @@ impl Inner {
             async_ctx: ptr::null_mut(),
             hook: false,
             hook_arg: ptr::null_mut(),
+            area: BatchArea::new(),
         }));
         let arg = Rc::as_ptr(&shared) as *mut c_void;
         // SAFETY: removed in close(), which runs before the RefCell can be freed (the JS
@@ -102,6 +138,9 @@ impl Inner {
             unsafe { sys::napi_async_destroy(self.env, self.async_ctx) };
             self.async_ctx = ptr::null_mut();
         }
+        let area = std::mem::replace(&mut self.area, BatchArea::new());
+        js::unreference(self.env, area.pool);
+        js::unreference(self.env, area.meta);
         if self.hook {
             self.hook = false;
             // SAFETY: the same (fn, arg) pair that was added.
@@ -228,7 +267,8 @@ pub(crate) fn watch(
 #[derive(Default)]
 pub struct Batch {
     slab: Vec<u8>,
-    meta: Vec<u8>,
+    /// `[len, flags]` per entry.
+    meta: Vec<u32>,
     extras: Vec<Extra>,
 }
 
@@ -244,8 +284,7 @@ impl Batch {
     }
 
     fn push(&mut self, len: usize, flags: u32) {
-        self.meta.extend_from_slice(&(len as u32).to_le_bytes());
-        self.meta.extend_from_slice(&flags.to_le_bytes());
+        self.meta.extend_from_slice(&[len as u32, flags]);
     }
 }
 
@@ -256,10 +295,7 @@ pub fn drain(sock: &mut UnixDatagram, want_address: bool) -> Batch {
     let mut batch = Batch::default();
     let Batch { slab, meta, extras } = &mut batch;
     let mut last_address: Option<Address> = None;
-    let mut push = |len: usize, flags: u32| {
-        meta.extend_from_slice(&(len as u32).to_le_bytes());
-        meta.extend_from_slice(&flags.to_le_bytes());
-    };
+    let mut push = |len: usize, flags: u32| meta.extend_from_slice(&[len as u32, flags]);
     let mut taken = 0;
     while taken < BATCH_MAX_DATAGRAMS && slab.len() < BATCH_MAX_BYTES {
         let want = (BATCH_MAX_DATAGRAMS - taken).min(RECV_SLOTS);
@@ -314,12 +350,30 @@ pub fn drain(sock: &mut UnixDatagram, want_address: bool) -> Batch {
     batch
 }
 
-/// The JS form of a batch: `[slab: Buffer, meta: Buffer, extras: object[]]`. The slab is
-/// handed over without a copy. Extras exist only for entries with an address change,
-/// ancillary data or an error, in entry order.
-pub(crate) fn batch_to_js(env: sys::napi_env, batch: Batch) -> Result<[sys::napi_value; 3]> {
-    let extras = js::array(env, batch.extras.len())?;
-    for (i, extra) in batch.extras.into_iter().enumerate() {
+/// The JS form of a batch: `[slab: ArrayBuffer, meta: Uint32Array, extras: object[] | undefined]`.
+/// `meta` is `[count, base, len0, flags0, len1, flags1, …]`: the payloads lie back to back in
+/// `slab` from byte `base`. Small batches are copied into the socket's pool (one memcpy, no
+/// allocation); big ones are handed over without a copy. `meta` is the socket's reusable
+/// array, valid until the next batch: JS reads it at once. Extras exist only for entries with
+/// an address change, ancillary data or an error, in entry order.
+pub(crate) fn batch_to_js(
+    shared: &Shared,
+    env: sys::napi_env,
+    batch: Batch,
+) -> Result<[sys::napi_value; 3]> {
+    let extras = if batch.extras.is_empty() {
+        js::undefined(env)?
+    } else {
+        extras_to_js(env, batch.extras)?
+    };
+    let (slab, base) = place_payloads(shared, env, batch.slab)?;
+    let meta = meta_to_js(shared, env, base, &batch.meta)?;
+    Ok([slab, meta, extras])
+}
+
+fn extras_to_js(env: sys::napi_env, batch_extras: Vec<Extra>) -> Result<sys::napi_value> {
+    let extras = js::array(env, batch_extras.len())?;
+    for (i, extra) in batch_extras.into_iter().enumerate() {
         let obj = js::object(env)?;
         if let Some(a) = &extra.address {
             js::set(env, obj, "address", js::buffer_copy(env, &a.to_sun_path())?)?;
@@ -346,9 +400,98 @@ pub(crate) fn batch_to_js(env: sys::napi_env, batch: Batch) -> Result<[sys::napi
         }
         js::set_index(env, extras, i as u32, obj)?;
     }
-    let slab = js::buffer_owned(env, batch.slab)?;
-    let meta = js::buffer_copy(env, &batch.meta)?;
-    Ok([slab, meta, extras])
+    Ok(extras)
+}
+
+/// Put the payloads where JS can see them: `(ArrayBuffer, offset of the first byte)`.
+fn place_payloads(
+    shared: &Shared,
+    env: sys::napi_env,
+    slab: Vec<u8>,
+) -> Result<(sys::napi_value, usize)> {
+    if slab.len() > POOL_COPY_MAX {
+        return Ok((js::external_arraybuffer(env, slab)?, 0));
+    }
+    // Fast path: room left in the current pool. JS views cover only bytes already delivered,
+    // so the bytes past `pool_used` are ours to write.
+    let current = {
+        let Ok(mut inner) = shared.try_borrow_mut() else {
+            return Ok((js::external_arraybuffer(env, slab)?, 0));
+        };
+        let area = &mut inner.area;
+        if !area.pool.is_null() && POOL_SIZE - area.pool_used >= slab.len() {
+            let base = area.pool_used;
+            // SAFETY: [base, base + len) lies inside the pool's POOL_SIZE bytes (checked
+            // above), which the strong reference keeps alive and no JS view covers yet.
+            unsafe {
+                ptr::copy_nonoverlapping(slab.as_ptr(), area.pool_ptr.add(base), slab.len());
+            }
+            area.pool_used += slab.len();
+            Some((area.pool, base))
+        } else {
+            None
+        }
+    };
+    if let Some((pool, base)) = current {
+        return Ok((js::reference_value(env, pool)?, base));
+    }
+    // A new pool (no borrow is held while N-API runs).
+    let (value, data) = js::arraybuffer(env, POOL_SIZE)?;
+    // SAFETY: the new buffer has POOL_SIZE >= slab.len() bytes and no other user yet.
+    unsafe { ptr::copy_nonoverlapping(slab.as_ptr(), data, slab.len()) };
+    let Ok(mut inner) = shared.try_borrow_mut() else {
+        return Ok((value, 0));
+    };
+    if inner.is_closed() {
+        return Ok((value, 0)); // keep no reference that close() would not delete
+    }
+    let pool = js::reference(env, value)?;
+    let old = std::mem::replace(&mut inner.area.pool, pool);
+    inner.area.pool_ptr = data;
+    inner.area.pool_used = slab.len();
+    drop(inner);
+    js::unreference(env, old);
+    Ok((value, 0))
+}
+
+/// Write `[count, base, entries…]` into the socket's metadata array (made on first use).
+fn meta_to_js(
+    shared: &Shared,
+    env: sys::napi_env,
+    base: usize,
+    entries: &[u32],
+) -> Result<sys::napi_value> {
+    let len = 2 + entries.len();
+    let fill = |dst: *mut u32| {
+        // SAFETY: dst points to at least `len` u32s (META_CAP, or a fresh array of len).
+        let out = unsafe { std::slice::from_raw_parts_mut(dst, len) };
+        out[0] = (entries.len() / 2) as u32;
+        out[1] = base as u32;
+        out[2..].copy_from_slice(entries);
+    };
+    let existing = shared
+        .try_borrow()
+        .ok()
+        .filter(|inner| !inner.area.meta.is_null() && len <= META_CAP)
+        .map(|inner| (inner.area.meta, inner.area.meta_ptr));
+    if let Some((meta, meta_ptr)) = existing {
+        fill(meta_ptr);
+        return js::reference_value(env, meta);
+    }
+    let cap = len.max(META_CAP);
+    let (buffer, data) = js::arraybuffer(env, cap * 4)?;
+    let array = js::uint32_array(env, buffer, cap)?;
+    let data = data.cast::<u32>();
+    fill(data);
+    if len <= META_CAP {
+        if let Ok(mut inner) = shared.try_borrow_mut() {
+            if !inner.is_closed() && inner.area.meta.is_null() {
+                inner.area.meta = js::reference(env, array)?;
+                inner.area.meta_ptr = data;
+            }
+        }
+    }
+    Ok(array)
 }
 
 unsafe extern "C" fn on_close(handle: *mut uv::PollHandle) {
@@ -431,12 +574,13 @@ fn handle_event(shared: &Shared, status: c_int, events: c_int) {
         (inner.env, inner.callback, inner.async_ctx, batch, writable)
     };
     // No borrow is held from here on: JS may do anything, including close().
-    deliver(env, callback, ctx, batch, writable);
+    deliver(shared, env, callback, ctx, batch, writable);
 }
 
 /// Call the JS callback once, inside a handle scope and the socket's async context, and
 /// never leave an exception pending (that would make every later N-API call fail).
 fn deliver(
+    shared: &Shared,
     env: sys::napi_env,
     callback: sys::napi_ref,
     ctx: sys::napi_async_context,
@@ -462,7 +606,7 @@ fn deliver(
         let [slab, meta, extras] = if batch.is_empty() {
             [undef, undef, undef]
         } else {
-            batch_to_js(env, batch)?
+            batch_to_js(shared, env, batch)?
         };
         let mut flag = ptr::null_mut();
         js::check(

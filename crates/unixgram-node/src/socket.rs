@@ -317,7 +317,7 @@ impl NativeSocket {
         let value = if batch.is_empty() {
             js::undefined(raw)?
         } else {
-            let parts = poll::batch_to_js(raw, batch)?;
+            let parts = poll::batch_to_js(&self.shared, raw, batch)?;
             let arr = js::array(raw, 3)?;
             for (i, v) in parts.into_iter().enumerate() {
                 js::set_index(raw, arr, i as u32, v)?;
