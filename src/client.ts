@@ -117,6 +117,8 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
   #keepAlive = false;
   #busy = false;
   #idleCheck: NodeJS.Immediate | undefined;
+  /** A batch callback is running (the loop is in its poll phase). */
+  #inBatch = false;
   readonly #settleIdle = (): void => {
     this.#idleCheck = undefined;
     this.#updateWatch(false);
@@ -191,11 +193,16 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     this.#receiver = new Receiver(sock, changed);
     this.#sender = new Sender(() => true, changed);
     sock.setCallback((slab?: ArrayBuffer, meta?: Uint32Array, extras?: object[], writable?: boolean) => {
-      // The batch first: its metadata array is reused by the next read.
-      if (slab && meta) this.#receiver.onBatch(slab, meta, extras as never);
-      if (writable) {
-        this.#watching &= ~WRITABLE;
-        this.#sender.onWritable();
+      this.#inBatch = true;
+      try {
+        // The batch first: its metadata array is reused by the next read.
+        if (slab && meta) this.#receiver.onBatch(slab, meta, extras as never);
+        if (writable) {
+          this.#watching &= ~WRITABLE;
+          this.#sender.onWritable();
+        }
+      } finally {
+        this.#inBatch = false;
       }
     });
   }
@@ -511,9 +518,12 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
   }
 
   /**
-   * Tell the binding what to watch. Becoming idle with the same events (the last waiting
-   * receive was served) is applied in the check phase of this loop turn, not at once: a
-   * receive loop asks again before then, so a round trip makes no native call for it.
+   * Tell the binding what to watch. Becoming idle with the same events while a batch is
+   * delivered (the last waiting receive was just served) is applied in the check phase of
+   * this loop turn, not at once: a receive loop asks again in a microtask before then, so a
+   * round trip makes no native call for it. The immediate is unref'd: it runs in this turn's
+   * check phase anyway (the batch callback runs in the poll phase), and a ref'd one would
+   * make the next poll non-blocking, an extra `epoll_pwait` per round trip.
    */
   #updateWatch(deferIdle = true): void {
     if (this.#closed) return;
@@ -521,8 +531,8 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     const busy = this.#receiver.hasWaiters || this.#sender.pending;
     const keepAlive = this.#ref && busy;
     if (events === this.#watching && keepAlive === this.#keepAlive && busy === this.#busy) return;
-    if (deferIdle && !busy && this.#busy && events === this.#watching) {
-      this.#idleCheck ??= setImmediate(this.#settleIdle);
+    if (deferIdle && this.#inBatch && !busy && this.#busy && events === this.#watching) {
+      if (this.#idleCheck === undefined) this.#idleCheck = setImmediate(this.#settleIdle).unref();
       return;
     }
     this.#watching = events;
