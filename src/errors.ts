@@ -26,6 +26,8 @@ export const ErrorCodes = {
   BUSY: 'ERR_UNIXGRAM_BUSY',
   /** No prebuilt binary for this platform, or it failed to load (thrown when unixgram is imported). */
   NO_BINARY: 'ERR_UNIXGRAM_NO_BINARY',
+  /** A Linux-only feature (abstract or autobound addresses, credentials) asked for on macOS or FreeBSD. */
+  UNSUPPORTED: 'ERR_UNIXGRAM_UNSUPPORTED',
 } as const;
 
 /** A system error as Node reports it (`err.code`, `err.errno`, `err.syscall`, `err.address`). */

@@ -4,6 +4,10 @@
 //! (`offsetof(sun_path) + 1 + name.len()`), never padded to 108 bytes, so peers written in
 //! C, Go, Python or systemd see the same name. A path that does not fit `sun_path` is an
 //! `ENAMETOOLONG` error, never cut.
+//!
+//! Abstract names and autobind exist on Linux only. On macOS and FreeBSD an abstract
+//! address is refused with [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) before
+//! any syscall, and `sun_path` holds 104 bytes instead of 108.
 
 use std::ffi::OsStr;
 use std::fmt;
@@ -14,8 +18,13 @@ use nix::sys::socket::UnixAddr;
 
 use crate::error::{Error, Result};
 
-/// Capacity of `sockaddr_un::sun_path` on Linux.
+/// Capacity of `sockaddr_un::sun_path`: 108 bytes on Linux.
+#[cfg(target_os = "linux")]
 pub const SUN_PATH_LEN: usize = 108;
+
+/// Capacity of `sockaddr_un::sun_path`: 104 bytes on macOS and FreeBSD.
+#[cfg(not(target_os = "linux"))]
+pub const SUN_PATH_LEN: usize = 104;
 
 /// Where a Unix socket is (or is not) bound.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -91,6 +100,7 @@ impl Address {
     }
 
     /// The kernel form, with the exact address length.
+    #[cfg(target_os = "linux")]
     pub(crate) fn to_unix_addr(&self, syscall: &'static str) -> Result<UnixAddr> {
         self.validate(syscall).map_err(|e| e.with_address(self))?;
         let made = match self {
@@ -101,7 +111,27 @@ impl Address {
         made.map_err(|errno| Error::os(errno, syscall).with_address(self))
     }
 
+    /// The kernel form. macOS and FreeBSD have no abstract namespace: an abstract address
+    /// is [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported), and an unnamed one
+    /// (which names no socket) is `EINVAL`, as Linux answers a `connect`/`sendmsg` to it.
+    /// (Binding to `Unnamed`, autobind, is refused earlier by `UnixDatagram::bind`.)
+    #[cfg(not(target_os = "linux"))]
+    pub(crate) fn to_unix_addr(&self, syscall: &'static str) -> Result<UnixAddr> {
+        self.validate(syscall).map_err(|e| e.with_address(self))?;
+        match self {
+            Self::Path(p) => UnixAddr::new(OsStr::from_bytes(p))
+                .map_err(|errno| Error::os(errno, syscall).with_address(self)),
+            Self::Abstract(_) => {
+                Err(Error::unsupported("abstract socket addresses", syscall).with_address(self))
+            }
+            Self::Unnamed => Err(Error::os(Errno::EINVAL, syscall)
+                .with_address(self)
+                .with_detail("an unnamed address names no socket")),
+        }
+    }
+
     /// Read back what the kernel reported.
+    #[cfg(target_os = "linux")]
     pub(crate) fn from_unix_addr(addr: &UnixAddr) -> Self {
         if let Some(p) = addr.path() {
             Self::Path(p.as_os_str().as_bytes().to_vec())
@@ -109,6 +139,15 @@ impl Address {
             Self::Abstract(name.to_vec())
         } else {
             Self::Unnamed
+        }
+    }
+
+    /// Read back what the kernel reported: a path, or unnamed (no abstract namespace here).
+    #[cfg(not(target_os = "linux"))]
+    pub(crate) fn from_unix_addr(addr: &UnixAddr) -> Self {
+        match addr.path() {
+            Some(p) => Self::Path(p.as_os_str().as_bytes().to_vec()),
+            None => Self::Unnamed,
         }
     }
 }
@@ -142,10 +181,23 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn abstract_names_have_exact_length() {
         let addr = Address::abstract_name("svc").to_unix_addr("bind").unwrap();
         assert_eq!(addr.path_len(), 4); // NUL + "svc", no padding
         assert_eq!(addr.as_abstract(), Some(&b"svc"[..]));
+    }
+
+    #[test]
+    #[cfg(not(target_os = "linux"))]
+    fn abstract_names_and_unnamed_targets_are_refused() {
+        let err = Address::abstract_name("svc")
+            .to_unix_addr("connect")
+            .unwrap_err();
+        assert_eq!(err.code(), "ERR_UNIXGRAM_UNSUPPORTED");
+        assert_eq!(err.address(), Some(&Address::abstract_name("svc")));
+        let err = Address::Unnamed.to_unix_addr("sendmsg").unwrap_err();
+        assert_eq!(err.code(), "EINVAL");
     }
 
     #[test]

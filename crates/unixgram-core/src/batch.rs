@@ -6,21 +6,42 @@
 //! datagram touches become resident, so sixteen 64-byte datagrams cost sixteen pages, and a
 //! datagram can never be cut. Pages past the first 64 KiB of a slot are given back
 //! (`MADV_DONTNEED`) after a large datagram, so memory stays flat.
+//!
+//! Per platform:
+//! - Linux: as above.
+//! - FreeBSD: the same code, on libc's `recvmmsg`/`sendmmsg` (a loop of recvmsg/sendmsg
+//!   inside libc). The mapping has no `MAP_NORESERVE` (FreeBSD does not reserve swap for
+//!   anonymous memory unless `vm.overcommit` says so) and no huge-page advice (a superpage
+//!   is only promoted once all its pages are touched); pages are given back with
+//!   `MADV_FREE`, as FreeBSD's `MADV_DONTNEED` keeps them.
+//! - macOS has neither syscall: [`RecvBatch`] and [`sendmmsg`] are loops of the one-datagram
+//!   [`crate::msg::recvmsg`] and [`crate::msg::sendmsg`], with the same results (each
+//!   datagram is received into a buffer of its exact size, so no mapping is needed).
+//!
+//! Credentials in an [`OutMessage`] are refused on macOS and FreeBSD before anything is
+//! sent ([`crate::ErrorKind::Unsupported`]).
 
 use std::io::IoSlice;
-use std::mem;
-use std::num::NonZeroUsize;
-use std::os::fd::{AsRawFd, BorrowedFd};
-use std::ptr::{self, NonNull};
+
+#[cfg(not(target_vendor = "apple"))]
+use {
+    crate::addr::Address,
+    crate::cmsg::{self, ControlBuffer},
+    crate::error::ErrorKind,
+    crate::msg::{self, Datagram},
+    nix::sys::mman::{self, MapFlags, MmapAdvise, ProtFlags},
+    nix::sys::socket::{SockaddrLike, UnixAddr},
+    std::mem,
+    std::num::NonZeroUsize,
+    std::os::fd::{AsRawFd, BorrowedFd},
+    std::ptr::{self, NonNull},
+};
 
 use nix::errno::Errno;
-use nix::sys::mman::{self, MapFlags, MmapAdvise, ProtFlags};
-use nix::sys::socket::{SockaddrLike, UnixAddr};
 
-use crate::addr::Address;
-use crate::cmsg::{self, ControlBuffer, MAX_FDS_PER_MESSAGE};
-use crate::error::{Error, ErrorKind, Result};
-use crate::msg::{Datagram, SendAncillary};
+use crate::cmsg::MAX_FDS_PER_MESSAGE;
+use crate::error::{Error, Result};
+use crate::msg::SendAncillary;
 
 /// Datagrams per `recvmmsg` call.
 pub const RECV_SLOTS: usize = 16;
@@ -31,31 +52,41 @@ pub const RECV_SLOTS: usize = 16;
 pub const SLOT_SIZE: usize = (4 << 20) + (512 << 10);
 
 /// Bytes of each slot kept resident after a large datagram.
+#[cfg(not(target_vendor = "apple"))]
 const KEEP_RESIDENT: usize = 64 << 10;
 
 /// Most messages one `sendmmsg` takes (`UIO_MAXIOV`).
 pub const SEND_MAX: usize = 1024;
 
 /// An anonymous private mapping, unmapped on drop.
+#[cfg(not(target_vendor = "apple"))]
 struct Region {
     ptr: NonNull<libc::c_void>,
     len: usize,
 }
 
+#[cfg(not(target_vendor = "apple"))]
 impl Region {
+    /// `MAP_NORESERVE` and no huge pages on Linux; a plain private mapping on FreeBSD, which
+    /// neither reserves swap for it nor promotes a partly touched superpage. See mmap(2).
     fn new(len: usize) -> Result<Self> {
         let size = NonZeroUsize::new(len).ok_or_else(|| Error::os(Errno::EINVAL, "mmap"))?;
+        #[cfg(target_os = "linux")]
+        let flags = MapFlags::MAP_PRIVATE | MapFlags::MAP_NORESERVE;
+        #[cfg(not(target_os = "linux"))]
+        let flags = MapFlags::MAP_PRIVATE;
         // SAFETY: a fresh anonymous mapping aliases nothing.
         let ptr = unsafe {
             mman::mmap_anonymous(
                 None,
                 size,
                 ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-                MapFlags::MAP_PRIVATE | MapFlags::MAP_NORESERVE,
+                flags,
             )
         }
         .map_err(|e| Error::os(e, "mmap"))?;
         // Huge pages would make every touched slot cost 2 MiB of memory. Advisory only.
+        #[cfg(target_os = "linux")]
         // SAFETY: the range is the mapping just created.
         let _ = unsafe { mman::madvise(ptr, len, MmapAdvise::MADV_NOHUGEPAGE) };
         Ok(Self { ptr, len })
@@ -67,20 +98,27 @@ impl Region {
         unsafe { self.ptr.as_ptr().cast::<u8>().add(offset) }
     }
 
-    /// Give the pages of `[offset, offset + len)` back to the kernel; they read as zero next.
+    /// Give the pages of `[offset, offset + len)` back to the kernel: `MADV_DONTNEED` on
+    /// Linux (they read as zero next), `MADV_FREE` on FreeBSD (where `MADV_DONTNEED` only
+    /// lowers their priority). Either way the next datagram overwrites what it uses.
     fn release(&self, offset: usize, len: usize) {
+        #[cfg(target_os = "linux")]
+        let advice = MmapAdvise::MADV_DONTNEED;
+        #[cfg(not(target_os = "linux"))]
+        let advice = MmapAdvise::MADV_FREE;
         let page = 4096;
         let start = offset.div_ceil(page) * page;
         let end = (offset + len).div_ceil(page) * page;
         if end > start && end <= self.len {
             if let Some(p) = NonNull::new(self.at(start).cast::<libc::c_void>()) {
                 // SAFETY: page-aligned range inside the mapping; no reference into it is live.
-                let _ = unsafe { mman::madvise(p, end - start, MmapAdvise::MADV_DONTNEED) };
+                let _ = unsafe { mman::madvise(p, end - start, advice) };
             }
         }
     }
 }
 
+#[cfg(not(target_vendor = "apple"))]
 impl Drop for Region {
     fn drop(&mut self) {
         // SAFETY: the mapping was created by Region::new and nothing points into it now.
@@ -89,6 +127,7 @@ impl Drop for Region {
 }
 
 /// Reusable buffers for `recvmmsg`.
+#[cfg(not(target_vendor = "apple"))]
 pub struct RecvBatch {
     region: Region,
     controls: Vec<ControlBuffer>,
@@ -97,6 +136,7 @@ pub struct RecvBatch {
     hdrs: Vec<libc::mmsghdr>,
 }
 
+#[cfg(not(target_vendor = "apple"))]
 impl std::fmt::Debug for RecvBatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RecvBatch")
@@ -105,6 +145,7 @@ impl std::fmt::Debug for RecvBatch {
     }
 }
 
+#[cfg(not(target_vendor = "apple"))]
 impl RecvBatch {
     /// Reserve the receive area. Fails only if the system refuses the (unbacked) mapping,
     /// e.g. with strict overcommit; callers then receive one datagram at a time.
@@ -149,13 +190,13 @@ impl RecvBatch {
             hdr.msg_iov = &mut self.iovs[i];
             hdr.msg_iovlen = 1;
             hdr.msg_control = control;
-            hdr.msg_controllen = control_len;
+            hdr.msg_controllen = control_len as _;
             self.hdrs[i] = libc::mmsghdr {
                 msg_hdr: hdr,
                 msg_len: 0,
             };
         }
-        let flags = libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC | libc::MSG_TRUNC;
+        let flags = msg::recv_flags();
         let got = loop {
             // SAFETY: every header points into buffers owned by self, valid for their
             // declared lengths; no timeout pointer.
@@ -163,8 +204,8 @@ impl RecvBatch {
                 libc::recvmmsg(
                     fd.as_raw_fd(),
                     self.hdrs.as_mut_ptr(),
-                    n as libc::c_uint,
-                    flags,
+                    n as _,
+                    flags as _, // c_uint with musl
                     ptr::null_mut(),
                 )
             };
@@ -228,18 +269,10 @@ pub struct OutMessage<'a> {
     pub ancillary: SendAncillary<'a>,
 }
 
-/// Send up to [`SEND_MAX`] datagrams with one `sendmmsg(2)`, each with its own control
-/// data, to the connected peer or to `dest`. Returns how many were sent (the kernel stops at
-/// the first that fails; an error is returned only if the first one failed).
-pub fn sendmmsg(
-    fd: BorrowedFd<'_>,
-    msgs: &[OutMessage<'_>],
-    dest: Option<&UnixAddr>,
-) -> Result<usize> {
-    let msgs = &msgs[..msgs.len().min(SEND_MAX)];
-    if msgs.is_empty() {
-        return Ok(0);
-    }
+/// Refuse, before anything is sent, a batch that cannot go out whole: a datagram with
+/// more than [`MAX_FDS_PER_MESSAGE`] descriptors (`EINVAL`), or credentials on macOS and
+/// FreeBSD ([`crate::ErrorKind::Unsupported`]).
+fn check_batch(msgs: &[OutMessage<'_>]) -> Result<()> {
     if let Some(m) = msgs
         .iter()
         .find(|m| m.ancillary.fds.len() > MAX_FDS_PER_MESSAGE)
@@ -249,6 +282,30 @@ pub fn sendmmsg(
             m.ancillary.fds.len()
         )));
     }
+    #[cfg(not(target_os = "linux"))]
+    if msgs.iter().any(|m| m.ancillary.credentials.is_some()) {
+        return Err(Error::unsupported(
+            "sending credentials (SCM_CREDENTIALS)",
+            "sendmmsg",
+        ));
+    }
+    Ok(())
+}
+
+/// Send up to [`SEND_MAX`] datagrams with one `sendmmsg(2)`, each with its own control
+/// data, to the connected peer or to `dest`. Returns how many were sent (the kernel stops at
+/// the first that fails; an error is returned only if the first one failed).
+#[cfg(not(target_vendor = "apple"))]
+pub fn sendmmsg(
+    fd: BorrowedFd<'_>,
+    msgs: &[OutMessage<'_>],
+    dest: Option<&UnixAddr>,
+) -> Result<usize> {
+    let msgs = &msgs[..msgs.len().min(SEND_MAX)];
+    if msgs.is_empty() {
+        return Ok(0);
+    }
+    check_batch(msgs)?;
     let mut controls: Vec<(Vec<u64>, usize)> = msgs
         .iter()
         .map(|m| cmsg::encode(m.ancillary.fds, m.ancillary.credentials.as_ref()))
@@ -265,10 +322,10 @@ pub fn sendmmsg(
             }
             // IoSlice is ABI-compatible with iovec; the kernel only reads it.
             hdr.msg_iov = m.iov.as_ptr() as *mut libc::iovec;
-            hdr.msg_iovlen = m.iov.len();
+            hdr.msg_iovlen = m.iov.len() as _;
             if *control_len > 0 {
                 hdr.msg_control = control.as_mut_ptr().cast();
-                hdr.msg_controllen = *control_len;
+                hdr.msg_controllen = *control_len as _;
             }
             libc::mmsghdr {
                 msg_hdr: hdr,
@@ -283,8 +340,8 @@ pub fn sendmmsg(
             libc::sendmmsg(
                 fd.as_raw_fd(),
                 hdrs.as_mut_ptr(),
-                hdrs.len() as libc::c_uint,
-                libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+                hdrs.len() as _,
+                (libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) as _, // c_uint with musl
             )
         };
         match Errno::result(rc) {
@@ -294,3 +351,82 @@ pub fn sendmmsg(
         }
     }
 }
+
+/// macOS has no `recvmmsg`/`sendmmsg`: the same API as loops of one-datagram syscalls.
+#[cfg(target_vendor = "apple")]
+mod looped {
+    use std::os::fd::BorrowedFd;
+
+    use nix::sys::socket::UnixAddr;
+
+    use super::{check_batch, OutMessage, RECV_SLOTS, SEND_MAX};
+    use crate::cmsg::ControlBuffer;
+    use crate::error::Result;
+    use crate::msg::{self, Datagram};
+
+    /// The receive state: one control buffer (each datagram gets a buffer of its exact size
+    /// from [`msg::recvmsg`], so no receive area is reserved).
+    #[derive(Debug)]
+    pub struct RecvBatch {
+        control: ControlBuffer,
+    }
+
+    impl RecvBatch {
+        /// Never fails on macOS: there is no mapping to reserve.
+        pub fn new() -> Result<Self> {
+            Ok(Self {
+                control: ControlBuffer::new(),
+            })
+        }
+
+        /// Up to `max` datagrams (at most [`RECV_SLOTS`]) without blocking, one recvmsg(2)
+        /// each, with the same results as the `recvmmsg` version: payloads appended to `out`,
+        /// `each` called per datagram or per error that discarded one, and the number taken
+        /// returned (fewer than asked when the queue ran dry).
+        pub fn recv(
+            &mut self,
+            fd: BorrowedFd<'_>,
+            max: usize,
+            want_address: bool,
+            out: &mut Vec<u8>,
+            mut each: impl FnMut(Result<Datagram>),
+        ) -> Result<usize> {
+            let n = max.clamp(1, RECV_SLOTS);
+            let mut taken = 0;
+            while taken < n {
+                match msg::recvmsg(fd, out, &mut self.control, want_address) {
+                    Ok(None) => break,
+                    Ok(Some(d)) => each(Ok(d)),
+                    // Truncation: that datagram was consumed and is reported in its place.
+                    Err(e) if e.errno().is_none() => each(Err(e)),
+                    Err(e) if taken == 0 => return Err(e),
+                    Err(_) => break,
+                }
+                taken += 1;
+            }
+            Ok(taken)
+        }
+    }
+
+    /// Up to [`SEND_MAX`] datagrams, one sendmsg(2) each, stopping at the first that fails,
+    /// as `sendmmsg` does: returns how many were sent, or the error if the first failed.
+    pub fn sendmmsg(
+        fd: BorrowedFd<'_>,
+        msgs: &[OutMessage<'_>],
+        dest: Option<&UnixAddr>,
+    ) -> Result<usize> {
+        let msgs = &msgs[..msgs.len().min(SEND_MAX)];
+        check_batch(msgs)?;
+        for (i, m) in msgs.iter().enumerate() {
+            match msg::sendmsg(fd, m.iov, &m.ancillary, dest) {
+                Ok(_) => {}
+                Err(e) if i == 0 => return Err(e),
+                Err(_) => return Ok(i),
+            }
+        }
+        Ok(msgs.len())
+    }
+}
+
+#[cfg(target_vendor = "apple")]
+pub use looped::{sendmmsg, RecvBatch};

@@ -4,15 +4,25 @@
 //! `MSG_CTRUNC` is set and so strands the descriptors the kernel did install. Every
 //! descriptor becomes an [`OwnedFd`] the moment it is read out of the buffer, so whatever
 //! happens next (truncation error, parse error, a dropped value) closes it exactly once.
+//!
+//! `SCM_CREDENTIALS` and `SCM_PIDFD` are decoded on Linux only; elsewhere only
+//! `SCM_RIGHTS` is, and other control messages are skipped. On macOS, which has no
+//! `MSG_CMSG_CLOEXEC`, each received descriptor is made close-on-exec here, the moment it is
+//! owned. `cmsg_len` and `msg_controllen` are `usize` with glibc and `u32` with musl and on
+//! the BSDs; the conversions below are written `as _` so one text serves all of them.
 
 use std::mem;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
-/// `SCM_MAX_FD`: the most descriptors one `sendmsg` may carry on Linux.
+/// `SCM_MAX_FD`: the most descriptors one `sendmsg` may carry on Linux, and the limit this
+/// crate keeps on every platform.
 pub const MAX_FDS_PER_MESSAGE: usize = 253;
 
 /// `SCM_PIDFD` (Linux >= 6.5, asm-generic value): a pidfd of the sender, sent when the
 /// receiver enabled `SO_PASSPIDFD`. It is a descriptor too, so it must be owned and closed.
+/// Linux only: the same number is `SCM_BINTIME` on FreeBSD and `SCM_TIMESTAMP_MONOTONIC` on
+/// macOS, which are not descriptors.
+#[cfg(target_os = "linux")]
 pub const SCM_PIDFD: libc::c_int = 4;
 
 /// Process credentials as carried by `SCM_CREDENTIALS` / reported by `SO_PEERCRED`.
@@ -39,9 +49,10 @@ impl Credentials {
 pub struct Received {
     /// `SCM_RIGHTS` descriptors, in order (several cmsgs are merged by the kernel).
     pub fds: Vec<OwnedFd>,
-    /// `SCM_CREDENTIALS`, present on every datagram once `SO_PASSCRED` is on.
+    /// `SCM_CREDENTIALS`, present on every datagram once `SO_PASSCRED` is on (Linux only;
+    /// always `None` elsewhere).
     pub credentials: Option<Credentials>,
-    /// `SCM_PIDFD`, present once `SO_PASSPIDFD` is on.
+    /// `SCM_PIDFD`, present once `SO_PASSPIDFD` is on (Linux only; always `None` elsewhere).
     pub pidfd: Option<OwnedFd>,
 }
 
@@ -60,10 +71,18 @@ fn cmsg_space(payload: usize) -> usize {
 
 /// Bytes of control buffer that hold everything a Linux unix datagram can carry at once:
 /// 253 descriptors, credentials and a pidfd.
+#[cfg(target_os = "linux")]
 pub fn receive_space() -> usize {
     cmsg_space(MAX_FDS_PER_MESSAGE * mem::size_of::<RawFd>())
         + cmsg_space(mem::size_of::<libc::ucred>())
         + cmsg_space(mem::size_of::<RawFd>())
+}
+
+/// Bytes of control buffer for 253 descriptors, the only control message received on
+/// macOS and FreeBSD.
+#[cfg(not(target_os = "linux"))]
+pub fn receive_space() -> usize {
+    cmsg_space(MAX_FDS_PER_MESSAGE * mem::size_of::<RawFd>())
 }
 
 /// A control buffer aligned for `cmsghdr`, sized by [`receive_space`].
@@ -108,12 +127,19 @@ impl ControlBuffer {
 
 /// Encode `SCM_RIGHTS` and `SCM_CREDENTIALS` for sending: the buffer (aligned for
 /// `cmsghdr`) and how many of its bytes are control data (0 = nothing to send).
+///
+/// Credentials are encoded on Linux only; elsewhere the caller refuses them first
+/// (`SCM_CREDENTIALS` does not exist there). Not used on macOS, which has no `sendmmsg`.
+#[cfg(not(target_vendor = "apple"))]
 pub(crate) fn encode(fds: &[RawFd], credentials: Option<&Credentials>) -> (Vec<u64>, usize) {
+    #[cfg(not(target_os = "linux"))]
+    let _ = credentials;
     let fds_bytes = mem::size_of_val(fds);
     let mut space = 0;
     if !fds.is_empty() {
         space += cmsg_space(fds_bytes);
     }
+    #[cfg(target_os = "linux")]
     if credentials.is_some() {
         space += cmsg_space(mem::size_of::<libc::ucred>());
     }
@@ -124,16 +150,16 @@ pub(crate) fn encode(fds: &[RawFd], credentials: Option<&Credentials>) -> (Vec<u
     // SAFETY: an all-zero msghdr is valid; only its control fields are used, to walk `buf`.
     let mut msg: libc::msghdr = unsafe { mem::zeroed() };
     msg.msg_control = buf.as_mut_ptr().cast();
-    msg.msg_controllen = space;
+    msg.msg_controllen = space as _;
     // SAFETY: msg describes `buf`, which is zeroed and `space` bytes long.
-    let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(&msg) };
+    let cmsg = unsafe { libc::CMSG_FIRSTHDR(&msg) };
     let put = |cmsg: *mut libc::cmsghdr, kind: libc::c_int, payload: &[u8]| {
         // SAFETY: cmsg is a header inside `buf` with CMSG_SPACE(payload.len()) bytes of room,
         // as sized above; the payload is copied byte-wise (no alignment needed).
         unsafe {
             (*cmsg).cmsg_level = libc::SOL_SOCKET;
             (*cmsg).cmsg_type = kind;
-            (*cmsg).cmsg_len = libc::CMSG_LEN(payload.len() as libc::c_uint) as usize;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(payload.len() as libc::c_uint) as _;
             std::ptr::copy_nonoverlapping(payload.as_ptr(), libc::CMSG_DATA(cmsg), payload.len());
         }
     };
@@ -141,10 +167,15 @@ pub(crate) fn encode(fds: &[RawFd], credentials: Option<&Credentials>) -> (Vec<u
         // SAFETY: viewing a slice of ints as its bytes.
         let bytes = unsafe { std::slice::from_raw_parts(fds.as_ptr().cast::<u8>(), fds_bytes) };
         put(cmsg, libc::SCM_RIGHTS, bytes);
-        // SAFETY: msg and cmsg are valid as above.
-        cmsg = unsafe { libc::CMSG_NXTHDR(&msg, cmsg) };
     }
+    #[cfg(target_os = "linux")]
     if let Some(c) = credentials {
+        let cmsg = if fds.is_empty() {
+            cmsg
+        } else {
+            // SAFETY: msg and cmsg are valid as above; the SCM_RIGHTS header is written.
+            unsafe { libc::CMSG_NXTHDR(&msg, cmsg) }
+        };
         let ucred = libc::ucred {
             pid: c.pid,
             uid: c.uid,
@@ -183,10 +214,12 @@ pub(crate) unsafe fn take_control(msg: &libc::msghdr) -> Received {
         let header_len = data as usize - cmsg as usize;
         // The kernel may cut the last header short under MSG_CTRUNC: only trust the bytes
         // that are both announced and inside the buffer.
-        let buf_end = msg.msg_control as usize + msg.msg_controllen;
-        let announced_end = cmsg as usize + hdr.cmsg_len;
+        // `usize` with glibc, `u32` with musl and on the BSDs.
+        let (controllen, cmsg_len): (usize, usize) = (msg.msg_controllen as _, hdr.cmsg_len as _);
+        let buf_end = msg.msg_control as usize + controllen;
+        let announced_end = cmsg as usize + cmsg_len;
         let payload = announced_end.min(buf_end).saturating_sub(data as usize);
-        if hdr.cmsg_len < header_len {
+        if cmsg_len < header_len {
             break;
         }
         if hdr.cmsg_level == libc::SOL_SOCKET {
@@ -197,10 +230,14 @@ pub(crate) unsafe fn take_control(msg: &libc::msghdr) -> Received {
                         let fd = unsafe { data.cast::<RawFd>().add(i).read_unaligned() };
                         if fd >= 0 {
                             // SAFETY: the kernel installed this fd for us; nobody else owns it.
-                            out.fds.push(unsafe { OwnedFd::from_raw_fd(fd) });
+                            let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+                            #[cfg(target_vendor = "apple")]
+                            set_cloexec(&fd);
+                            out.fds.push(fd);
                         }
                     }
                 }
+                #[cfg(target_os = "linux")]
                 libc::SCM_CREDENTIALS if payload >= mem::size_of::<libc::ucred>() => {
                     // SAFETY: the payload holds a whole ucred; unaligned read.
                     let cred = unsafe { data.cast::<libc::ucred>().read_unaligned() };
@@ -210,6 +247,7 @@ pub(crate) unsafe fn take_control(msg: &libc::msghdr) -> Received {
                         gid: cred.gid,
                     });
                 }
+                #[cfg(target_os = "linux")]
                 SCM_PIDFD if payload >= mem::size_of::<RawFd>() => {
                     // SAFETY: the payload holds one int; unaligned read.
                     let fd = unsafe { data.cast::<RawFd>().read_unaligned() };
@@ -227,12 +265,30 @@ pub(crate) unsafe fn take_control(msg: &libc::msghdr) -> Received {
     out
 }
 
+/// Make a received descriptor close-on-exec, as `MSG_CMSG_CLOEXEC` does atomically on Linux
+/// and FreeBSD. macOS lacks that flag, so a fork+exec in another thread during recvmsg(2)
+/// may inherit it. `F_SETFD` cannot fail on an open descriptor. See fcntl(2).
+#[cfg(target_vendor = "apple")]
+fn set_cloexec(fd: &OwnedFd) {
+    use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+    let _ = fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
+    fn receive_space_holds_253_descriptors() {
+        let header = mem::size_of::<libc::cmsghdr>();
+        assert!(receive_space() >= MAX_FDS_PER_MESSAGE * mem::size_of::<RawFd>() + header);
+        let mut buf = ControlBuffer::new();
+        assert!(buf.as_raw().1 >= receive_space());
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
     fn receive_space_holds_the_linux_maximum() {
         // 253 ints + ucred + one int, each with its header and padding.
         assert!(receive_space() >= 253 * 4 + 12 + 4 + 3 * 16);

@@ -18,7 +18,26 @@ pub enum ErrorKind {
     ControlTruncated,
     /// An adopted descriptor is not an `AF_UNIX` / `SOCK_DGRAM` socket.
     NotUnixDatagram,
+    /// A Linux-only feature (abstract names, autobind, credentials) asked for on another
+    /// platform: refused before any syscall. Never raised on Linux.
+    Unsupported {
+        /// What was asked for, e.g. `"abstract socket addresses"`.
+        feature: &'static str,
+        /// The platform that lacks it: [`PLATFORM`].
+        platform: &'static str,
+    },
 }
+
+/// The name of the platform this crate was built for, as error messages give it.
+pub const PLATFORM: &str = if cfg!(target_os = "linux") {
+    "Linux"
+} else if cfg!(target_os = "macos") {
+    "macOS"
+} else if cfg!(target_os = "freebsd") {
+    "FreeBSD"
+} else {
+    std::env::consts::OS
+};
 
 /// An error from a socket operation, with its context.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +70,18 @@ impl Error {
             address: None,
             detail: None,
         }
+    }
+
+    /// `feature` does not exist on this platform ([`ErrorKind::Unsupported`]), found while
+    /// doing `syscall` (which was not made).
+    pub fn unsupported(feature: &'static str, syscall: &'static str) -> Self {
+        Self::new(
+            ErrorKind::Unsupported {
+                feature,
+                platform: PLATFORM,
+            },
+            syscall,
+        )
     }
 
     /// Attach the address the operation was about.
@@ -103,6 +134,7 @@ impl Error {
             ErrorKind::Truncated { .. } => "ERR_UNIXGRAM_TRUNCATED".to_owned(),
             ErrorKind::ControlTruncated => "ERR_UNIXGRAM_CONTROL_TRUNCATED".to_owned(),
             ErrorKind::NotUnixDatagram => "ERR_UNIXGRAM_NOT_UNIX_DGRAM".to_owned(),
+            ErrorKind::Unsupported { .. } => "ERR_UNIXGRAM_UNSUPPORTED".to_owned(),
         }
     }
 }
@@ -127,6 +159,9 @@ impl fmt::Display for Error {
             ),
             (None, ErrorKind::NotUnixDatagram) => {
                 write!(f, ": the descriptor is not an AF_UNIX SOCK_DGRAM socket")
+            }
+            (None, ErrorKind::Unsupported { feature, platform }) => {
+                write!(f, ": {platform} does not support {feature} (Linux only)")
             }
         }
     }
@@ -161,5 +196,19 @@ mod tests {
         assert_eq!(err.code(), "ERR_UNIXGRAM_TRUNCATED");
         assert!(err.to_string().contains("10 bytes"));
         assert_eq!(err.errno(), None);
+    }
+
+    #[test]
+    fn unsupported_names_the_feature_and_the_platform() {
+        let err = Error::unsupported("abstract socket addresses", "bind")
+            .with_address(&Address::abstract_name("svc"));
+        assert_eq!(err.code(), "ERR_UNIXGRAM_UNSUPPORTED");
+        assert_eq!(err.errno(), None);
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "bind ERR_UNIXGRAM_UNSUPPORTED @svc: {PLATFORM} does not support abstract socket addresses (Linux only)"
+            )
+        );
     }
 }

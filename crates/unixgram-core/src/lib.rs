@@ -1,4 +1,5 @@
-//! Unix-domain datagram sockets with owned control messages, for Linux.
+//! Unix-domain datagram sockets with owned control messages, for Linux (also built for
+//! macOS and FreeBSD, with the differences below).
 //!
 //! This crate knows nothing of Node. What it guarantees:
 //! - every socket is created `SOCK_NONBLOCK | SOCK_CLOEXEC`;
@@ -9,6 +10,32 @@
 //!   errors, never silent;
 //! - abstract names have their exact length, and a path that does not fit is an error;
 //! - every failure is an [`Error`] with the errno, the syscall and the address.
+//!
+//! # Platforms
+//! Linux is the platform this crate is tested on; macOS (`x86_64`/`aarch64-apple-darwin`)
+//! and FreeBSD (`x86_64-unknown-freebsd`) are type-checked (`scripts/check-cross-targets.sh`)
+//! and differ as follows. A Linux-only feature asked for elsewhere fails before any syscall
+//! with [`ErrorKind::Unsupported`] (code `ERR_UNIXGRAM_UNSUPPORTED`, the message naming the
+//! feature and the platform); nothing is silently ignored.
+//!
+//! | | Linux | FreeBSD | macOS |
+//! |---|---|---|---|
+//! | non-blocking, close-on-exec socket | `SOCK_NONBLOCK \| SOCK_CLOEXEC` | same | `fcntl` right after `socket`, plus `SO_NOSIGPIPE` |
+//! | no `SIGPIPE` on send | `MSG_NOSIGNAL` | `MSG_NOSIGNAL` | `SO_NOSIGPIPE` |
+//! | received fds close-on-exec | `MSG_CMSG_CLOEXEC` | `MSG_CMSG_CLOEXEC` | `FD_CLOEXEC` set on each fd right after `recvmsg` |
+//! | size of the next datagram | `MSG_PEEK \| MSG_TRUNC` | same (FreeBSD >= 13.2) | `SO_NREAD` |
+//! | abstract addresses, autobind | yes | unsupported | unsupported |
+//! | `sun_path` capacity | 108 | 104 | 104 |
+//! | credentials (`SCM_CREDENTIALS` sent, `SO_PASSCRED`, `SO_PEERCRED`) | yes | unsupported | unsupported |
+//! | `SCM_PIDFD` | yes | never received | never received |
+//! | batches | `recvmmsg` / `sendmmsg` | libc's `recvmmsg` / `sendmmsg` | a loop of `recvmsg` / `sendmsg` |
+//! | receive area | `mmap` `MAP_NORESERVE`, `MADV_NOHUGEPAGE`, `MADV_DONTNEED` | `mmap`, `MADV_FREE` | none |
+//! | raising `SO_SNDBUF` for a big datagram | `SO_SNDBUF`, then `SO_SNDBUFFORCE` | `SO_SNDBUF` | `SO_SNDBUF` |
+//! | adopted fd is `AF_UNIX` | `SO_DOMAIN` | `SO_DOMAIN` | `getsockname` family |
+//!
+//! Turning `SO_PASSCRED` *off* succeeds everywhere and [`UnixDatagram::pass_credentials`]
+//! answers `false` off Linux; FreeBSD's `SCM_CREDS` / `LOCAL_PEERCRED` are not used (their
+//! semantics differ, and they cannot be run-tested here).
 
 #![deny(unsafe_op_in_unsafe_fn)]
 

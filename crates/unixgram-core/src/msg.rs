@@ -1,4 +1,9 @@
 //! `sendmsg(2)` and `recvmsg(2)` for one datagram, with control messages and exact sizing.
+//!
+//! Per platform: the size of the next datagram comes from `MSG_PEEK | MSG_TRUNC` on Linux
+//! and FreeBSD, from `SO_NREAD` on macOS; received descriptors are close-on-exec through
+//! `MSG_CMSG_CLOEXEC` on Linux and FreeBSD, and set so by [`cmsg`] on macOS;
+//! sending credentials is Linux-only.
 
 use std::io::IoSlice;
 use std::mem;
@@ -6,7 +11,9 @@ use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::ptr;
 
 use nix::errno::Errno;
-use nix::sys::socket::{self, ControlMessage, MsgFlags, SockaddrLike, UnixAddr, UnixCredentials};
+#[cfg(target_os = "linux")]
+use nix::sys::socket::UnixCredentials;
+use nix::sys::socket::{self, ControlMessage, MsgFlags, SockaddrLike, UnixAddr};
 
 use crate::addr::Address;
 use crate::cmsg::{self, ControlBuffer, Credentials, Received, MAX_FDS_PER_MESSAGE};
@@ -18,7 +25,9 @@ use crate::error::{Error, ErrorKind, Result};
 pub struct SendAncillary<'a> {
     /// `SCM_RIGHTS`: 0 to 253 descriptors.
     pub fds: &'a [RawFd],
-    /// `SCM_CREDENTIALS`: the kernel checks them unless the sender is privileged.
+    /// `SCM_CREDENTIALS`: the kernel checks them unless the sender is privileged. Linux
+    /// only: elsewhere `Some` makes the send fail with
+    /// [`ErrorKind::Unsupported`].
     pub credentials: Option<Credentials>,
 }
 
@@ -33,9 +42,21 @@ pub struct Datagram {
     pub ancillary: Received,
 }
 
+/// `MSG_DONTWAIT | MSG_NOSIGNAL`. macOS has no `MSG_NOSIGNAL`: its sockets get
+/// `SO_NOSIGPIPE` when created or adopted instead.
+fn send_flags() -> MsgFlags {
+    #[cfg(not(target_vendor = "apple"))]
+    let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL;
+    #[cfg(target_vendor = "apple")]
+    let flags = MsgFlags::MSG_DONTWAIT;
+    flags
+}
+
 /// Send one datagram gathered from `iov`. See sendmsg(2).
 ///
-/// Returns `EINVAL` (before any syscall) for more than 253 descriptors.
+/// Returns `EINVAL` (before any syscall) for more than 253 descriptors, and
+/// [`ErrorKind::Unsupported`] for credentials on macOS and FreeBSD (`SCM_CREDENTIALS` is
+/// Linux-only).
 pub fn sendmsg(
     fd: BorrowedFd<'_>,
     iov: &[IoSlice<'_>],
@@ -48,6 +69,7 @@ pub fn sendmsg(
             ancillary.fds.len()
         )));
     }
+    #[cfg(target_os = "linux")]
     let creds = ancillary.credentials.map(|c| {
         UnixCredentials::from(libc::ucred {
             pid: c.pid,
@@ -55,21 +77,23 @@ pub fn sendmsg(
             gid: c.gid,
         })
     });
+    #[cfg(not(target_os = "linux"))]
+    if ancillary.credentials.is_some() {
+        return Err(Error::unsupported(
+            "sending credentials (SCM_CREDENTIALS)",
+            "sendmsg",
+        ));
+    }
     let mut cmsgs = Vec::with_capacity(2);
     if !ancillary.fds.is_empty() {
         cmsgs.push(ControlMessage::ScmRights(ancillary.fds));
     }
+    #[cfg(target_os = "linux")]
     if let Some(creds) = &creds {
         cmsgs.push(ControlMessage::ScmCredentials(creds));
     }
     loop {
-        match socket::sendmsg(
-            fd.as_raw_fd(),
-            iov,
-            &cmsgs,
-            MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL,
-            dest,
-        ) {
+        match socket::sendmsg(fd.as_raw_fd(), iov, &cmsgs, send_flags(), dest) {
             Err(Errno::EINTR) => continue,
             other => return other.map_err(|errno| Error::os(errno, "sendmsg")),
         }
@@ -77,7 +101,9 @@ pub fn sendmsg(
 }
 
 /// Size of the next queued datagram, or `None` if the queue is empty. See recv(2):
-/// `MSG_PEEK | MSG_TRUNC` with an empty buffer returns the real length (Linux >= 3.4).
+/// `MSG_PEEK | MSG_TRUNC` with an empty buffer returns the real length (Linux >= 3.4,
+/// FreeBSD >= 13.2).
+#[cfg(not(target_vendor = "apple"))]
 pub fn peek_size(fd: BorrowedFd<'_>) -> Result<Option<usize>> {
     let flags = libc::MSG_PEEK | libc::MSG_TRUNC | libc::MSG_DONTWAIT;
     loop {
@@ -90,6 +116,71 @@ pub fn peek_size(fd: BorrowedFd<'_>) -> Result<Option<usize>> {
             Err(errno) => return Err(Error::os(errno, "recvmsg")),
         }
     }
+}
+
+/// Size of the next queued datagram, or `None` if the queue is empty.
+///
+/// macOS does not take `MSG_TRUNC` as an input flag; its `SO_NREAD` gives the size of the
+/// first queued datagram instead. `SO_NREAD` reads 0 both for an empty queue and for an
+/// empty datagram (or one that arrived just after), so a 0 is settled by peeking one byte:
+/// `EAGAIN` is an empty queue, 0 bytes an empty datagram, 1 byte a datagram whose size
+/// `SO_NREAD` now gives.
+#[cfg(target_vendor = "apple")]
+pub fn peek_size(fd: BorrowedFd<'_>) -> Result<Option<usize>> {
+    let size = so_nread(fd)?;
+    if size > 0 {
+        return Ok(Some(size));
+    }
+    let mut byte = 0u8;
+    loop {
+        // SAFETY: `byte` is valid for a write of the one byte passed.
+        let n = unsafe {
+            libc::recv(
+                fd.as_raw_fd(),
+                ptr::addr_of_mut!(byte).cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        match Errno::result(n) {
+            Ok(0) => return Ok(Some(0)),
+            Ok(_) => return so_nread(fd).map(Some),
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EAGAIN) => return Ok(None),
+            Err(errno) => return Err(Error::os(errno, "recvmsg")),
+        }
+    }
+}
+
+/// `SO_NREAD` (macOS): the payload size of the first queued datagram, 0 if none. See
+/// getsockopt(2).
+#[cfg(target_vendor = "apple")]
+fn so_nread(fd: BorrowedFd<'_>) -> Result<usize> {
+    let mut size: libc::c_int = 0;
+    let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `size` and `len` are valid for writes of the sizes passed.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_NREAD,
+            ptr::addr_of_mut!(size).cast(),
+            &mut len,
+        )
+    };
+    Errno::result(rc).map_err(|e| Error::os(e, "getsockopt"))?;
+    Ok(usize::try_from(size).unwrap_or(0))
+}
+
+/// `MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC` for recvmsg(2) and recvmmsg(2). macOS has
+/// neither input flag: descriptors are made close-on-exec by [`cmsg::take_control`], and
+/// truncation is still reported in `msg_flags`.
+pub(crate) fn recv_flags() -> libc::c_int {
+    #[cfg(not(target_vendor = "apple"))]
+    let flags = libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC | libc::MSG_TRUNC;
+    #[cfg(target_vendor = "apple")]
+    let flags = libc::MSG_DONTWAIT;
+    flags
 }
 
 /// Receive the next datagram whole, appending its bytes to `out`. See recvmsg(2).
@@ -127,8 +218,8 @@ pub fn recvmsg(
     msg.msg_iov = &mut iov;
     msg.msg_iovlen = 1;
     msg.msg_control = control_ptr;
-    msg.msg_controllen = control_len;
-    let flags = libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC | libc::MSG_TRUNC;
+    msg.msg_controllen = control_len as _;
+    let flags = recv_flags();
     let n = loop {
         // SAFETY: every pointer in msg is valid for the lengths it declares.
         let n = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, flags) };

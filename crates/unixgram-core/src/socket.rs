@@ -1,6 +1,9 @@
 //! The socket: create, bind, connect, names, options, send and receive.
+//!
+//! Platform differences are handled here, each at the function it concerns: creation flags
+//! (macOS sets them with fcntl), autobind and credentials (Linux only), `SO_SNDBUFFORCE`
+//! (Linux only) and the `AF_UNIX` check of adopted descriptors (no `SO_DOMAIN` on macOS).
 
-use std::fs;
 use std::io::IoSlice;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
@@ -22,6 +25,7 @@ const SNDBUF_OVERHEAD: usize = 32;
 
 /// Above this a datagram may fail with `ENOBUFS`: the kernel cannot allocate it
 /// (4 MiB linear part plus page fragments; 4 263 616 bytes was the largest seen on 6.18).
+#[cfg(target_os = "linux")]
 const KERNEL_ALLOC_LIMIT: usize = 4 << 20;
 
 /// An `AF_UNIX` / `SOCK_DGRAM` socket, non-blocking and close-on-exec. Dropping it closes
@@ -37,8 +41,52 @@ pub struct UnixDatagram {
     batch: Option<std::result::Result<RecvBatch, ()>>,
 }
 
+/// `SOCK_NONBLOCK | SOCK_CLOEXEC`, set atomically by socket(2) on Linux and FreeBSD.
+#[cfg(not(target_vendor = "apple"))]
 fn flags() -> SockFlag {
     SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC
+}
+
+/// macOS has neither `SOCK_NONBLOCK` nor `SOCK_CLOEXEC`: sockets are created without
+/// flags and [`finish_apple`] sets them right after.
+#[cfg(target_vendor = "apple")]
+fn flags() -> SockFlag {
+    SockFlag::empty()
+}
+
+/// Make `fd` non-blocking and close-on-exec. See fcntl(2).
+fn set_nonblock_cloexec(fd: &OwnedFd) -> nix::Result<()> {
+    let fl = OFlag::from_bits_retain(fcntl(fd, FcntlArg::F_GETFL)?);
+    fcntl(fd, FcntlArg::F_SETFL(fl | OFlag::O_NONBLOCK))?;
+    fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
+    Ok(())
+}
+
+/// Turn on `SO_NOSIGPIPE`: macOS has no `MSG_NOSIGNAL`, so this is how a send on a shut-down
+/// socket returns `EPIPE` instead of raising `SIGPIPE`. See setsockopt(2).
+#[cfg(target_vendor = "apple")]
+fn set_nosigpipe(fd: &OwnedFd) -> nix::Result<()> {
+    let on: libc::c_int = 1;
+    // SAFETY: `on` is a live c_int and the length passed is its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_NOSIGPIPE,
+            std::ptr::addr_of!(on).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    Errno::result(rc).map(drop)
+}
+
+/// macOS: what Linux and FreeBSD get atomically from `SOCK_NONBLOCK | SOCK_CLOEXEC` and
+/// `MSG_NOSIGNAL`, set on a new descriptor with fcntl(2) and `SO_NOSIGPIPE`. Another thread
+/// that forks and execs between socket(2) and here may inherit the descriptor.
+#[cfg(target_vendor = "apple")]
+fn finish_apple(fd: &OwnedFd) -> Result<()> {
+    set_nonblock_cloexec(fd).map_err(|e| Error::os(e, "fcntl"))?;
+    set_nosigpipe(fd).map_err(|e| Error::os(e, "setsockopt"))
 }
 
 impl UnixDatagram {
@@ -52,16 +100,28 @@ impl UnixDatagram {
     }
 
     /// A new unbound socket. See socket(2).
+    ///
+    /// Non-blocking and close-on-exec from creation on Linux and FreeBSD; on macOS both are
+    /// set with fcntl(2) right after, with `SO_NOSIGPIPE`.
     pub fn new() -> Result<Self> {
-        socket::socket(AddressFamily::Unix, SockType::Datagram, flags(), None)
-            .map(Self::wrap)
-            .map_err(|e| Error::os(e, "socket"))
+        let fd = socket::socket(AddressFamily::Unix, SockType::Datagram, flags(), None)
+            .map_err(|e| Error::os(e, "socket"))?;
+        #[cfg(target_vendor = "apple")]
+        finish_apple(&fd)?;
+        Ok(Self::wrap(fd))
     }
 
     /// Two sockets connected to each other. See socketpair(2).
+    ///
+    /// Flags as for [`UnixDatagram::new`].
     pub fn pair() -> Result<(Self, Self)> {
         let (a, b) = socket::socketpair(AddressFamily::Unix, SockType::Datagram, None, flags())
             .map_err(|e| Error::os(e, "socketpair"))?;
+        #[cfg(target_vendor = "apple")]
+        {
+            finish_apple(&a)?;
+            finish_apple(&b)?;
+        }
         let (mut a, mut b) = (Self::wrap(a), Self::wrap(b));
         a.peer = Some(Address::Unnamed);
         b.peer = Some(Address::Unnamed);
@@ -69,19 +129,18 @@ impl UnixDatagram {
     }
 
     /// Adopt a descriptor after checking it is an `AF_UNIX` / `SOCK_DGRAM` socket; it is
-    /// made non-blocking and close-on-exec. On error the descriptor is handed back, open.
+    /// made non-blocking and close-on-exec (and `SO_NOSIGPIPE` on macOS). On error the
+    /// descriptor is handed back, open.
     pub fn from_fd(fd: OwnedFd) -> std::result::Result<Self, (Error, OwnedFd)> {
         if let Err(e) = check_unix_datagram(fd.as_fd()) {
             return Err((e, fd));
         }
-        let set_flags = || -> nix::Result<()> {
-            let fl = OFlag::from_bits_retain(fcntl(&fd, FcntlArg::F_GETFL)?);
-            fcntl(&fd, FcntlArg::F_SETFL(fl | OFlag::O_NONBLOCK))?;
-            fcntl(&fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
-            Ok(())
-        };
-        if let Err(errno) = set_flags() {
+        if let Err(errno) = set_nonblock_cloexec(&fd) {
             return Err((Error::os(errno, "fcntl"), fd));
+        }
+        #[cfg(target_vendor = "apple")]
+        if let Err(errno) = set_nosigpipe(&fd) {
+            return Err((Error::os(errno, "setsockopt"), fd));
         }
         let mut sock = Self::wrap(fd);
         sock.peer = sock.peer_addr().ok();
@@ -99,7 +158,17 @@ impl UnixDatagram {
     }
 
     /// Bind to a path, an abstract name, or `Address::Unnamed` to autobind. See bind(2).
+    ///
+    /// Abstract names and autobind are Linux-only: on macOS and FreeBSD they are
+    /// [`ErrorKind::Unsupported`], before any syscall.
     pub fn bind(&self, addr: &Address) -> Result<()> {
+        #[cfg(not(target_os = "linux"))]
+        if *addr == Address::Unnamed {
+            return Err(Error::unsupported(
+                "autobind (binding to an unnamed address)",
+                "bind",
+            ));
+        }
         let ua = addr.to_unix_addr("bind")?;
         socket::bind(self.fd.as_raw_fd(), &ua).map_err(|e| Error::os(e, "bind").with_address(addr))
     }
@@ -198,18 +267,41 @@ impl UnixDatagram {
     }
 
     /// Whether `SO_PASSCRED` is on.
+    #[cfg(target_os = "linux")]
     pub fn pass_credentials(&self) -> Result<bool> {
         getsockopt(&self.fd, sockopt::PassCred).map_err(|e| Error::os(e, "getsockopt"))
     }
 
+    /// Always `false`: macOS and FreeBSD have no `SO_PASSCRED` (credentials are Linux-only),
+    /// so received datagrams never carry credentials.
+    #[cfg(not(target_os = "linux"))]
+    pub fn pass_credentials(&self) -> Result<bool> {
+        Ok(false)
+    }
+
     /// Turn `SO_PASSCRED` on or off: every datagram received then carries its sender's
     /// credentials. On an unbound socket the kernel autobinds it at the next send/connect.
+    #[cfg(target_os = "linux")]
     pub fn set_pass_credentials(&self, on: bool) -> Result<()> {
         setsockopt(&self.fd, sockopt::PassCred, &on).map_err(|e| Error::os(e, "setsockopt"))
     }
 
+    /// `SO_PASSCRED` is Linux-only: turning it on is [`ErrorKind::Unsupported`] on macOS and
+    /// FreeBSD; turning it off succeeds (it is never on).
+    #[cfg(not(target_os = "linux"))]
+    pub fn set_pass_credentials(&self, on: bool) -> Result<()> {
+        if on {
+            return Err(Error::unsupported(
+                "receiving credentials (SO_PASSCRED)",
+                "setsockopt",
+            ));
+        }
+        Ok(())
+    }
+
     /// `SO_PEERCRED`. Only socketpairs have it for datagram sockets: a `connect()`ed one
     /// reports pid 0, which is returned as `None`.
+    #[cfg(target_os = "linux")]
     pub fn peer_credentials(&self) -> Result<Option<Credentials>> {
         let c = getsockopt(&self.fd, sockopt::PeerCredentials)
             .map_err(|e| Error::os(e, "getsockopt"))?;
@@ -220,6 +312,16 @@ impl UnixDatagram {
         }))
     }
 
+    /// `SO_PEERCRED` is Linux-only: [`ErrorKind::Unsupported`] on macOS and FreeBSD, whose
+    /// `LOCAL_PEERCRED` only describes the peer of a connected stream socket.
+    #[cfg(not(target_os = "linux"))]
+    pub fn peer_credentials(&self) -> Result<Option<Credentials>> {
+        Err(Error::unsupported(
+            "peer credentials (SO_PEERCRED)",
+            "getsockopt",
+        ))
+    }
+
     /// The largest datagram this socket can send right now (`SO_SNDBUF - 32`).
     pub fn max_datagram_size(&self) -> Result<usize> {
         Ok(self.send_buffer_size()?.saturating_sub(SNDBUF_OVERHEAD))
@@ -228,9 +330,9 @@ impl UnixDatagram {
     /// Send one datagram to the connected peer or to `dest`.
     ///
     /// A datagram too big for the current `SO_SNDBUF` raises it (with `SO_SNDBUFFORCE` when
-    /// privileged) and is sent; past what the system allows it is `EMSGSIZE` with the limit
-    /// in the message. `EAGAIN` (the receiver's queue is full) is returned as is: waiting is
-    /// the caller's policy.
+    /// privileged, on Linux) and is sent; past what the system allows it is `EMSGSIZE` with
+    /// the limit in the message. `EAGAIN` (the receiver's queue is full) is returned as is:
+    /// waiting is the caller's policy.
     pub fn send(
         &self,
         iov: &[IoSlice<'_>],
@@ -258,9 +360,13 @@ impl UnixDatagram {
     }
 
     /// Raise `SO_SNDBUF` so that a `len`-byte datagram fits, or say why it cannot.
+    ///
+    /// `SO_SNDBUFFORCE` (past `net.core.wmem_max` when privileged) is tried on Linux only;
+    /// macOS and FreeBSD have just `SO_SNDBUF`, capped by `kern.ipc.maxsockbuf`.
     fn grow_send_buffer(&self, len: usize) -> Result<()> {
         let want = (len + SNDBUF_OVERHEAD).div_ceil(2);
         let _ = setsockopt(&self.fd, sockopt::SndBuf, &want);
+        #[cfg(target_os = "linux")]
         if self.max_datagram_size()? < len {
             // Privileged processes may go past net.core.wmem_max.
             let _ = setsockopt(&self.fd, sockopt::SndBufForce, &want);
@@ -269,17 +375,20 @@ impl UnixDatagram {
         if max >= len {
             return Ok(());
         }
-        let wmem_max = fs::read_to_string("/proc/sys/net/core/wmem_max")
-            .map(|s| s.trim().to_owned())
-            .unwrap_or_else(|_| "?".into());
         Err(Error::os(Errno::EMSGSIZE, "sendmsg").with_detail(format!(
             "a datagram of {len} bytes is larger than this socket can send: the limit is {max} bytes \
-             (SO_SNDBUF minus 32, and SO_SNDBUF is capped at twice net.core.wmem_max = {wmem_max})"
+             ({})",
+            send_limit_reason()
         )))
     }
 
+    /// Add what the errno alone does not say. The `ENOBUFS` of a datagram past what the
+    /// kernel can allocate is explained on Linux only, where that limit was measured.
     fn explain_send_error(&self, e: Error, len: usize) -> Error {
+        #[cfg(not(target_os = "linux"))]
+        let _ = len;
         match e.errno() {
+            #[cfg(target_os = "linux")]
             Some(Errno::ENOBUFS) if len > KERNEL_ALLOC_LIMIT => {
                 Error::os(Errno::EMSGSIZE, "sendmsg").with_detail(format!(
                     "a datagram of {len} bytes is larger than the kernel can allocate for one \
@@ -380,7 +489,22 @@ impl From<UnixDatagram> for OwnedFd {
     }
 }
 
-/// Check `SO_TYPE` and `SO_DOMAIN`. See getsockopt(2).
+/// What caps a datagram's size, for the `EMSGSIZE` message.
+#[cfg(target_os = "linux")]
+fn send_limit_reason() -> String {
+    let wmem_max = std::fs::read_to_string("/proc/sys/net/core/wmem_max")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "?".into());
+    format!("SO_SNDBUF minus 32, and SO_SNDBUF is capped at twice net.core.wmem_max = {wmem_max}")
+}
+
+/// What caps a datagram's size, for the `EMSGSIZE` message.
+#[cfg(not(target_os = "linux"))]
+fn send_limit_reason() -> String {
+    "SO_SNDBUF minus 32, and SO_SNDBUF is capped by kern.ipc.maxsockbuf".to_owned()
+}
+
+/// Check `SO_TYPE` and the address family. See getsockopt(2).
 fn check_unix_datagram(fd: BorrowedFd<'_>) -> Result<()> {
     let not = |detail: String| {
         Err(Error::new(ErrorKind::NotUnixDatagram, "getsockopt").with_detail(detail))
@@ -396,6 +520,19 @@ fn check_unix_datagram(fd: BorrowedFd<'_>) -> Result<()> {
             ))
         }
     }
+    let domain = socket_domain(fd)?;
+    if domain != libc::AF_UNIX {
+        return not(format!(
+            "fd {} is a datagram socket of family {domain}, not AF_UNIX",
+            fd.as_raw_fd()
+        ));
+    }
+    Ok(())
+}
+
+/// The address family of a socket: `SO_DOMAIN` (Linux, FreeBSD). See getsockopt(2).
+#[cfg(not(target_vendor = "apple"))]
+fn socket_domain(fd: BorrowedFd<'_>) -> Result<libc::c_int> {
     let mut domain: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: `domain` and `len` are valid for writes of the sizes passed.
@@ -409,11 +546,24 @@ fn check_unix_datagram(fd: BorrowedFd<'_>) -> Result<()> {
         )
     };
     Errno::result(rc).map_err(|e| Error::os(e, "getsockopt"))?;
-    if domain != libc::AF_UNIX {
-        return not(format!(
-            "fd {} is a datagram socket of family {domain}, not AF_UNIX",
-            fd.as_raw_fd()
-        ));
-    }
-    Ok(())
+    Ok(domain)
+}
+
+/// The address family of a socket. macOS has no `SO_DOMAIN`: the family of the local
+/// address (an unbound `AF_UNIX` socket still reports `AF_UNIX`). See getsockname(2).
+#[cfg(target_vendor = "apple")]
+fn socket_domain(fd: BorrowedFd<'_>) -> Result<libc::c_int> {
+    // SAFETY: an all-zero sockaddr_storage is a valid value.
+    let mut addr: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: `addr` and `len` are valid for writes of the sizes passed.
+    let rc = unsafe {
+        libc::getsockname(
+            fd.as_raw_fd(),
+            std::ptr::addr_of_mut!(addr).cast(),
+            &mut len,
+        )
+    };
+    Errno::result(rc).map_err(|e| Error::os(e, "getsockname"))?;
+    Ok(libc::c_int::from(addr.ss_family))
 }

@@ -5,7 +5,9 @@ mod common;
 
 use std::io::IoSlice;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+#[cfg(target_os = "linux")]
 use std::os::linux::net::SocketAddrExt;
+#[cfg(target_os = "linux")]
 use std::os::unix::net::SocketAddr;
 
 use common::{unique, TempDir};
@@ -126,6 +128,7 @@ fn path_bind_connect_and_names_agree() {
 }
 
 #[test]
+#[cfg(target_os = "linux")]
 fn abstract_bind_has_exact_length_and_interoperates_with_std() {
     let name = unique("x");
     let ours = Address::abstract_name(&name);
@@ -166,6 +169,7 @@ fn abstract_bind_has_exact_length_and_interoperates_with_std() {
 }
 
 #[test]
+#[cfg(target_os = "linux")]
 fn autobind_gives_five_hex_char_abstract_name() {
     let sock = UnixDatagram::new().unwrap();
     sock.bind(&Address::Unnamed).unwrap();
@@ -179,6 +183,7 @@ fn autobind_gives_five_hex_char_abstract_name() {
 }
 
 #[test]
+#[cfg(target_os = "linux")]
 fn unbound_sender_is_seen_as_unnamed() {
     let addr = Address::abstract_name(unique("rx"));
     let mut rx = UnixDatagram::new().unwrap();
@@ -251,6 +256,7 @@ fn closed_peer_gives_econnrefused_then_enotconn_and_reconnect_recovers() {
 }
 
 #[test]
+#[cfg(target_os = "linux")]
 fn pass_credentials_reports_own_pid_uid_gid() {
     let (a, mut b) = UnixDatagram::pair().unwrap();
     b.set_pass_credentials(true).unwrap();
@@ -274,6 +280,7 @@ fn pass_credentials_reports_own_pid_uid_gid() {
 }
 
 #[test]
+#[cfg(target_os = "linux")]
 fn peer_credentials_only_on_socketpairs() {
     let (a, _b) = UnixDatagram::pair().unwrap();
     assert_eq!(a.peer_credentials().unwrap(), Some(Credentials::current()));
@@ -284,6 +291,35 @@ fn peer_credentials_only_on_socketpairs() {
     let mut client = UnixDatagram::new().unwrap();
     client.connect(&addr).unwrap();
     assert_eq!(client.peer_credentials().unwrap(), None);
+}
+
+#[test]
+#[cfg(not(target_os = "linux"))]
+fn linux_only_features_are_refused_with_err_unixgram_unsupported() {
+    let sock = UnixDatagram::new().unwrap();
+    for err in [
+        sock.bind(&Address::abstract_name(unique("abs")))
+            .unwrap_err(),
+        sock.bind(&Address::Unnamed).unwrap_err(),
+        sock.set_pass_credentials(true).unwrap_err(),
+        sock.peer_credentials().unwrap_err(),
+    ] {
+        assert_eq!(err.code(), "ERR_UNIXGRAM_UNSUPPORTED", "{err}");
+        assert_eq!(err.errno(), None);
+    }
+    assert!(!sock.pass_credentials().unwrap());
+    sock.set_pass_credentials(false).unwrap();
+
+    let (a, _b) = UnixDatagram::pair().unwrap();
+    let with_credentials = SendAncillary {
+        fds: &[],
+        credentials: Some(Credentials::current()),
+    };
+    let err = a
+        .send(&[IoSlice::new(b"x")], &with_credentials, None)
+        .unwrap_err();
+    assert_eq!(err.code(), "ERR_UNIXGRAM_UNSUPPORTED");
+    assert!(err.to_string().contains("SCM_CREDENTIALS"), "{err}");
 }
 
 fn assert_rejected(fd: OwnedFd) -> OwnedFd {
@@ -344,6 +380,7 @@ fn from_fd_adopts_unix_dgram_as_nonblocking_cloexec() {
 }
 
 #[test]
+#[cfg(target_os = "linux")]
 fn full_queue_gives_eagain_and_draining_one_makes_room() {
     let addr = Address::abstract_name(unique("qlen"));
     let mut rx = UnixDatagram::new().unwrap();

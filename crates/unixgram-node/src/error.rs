@@ -3,6 +3,13 @@
 //! `util.getSystemErrorName(err.errno) === err.code`), `.syscall`, and `.address` when the
 //! operation was about one. Returning `?` on a plain `io::Error` would give JS
 //! `code: 'GenericFailure'` and lose all of that.
+//!
+//! Library codes come from the core's `Error::code()`, so they need no mapping here; they
+//! have no `.errno`. On macOS and FreeBSD a Linux-only feature (abstract addresses,
+//! autobind, `SO_PASSCRED`, `SO_PEERCRED`, sending `SCM_CREDENTIALS`) is
+//! `ERR_UNIXGRAM_UNSUPPORTED` (`ErrorKind::Unsupported`), with a message naming the feature
+//! and the platform: `"bind ERR_UNIXGRAM_UNSUPPORTED @svc: macOS does not support abstract
+//! socket addresses (Linux only)"`.
 
 use std::ptr;
 
