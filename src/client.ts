@@ -27,8 +27,10 @@ import { receiveSync, sendSync, type SyncRecvOptions, type SyncSendOptions } fro
 /** Options of {@link UnixDatagramClient.connect}. */
 export interface ConnectOptions {
   /**
-   * Where to bind before connecting. Default (`undefined`): autobind to a kernel-chosen
-   * abstract name, so the peer can answer. `null`: stay unnamed (the peer cannot answer).
+   * Where to bind before connecting. Default (`undefined`): on Linux, autobind to a
+   * kernel-chosen abstract name, so the peer can answer; on macOS and FreeBSD, which have no
+   * autobind, stay unnamed (pass a path to be answered). `null`: stay unnamed (the peer
+   * cannot answer).
    */
   localAddress?: AddressLike | null;
   /** Turn on `SO_PASSCRED`: each received datagram carries its sender's credentials. */
@@ -140,7 +142,8 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
   ): Promise<UnixDatagramClient<S, R>> {
     const remote = encodeAddress(address);
     if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
-    const local = options.localAddress === undefined ? Buffer.alloc(0) : options.localAddress === null ? null : encodeAddress(options.localAddress, 'localAddress');
+    const autobind = process.platform === 'linux' ? Buffer.alloc(0) : null;
+    const local = options.localAddress === undefined ? autobind : options.localAddress === null ? null : encodeAddress(options.localAddress, 'localAddress');
     const sock = native.NativeSocket.create();
     try {
       if (options.passCredentials) sock.setPassCredentials(true);
