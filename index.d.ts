@@ -9,7 +9,7 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** Descriptors received with one datagram. */
+/** Descriptors received with one batch of datagrams, in entry order. */
 export declare class FdSet {
   /** How many descriptors arrived (stolen or closed ones included). */
   get length(): number
@@ -17,6 +17,11 @@ export declare class FdSet {
   get(index: number): number
   /** Hand the descriptor at `index` to the caller, who must close it. */
   steal(index: number): number
+  /**
+   * Close the descriptors at `start .. start + count` still in the set (one datagram's
+   * range). Idempotent; indices past the end are ignored.
+   */
+  closeRange(start: number, count: number): void
   /** Close every descriptor still in the set. Idempotent. */
   close(): void
 }
@@ -61,7 +66,7 @@ export declare class NativeSocket {
    */
   sendMany(datas: Array<Buffer>, ancillary?: Array<JsSendAncillary | undefined | null> | undefined | null, dest?: Buffer | undefined | null): number
   /**
-   * The function called with each batch: `(slab, meta, extras, writable)`. It is kept
+   * The function called with each batch: `(slab, meta, extras, writable, fds)`. It is kept
    * as a hidden property of this object, so it lives exactly as long as the socket
    * object does; the native side refers to it weakly while idle and strongly while
    * watching (see `poll::watch`).
@@ -76,8 +81,8 @@ export declare class NativeSocket {
    */
   watch(events: number, keepAlive: boolean, strong?: boolean | undefined | null): void
   /**
-   * Drain what is queued now, without waiting: `[slab, meta, extras]`, or `undefined`
-   * when nothing is queued.
+   * Drain what is queued now, without waiting: `[slab, meta, extras, fds]`, the batch
+   * callback's arguments without `writable`, or `undefined` when nothing is queued.
    */
   readNow(): unknown
   /** Close: stop watching, close the poll handle, then the fd. Idempotent. */

@@ -142,3 +142,87 @@ test.serial('fds of a datagram that fails to parse are closed too', async (t) =>
   t.deepEqual((err as DatagramProtocolParseError).datagram, Buffer.from('not json'));
   t.is(fdCount(), baseline);
 });
+
+test.serial('one batch of datagrams with different fd counts: each gets exactly its own fds, closed independently', async (t) => {
+  const dir = tempDir(t);
+  const [a, b] = autoClose(t, UnixDatagramClient.socketpair(json()));
+  // fds per packet; the receiver starts after all are queued, so they arrive in one batch
+  const counts = [0, 1, 3, 0, 2, 0, 1, 0, 0, 4, 1, 0, 2, 0, 0, 3, 0, 1, 0, 2];
+  const total = counts.reduce((sum, n) => sum + n, 0);
+  const contents = counts.map((n, i) => Array.from({ length: n }, (_, j) => `p${i}-${j}`));
+  const fifos = contents.map((list, i) => {
+    const sub = path.join(dir, `p${i}`);
+    fs.mkdirSync(sub);
+    return makeFifos(t, sub, list);
+  });
+  const inodes = fifos.map((fds) => fds.map((fd) => fs.fstatSync(fd).ino));
+  const sending = counts.map((n, i) => {
+    if (n === 0) return undefined;
+    const ancillary = new SocketAncillary();
+    ancillary.addFds(fifos[i]!);
+    return ancillary;
+  });
+  await a.sendPackets(counts.map((_, i) => i), { ancillary: sending });
+  const baseline = fdCount();
+
+  // These are received without an ancillary option: their fds must be closed at once.
+  const unwanted = new Set([0, 4, 10, 15]);
+  const received = new Map<number, SocketAncillary>();
+  let open = total;
+  for (let i = 0; i < counts.length; i++) {
+    const ancillary = unwanted.has(i) ? undefined : new SocketAncillary();
+    t.is(await b.recvPacket(ancillary ? { ancillary } : {}), i);
+    if (i === 0) t.is(fdCount(), baseline + total, 'every fd of the batch arrived with the first datagram');
+    if (ancillary) {
+      t.is(ancillary.fdCount, counts[i]!, `fdCount of packet ${i}`);
+      t.deepEqual(
+        [...ancillary.iterFds()].map((fd) => fs.fstatSync(fd).ino),
+        inodes[i],
+        `packet ${i} holds exactly its own fds, in order`,
+      );
+      received.set(i, ancillary);
+    } else {
+      open -= counts[i]!;
+    }
+    t.is(fdCount(), baseline + open, `fds open after packet ${i}`);
+  }
+
+  // Closing one packet's ancillary closes only its fds.
+  const third = received.get(2)!;
+  const thirdFds = [...third.iterFds()];
+  third.close();
+  open -= 3;
+  t.is(fdCount(), baseline + open);
+  t.false(thirdFds.some(fdIsOpen));
+  third.close(); // idempotent
+  t.is(fdCount(), baseline + open);
+  t.throws(() => third.steal(0), { instanceOf: RangeError, code: 'ERR_OUT_OF_RANGE' });
+
+  // Stealing from one packet takes that packet's fd, and its close() leaves the stolen one open.
+  const tenth = received.get(9)!;
+  t.throws(() => tenth.steal(4), { instanceOf: RangeError, code: 'ERR_OUT_OF_RANGE' });
+  const stolen = tenth.steal(2);
+  t.is(fs.fstatSync(stolen).ino, inodes[9]![2]!);
+  t.throws(() => tenth.steal(2), { instanceOf: RangeError, code: 'ERR_OUT_OF_RANGE' });
+  tenth.close();
+  open -= 3;
+  t.is(fdCount(), baseline + open);
+  t.is(readFd(stolen), 'p9-2');
+  fs.closeSync(stolen);
+  open -= 1;
+
+  // Every other packet's fds are still open and read as what was written to them.
+  for (const [i, ancillary] of received) {
+    if (i === 2 || i === 9) continue;
+    t.deepEqual(
+      [...ancillary.iterFds()].map(readFd),
+      contents[i],
+      `contents of packet ${i}`,
+    );
+    ancillary.close();
+    open -= counts[i]!;
+    t.is(fdCount(), baseline + open);
+  }
+  t.is(open, 0);
+  t.is(fdCount(), baseline);
+});

@@ -3,7 +3,8 @@
  * @packageDocumentation
  */
 import { invalidArgType, outOfRange } from './errors.js';
-import { native, type FdSet } from './native.js';
+import { native } from './native.js';
+import type { ReceivedFds } from './receiver.js';
 
 /** Process credentials: what `SCM_CREDENTIALS` carries and `SO_PEERCRED` reports. */
 export interface Credentials {
@@ -61,7 +62,7 @@ export const MAX_FDS_PER_DATAGRAM = 253;
 export class SocketAncillary {
   #sendFds: number[] = [];
   #sendCredentials: Credentials | undefined;
-  #received: FdSet[] = [];
+  #received: ReceivedFds[] = [];
   #receivedCredentials: Credentials[] = [];
 
   /**
@@ -139,13 +140,7 @@ export class SocketAncillary {
     if (!Number.isInteger(index) || index < 0) throw outOfRange('index', 'an integer >= 0', index);
     let i = index;
     for (const set of this.#received) {
-      if (i < set.length) {
-        try {
-          return set.steal(i);
-        } catch (e) {
-          throw Object.assign(new RangeError((e as Error).message), { code: 'ERR_OUT_OF_RANGE' });
-        }
-      }
+      if (i < set.length) return set.steal(i); // a RangeError (ERR_OUT_OF_RANGE) if stolen or closed
       i -= set.length;
     }
     throw outOfRange('index', `less than ${this.fdCount} (the descriptors received)`, index);
@@ -172,7 +167,7 @@ export class SocketAncillary {
   }
 
   /** @internal Take over what arrived with a datagram. */
-  _receive(fds: FdSet | undefined, credentials: Credentials | undefined): void {
+  _receive(fds: ReceivedFds | undefined, credentials: Credentials | undefined): void {
     if (fds) this.#received.push(fds);
     if (credentials) this.#receivedCredentials.push(credentials);
   }

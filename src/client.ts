@@ -15,7 +15,7 @@ import {
   ErrorCodes,
   type SystemError,
 } from './errors.js';
-import { native, READABLE, WRITABLE, WOULD_BLOCK, type NativeSocket } from './native.js';
+import { native, READABLE, WRITABLE, WOULD_BLOCK, type FdSet, type NativeSocket } from './native.js';
 import type { JsSendAncillary as NativeSendAncillary } from '../index.js';
 import type { DatagramProtocol } from './protocol.js';
 import { PacketIterator } from './iterator.js';
@@ -195,11 +195,11 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     const changed = (): void => this.#updateWatch();
     this.#receiver = new Receiver(sock, changed);
     this.#sender = new Sender(() => true, changed);
-    sock.setCallback((slab?: ArrayBuffer, meta?: Uint32Array, extras?: object[], writable?: boolean) => {
+    sock.setCallback((slab?: ArrayBuffer, meta?: Uint32Array, extras?: object[], writable?: boolean, fds?: FdSet) => {
       this.#inBatch = true;
       try {
         // The batch first: its metadata array is reused by the next read.
-        if (slab && meta) this.#receiver.onBatch(slab, meta, extras as never);
+        if (slab && meta) this.#receiver.onBatch(slab, meta, extras as never, fds);
         if (writable) {
           this.#watching &= ~WRITABLE;
           this.#sender.onWritable();

@@ -5,7 +5,33 @@
  */
 import type { Credentials } from './ancillary.js';
 import type { SystemError } from './errors.js';
+import { FdRange } from './fd-range.js';
 import type { FdSet, NativeSocket } from './native.js';
+
+/**
+ * The descriptors one datagram carried, owned until someone steals or closes them (what is
+ * left is closed when garbage-collected).
+ */
+export interface ReceivedFds {
+  /** How many arrived (stolen and closed ones included, so indices stay put). */
+  readonly length: number;
+  /**
+   * The descriptor at `index`, still owned here.
+   * @param index - 0 ≤ index < length
+   * @returns the descriptor number, or -1 once stolen or closed
+   * @throws RangeError (`ERR_OUT_OF_RANGE`) if `index` is out of range
+   */
+  get(index: number): number;
+  /**
+   * Hand the descriptor at `index` to the caller, who must close it.
+   * @param index - 0 ≤ index < length
+   * @returns the descriptor number
+   * @throws RangeError (`ERR_OUT_OF_RANGE`) if `index` is out of range, or it was stolen or closed
+   */
+  steal(index: number): number;
+  /** Close every descriptor not stolen. Idempotent. */
+  close(): void;
+}
 
 /** One datagram as received, before parsing. */
 export interface RawDatagram {
@@ -14,19 +40,25 @@ export interface RawDatagram {
   /** The sender's `sun_path` bytes, when the socket reports addresses. */
   readonly address: Buffer | undefined;
   /** Descriptors that came with it, owned until someone takes them. */
-  readonly fds: FdSet | undefined;
+  readonly fds: ReceivedFds | undefined;
   /** `SCM_CREDENTIALS`, with `SO_PASSCRED` on. */
   readonly credentials: Credentials | undefined;
   /** Set instead of a payload when the datagram was discarded (e.g. truncated). */
   readonly error: SystemError | undefined;
 }
 
+/** What an entry with `flags & EXTRA_MASK` carries besides its payload. */
 interface Extra {
   address?: Buffer;
-  fds?: FdSet;
   credentials?: Credentials;
   error?: SystemError;
 }
+
+/** Entry flags that come with an extras object (error, address change, credentials). */
+const EXTRA_MASK = 7;
+/** Entry flag: descriptors arrived; their count is `flags >>> FDS_SHIFT`. */
+const ENTRY_FDS = 8;
+const FDS_SHIFT = 8;
 
 interface Waiter {
   resolve(datagram: RawDatagram): void;
@@ -91,8 +123,8 @@ export class Receiver {
   /** Take the next datagram if one is queued here or in the kernel, without waiting. */
   takeNow(): RawDatagram | undefined {
     if (this.#head === this.#queue.length) {
-      const batch = this.#native.readNow() as [ArrayBuffer, Uint32Array, Extra[] | undefined] | undefined;
-      if (batch) this.#enqueue(batch[0], batch[1], batch[2]);
+      const batch = this.#native.readNow() as [ArrayBuffer, Uint32Array, Extra[] | undefined, FdSet | undefined] | undefined;
+      if (batch) this.#enqueue(batch[0], batch[1], batch[2], batch[3]);
     }
     return this.#shift();
   }
@@ -122,10 +154,11 @@ export class Receiver {
   /**
    * A batch from the binding: `meta` is `[count, base, len, flags, len, flags, …]` (reused by
    * the next batch: read here at once), payloads back to back in `slab` from byte `base`,
-   * extras per flagged entry.
+   * an extras object per entry with `flags & 7`, and the descriptors of every entry in one
+   * set, in entry order (an entry with flag 8 owns the next `flags >>> 8` of them).
    */
-  onBatch(slab: ArrayBuffer, meta: Uint32Array, extras: Extra[] | undefined): void {
-    this.#enqueue(slab, meta, extras);
+  onBatch(slab: ArrayBuffer, meta: Uint32Array, extras: Extra[] | undefined, fds: FdSet | undefined): void {
+    this.#enqueue(slab, meta, extras, fds);
     while (this.#waiters.length > 0) {
       const datagram = this.#shift();
       if (!datagram) break;
@@ -144,10 +177,11 @@ export class Receiver {
     return waiters;
   }
 
-  #enqueue(slab: ArrayBuffer, meta: Uint32Array, extras: Extra[] | undefined): void {
+  #enqueue(slab: ArrayBuffer, meta: Uint32Array, extras: Extra[] | undefined, set: FdSet | undefined): void {
     const end = 2 + 2 * (meta[0] as number);
     let offset = meta[1] as number;
     let x = 0;
+    let nextFd = 0;
     let address: Buffer | undefined;
     for (let m = 2; m < end; m += 2) {
       const len = meta[m] as number;
@@ -158,9 +192,19 @@ export class Receiver {
         this.#queue.push({ data, address, fds: undefined, credentials: undefined, error: undefined });
         continue;
       }
+      let fds: FdRange | undefined;
+      if (flags & ENTRY_FDS && set) {
+        const count = flags >>> FDS_SHIFT;
+        fds = new FdRange(set, nextFd, count);
+        nextFd += count;
+      }
+      if ((flags & EXTRA_MASK) === 0) {
+        this.#queue.push({ data, address, fds, credentials: undefined, error: undefined });
+        continue;
+      }
       const extra = extras?.[x++] ?? {};
       if (extra.address) address = extra.address;
-      this.#queue.push({ data, address, fds: extra.fds, credentials: extra.credentials, error: extra.error });
+      this.#queue.push({ data, address, fds, credentials: extra.credentials, error: extra.error });
     }
   }
 

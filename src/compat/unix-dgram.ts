@@ -31,7 +31,7 @@ import { EventEmitter } from 'node:events';
 
 import { decodeAddress, encodeAddress } from '../address.js';
 import { closedError, codedError, ErrorCodes, invalidArgType, invalidArgValue, outOfRange, type SystemError } from '../errors.js';
-import { native, READABLE, WRITABLE, type NativeSocket } from '../native.js';
+import { native, READABLE, WRITABLE, type FdSet, type NativeSocket } from '../native.js';
 import { Receiver, type RawDatagram } from '../receiver.js';
 import { Sender } from '../sender.js';
 
@@ -117,9 +117,9 @@ export class Socket extends EventEmitter<SocketEvents> {
     this.#native.setWantAddress(true);
     this.#receiver = new Receiver(this.#native, () => this.#updateWatch());
     this.#sender = new Sender(() => this.connected, () => this.#sendersChanged());
-    this.#native.setCallback((slab?: ArrayBuffer, meta?: Uint32Array, extras?: object[], writable?: boolean) => {
+    this.#native.setCallback((slab?: ArrayBuffer, meta?: Uint32Array, extras?: object[], writable?: boolean, fds?: FdSet) => {
       // The batch first: its metadata array is reused by the next read.
-      if (slab && meta) this.#receiver.onBatch(slab, meta, extras as never);
+      if (slab && meta) this.#receiver.onBatch(slab, meta, extras as never, fds);
       if (writable) {
         this.#watching &= ~WRITABLE;
         this.#sender.onWritable();

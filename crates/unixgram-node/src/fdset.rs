@@ -1,8 +1,10 @@
 //! Received descriptors, owned on the Rust side until JS steals them.
 //!
-//! Each datagram's descriptors live in one `FdSet`. A descriptor leaves it only through
-//! `steal()` (the caller now owns the number) or `close()`; whatever is left when the JS
-//! object is garbage-collected is closed by `Drop`. So no received fd can leak.
+//! The descriptors of all datagrams of one batch live in one `FdSet`, in entry order (JS
+//! carves it into per-datagram ranges by the counts in the batch metadata). A descriptor
+//! leaves it only through `steal()` (the caller now owns the number), `closeRange()` or
+//! `close()`; whatever is left when the JS object is garbage-collected is closed by `Drop`.
+//! So no received fd can leak.
 
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
 
@@ -12,7 +14,7 @@ use napi_derive::napi;
 
 use crate::error;
 
-/// Descriptors received with one datagram.
+/// Descriptors received with one batch of datagrams, in entry order.
 #[napi]
 pub struct FdSet {
     fds: Vec<Option<OwnedFd>>,
@@ -64,6 +66,18 @@ impl FdSet {
                     self.fds.len()
                 ),
             )),
+        }
+    }
+
+    /// Close the descriptors at `start .. start + count` still in the set (one datagram's
+    /// range). Idempotent; indices past the end are ignored.
+    #[napi]
+    pub fn close_range(&mut self, start: u32, count: u32) {
+        let len = self.fds.len();
+        let from = (start as usize).min(len);
+        let to = from.saturating_add(count as usize).min(len);
+        for fd in &mut self.fds[from..to] {
+            drop(fd.take());
         }
     }
 

@@ -6,11 +6,18 @@
 //! of the JS thread that created it (`napi_get_uv_event_loop`; the `uv_*` symbols come from
 //! the `node` binary, see `uv.rs`). On readable, the poll callback drains the socket without
 //! blocking, up to 64 datagrams or 1 MiB, and makes **one** JS call for the whole batch:
-//! `(slab, meta, extras, writable)`. `slab` is an ArrayBuffer holding the payloads back to
-//! back; `meta` is `[count, base, len, flags, …]` (payloads start at byte `base` of `slab`);
-//! `extras` lists the entries that carry an address change, descriptors (`FdSet`),
-//! credentials or an error (`undefined` when none does). There is no thread and no
-//! per-datagram JS call.
+//! `(slab, meta, extras, writable, fds)`. `slab` is an ArrayBuffer holding the payloads back
+//! to back; `meta` is `[count, base, len, flags, …]` (payloads start at byte `base` of
+//! `slab`). `flags` bits: 1 error, 2 address change, 4 credentials, 8 descriptors, with their
+//! count in bits 8 and up (at most 253, so bits 8..15). `extras` holds one object per entry
+//! with `flags & 7 != 0`, in entry order (`{ address?, credentials?, error? }`; `undefined`
+//! when no entry has one). `fds` is **one** `FdSet` holding the descriptors of every entry
+//! of the batch in entry order (`undefined` when none came): JS carves it into per-datagram
+//! ranges by the counts in `flags`, and closes a range with `closeRange(start, count)`.
+//! Whatever nobody stole or closed is closed when the set is garbage-collected, so an fd
+//! is owned by exactly one object from the moment it is received. `readNow()` returns the
+//! same batch as `[slab, meta, extras, fds]`. There is no thread, no per-datagram JS call,
+//! and no per-datagram native object.
 //!
 //! Batches of up to 16 KiB are copied (one `memcpy`) into the socket's **pool**, a 128 KiB
 //! ArrayBuffer that is only ever appended to: bytes already delivered are never written

@@ -8,13 +8,14 @@
 
 use std::cell::RefCell;
 use std::ffi::{c_int, c_void};
+use std::os::fd::OwnedFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::rc::Rc;
 
 use napi::{sys, Env, Result};
 use unixgram_core::batch::RECV_SLOTS;
-use unixgram_core::{Address, Error as CoreError, Received, UnixDatagram};
+use unixgram_core::{Address, Credentials, Error as CoreError, Received, UnixDatagram};
 
 use crate::error;
 use crate::fdset::FdSet;
@@ -36,10 +37,18 @@ const POOL_SIZE: usize = 128 << 10;
 /// (the drain budget, plus an error entry).
 const META_CAP: usize = 2 + 2 * (BATCH_MAX_DATAGRAMS + 2);
 
-/// Per-entry flags in the batch metadata.
+/// Per-entry flags in the batch metadata. An entry has an extras object iff one of the
+/// low three bits is set (`flags & 7 != 0`); descriptors alone need none.
 const ENTRY_ERROR: u32 = 1;
 const ENTRY_ADDRESS: u32 = 2;
+/// Credentials arrived (`SCM_CREDENTIALS`).
 const ENTRY_ANCILLARY: u32 = 4;
+/// Descriptors arrived: their count is in bits 8 and up (at most 253, so bits 8..15), and
+/// they are the next that many of the batch's `FdSet`.
+const ENTRY_FDS: u32 = 8;
+const ENTRY_FDS_SHIFT: u32 = 8;
+/// The flags that come with an extras object.
+const ENTRY_EXTRA_MASK: u32 = ENTRY_ERROR | ENTRY_ADDRESS | ENTRY_ANCILLARY;
 
 pub type Shared = Rc<RefCell<Inner>>;
 
@@ -155,7 +164,7 @@ impl Inner {
     }
 }
 
-/// Set the JS function called with each batch (`(slab, meta, extras, writable)`), and the
+/// Set the JS function called with each batch (`(slab, meta, extras, writable, fds)`), and the
 /// async context it runs in (the one current now, as Node's own handles do).
 pub(crate) fn set_callback(shared: &Shared, env: &Env, func: sys::napi_value) -> Result<()> {
     let mut inner = shared.borrow_mut();
@@ -263,19 +272,32 @@ pub(crate) fn watch(
     Ok(())
 }
 
-/// What one drain read: the payloads back to back, and per entry its length and flags.
+/// What one drain read: the payloads back to back, per entry its length and flags, the
+/// extras of flagged entries, and the descriptors of every entry, in entry order.
 #[derive(Default)]
 pub struct Batch {
     slab: Vec<u8>,
     /// `[len, flags]` per entry.
     meta: Vec<u32>,
     extras: Vec<Extra>,
+    fds: Vec<OwnedFd>,
 }
 
+/// What an entry with `flags & ENTRY_EXTRA_MASK != 0` carries besides its payload.
+#[derive(Default)]
 struct Extra {
     address: Option<Address>,
-    ancillary: Received,
+    credentials: Option<Credentials>,
     error: Option<CoreError>,
+}
+
+impl Extra {
+    fn error(e: CoreError) -> Self {
+        Self {
+            error: Some(e),
+            ..Self::default()
+        }
+    }
 }
 
 impl Batch {
@@ -293,7 +315,12 @@ impl Batch {
 /// idle queue costs no extra `EAGAIN` syscall.
 pub fn drain(sock: &mut UnixDatagram, want_address: bool) -> Batch {
     let mut batch = Batch::default();
-    let Batch { slab, meta, extras } = &mut batch;
+    let Batch {
+        slab,
+        meta,
+        extras,
+        fds: batch_fds,
+    } = &mut batch;
     let mut last_address: Option<Address> = None;
     let mut push = |len: usize, flags: u32| meta.extend_from_slice(&[len as u32, flags]);
     let mut taken = 0;
@@ -307,14 +334,25 @@ pub fn drain(sock: &mut UnixDatagram, want_address: bool) -> Batch {
                     flags |= ENTRY_ADDRESS;
                     last_address = Some(a.clone());
                 }
-                if !d.ancillary.is_empty() {
+                let Received {
+                    fds,
+                    credentials,
+                    pidfd,
+                } = d.ancillary;
+                drop(pidfd); // not exposed yet: owned, so closed here
+                if credentials.is_some() {
                     flags |= ENTRY_ANCILLARY;
                 }
+                if !fds.is_empty() {
+                    // At most MAX_FDS_PER_MESSAGE (253): the control buffer holds no more.
+                    flags |= ENTRY_FDS | ((fds.len() as u32) << ENTRY_FDS_SHIFT);
+                    batch_fds.extend(fds);
+                }
                 push(d.len, flags);
-                if flags != 0 {
+                if flags & ENTRY_EXTRA_MASK != 0 {
                     extras.push(Extra {
                         address,
-                        ancillary: d.ancillary,
+                        credentials,
                         error: None,
                     });
                 }
@@ -322,11 +360,7 @@ pub fn drain(sock: &mut UnixDatagram, want_address: bool) -> Batch {
             // A truncated datagram was consumed: report it in its place.
             Err(e) => {
                 push(0, ENTRY_ERROR);
-                extras.push(Extra {
-                    address: None,
-                    ancillary: Received::default(),
-                    error: Some(e),
-                });
+                extras.push(Extra::error(e));
             }
         });
         match got {
@@ -338,11 +372,7 @@ pub fn drain(sock: &mut UnixDatagram, want_address: bool) -> Batch {
             }
             Err(e) => {
                 push(0, ENTRY_ERROR);
-                extras.push(Extra {
-                    address: None,
-                    ancillary: Received::default(),
-                    error: Some(e),
-                });
+                extras.push(Extra::error(e));
                 break;
             }
         }
@@ -350,17 +380,26 @@ pub fn drain(sock: &mut UnixDatagram, want_address: bool) -> Batch {
     batch
 }
 
-/// The JS form of a batch: `[slab: ArrayBuffer, meta: Uint32Array, extras: object[] | undefined]`.
+/// The JS form of a batch: `[slab: ArrayBuffer, meta: Uint32Array, extras: object[] |
+/// undefined, fds: FdSet | undefined]`.
 /// `meta` is `[count, base, len0, flags0, len1, flags1, …]`: the payloads lie back to back in
 /// `slab` from byte `base`. Small batches are copied into the socket's pool (one memcpy, no
 /// allocation); big ones are handed over without a copy. `meta` is the socket's reusable
 /// array, valid until the next batch: JS reads it at once. Extras exist only for entries with
-/// an address change, ancillary data or an error, in entry order.
+/// `flags & 7 != 0` (an address change, credentials or an error), in entry order. The
+/// descriptors of all entries are in the one `fds` set, in entry order: an entry with
+/// `ENTRY_FDS` owns the next `flags >> 8` of them.
 pub(crate) fn batch_to_js(
     shared: &Shared,
     env: sys::napi_env,
     batch: Batch,
-) -> Result<[sys::napi_value; 3]> {
+) -> Result<[sys::napi_value; 4]> {
+    // The descriptors first: from here on a JS object owns them, whatever fails later.
+    let fds = if batch.fds.is_empty() {
+        js::undefined(env)?
+    } else {
+        FdSet::new(batch.fds).into_js(env)?
+    };
     let extras = if batch.extras.is_empty() {
         js::undefined(env)?
     } else {
@@ -368,7 +407,7 @@ pub(crate) fn batch_to_js(
     };
     let (slab, base) = place_payloads(shared, env, batch.slab)?;
     let meta = meta_to_js(shared, env, base, &batch.meta)?;
-    Ok([slab, meta, extras])
+    Ok([slab, meta, extras, fds])
 }
 
 fn extras_to_js(env: sys::napi_env, batch_extras: Vec<Extra>) -> Result<sys::napi_value> {
@@ -381,17 +420,7 @@ fn extras_to_js(env: sys::napi_env, batch_extras: Vec<Extra>) -> Result<sys::nap
         if let Some(e) = &extra.error {
             js::set(env, obj, "error", error::to_js(env, e)?)?;
         }
-        let Received {
-            fds,
-            credentials,
-            pidfd,
-        } = extra.ancillary;
-        drop(pidfd); // not exposed yet: owned, so closed here
-        if !fds.is_empty() {
-            let set = FdSet::new(fds).into_js(env)?;
-            js::set(env, obj, "fds", set)?;
-        }
-        if let Some(c) = credentials {
+        if let Some(c) = extra.credentials {
             let cred = js::object(env)?;
             js::set(env, cred, "pid", js::int(env, c.pid.into())?)?;
             js::set(env, cred, "uid", js::int(env, c.uid.into())?)?;
@@ -541,11 +570,10 @@ fn handle_event(shared: &Shared, status: c_int, events: c_int) {
         let mut writable = false;
         if status < 0 {
             batch.push(0, ENTRY_ERROR);
-            batch.extras.push(Extra {
-                address: None,
-                ancillary: Received::default(),
-                error: Some(CoreError::os(nix::errno::Errno::from_raw(-status), "poll")),
-            });
+            batch.extras.push(Extra::error(CoreError::os(
+                nix::errno::Errno::from_raw(-status),
+                "poll",
+            )));
         } else {
             if events & uv::WRITABLE != 0 && inner.interest & uv::WRITABLE != 0 {
                 // One-shot: JS asks again if its retry hits EAGAIN.
@@ -603,8 +631,8 @@ fn deliver(
             return Ok(()); // the JS side was collected; its finalizer closes the socket
         }
         let undef = js::undefined(env)?;
-        let [slab, meta, extras] = if batch.is_empty() {
-            [undef, undef, undef]
+        let [slab, meta, extras, fds] = if batch.is_empty() {
+            [undef, undef, undef, undef]
         } else {
             batch_to_js(shared, env, batch)?
         };
@@ -620,7 +648,7 @@ fn deliver(
             unsafe { sys::napi_get_global(env, &mut global) },
             "get_global",
         )?;
-        let argv = [slab, meta, extras, flag];
+        let argv = [slab, meta, extras, flag, fds];
         let mut result = ptr::null_mut();
         // SAFETY: all values belong to this env and scope; ctx is from napi_async_init.
         unsafe {

@@ -263,7 +263,7 @@ impl NativeSocket {
         self.with(&env, |s| sent(s.send_many(&msgs, dest.as_ref())))
     }
 
-    /// The function called with each batch: `(slab, meta, extras, writable)`. It is kept
+    /// The function called with each batch: `(slab, meta, extras, writable, fds)`. It is kept
     /// as a hidden property of this object, so it lives exactly as long as the socket
     /// object does; the native side refers to it weakly while idle and strongly while
     /// watching (see `poll::watch`).
@@ -303,8 +303,8 @@ impl NativeSocket {
         .map_err(|e| error::throw(env.raw(), &e))
     }
 
-    /// Drain what is queued now, without waiting: `[slab, meta, extras]`, or `undefined`
-    /// when nothing is queued.
+    /// Drain what is queued now, without waiting: `[slab, meta, extras, fds]`, the batch
+    /// callback's arguments without `writable`, or `undefined` when nothing is queued.
     #[napi(catch_unwind)]
     pub fn read_now(&self, env: Env) -> Result<Unknown<'_>> {
         let batch = {
@@ -318,7 +318,7 @@ impl NativeSocket {
             js::undefined(raw)?
         } else {
             let parts = poll::batch_to_js(&self.shared, raw, batch)?;
-            let arr = js::array(raw, 3)?;
+            let arr = js::array(raw, parts.len())?;
             for (i, v) in parts.into_iter().enumerate() {
                 js::set_index(raw, arr, i as u32, v)?;
             }
