@@ -216,6 +216,12 @@ impl RecvBatch {
                 Err(e) => return Err(Error::os(e, "recvmmsg")),
             }
         };
+        // One allocation for the whole batch, not a doubling (and copying) Vec.
+        let total: usize = self.hdrs[..got]
+            .iter()
+            .map(|h| (h.msg_len as usize).min(SLOT_SIZE))
+            .sum();
+        out.reserve(total);
         for i in 0..got {
             let hdr = &self.hdrs[i].msg_hdr;
             // SAFETY: recvmmsg filled this header; its descriptors are ours. Taken before
