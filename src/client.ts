@@ -334,7 +334,9 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     if (this.#closed) throw closedError();
     signal?.throwIfAborted?.bind(signal);
     if (signal?.aborted) throw new AbortError(signal.reason);
-    const raw = timeout === 0 ? this.#receiver.takeNow() : await this.#waitForDatagram(timeout, signal);
+    // A datagram already delivered is taken at once (no waiter, timer or inner promise):
+    // when one is queued nobody waits ahead of this call, so the order is kept.
+    const raw = timeout === 0 ? this.#receiver.takeNow() : (this.#receiver.takeQueued() ?? (await this.#waitForDatagram(timeout, signal)));
     if (raw === undefined) throw new TimeoutError(0);
     return this.#unpack(raw, ancillary);
   }
