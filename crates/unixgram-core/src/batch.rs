@@ -395,22 +395,10 @@ mod looped {
             max: usize,
             want_address: bool,
             out: &mut Vec<u8>,
-            mut each: impl FnMut(Result<Datagram>),
+            each: impl FnMut(Result<Datagram>),
         ) -> Result<usize> {
             let n = max.clamp(1, RECV_SLOTS);
-            let mut taken = 0;
-            while taken < n {
-                match msg::recvmsg(fd, out, &mut self.control, want_address) {
-                    Ok(None) => break,
-                    Ok(Some(d)) => each(Ok(d)),
-                    // Truncation: that datagram was consumed and is reported in its place.
-                    Err(e) if e.errno().is_none() => each(Err(e)),
-                    Err(e) if taken == 0 => return Err(e),
-                    Err(_) => break,
-                }
-                taken += 1;
-            }
-            Ok(taken)
+            msg::recvmsg_many(fd, n, out, &mut self.control, want_address, each)
         }
     }
 

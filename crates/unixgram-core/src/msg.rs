@@ -183,6 +183,32 @@ pub(crate) fn recv_flags() -> libc::c_int {
     flags
 }
 
+/// Up to `max` datagrams without blocking, one [`recvmsg`] each: payloads appended to `out`,
+/// `each` called per datagram in order, or with the error that discarded one (a truncated
+/// datagram is consumed and reported in its place). Returns how many were taken (fewer than
+/// `max` when the queue ran dry), or the error if the first call failed.
+pub fn recvmsg_many(
+    fd: BorrowedFd<'_>,
+    max: usize,
+    out: &mut Vec<u8>,
+    control: &mut ControlBuffer,
+    want_address: bool,
+    mut each: impl FnMut(Result<Datagram>),
+) -> Result<usize> {
+    let mut taken = 0;
+    while taken < max {
+        match recvmsg(fd, out, control, want_address) {
+            Ok(None) => break,
+            Ok(Some(d)) => each(Ok(d)),
+            Err(e) if e.errno().is_none() => each(Err(e)),
+            Err(e) if taken == 0 => return Err(e),
+            Err(_) => break,
+        }
+        taken += 1;
+    }
+    Ok(taken)
+}
+
 /// Receive the next datagram whole, appending its bytes to `out`. See recvmsg(2).
 ///
 /// The size is discovered first ([`peek_size`]), so `out` grows by exactly the datagram's

@@ -414,7 +414,7 @@ impl UnixDatagram {
         max: usize,
         want_address: bool,
         out: &mut Vec<u8>,
-        mut each: impl FnMut(Result<Datagram>),
+        each: impl FnMut(Result<Datagram>),
     ) -> Result<usize> {
         let batch = self
             .batch
@@ -422,18 +422,14 @@ impl UnixDatagram {
         if let Ok(b) = batch {
             return b.recv(self.fd.as_fd(), max, want_address, out, each);
         }
-        let mut taken = 0;
-        while taken < max {
-            match msg::recvmsg(self.fd.as_fd(), out, &mut self.control, want_address) {
-                Ok(None) => break,
-                Ok(Some(d)) => each(Ok(d)),
-                Err(e) if e.errno().is_none() => each(Err(e)),
-                Err(e) if taken == 0 => return Err(e),
-                Err(_) => break,
-            }
-            taken += 1;
-        }
-        Ok(taken)
+        msg::recvmsg_many(
+            self.fd.as_fd(),
+            max,
+            out,
+            &mut self.control,
+            want_address,
+            each,
+        )
     }
 
     /// Send several datagrams with one `sendmmsg`, each with its own control data. Returns
