@@ -11,19 +11,18 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /** Descriptors received with one batch of datagrams, in entry order. */
 export declare class FdSet {
-  /** How many descriptors arrived (stolen or closed ones included). */
-  get length(): number
   /** The descriptor at `index`, still owned by the set; -1 once stolen or closed. */
   get(index: number): number
-  /** Hand the descriptor at `index` to the caller, who must close it. */
+  /**
+   * Hand the descriptor at `index` to the caller, who must close it; -1 if it was
+   * already stolen or closed (the JS side, which knows the datagram's range, says why).
+   */
   steal(index: number): number
   /**
    * Close the descriptors at `start .. start + count` still in the set (one datagram's
    * range). Idempotent; indices past the end are ignored.
    */
   closeRange(start: number, count: number): void
-  /** Close every descriptor still in the set. Idempotent. */
-  close(): void
 }
 
 /** An `AF_UNIX` / `SOCK_DGRAM` socket watched on this thread's event loop. */

@@ -59,10 +59,8 @@ export class FdRange implements ReceivedFds {
    */
   steal(index: number): number {
     this.#check(index);
-    let fd: number;
-    try {
-      fd = this.#set.steal(this.#start + index);
-    } catch {
+    const fd = this.#set.steal(this.#start + index);
+    if (fd < 0) {
       throw Object.assign(new RangeError(`no descriptor at index ${index}: ${this.length} arrived, and stolen or closed ones are gone`), {
         code: 'ERR_OUT_OF_RANGE',
       });

@@ -2,8 +2,8 @@
 //!
 //! The descriptors of all datagrams of one batch live in one `FdSet`, in entry order (JS
 //! carves it into per-datagram ranges by the counts in the batch metadata). A descriptor
-//! leaves it only through `steal()` (the caller now owns the number), `closeRange()` or
-//! `close()`; whatever is left when the JS object is garbage-collected is closed by `Drop`.
+//! leaves it only through `steal()` (the caller now owns the number) or `closeRange()`;
+//! whatever is left when the JS object is garbage-collected is closed by `Drop`.
 //! So no received fd can leak.
 
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
@@ -11,8 +11,6 @@ use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
 use napi::bindgen_prelude::{JavaScriptClassExt, ToNapiValue};
 use napi::{sys, Env, Result};
 use napi_derive::napi;
-
-use crate::error;
 
 /// Descriptors received with one batch of datagrams, in entry order.
 #[napi]
@@ -38,12 +36,6 @@ impl FdSet {
 
 #[napi]
 impl FdSet {
-    /// How many descriptors arrived (stolen or closed ones included).
-    #[napi(getter)]
-    pub fn length(&self) -> u32 {
-        self.fds.len() as u32
-    }
-
     /// The descriptor at `index`, still owned by the set; -1 once stolen or closed.
     #[napi]
     pub fn get(&self, index: u32) -> i32 {
@@ -53,20 +45,14 @@ impl FdSet {
             .map_or(-1, |f| f.as_raw_fd())
     }
 
-    /// Hand the descriptor at `index` to the caller, who must close it.
+    /// Hand the descriptor at `index` to the caller, who must close it; -1 if it was
+    /// already stolen or closed (the JS side, which knows the datagram's range, says why).
     #[napi]
-    pub fn steal(&mut self, env: Env, index: u32) -> Result<i32> {
-        match self.fds.get_mut(index as usize).and_then(Option::take) {
-            Some(fd) => Ok(fd.into_raw_fd()),
-            None => Err(error::throw_code(
-                env.raw(),
-                "ERR_OUT_OF_RANGE",
-                &format!(
-                    "no descriptor at index {index}: {} arrived, and stolen or closed ones are gone",
-                    self.fds.len()
-                ),
-            )),
-        }
+    pub fn steal(&mut self, index: u32) -> i32 {
+        self.fds
+            .get_mut(index as usize)
+            .and_then(Option::take)
+            .map_or(-1, IntoRawFd::into_raw_fd)
     }
 
     /// Close the descriptors at `start .. start + count` still in the set (one datagram's
@@ -77,14 +63,6 @@ impl FdSet {
         let from = (start as usize).min(len);
         let to = from.saturating_add(count as usize).min(len);
         for fd in &mut self.fds[from..to] {
-            drop(fd.take());
-        }
-    }
-
-    /// Close every descriptor still in the set. Idempotent.
-    #[napi]
-    pub fn close(&mut self) {
-        for fd in &mut self.fds {
             drop(fd.take());
         }
     }
