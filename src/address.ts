@@ -2,6 +2,7 @@
  * Unix socket addresses: filesystem paths, Linux abstract names, unnamed sockets.
  * @packageDocumentation
  */
+import { Buffer } from 'node:buffer';
 import { invalidArgType, invalidArgValue } from './errors.js';
 
 /** Where a Unix socket is bound. */

@@ -18,3 +18,12 @@ export const WOULD_BLOCK = -11;
 /** `uv_poll_event` bits understood by `NativeSocket.watch`. */
 export const READABLE = 1;
 export const WRITABLE = 2;
+
+/** The native functions registered by hand (`crates/unixgram-node/src/fast.rs`), which the generated `index.d.ts` does not list. */
+interface FastPaths {
+  /** Send `data` on connected socket `fd`: bytes sent, or the negated errno. Never throws for a failed send. */
+  sendOnFd(fd: number, data: Buffer): number;
+}
+
+/** See {@link FastPaths.sendOnFd}. */
+export const sendOnFd: FastPaths['sendOnFd'] = (native as unknown as FastPaths).sendOnFd;

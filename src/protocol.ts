@@ -3,6 +3,7 @@
  * sockets; a client knows nothing of the wire format.
  * @packageDocumentation
  */
+import { Buffer } from 'node:buffer';
 import { DatagramProtocolParseError } from './errors.js';
 
 /**

@@ -3,6 +3,7 @@
  * queued until a caller takes them, and the callers waiting for one, served in call order.
  * @packageDocumentation
  */
+import { Buffer } from 'node:buffer';
 import type { Credentials } from './ancillary.js';
 import type { SystemError } from './errors.js';
 import { FdRange } from './fd-range.js';

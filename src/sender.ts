@@ -63,6 +63,11 @@ export class Sender {
       }
       if (result !== WOULD_BLOCK) return Promise.resolve();
     }
+    return this.enqueue(attempt);
+  }
+
+  /** Queue a send that just found the peer's queue full, to retry when it drains. */
+  enqueue(attempt: () => number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ attempt, resolve, reject });
       this.#wait();

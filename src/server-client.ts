@@ -2,6 +2,7 @@
  * The per-sender object a server's request handler talks to.
  * @packageDocumentation
  */
+import { Buffer } from 'node:buffer';
 import { formatAddress, type UnixAddress } from './address.js';
 import { SocketAncillary, type Credentials } from './ancillary.js';
 import { closedError, codedError, ErrorCodes, invalidArgType } from './errors.js';

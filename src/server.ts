@@ -3,6 +3,7 @@
  * socket, a request handler per sender address, replies that wait on their own peer only.
  * @packageDocumentation
  */
+import { Buffer } from 'node:buffer';
 import { decodeAddress, encodeAddress, formatAddress, type AddressLike, type UnixAddress } from './address.js';
 import { closedError, invalidArgType, invalidArgValue } from './errors.js';
 import { native, READABLE, type FdSet, type NativeSocket } from './native.js';

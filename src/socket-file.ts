@@ -3,6 +3,7 @@
  * remove a stale socket file only when nothing answers on it, and unlink only our own inode.
  * @packageDocumentation
  */
+import { Buffer } from 'node:buffer';
 import fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';

@@ -52,6 +52,18 @@ fn send_flags() -> MsgFlags {
     flags
 }
 
+/// Send one datagram of `data` on a connected socket, without control data: send(2)
+/// with `MSG_DONTWAIT | MSG_NOSIGNAL`, the cheapest way out (no `msghdr`, no allocation).
+/// Errors carry no address; callers that report them use [`sendmsg`] instead.
+pub fn send(fd: BorrowedFd<'_>, data: &[u8]) -> Result<usize> {
+    loop {
+        match socket::send(fd.as_raw_fd(), data, send_flags()) {
+            Err(Errno::EINTR) => continue,
+            other => return other.map_err(|errno| Error::os(errno, "send")),
+        }
+    }
+}
+
 /// Send one datagram gathered from `iov`. See sendmsg(2).
 ///
 /// Returns `EINVAL` (before any syscall) for more than 253 descriptors, and

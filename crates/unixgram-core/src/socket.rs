@@ -340,6 +340,22 @@ impl UnixDatagram {
         dest: Option<&Address>,
     ) -> Result<usize> {
         let dest_addr = dest.map(|a| a.to_unix_addr("sendmsg")).transpose()?;
+        let first = msg::sendmsg(self.fd.as_fd(), iov, ancillary, dest_addr.as_ref());
+        self.complete_send(first, iov, ancillary, dest)
+    }
+
+    /// Finish a send whose first attempt already ran, here or on a fast path that called
+    /// [`msg::send`] on this socket's fd: an `EMSGSIZE` grows `SO_SNDBUF` and sends again
+    /// (see [`send`](Self::send)); any other error gets the target's address and what the
+    /// errno alone does not say. The send is never simply repeated: the kernel reports
+    /// some errors only once (a vanished peer's `ECONNREFUSED` is `ENOTCONN` next time).
+    pub fn complete_send(
+        &self,
+        first: Result<usize>,
+        iov: &[IoSlice<'_>],
+        ancillary: &SendAncillary<'_>,
+        dest: Option<&Address>,
+    ) -> Result<usize> {
         let target = dest
             .or(self.peer.as_ref())
             .filter(|a| **a != Address::Unnamed);
@@ -348,10 +364,10 @@ impl UnixDatagram {
             None => e,
         };
         let len: usize = iov.iter().map(|b| b.len()).sum();
-        let first = msg::sendmsg(self.fd.as_fd(), iov, ancillary, dest_addr.as_ref());
         let result = match first {
             Err(e) if e.errno() == Some(Errno::EMSGSIZE) => {
                 self.grow_send_buffer(len)?;
+                let dest_addr = dest.map(|a| a.to_unix_addr("sendmsg")).transpose()?;
                 msg::sendmsg(self.fd.as_fd(), iov, ancillary, dest_addr.as_ref())
             }
             other => other,

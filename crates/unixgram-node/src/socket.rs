@@ -193,6 +193,23 @@ impl NativeSocket {
         })
     }
 
+    /// The fast path's `sendOnFd(fd, data)` on this socket failed with `errno` (not
+    /// `EAGAIN`): finish that send as `send` would, without repeating it. Returns bytes
+    /// sent (an `EMSGSIZE` grew `SO_SNDBUF` and the datagram went out) or `-EAGAIN`;
+    /// otherwise throws the error with the peer's address.
+    #[napi(catch_unwind)]
+    pub fn send_failed(&self, env: Env, errno: i32, data: BufferSlice) -> Result<i32> {
+        let first = Err(CoreError::os(nix::errno::Errno::from_raw(errno), "send"));
+        self.with(&env, |s| {
+            sent(s.complete_send(
+                first,
+                &[IoSlice::new(&data)],
+                &SendAncillary::default(),
+                None,
+            ))
+        })
+    }
+
     /// Send one datagram gathered from `chunks`, with optional fds and credentials.
     #[napi(catch_unwind)]
     pub fn send_msg(
