@@ -38,6 +38,14 @@ export interface ConnectOptions {
   passCredentials?: boolean;
 }
 
+/** Control words (see `poll::control_to_js` in the binding) and their state bits. */
+const CONTROL_IN_CALLBACK = 0;
+const CONTROL_REQUEST = 1;
+const CONTROL_APPLIED = 2;
+const STATE_KEEP_ALIVE = 4;
+const STATE_STRONG = 8;
+const REQUEST_PENDING = 16;
+
 /** What a send that went out at once returns: one settled promise, shared. */
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -121,16 +129,8 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
   #socket: SocketProxy | undefined;
   #closed = false;
   #ref = true;
-  #watching = -1;
-  #keepAlive = false;
-  #busy = false;
-  #idleCheck: NodeJS.Immediate | undefined;
-  /** A batch callback is running (the loop is in its poll phase). */
-  #inBatch = false;
-  readonly #settleIdle = (): void => {
-    this.#idleCheck = undefined;
-    this.#updateWatch(false);
-  };
+  /** The binding's control words, shared memory: see {@link UnixDatagramClient.#updateWatch}. */
+  readonly #control: Uint32Array;
 
   /**
    * Connect to `address`. The socket is bound first (see {@link ConnectOptions.localAddress}).
@@ -202,18 +202,12 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     const changed = (): void => this.#updateWatch();
     this.#receiver = new Receiver(sock, changed);
     this.#sender = new Sender(() => true, changed);
+    this.#control = sock.control();
     sock.setCallback((slab?: ArrayBuffer, meta?: Uint32Array, extras?: object[], writable?: boolean, fds?: FdSet) => {
-      this.#inBatch = true;
-      try {
-        // The batch first: its metadata array is reused by the next read.
-        if (slab && meta) this.#receiver.onBatch(slab, meta, extras as never, fds);
-        if (writable) {
-          this.#watching &= ~WRITABLE;
-          this.#sender.onWritable();
-        }
-      } finally {
-        this.#inBatch = false;
-      }
+      // The batch first: its metadata array is reused by the next read. A writable event
+      // was one-shot: the binding has already dropped it from the applied state.
+      if (slab && meta) this.#receiver.onBatch(slab, meta, extras as never, fds);
+      if (writable) this.#sender.onWritable();
     });
   }
 
@@ -349,20 +343,43 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
    * {@link DatagramProtocolParseError} (the client keeps working), `'ERR_UNIXGRAM_TRUNCATED'`,
    * `'ERR_UNIXGRAM_CLOSED'`
    */
-  async recvPacket(options: RecvOptions = {}): Promise<ReceivedPacket> {
-    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
-    const timeout = checkTimeout(options.timeout);
-    const { signal, ancillary } = options;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an AbortSignal', signal);
-    if (ancillary !== undefined && !(ancillary instanceof SocketAncillary)) throw invalidArgType('options.ancillary', 'a SocketAncillary', ancillary);
-    if (this.#closed) throw closedError();
-    signal?.throwIfAborted?.bind(signal);
-    if (signal?.aborted) throw new AbortError(signal.reason);
-    // A datagram already delivered is taken at once (no waiter, timer or inner promise):
-    // when one is queued nobody waits ahead of this call, so the order is kept.
-    const raw = timeout === 0 ? this.#receiver.takeNow() : (this.#receiver.takeQueued() ?? (await this.#waitForDatagram(timeout, signal)));
-    if (raw === undefined) throw new TimeoutError(0);
-    return this.#unpack(raw, ancillary);
+  recvPacket(options: RecvOptions = {}): Promise<ReceivedPacket> {
+    // Not an `async` function: a receive loop pays for one promise per packet, not three.
+    let timeout: number | null;
+    let signal: AbortSignal | undefined;
+    let ancillary: SocketAncillary | undefined;
+    let raw: RawDatagram | undefined;
+    try {
+      if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
+      timeout = checkTimeout(options.timeout);
+      ({ signal, ancillary } = options);
+      if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an AbortSignal', signal);
+      if (ancillary !== undefined && !(ancillary instanceof SocketAncillary)) throw invalidArgType('options.ancillary', 'a SocketAncillary', ancillary);
+      if (this.#closed) throw closedError();
+      if (signal?.aborted) throw new AbortError(signal.reason);
+      // A datagram already delivered is taken at once (no waiter, timer or inner promise):
+      // when one is queued nobody waits ahead of this call, so the order is kept.
+      raw = timeout === 0 ? this.#receiver.takeNow() : this.#receiver.takeQueued();
+      if (raw !== undefined) return Promise.resolve(this.#unpack(raw, ancillary));
+      if (timeout === 0) throw new TimeoutError(0);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (timeout === null && signal === undefined) {
+      // The common wait: no timer, no signal, so nothing to withdraw.
+      return new Promise<ReceivedPacket>((resolve, reject) => {
+        this.#receiver.wait({
+          resolve: (d) => {
+            try {
+              resolve(this.#unpack(d, ancillary));
+            } catch (err) {
+              reject(err);
+            }
+          },
+        });
+      });
+    }
+    return this.#waitForDatagram(timeout, signal).then((d) => this.#unpack(d, ancillary));
   }
 
   /**
@@ -386,6 +403,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
         takeQueued: () => this.#receiver.takeQueued(),
         takeNow: () => this.#receiver.takeNow(),
         wait: (seconds) => this.#waitForDatagram(seconds, undefined),
+        waitForever: (onDatagram) => void this.#receiver.wait({ resolve: onDatagram }),
         unpack: (raw) => this.#unpack(raw, undefined),
         closed: () => this.#closed,
         hold: () => this.#receiver.hold(),
@@ -492,7 +510,6 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     if (this.#closed) return;
     this.#closed = true;
     const err = closedError();
-    if (this.#idleCheck) clearImmediate(this.#idleCheck);
     this.#native.close();
     this.#sender.close(err);
     for (const waiter of this.#receiver.close()) waiter.resolve({ data: Buffer.alloc(0), address: undefined, fds: undefined, credentials: undefined, error: err });
@@ -547,26 +564,31 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
   }
 
   /**
-   * Tell the binding what to watch. Becoming idle with the same events while a batch is
-   * delivered (the last waiting receive was just served) is applied in the check phase of
-   * this loop turn, not at once: a receive loop asks again in a microtask before then, so a
-   * round trip makes no native call for it. The immediate is unref'd: it runs in this turn's
-   * check phase anyway (the batch callback runs in the poll phase), and a ref'd one would
-   * make the next poll non-blocking, an extra `epoll_pwait` per round trip.
+   * Tell the binding what to watch, when that differs from what it applied (control word
+   * 2: events in bits 0–1, keep-alive bit 2, strong bit 3). Becoming idle with the same
+   * events while the binding delivers a batch (word 0 is 1: the callback or its microtasks
+   * run; the last waiting receive was just served) is left in word 1 for the binding to
+   * apply when the callback returns: a receive loop asks again in a microtask before then,
+   * which takes the request back, so a round trip makes no native call and schedules
+   * nothing for it.
    */
-  #updateWatch(deferIdle = true): void {
+  #updateWatch(): void {
     if (this.#closed) return;
     const events = (this.#receiver.wantsData ? READABLE : 0) | (this.#sender.wantsWritable ? WRITABLE : 0);
     const busy = this.#receiver.hasWaiters || this.#sender.pending;
     const keepAlive = this.#ref && busy;
-    if (events === this.#watching && keepAlive === this.#keepAlive && busy === this.#busy) return;
-    if (deferIdle && this.#inBatch && !busy && this.#busy && events === this.#watching) {
-      if (this.#idleCheck === undefined) this.#idleCheck = setImmediate(this.#settleIdle).unref();
+    const want = events | (keepAlive ? STATE_KEEP_ALIVE : 0) | (busy ? STATE_STRONG : 0);
+    const control = this.#control;
+    const applied = control[CONTROL_APPLIED] as number;
+    if (want === applied) {
+      control[CONTROL_REQUEST] = 0;
       return;
     }
-    this.#watching = events;
-    this.#keepAlive = keepAlive;
-    this.#busy = busy;
+    if (control[CONTROL_IN_CALLBACK] === 1 && !busy && (applied & STATE_STRONG) !== 0 && (applied & 3) === events) {
+      control[CONTROL_REQUEST] = want | REQUEST_PENDING;
+      return;
+    }
+    control[CONTROL_REQUEST] = 0;
     // Held strongly only while something waits: a client that merely prefetches can still
     // be dropped by its user and garbage-collected.
     this.#native.watch(events, keepAlive, busy);

@@ -18,6 +18,8 @@ export interface PacketSource<T> {
   takeNow(): RawDatagram | undefined;
   /** Wait up to `seconds` (null = no limit); rejects with TimeoutError. */
   wait(seconds: number | null): Promise<RawDatagram>;
+  /** Wait without a limit: `onDatagram` is called once (on close with a CLOSED error entry). */
+  waitForever(onDatagram: (raw: RawDatagram) => void): void;
   /** Parse (throws DatagramProtocolParseError); closes fds nobody takes. */
   unpack(raw: RawDatagram): T;
   /** Whether the client is closed. */
@@ -65,11 +67,23 @@ export class PacketIterator<T> implements AsyncIterableIterator<T, undefined, un
     const queued = this.#source.takeQueued() ?? (this.#budget === 0 ? this.#source.takeNow() : undefined);
     if (queued) return this.#deliver(queued);
     if (this.#budget === 0) return Promise.resolve(this.#finish());
+    if (this.#budget === null) {
+      // No budget to account for: the waiter settles this step's promise itself.
+      return new Promise((resolve, reject) => {
+        this.#source.waitForever((raw) => {
+          try {
+            resolve(this.#step(raw));
+          } catch (err) {
+            reject(err);
+          }
+        });
+      });
+    }
     const started = performance.now();
     return this.#source.wait(this.#budget).then(
       (raw) => {
         if (this.#budget !== null) this.#budget = Math.max(0, this.#budget - (performance.now() - started) / 1000);
-        return this.#deliver(raw);
+        return this.#step(raw);
       },
       (err: unknown) => {
         if (err instanceof TimeoutError) return this.#finish();
@@ -89,12 +103,17 @@ export class PacketIterator<T> implements AsyncIterableIterator<T, undefined, un
   }
 
   #deliver(raw: RawDatagram): Promise<IteratorResult<T, undefined>> {
-    if (raw.error?.code === ErrorCodes.CLOSED) return Promise.resolve(this.#finish());
     try {
-      return Promise.resolve({ done: false, value: this.#source.unpack(raw) });
+      return Promise.resolve(this.#step(raw));
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /** The step's result for `raw` (done on close); throws what parsing throws. */
+  #step(raw: RawDatagram): IteratorResult<T, undefined> {
+    if (raw.error?.code === ErrorCodes.CLOSED) return this.#finish();
+    return { done: false, value: this.#source.unpack(raw) };
   }
 
   #finish(): IteratorReturnResult<undefined> {

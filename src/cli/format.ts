@@ -2,6 +2,7 @@
  * @internal How `unixgram listen` prints a datagram: a readable line, or one JSON object.
  * @packageDocumentation
  */
+import { Buffer } from 'node:buffer';
 import { readlinkSync } from 'node:fs';
 
 import { formatAddress, type UnixAddress } from '../address.js';

@@ -2,6 +2,7 @@
  * @internal `unixgram send`: one datagram per argument or per stdin line.
  * @packageDocumentation
  */
+import { Buffer } from 'node:buffer';
 import { closeSync, openSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';

@@ -27,6 +27,7 @@
  * ```
  * @packageDocumentation
  */
+import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 
 import { decodeAddress, encodeAddress } from '../address.js';
