@@ -56,6 +56,13 @@ export declare class NativeSocket {
    * full. Other failures throw.
    */
   send(data: Buffer, dest?: Buffer | undefined | null): number
+  /**
+   * The fast path's `sendOnFd(fd, data)` on this socket failed with `errno` (not
+   * `EAGAIN`): finish that send as `send` would, without repeating it. Returns bytes
+   * sent (an `EMSGSIZE` grew `SO_SNDBUF` and the datagram went out) or `-EAGAIN`;
+   * otherwise throws the error with the peer's address.
+   */
+  sendFailed(errno: number, data: Buffer): number
   /** Send one datagram gathered from `chunks`, with optional fds and credentials. */
   sendMsg(chunks: Array<Buffer>, fds?: Array<number> | undefined | null, credentials?: JsCredentials | undefined | null, dest?: Buffer | undefined | null): number
   /**
@@ -71,6 +78,8 @@ export declare class NativeSocket {
    * watching (see `poll::watch`).
    */
   setCallback(this: this, callback: unknown): void
+  /** The control words shared with JS: see `poll::control_to_js`. */
+  control(): Uint32Array
   /** Report each datagram's sender address in batches. */
   setWantAddress(on: boolean): void
   /**

@@ -2,7 +2,7 @@
 import test from 'ava';
 
 import { UnixDatagramClient, DatagramProtocol, StringSerializer } from '../src/index.js';
-import { sendOnFd, WOULD_BLOCK } from '../src/native.js';
+import { native, sendOnFd, WOULD_BLOCK } from '../src/native.js';
 import { startNodeFixture } from './helpers.js';
 
 test('an exception thrown by the batch callback becomes uncaughtException and later N-API calls still work', async (t) => {
@@ -59,4 +59,36 @@ test('sendOnFd (the send fast path): bytes sent, -EAGAIN on a full queue, -errno
   t.is(sendOnFd(fd, Buffer.from('x')), -111, 'ECONNREFUSED: the peer is gone');
   await a.close();
   t.is(sendOnFd(fd, Buffer.from('x')), -9, 'EBADF once closed (the client checks closed first)');
+});
+
+test.serial('round trips do not re-arm the watch: 2000 of them make a handful of native watch() calls', async (t) => {
+  const proto = native.NativeSocket.prototype;
+  const watch = proto.watch;
+  let calls = 0;
+  const ours = new Set<number>();
+  proto.watch = function (this: typeof proto, ...args: Parameters<typeof watch>) {
+    if (ours.has(this.fd)) calls++;
+    return watch.apply(this, args);
+  };
+  try {
+    const protocol = new DatagramProtocol(new StringSerializer());
+    const [ping, echo] = UnixDatagramClient.socketpair(protocol);
+    ours.add(ping.socket.fd).add(echo.socket.fd);
+    const echoing = (async () => {
+      for await (const p of echo.iterReceivedPackets({ timeout: null })) {
+        if (p === 'end') return;
+        await echo.sendPacket(p);
+      }
+    })();
+    for (let i = 0; i < 2000; i++) {
+      await ping.sendPacket(`#${i}`);
+      t.is(await ping.recvPacket(), `#${i}`);
+    }
+    await ping.sendPacket('end');
+    await echoing;
+    t.true(calls < 20, `${calls} watch() calls for 2000 round trips`);
+    await Promise.all([ping.close(), echo.close()]);
+  } finally {
+    proto.watch = watch;
+  }
 });

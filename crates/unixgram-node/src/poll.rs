@@ -69,6 +69,8 @@ pub struct Inner {
     hook_arg: *mut c_void,
     /// Memory shared with JS for delivering batches.
     area: BatchArea,
+    /// The watch state last applied, as in the control word `CONTROL_APPLIED`.
+    applied: u32,
 }
 
 /// Where batches are written for JS (see `batch_to_js`): the current payload pool, an
@@ -80,6 +82,9 @@ struct BatchArea {
     pool_used: usize,
     meta: sys::napi_ref,
     meta_ptr: *mut u32,
+    /// The control words shared with JS (see [`control_to_js`]); null until JS asks.
+    control: sys::napi_ref,
+    control_ptr: *mut u32,
 }
 
 impl BatchArea {
@@ -90,7 +95,49 @@ impl BatchArea {
             pool_used: 0,
             meta: ptr::null_mut(),
             meta_ptr: ptr::null_mut(),
+            control: ptr::null_mut(),
+            control_ptr: ptr::null_mut(),
         }
+    }
+}
+
+/// Index of the control word that is 1 while the batch callback (and the microtasks it
+/// queued) runs.
+const CONTROL_IN_CALLBACK: usize = 0;
+/// Index of a watch request JS leaves for the end of the callback: state bits plus
+/// [`REQUEST_PENDING`].
+const CONTROL_REQUEST: usize = 1;
+/// Index of the watch state last applied: events (bits 0–1), keep-alive (bit 2), strong
+/// (bit 3).
+const CONTROL_APPLIED: usize = 2;
+const CONTROL_WORDS: usize = 3;
+const STATE_KEEP_ALIVE: u32 = 4;
+const STATE_STRONG: u32 = 8;
+const REQUEST_PENDING: u32 = 16;
+
+impl Inner {
+    /// Record the applied watch state, here and in the control words.
+    fn set_applied(&mut self, state: u32) {
+        self.applied = state;
+        self.set_control(CONTROL_APPLIED, state);
+    }
+
+    /// Write control word `i`, if JS has the control words.
+    fn set_control(&self, i: usize, value: u32) {
+        if !self.area.control_ptr.is_null() && i < CONTROL_WORDS {
+            // SAFETY: control_ptr points to CONTROL_WORDS u32s of an ArrayBuffer this socket
+            // references strongly until close() nulls the pointer; same thread as JS.
+            unsafe { self.area.control_ptr.add(i).write(value) };
+        }
+    }
+
+    /// Read control word `i` (0 if JS never asked for them).
+    fn control(&self, i: usize) -> u32 {
+        if self.area.control_ptr.is_null() || i >= CONTROL_WORDS {
+            return 0;
+        }
+        // SAFETY: as in set_control.
+        unsafe { self.area.control_ptr.add(i).read() }
     }
 }
 
@@ -110,6 +157,7 @@ impl Inner {
             hook: false,
             hook_arg: ptr::null_mut(),
             area: BatchArea::new(),
+            applied: 0,
         }));
         let arg = Rc::as_ptr(&shared) as *mut c_void;
         // SAFETY: removed in close(), which runs before the RefCell can be freed (the JS
@@ -150,6 +198,7 @@ impl Inner {
         let area = std::mem::replace(&mut self.area, BatchArea::new());
         js::unreference(self.env, area.pool);
         js::unreference(self.env, area.meta);
+        js::unreference(self.env, area.control);
         if self.hook {
             self.hook = false;
             // SAFETY: the same (fn, arg) pair that was added.
@@ -216,8 +265,12 @@ pub(crate) fn watch(
         Some(s) => std::os::fd::AsRawFd::as_raw_fd(s),
         None => return Ok(()),
     };
+    let state = events as u32
+        | if keep_alive { STATE_KEEP_ALIVE } else { 0 }
+        | if strong { STATE_STRONG } else { 0 };
     if inner.handle.is_null() {
         if events == 0 {
+            inner.set_applied(state);
             return Ok(());
         }
         let mut lp = ptr::null_mut();
@@ -269,7 +322,36 @@ pub(crate) fn watch(
         }
         inner.strong = want_strong;
     }
+    inner.set_applied(state);
     Ok(())
+}
+
+/// The socket's control words, a `Uint32Array` of 3 shared with JS (created on first use):
+/// `[inCallback, request, applied]`. While the batch callback runs (its microtasks
+/// included) word 0 is 1. A JS side that becomes idle there leaves its new watch state in
+/// word 1 (with bit 16 set) instead of calling `watch`; the binding applies it when the
+/// callback returns, unless JS took it back (a receive loop asks again in a microtask, so a
+/// round trip makes no native call and schedules nothing for it). Word 2 is the state last
+/// applied, which JS compares with what it wants.
+pub(crate) fn control_to_js(shared: &Shared, env: sys::napi_env) -> Result<sys::napi_value> {
+    let existing = shared
+        .try_borrow()
+        .ok()
+        .map(|inner| inner.area.control)
+        .filter(|r| !r.is_null());
+    if let Some(r) = existing {
+        return js::reference_value(env, r);
+    }
+    let (buffer, data) = js::arraybuffer(env, CONTROL_WORDS * 4)?;
+    let array = js::uint32_array(env, buffer, CONTROL_WORDS)?;
+    let mut inner = shared.borrow_mut();
+    if !inner.is_closed() {
+        inner.area.control = js::reference(env, array)?;
+        inner.area.control_ptr = data.cast::<u32>();
+        let applied = inner.applied;
+        inner.set_control(CONTROL_APPLIED, applied);
+    }
+    Ok(array)
 }
 
 /// What one drain read: the payloads back to back, per entry its length and flags, the
@@ -588,6 +670,8 @@ fn handle_event(shared: &Shared, status: c_int, events: c_int) {
                     }
                 }
                 inner.interest = rest;
+                let applied = inner.applied & !(uv::WRITABLE as u32);
+                inner.set_applied(applied);
             }
             if events & uv::READABLE != 0 && inner.interest & uv::READABLE != 0 {
                 let want_address = inner.want_address;
@@ -603,6 +687,30 @@ fn handle_event(shared: &Shared, status: c_int, events: c_int) {
     };
     // No borrow is held from here on: JS may do anything, including close().
     deliver(shared, env, callback, ctx, batch, writable);
+}
+
+/// The callback returned (its microtasks ran inside `napi_make_callback`): apply the watch
+/// state JS left in the control words, if any. Such a request only becomes idle with the same
+/// events (it drops keep-alive and the strong reference), which cannot fail.
+fn apply_deferred_watch(shared: &Shared) {
+    let request = {
+        let Ok(inner) = shared.try_borrow() else {
+            return;
+        };
+        inner.set_control(CONTROL_IN_CALLBACK, 0);
+        let request = inner.control(CONTROL_REQUEST);
+        if request & REQUEST_PENDING == 0 || inner.is_closed() {
+            return;
+        }
+        inner.set_control(CONTROL_REQUEST, 0);
+        request
+    };
+    let _ = watch(
+        shared,
+        (request & 3) as c_int,
+        request & STATE_KEEP_ALIVE != 0,
+        request & STATE_STRONG != 0,
+    );
 }
 
 /// Call the JS callback once, inside a handle scope and the socket's async context, and
@@ -664,7 +772,11 @@ fn deliver(
         };
         Ok(())
     };
+    if let Ok(inner) = shared.try_borrow() {
+        inner.set_control(CONTROL_IN_CALLBACK, 1);
+    }
     let _ = run();
+    apply_deferred_watch(shared);
     let mut pending = false;
     // SAFETY: env is live.
     unsafe { sys::napi_is_exception_pending(env, &mut pending) };

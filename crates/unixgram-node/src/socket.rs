@@ -293,6 +293,18 @@ impl NativeSocket {
         poll::set_callback(&self.shared, &env, callback.raw())
     }
 
+    /// The control words shared with JS: see `poll::control_to_js`.
+    #[napi(catch_unwind, ts_return_type = "Uint32Array")]
+    pub fn control(&self, env: Env) -> Result<Unknown<'_>> {
+        if self.shared.borrow().is_closed() {
+            return Err(closed(&env));
+        }
+        let raw = env.raw();
+        let value = poll::control_to_js(&self.shared, raw)?;
+        // SAFETY: value is a live value of this env.
+        Ok(unsafe { Unknown::from_raw_unchecked(raw, value) })
+    }
+
     /// Report each datagram's sender address in batches.
     #[napi]
     pub fn set_want_address(&self, on: bool) {
