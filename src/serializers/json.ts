@@ -29,6 +29,6 @@ export class JSONSerializer<SentPacket = unknown, ReceivedPacket = unknown> impl
    * @throws SyntaxError when the bytes are not JSON
    */
   deserialize(data: Buffer): ReceivedPacket {
-    return JSON.parse(data.toString('utf8')) as ReceivedPacket;
+    return JSON.parse(data.toString()) as ReceivedPacket; // toString() without arguments is Buffer's fastest path (UTF-8)
   }
 }
