@@ -9,22 +9,6 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** Descriptors received with one batch of datagrams, in entry order. */
-export declare class FdSet {
-  /** The descriptor at `index`, still owned by the set; -1 once stolen or closed. */
-  get(index: number): number
-  /**
-   * Hand the descriptor at `index` to the caller, who must close it; -1 if it was
-   * already stolen or closed (the JS side, which knows the datagram's range, says why).
-   */
-  steal(index: number): number
-  /**
-   * Close the descriptors at `start .. start + count` still in the set (one datagram's
-   * range). Idempotent; indices past the end are ignored.
-   */
-  closeRange(start: number, count: number): void
-}
-
 /** An `AF_UNIX` / `SOCK_DGRAM` socket watched on this thread's event loop. */
 export declare class NativeSocket {
   /** A new unbound socket. */
@@ -105,7 +89,7 @@ export declare class NativeSocket {
   maxDatagramSize(): number
 }
 
-/** Close a descriptor the caller owns (one stolen from an `FdSet`). */
+/** Close a descriptor the caller owns (one taken from a batch's fd set). */
 export declare function closeFd(fd: number): void
 
 /** This process's pid, uid and gid, as `SCM_CREDENTIALS` defaults to. */

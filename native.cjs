@@ -835,7 +835,6 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
-module.exports.FdSet = nativeBinding.FdSet
 module.exports.NativeSocket = nativeBinding.NativeSocket
 module.exports.closeFd = nativeBinding.closeFd
 module.exports.currentCredentials = nativeBinding.currentCredentials

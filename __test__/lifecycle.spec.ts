@@ -59,6 +59,15 @@ test('a client, and an ancillary holding received fds, dropped without close() h
   t.is(after, baseline);
 });
 
+test('a garbage-collected fd set closes only what is still in it: a stolen fd stays open and readable', async (t) => {
+  const child = startNodeFixture(t, 'gc-keeps-stolen.ts', [], { nodeFlags: ['--expose-gc'] });
+  t.deepEqual(await child.waitExit(), { code: 0, signal: null }, child.stderr);
+  const { baseline, held, after, readable } = JSON.parse(child.lines[0]!);
+  t.is(held, baseline + 3, 'three fds received, one of them stolen');
+  t.is(after, baseline + 1, 'the two left in the set were closed by GC');
+  t.is(readable, 'same file', 'the stolen one was not');
+});
+
 test('an AsyncLocalStorage store set around recvPacket() is visible after the packet arrives', async (t) => {
   const [a, b] = autoClose(t, UnixDatagramClient.socketpair(json()));
   const storage = new AsyncLocalStorage<string>();

@@ -16,7 +16,7 @@ import {
   ErrorCodes,
   type SystemError,
 } from './errors.js';
-import { native, sendOnFd, READABLE, WRITABLE, WOULD_BLOCK, type FdSet, type NativeSocket } from './native.js';
+import { native, sendOnFd, READABLE, WRITABLE, WOULD_BLOCK, type NativeSocket } from './native.js';
 import type { JsSendAncillary as NativeSendAncillary } from '../index.js';
 import type { DatagramProtocol } from './protocol.js';
 import { PacketIterator } from './iterator.js';
@@ -203,7 +203,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     this.#receiver = new Receiver(sock, changed);
     this.#sender = new Sender(() => true, changed);
     this.#control = sock.control();
-    sock.setCallback((slab?: ArrayBuffer, meta?: Uint32Array, extras?: object[], writable?: boolean, fds?: FdSet) => {
+    sock.setCallback((slab?: ArrayBuffer, meta?: Uint32Array, extras?: object[], writable?: boolean, fds?: Int32Array) => {
       // The batch first: its metadata array is reused by the next read. A writable event
       // was one-shot: the binding has already dropped it from the applied state.
       if (slab && meta) this.#receiver.onBatch(slab, meta, extras as never, fds);

@@ -1,16 +1,20 @@
 /**
- * @internal One datagram's descriptors: a range of the batch's native `FdSet`.
+ * @internal One datagram's descriptors: a range of its batch's fd set.
  * @packageDocumentation
  */
 import { outOfRange } from './errors.js';
-import type { FdSet } from './native.js';
+import { native } from './native.js';
 import type { ReceivedFds } from './receiver.js';
 
+/** An entry of the fd set that left it (stolen or closed). */
+const GONE = -1;
+
 /**
- * The descriptors one datagram carried: `count` consecutive entries, from `start`, of the
- * `FdSet` that holds every descriptor of its batch. The set owns them until they are stolen
- * or closed here; what is left is closed when the set is garbage-collected. `length` costs
- * no native call, and closing a range whose descriptors were all stolen costs none either.
+ * The descriptors one datagram carried: `count` consecutive entries, from `start`, of its
+ * batch's fd set, an `Int32Array` whose memory belongs to the binding. An entry `>= 0` is
+ * owned by the set; stealing one reads it and writes `-1` (no native call), closing one
+ * writes `-1` first and then closes it. What is left is closed when the set's memory is
+ * garbage-collected (see `crates/unixgram-node/src/fdset.rs`).
  *
  * @example
  * ```ts
@@ -22,18 +26,15 @@ import type { ReceivedFds } from './receiver.js';
 export class FdRange implements ReceivedFds {
   /** How many descriptors arrived with the datagram (stolen and closed ones included). */
   readonly length: number;
-  readonly #set: FdSet;
+  readonly #set: Int32Array;
   readonly #start: number;
-  /** Descriptors handed over by `steal`: once all are, `close` has nothing to do. */
-  #stolen = 0;
-  #closed = false;
 
   /**
    * @param set - the batch's descriptors
    * @param start - index in `set` of the datagram's first descriptor
    * @param count - how many descriptors the datagram carried
    */
-  constructor(set: FdSet, start: number, count: number) {
+  constructor(set: Int32Array, start: number, count: number) {
     this.#set = set;
     this.#start = start;
     this.length = count;
@@ -47,7 +48,7 @@ export class FdRange implements ReceivedFds {
    */
   get(index: number): number {
     this.#check(index);
-    return this.#set.get(this.#start + index);
+    return this.#set[this.#start + index] as number;
   }
 
   /**
@@ -59,21 +60,26 @@ export class FdRange implements ReceivedFds {
    */
   steal(index: number): number {
     this.#check(index);
-    const fd = this.#set.steal(this.#start + index);
+    const at = this.#start + index;
+    const fd = this.#set[at] as number;
     if (fd < 0) {
       throw Object.assign(new RangeError(`no descriptor at index ${index}: ${this.length} arrived, and stolen or closed ones are gone`), {
         code: 'ERR_OUT_OF_RANGE',
       });
     }
-    this.#stolen++;
+    this.#set[at] = GONE;
     return fd;
   }
 
   /** Close every descriptor of the range not stolen. Idempotent. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (this.#stolen < this.length) this.#set.closeRange(this.#start, this.length);
+    const set = this.#set;
+    for (let at = this.#start, end = this.#start + this.length; at < end; at++) {
+      const fd = set[at] as number;
+      if (fd < 0) continue;
+      set[at] = GONE; // gone from the set before it is closed: never closed twice
+      native.closeFd(fd);
+    }
   }
 
   #check(index: number): void {

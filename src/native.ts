@@ -10,7 +10,6 @@ import { loadBinding } from './load-binding.js';
 export const native: typeof Binding = loadBinding<typeof Binding>();
 
 export type NativeSocket = Binding.NativeSocket;
-export type FdSet = Binding.FdSet;
 export type NativeCredentials = Binding.JsCredentials;
 
 /** What the send methods return when the peer's queue is full (`-EAGAIN`). */

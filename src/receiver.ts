@@ -7,7 +7,7 @@ import { Buffer } from 'node:buffer';
 import type { Credentials } from './ancillary.js';
 import type { SystemError } from './errors.js';
 import { FdRange } from './fd-range.js';
-import type { FdSet, NativeSocket } from './native.js';
+import type { NativeSocket } from './native.js';
 
 /**
  * The descriptors one datagram carried, owned until someone steals or closes them (what is
@@ -124,7 +124,7 @@ export class Receiver {
   /** Take the next datagram if one is queued here or in the kernel, without waiting. */
   takeNow(): RawDatagram | undefined {
     if (this.#head === this.#queue.length) {
-      const batch = this.#native.readNow() as [ArrayBuffer, Uint32Array, Extra[] | undefined, FdSet | undefined] | undefined;
+      const batch = this.#native.readNow() as [ArrayBuffer, Uint32Array, Extra[] | undefined, Int32Array | undefined] | undefined;
       if (batch) this.#enqueue(batch[0], batch[1], batch[2], batch[3]);
     }
     return this.#shift();
@@ -158,7 +158,7 @@ export class Receiver {
    * an extras object per entry with `flags & 7`, and the descriptors of every entry in one
    * set, in entry order (an entry with flag 8 owns the next `flags >>> 8` of them).
    */
-  onBatch(slab: ArrayBuffer, meta: Uint32Array, extras: Extra[] | undefined, fds: FdSet | undefined): void {
+  onBatch(slab: ArrayBuffer, meta: Uint32Array, extras: Extra[] | undefined, fds: Int32Array | undefined): void {
     this.#enqueue(slab, meta, extras, fds);
     while (this.#waiters.length > 0) {
       const datagram = this.#shift();
@@ -178,7 +178,7 @@ export class Receiver {
     return waiters;
   }
 
-  #enqueue(slab: ArrayBuffer, meta: Uint32Array, extras: Extra[] | undefined, set: FdSet | undefined): void {
+  #enqueue(slab: ArrayBuffer, meta: Uint32Array, extras: Extra[] | undefined, set: Int32Array | undefined): void {
     const end = 2 + 2 * (meta[0] as number);
     let offset = meta[1] as number;
     let x = 0;

@@ -6,7 +6,7 @@
 import { Buffer } from 'node:buffer';
 import { decodeAddress, encodeAddress, formatAddress, type AddressLike, type UnixAddress } from './address.js';
 import { closedError, invalidArgType, invalidArgValue } from './errors.js';
-import { native, READABLE, type FdSet, type NativeSocket } from './native.js';
+import { native, READABLE, type NativeSocket } from './native.js';
 import type { DatagramProtocol } from './protocol.js';
 import { Receiver, type RawDatagram } from './receiver.js';
 import { Sender } from './sender.js';
@@ -164,7 +164,7 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
       settled: (slot) => this.#forgetIfIdle(slot),
     };
     this.#receiver = new Receiver(sock, () => this.#updateWatch());
-    sock.setCallback((slab?: ArrayBuffer, meta?: Uint32Array, extras?: object[], _writable?: boolean, fds?: FdSet) => {
+    sock.setCallback((slab?: ArrayBuffer, meta?: Uint32Array, extras?: object[], _writable?: boolean, fds?: Int32Array) => {
       if (!slab || !meta) return;
       this.#receiver.onBatch(slab, meta, extras as never, fds);
       this.#pump();

@@ -32,7 +32,7 @@ import { EventEmitter } from 'node:events';
 
 import { decodeAddress, encodeAddress } from '../address.js';
 import { closedError, codedError, ErrorCodes, invalidArgType, invalidArgValue, outOfRange, type SystemError } from '../errors.js';
-import { native, READABLE, WRITABLE, type FdSet, type NativeSocket } from '../native.js';
+import { native, READABLE, WRITABLE, type NativeSocket } from '../native.js';
 import { Receiver, type RawDatagram } from '../receiver.js';
 import { Sender } from '../sender.js';
 
@@ -118,7 +118,7 @@ export class Socket extends EventEmitter<SocketEvents> {
     this.#native.setWantAddress(true);
     this.#receiver = new Receiver(this.#native, () => this.#updateWatch());
     this.#sender = new Sender(() => this.connected, () => this.#sendersChanged());
-    this.#native.setCallback((slab?: ArrayBuffer, meta?: Uint32Array, extras?: object[], writable?: boolean, fds?: FdSet) => {
+    this.#native.setCallback((slab?: ArrayBuffer, meta?: Uint32Array, extras?: object[], writable?: boolean, fds?: Int32Array) => {
       // The batch first: its metadata array is reused by the next read.
       if (slab && meta) this.#receiver.onBatch(slab, meta, extras as never, fds);
       if (writable) {

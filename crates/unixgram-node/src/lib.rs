@@ -11,11 +11,13 @@
 //! `slab`). `flags` bits: 1 error, 2 address change, 4 credentials, 8 descriptors, with their
 //! count in bits 8 and up (at most 253, so bits 8..15). `extras` holds one object per entry
 //! with `flags & 7 != 0`, in entry order (`{ address?, credentials?, error? }`; `undefined`
-//! when no entry has one). `fds` is **one** `FdSet` holding the descriptors of every entry
-//! of the batch in entry order (`undefined` when none came): JS carves it into per-datagram
-//! ranges by the counts in `flags`, and closes a range with `closeRange(start, count)`.
-//! Whatever nobody stole or closed is closed when the set is garbage-collected, so an fd
-//! is owned by exactly one object from the moment it is received. `readNow()` returns the
+//! when no entry has one). `fds` is **one** `Int32Array` (the fd set) holding the
+//! descriptors of every entry of the batch in entry order (`undefined` when none came): JS
+//! carves it into per-datagram ranges by the counts in `flags`, steals an entry by reading it
+//! and writing `-1` (no native call), and closes one by writing `-1` before `closeFd`.
+//! Whatever is still `>= 0` when the array's memory is garbage-collected is closed by its
+//! finalizer (see `fdset.rs`), so an fd is owned by exactly one object from the moment it
+//! is received. `readNow()` returns the
 //! same batch as `[slab, meta, extras, fds]`. There is no thread, no per-datagram JS call,
 //! and no per-datagram native object.
 //!
@@ -64,5 +66,4 @@ mod poll;
 mod socket;
 mod uv;
 
-pub use fdset::FdSet;
 pub use socket::{close_fd, current_credentials, socketpair, NativeSocket};

@@ -18,7 +18,7 @@ use unixgram_core::batch::RECV_SLOTS;
 use unixgram_core::{Address, Credentials, Error as CoreError, Received, UnixDatagram};
 
 use crate::error;
-use crate::fdset::FdSet;
+use crate::fdset;
 use crate::js;
 use crate::uv;
 
@@ -44,7 +44,7 @@ const ENTRY_ADDRESS: u32 = 2;
 /// Credentials arrived (`SCM_CREDENTIALS`).
 const ENTRY_ANCILLARY: u32 = 4;
 /// Descriptors arrived: their count is in bits 8 and up (at most 253, so bits 8..15), and
-/// they are the next that many of the batch's `FdSet`.
+/// they are the next that many of the batch's fd set.
 const ENTRY_FDS: u32 = 8;
 const ENTRY_FDS_SHIFT: u32 = 8;
 /// The flags that come with an extras object.
@@ -463,7 +463,7 @@ pub fn drain(sock: &mut UnixDatagram, want_address: bool) -> Batch {
 }
 
 /// The JS form of a batch: `[slab: ArrayBuffer, meta: Uint32Array, extras: object[] |
-/// undefined, fds: FdSet | undefined]`.
+/// undefined, fds: Int32Array | undefined]`.
 /// `meta` is `[count, base, len0, flags0, len1, flags1, …]`: the payloads lie back to back in
 /// `slab` from byte `base`. Small batches are copied into the socket's pool (one memcpy, no
 /// allocation); big ones are handed over without a copy. `meta` is the socket's reusable
@@ -480,7 +480,7 @@ pub(crate) fn batch_to_js(
     let fds = if batch.fds.is_empty() {
         js::undefined(env)?
     } else {
-        FdSet::new(batch.fds).into_js(env)?
+        fdset::fds_to_js(env, batch.fds)?
     };
     let extras = if batch.extras.is_empty() {
         js::undefined(env)?
