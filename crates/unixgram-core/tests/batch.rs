@@ -111,3 +111,46 @@ fn send_many_stops_at_a_full_queue_and_reports_how_many_went() {
     assert!(rx.as_fd().as_raw_fd() >= 0);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn runs_of_large_then_small_datagrams_arrive_whole_in_order_with_their_fds() {
+    // Large datagrams switch the socket to one recvmsg per datagram straight into the
+    // caller's buffer; small ones switch it back to recvmmsg. Either way: same results.
+    let (a, mut b) = UnixDatagram::pair().unwrap();
+    a.set_send_buffer_size(4 << 20).unwrap();
+    let pipe = nix::unistd::pipe().unwrap();
+    let fd = pipe.0.as_raw_fd();
+    let payload =
+        |i: usize, len: usize| -> Vec<u8> { (0..len).map(|k| (i * 7 + k) as u8).collect() };
+    let mut expected_lens = Vec::new();
+    let mut expected = Vec::new();
+    let mut got_lens = Vec::new();
+    let mut got = Vec::new();
+    let mut got_fds = Vec::new();
+    for round in 0..6 {
+        // rounds 0-2 large (64 KiB), 3-5 small (100 B); 4 datagrams each, the second with an fd
+        let len = if round < 3 { 64 << 10 } else { 100 };
+        for i in 0..4 {
+            let data = payload(round * 4 + i, len);
+            let fds = [fd];
+            let anc = SendAncillary {
+                fds: if i == 1 { &fds } else { &[] },
+                credentials: None,
+            };
+            a.send(&[IoSlice::new(&data)], &anc, None).unwrap();
+            expected_lens.push(len);
+            expected.extend_from_slice(&data);
+        }
+        let (out, lens, fds) = recv_all(&mut b, 16);
+        assert_eq!(lens.len(), 4, "round {round}: one call takes the 4 queued");
+        assert_eq!(fds, vec![0, 1, 0, 0], "round {round}");
+        got_lens.extend(lens);
+        got.extend(out);
+        got_fds.extend(fds);
+    }
+    assert_eq!(got_lens, expected_lens);
+    assert!(got == expected, "every byte, in order");
+    let mut out = Vec::new();
+    assert_eq!(b.recv_many(16, false, &mut out, |_| ()).unwrap(), 0);
+    drop(pipe);
+}
