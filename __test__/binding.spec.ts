@@ -2,7 +2,7 @@
 import test from 'ava';
 
 import { UnixDatagramClient, DatagramProtocol, StringSerializer } from '../src/index.js';
-import { native, sendOnFd, WOULD_BLOCK } from '../src/native.js';
+import { native, sendManyOnFd, sendOnFd, WOULD_BLOCK } from '../src/native.js';
 import { startNodeFixture } from './helpers.js';
 
 test('an exception thrown by the batch callback becomes uncaughtException and later N-API calls still work', async (t) => {
@@ -59,6 +59,30 @@ test('sendOnFd (the send fast path): bytes sent, -EAGAIN on a full queue, -errno
   t.is(sendOnFd(fd, Buffer.from('x')), -111, 'ECONNREFUSED: the peer is gone');
   await a.close();
   t.is(sendOnFd(fd, Buffer.from('x')), -9, 'EBADF once closed (the client checks closed first)');
+});
+
+test('sendManyOnFd (the sendPackets fast path): datas[start..end] in one call, how many went out, -errno, TypeError on bad arguments', async (t) => {
+  const [a, b] = UnixDatagramClient.socketpair(new DatagramProtocol(new StringSerializer()));
+  const fd = a.socket.fd;
+  const datas = ['zero', 'one', 'two', 'three', ''].map((s) => Buffer.from(s));
+  t.is(sendManyOnFd(fd, datas, 1, 5), 4);
+  for (const want of ['one', 'two', 'three', '']) t.is(await b.recvPacket({ timeout: 5 }), want);
+  t.is(sendManyOnFd(fd, datas, 2, 2), 0, 'an empty range sends nothing');
+
+  // nobody reads b: one call stops where the queue is full, the next gets -EAGAIN
+  const many = Array.from({ length: 1024 }, (_, i) => Buffer.from(`#${i}`));
+  const sent = sendManyOnFd(fd, many, 0, many.length);
+  t.true(sent >= 1 && sent < many.length, `${sent} of 1024 fit (SO_SNDBUF)`);
+  t.is(sendManyOnFd(fd, many, sent, many.length), WOULD_BLOCK);
+  for (let i = 0; i < sent; i++) t.is(await b.recvPacket({ timeout: 5 }), `#${i}`);
+
+  const call = sendManyOnFd as (...args: unknown[]) => number;
+  for (const bad of [[fd, datas, 0], [fd, 'x', 0, 1], [fd, datas, 3, 2], [fd, datas, 0, 6], [-1, datas, 0, 1], [fd, [Buffer.alloc(1), 'text'], 0, 2]]) {
+    t.throws(() => call(...bad), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' });
+  }
+  await b.close();
+  t.is(sendManyOnFd(fd, datas, 0, 2), -111, 'ECONNREFUSED: the peer is gone');
+  await a.close();
 });
 
 test.serial('round trips do not re-arm the watch: 2000 of them make a handful of native watch() calls', async (t) => {

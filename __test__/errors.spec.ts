@@ -51,6 +51,21 @@ test('the first send after the peer went away rejects with ECONNREFUSED', async 
   t.is(util.getSystemErrorName(next.errno), next.code);
 });
 
+test('sendPackets after the peer went away rejects with ECONNREFUSED and its address, then ENOTCONN', async (t) => {
+  const sockPath = path.join(tempDir(t), 'echo.sock');
+  const peer = await startPeer(t, 'echo_server.py', [sockPath]);
+  const client = autoClose(t, await UnixDatagramClient.connect(sockPath, json()));
+  await peer.kill();
+
+  const err = (await t.throwsAsync(client.sendPackets(['a', 'b', 'c']))) as OsError;
+  t.is(err.code, 'ECONNREFUSED');
+  t.is(err.errno, -111);
+  t.is(err.address, sockPath);
+  t.true(err.message.includes('nothing is receiving'), err.message);
+  const next = (await t.throwsAsync(client.sendPackets(['d']))) as OsError;
+  t.is(next.code, 'ENOTCONN');
+});
+
 test('a path longer than sun_path fails with ENAMETOOLONG and nothing is bound or truncated', async (t) => {
   const dir = tempDir(t);
   const sockPath = path.join(dir, 'echo.sock');

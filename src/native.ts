@@ -22,7 +22,12 @@ export const WRITABLE = 2;
 interface FastPaths {
   /** Send `data` on connected socket `fd`: bytes sent, or the negated errno. Never throws for a failed send. */
   sendOnFd(fd: number, data: Buffer): number;
+  /** Send `datas[start..end]` (at most 1024) on connected socket `fd` with one `sendmmsg`: how many went out, or the negated errno of the first. */
+  sendManyOnFd(fd: number, datas: readonly Buffer[], start: number, end: number): number;
 }
 
 /** See {@link FastPaths.sendOnFd}. */
 export const sendOnFd: FastPaths['sendOnFd'] = (native as unknown as FastPaths).sendOnFd;
+
+/** See {@link FastPaths.sendManyOnFd}. */
+export const sendManyOnFd: FastPaths['sendManyOnFd'] = (native as unknown as FastPaths).sendManyOnFd;
