@@ -76,7 +76,31 @@ unsafe fn type_error(env: sys::napi_env, message: &CStr) -> sys::napi_value {
     ptr::null_mut()
 }
 
-/// The `i`-th argument as an `i32`, or `None` if it is not a number.
+/// The first `N` arguments of the running call, or `None` if fewer were given.
+///
+/// # Safety
+/// `env` and `info` are the running callback's.
+unsafe fn args<const N: usize>(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> Option<[sys::napi_value; N]> {
+    let mut argc = N;
+    let mut argv = [ptr::null_mut(); N];
+    // SAFETY: `argv` has room for `argc` handles; `this` and data are not asked for.
+    let status = unsafe {
+        sys::napi_get_cb_info(
+            env,
+            info,
+            &mut argc,
+            argv.as_mut_ptr(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    (status == sys::Status::napi_ok && argc >= N).then_some(argv)
+}
+
+/// An argument as an `i32`, or `None` if it is not a number.
 ///
 /// # Safety
 /// `env` is the running callback's and `value` a live handle of it.
@@ -136,20 +160,8 @@ unsafe extern "C" fn send_many_on_fd(
     env: sys::napi_env,
     info: sys::napi_callback_info,
 ) -> sys::napi_value {
-    let mut argc = 4usize;
-    let mut argv = [ptr::null_mut(); 4];
-    // SAFETY: `argv` has room for `argc` handles; `this` and data are not asked for.
-    let status = unsafe {
-        sys::napi_get_cb_info(
-            env,
-            info,
-            &mut argc,
-            argv.as_mut_ptr(),
-            ptr::null_mut(),
-            ptr::null_mut(),
-        )
-    };
-    if status != sys::Status::napi_ok || argc < 4 {
+    // SAFETY: Node calls this with a valid `env` and `info`.
+    let Some(argv) = (unsafe { args::<4>(env, info) }) else {
         // SAFETY: `env` is this callback's.
         return unsafe {
             type_error(
@@ -157,7 +169,7 @@ unsafe extern "C" fn send_many_on_fd(
                 c"sendManyOnFd(fd, datas, start, end) takes four arguments",
             )
         };
-    }
+    };
     // SAFETY: live handles of this callback.
     let (fd, start, end) = unsafe {
         (
@@ -215,23 +227,11 @@ unsafe extern "C" fn send_on_fd(
     env: sys::napi_env,
     info: sys::napi_callback_info,
 ) -> sys::napi_value {
-    let mut argc = 2usize;
-    let mut argv = [ptr::null_mut(); 2];
-    // SAFETY: `argv` has room for `argc` handles; `this` and data are not asked for.
-    let status = unsafe {
-        sys::napi_get_cb_info(
-            env,
-            info,
-            &mut argc,
-            argv.as_mut_ptr(),
-            ptr::null_mut(),
-            ptr::null_mut(),
-        )
-    };
-    if status != sys::Status::napi_ok || argc < 2 {
+    // SAFETY: Node calls this with a valid `env` and `info`.
+    let Some(argv) = (unsafe { args::<2>(env, info) }) else {
         // SAFETY: `env` is this callback's.
         return unsafe { type_error(env, c"sendOnFd(fd, data) takes two arguments") };
-    }
+    };
     // SAFETY: live handles of this callback; the bytes are used only within this call.
     let (fd, bytes) = unsafe { (int_arg(env, argv[0]), buffer_arg(env, argv[1])) };
     let Some(fd) = fd.filter(|&fd| fd >= 0) else {
