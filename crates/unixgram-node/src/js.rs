@@ -153,21 +153,33 @@ pub(crate) fn external_arraybuffer(env: sys::napi_env, data: Vec<u8>) -> Result<
     let mut boxed = Box::new(data);
     let (ptr_, len) = (boxed.as_mut_ptr(), boxed.len());
     let hint = Box::into_raw(boxed);
+    // SAFETY: the bytes stay valid (and unmoved: a Vec's heap buffer) until free_vec runs,
+    // which releases exactly the Box leaked above.
+    unsafe { external_arraybuffer_with(env, ptr_.cast(), len, free_vec, hint.cast()) }
+}
+
+/// An ArrayBuffer over `len` bytes at `data`, released by `finalize(env, data, hint)` when
+/// JS collects it or its environment is torn down. If the ArrayBuffer cannot be created,
+/// `finalize` runs at once: either way it runs exactly once.
+///
+/// # Safety
+/// `data` must stay valid and unmoved for `len` bytes until `finalize` runs, and `finalize`
+/// must release it given `data` and `hint`.
+pub(crate) unsafe fn external_arraybuffer_with(
+    env: sys::napi_env,
+    data: *mut c_void,
+    len: usize,
+    finalize: unsafe extern "C" fn(sys::napi_env, *mut c_void, *mut c_void),
+    hint: *mut c_void,
+) -> Result<sys::napi_value> {
     let mut out = ptr::null_mut();
-    // SAFETY: the bytes stay valid (and unmoved: a Vec's heap buffer) until free_vec runs.
+    // SAFETY: per the contract.
     let status = unsafe {
-        sys::napi_create_external_arraybuffer(
-            env,
-            ptr_.cast::<c_void>(),
-            len,
-            Some(free_vec),
-            hint.cast::<c_void>(),
-            &mut out,
-        )
+        sys::napi_create_external_arraybuffer(env, data, len, Some(finalize), hint, &mut out)
     };
     if status != sys::Status::napi_ok {
-        // SAFETY: not handed over, so still ours.
-        drop(unsafe { Box::from_raw(hint) });
+        // SAFETY: not handed over, so still ours to release, once.
+        unsafe { finalize(env, data, hint) };
     }
     check(status, "create_external_arraybuffer")?;
     Ok(out)
