@@ -89,9 +89,6 @@ export declare class NativeSocket {
   maxDatagramSize(): number
 }
 
-/** Close a descriptor the caller owns (one taken from a batch's fd set). */
-export declare function closeFd(fd: number): void
-
 /** This process's pid, uid and gid, as `SCM_CREDENTIALS` defaults to. */
 export declare function currentCredentials(): JsCredentials
 

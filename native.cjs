@@ -836,6 +836,5 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeSocket = nativeBinding.NativeSocket
-module.exports.closeFd = nativeBinding.closeFd
 module.exports.currentCredentials = nativeBinding.currentCredentials
 module.exports.socketpair = nativeBinding.socketpair

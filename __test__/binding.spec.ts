@@ -2,7 +2,8 @@
 import test from 'ava';
 
 import { UnixDatagramClient, DatagramProtocol, StringSerializer } from '../src/index.js';
-import { native, sendManyOnFd, sendOnFd, WOULD_BLOCK } from '../src/native.js';
+import fs from 'node:fs';
+import { closeFdRange, native, sendManyOnFd, sendOnFd, WOULD_BLOCK } from '../src/native.js';
 import { startNodeFixture } from './helpers.js';
 
 test('an exception thrown by the batch callback becomes uncaughtException and later N-API calls still work', async (t) => {
@@ -83,6 +84,26 @@ test('sendManyOnFd (the sendPackets fast path): datas[start..end] in one call, h
   await b.close();
   t.is(sendManyOnFd(fd, datas, 0, 2), -111, 'ECONNREFUSED: the peer is gone');
   await a.close();
+});
+
+test('closeFdRange closes exactly the entries of its range still >= 0, marks them -1, and ignores indices past the end', (t) => {
+  const fds = [0, 1, 2, 3].map(() => fs.openSync('/dev/null', 'r'));
+  const set = Int32Array.from(fds);
+  set[1] = -1; // as if stolen
+  closeFdRange(set, 1, 2); // entries 1 (gone) and 2
+  t.deepEqual([...set], [fds[0], -1, -1, fds[3]]);
+  t.throws(() => fs.fstatSync(fds[2]!), { code: 'EBADF' });
+  t.true(fs.fstatSync(fds[1]!).isCharacterDevice(), 'the "stolen" one stays open');
+  closeFdRange(set, 3, 100);
+  t.deepEqual([...set], [fds[0], -1, -1, -1]);
+  closeFdRange(set, 0, 1);
+  closeFdRange(set, 0, 4); // idempotent
+  t.deepEqual([...set], [-1, -1, -1, -1]);
+  fs.closeSync(fds[1]!);
+  const call = closeFdRange as (...args: unknown[]) => void;
+  for (const bad of [[set, 0], [Uint32Array.from([1]), 0, 1], [[3], 0, 1], [set, 'a', 1]]) {
+    t.throws(() => call(...bad), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' });
+  }
 });
 
 test.serial('round trips do not re-arm the watch: 2000 of them make a handful of native watch() calls', async (t) => {

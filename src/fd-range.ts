@@ -3,7 +3,7 @@
  * @packageDocumentation
  */
 import { outOfRange } from './errors.js';
-import { native } from './native.js';
+import { closeFdRange } from './native.js';
 import type { ReceivedFds } from './receiver.js';
 
 /** An entry of the fd set that left it (stolen or closed). */
@@ -12,8 +12,8 @@ const GONE = -1;
 /**
  * The descriptors one datagram carried: `count` consecutive entries, from `start`, of its
  * batch's fd set, an `Int32Array` whose memory belongs to the binding. An entry `>= 0` is
- * owned by the set; stealing one reads it and writes `-1` (no native call), closing one
- * writes `-1` first and then closes it. What is left is closed when the set's memory is
+ * owned by the set; stealing one reads it and writes `-1` (no native call); closing the
+ * range is one native call, which closes what is still `>= 0` and marks it `-1`. What is left is closed when the set's memory is
  * garbage-collected (see `crates/unixgram-node/src/fdset.rs`).
  *
  * @example
@@ -73,13 +73,7 @@ export class FdRange implements ReceivedFds {
 
   /** Close every descriptor of the range not stolen. Idempotent. */
   close(): void {
-    const set = this.#set;
-    for (let at = this.#start, end = this.#start + this.length; at < end; at++) {
-      const fd = set[at] as number;
-      if (fd < 0) continue;
-      set[at] = GONE; // gone from the set before it is closed: never closed twice
-      native.closeFd(fd);
-    }
+    closeFdRange(this.#set, this.#start, this.length);
   }
 
   #check(index: number): void {

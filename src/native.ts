@@ -24,6 +24,8 @@ interface FastPaths {
   sendOnFd(fd: number, data: Buffer): number;
   /** Send `datas[start..end]` (at most 1024) on connected socket `fd` with one `sendmmsg`: how many went out, or the negated errno of the first. */
   sendManyOnFd(fd: number, datas: readonly Buffer[], start: number, end: number): number;
+  /** Close the entries of a batch's fd set `set[start .. start + count]` still `>= 0`, and mark them `-1`. */
+  closeFdRange(set: Int32Array, start: number, count: number): void;
 }
 
 /** See {@link FastPaths.sendOnFd}. */
@@ -31,3 +33,6 @@ export const sendOnFd: FastPaths['sendOnFd'] = (native as unknown as FastPaths).
 
 /** See {@link FastPaths.sendManyOnFd}. */
 export const sendManyOnFd: FastPaths['sendManyOnFd'] = (native as unknown as FastPaths).sendManyOnFd;
+
+/** See {@link FastPaths.closeFdRange}. */
+export const closeFdRange: FastPaths['closeFdRange'] = (native as unknown as FastPaths).closeFdRange;

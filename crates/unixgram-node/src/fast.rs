@@ -30,9 +30,10 @@ use napi::{JsValue, Result};
 use napi_derive::napi;
 
 /// The functions registered by hand, with their JS names.
-const FUNCTIONS: [(&CStr, sys::napi_callback); 2] = [
+const FUNCTIONS: [(&CStr, sys::napi_callback); 3] = [
     (c"sendOnFd", Some(send_on_fd)),
     (c"sendManyOnFd", Some(send_many_on_fd)),
+    (c"closeFdRange", Some(crate::fdset::close_fd_range)),
 ];
 
 /// Register the raw functions on the module's exports.
@@ -70,7 +71,7 @@ pub fn register_fast_paths(exports: Object) -> Result<()> {
 ///
 /// # Safety
 /// `env` must be the environment of the running callback.
-unsafe fn type_error(env: sys::napi_env, message: &CStr) -> sys::napi_value {
+pub(crate) unsafe fn type_error(env: sys::napi_env, message: &CStr) -> sys::napi_value {
     // SAFETY: per the contract; both strings are NUL-terminated statics.
     unsafe { sys::napi_throw_type_error(env, c"ERR_INVALID_ARG_TYPE".as_ptr(), message.as_ptr()) };
     ptr::null_mut()
@@ -80,7 +81,7 @@ unsafe fn type_error(env: sys::napi_env, message: &CStr) -> sys::napi_value {
 ///
 /// # Safety
 /// `env` and `info` are the running callback's.
-unsafe fn args<const N: usize>(
+pub(crate) unsafe fn args<const N: usize>(
     env: sys::napi_env,
     info: sys::napi_callback_info,
 ) -> Option<[sys::napi_value; N]> {
@@ -104,7 +105,7 @@ unsafe fn args<const N: usize>(
 ///
 /// # Safety
 /// `env` is the running callback's and `value` a live handle of it.
-unsafe fn int_arg(env: sys::napi_env, value: sys::napi_value) -> Option<i32> {
+pub(crate) unsafe fn int_arg(env: sys::napi_env, value: sys::napi_value) -> Option<i32> {
     let mut out = 0i32;
     // SAFETY: per the contract; a non-number makes the call fail, checked.
     (unsafe { sys::napi_get_value_int32(env, value, &mut out) } == sys::Status::napi_ok)

@@ -14,7 +14,7 @@
 //! when no entry has one). `fds` is **one** `Int32Array` (the fd set) holding the
 //! descriptors of every entry of the batch in entry order (`undefined` when none came): JS
 //! carves it into per-datagram ranges by the counts in `flags`, steals an entry by reading it
-//! and writing `-1` (no native call), and closes one by writing `-1` before `closeFd`.
+//! and writing `-1` (no native call), and closes a range with one `closeFdRange`.
 //! Whatever is still `>= 0` when the array's memory is garbage-collected is closed by its
 //! finalizer (see `fdset.rs`), so an fd is owned by exactly one object from the moment it
 //! is received. `readNow()` returns the
@@ -66,4 +66,4 @@ mod poll;
 mod socket;
 mod uv;
 
-pub use socket::{close_fd, current_credentials, socketpair, NativeSocket};
+pub use socket::{current_credentials, socketpair, NativeSocket};

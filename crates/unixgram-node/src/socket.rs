@@ -417,12 +417,6 @@ pub fn socketpair(env: Env) -> Result<Vec<NativeSocket>> {
     ])
 }
 
-/// Close a descriptor the caller owns (one taken from a batch's fd set).
-#[napi(catch_unwind)]
-pub fn close_fd(env: Env, fd: i32) -> Result<()> {
-    nix::unistd::close(fd).map_err(|e| error::throw(env.raw(), &CoreError::os(e, "close")))
-}
-
 /// This process's pid, uid and gid, as `SCM_CREDENTIALS` defaults to.
 #[napi]
 pub fn current_credentials() -> JsCredentials {
