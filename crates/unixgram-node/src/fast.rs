@@ -1,5 +1,6 @@
 //! The send fast paths: `sendOnFd(fd, data)` and `sendManyOnFd(fd, datas, start, end)`,
-//! plain N-API functions registered by hand.
+//! plain N-API functions registered by hand (with `closeFdRange`, see `fdset.rs`), and the
+//! argument helpers they share.
 //!
 //! A connected socket with nothing but bytes to send is the common case of `sendPacket`.
 //! Through a `#[napi]` class method it cost 3.5–4 µs of CPU per datagram on the test VM

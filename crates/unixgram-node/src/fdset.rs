@@ -4,9 +4,9 @@
 //! "fd set"), in entry order; JS carves it into per-datagram ranges by the counts in the
 //! batch metadata. An entry `>= 0` is a descriptor the set still owns; `-1` is one that left
 //! it. JS takes one by reading the number and writing `-1` (`steal`: no native call), and
-//! closes a datagram's range with one `closeFdRange(set, start, count)`. The array's memory is an external
-//! ArrayBuffer allocated here: when it is garbage-collected (or its environment is torn
-//! down, e.g. a worker exits), [`close_rest`] closes every entry still `>= 0`. So every
+//! closes a datagram's range with one [`close_fd_range`] call. The array's memory is an
+//! external ArrayBuffer allocated here: when it is garbage-collected (or its environment is
+//! torn down, e.g. a worker exits), [`close_rest`] closes every entry still `>= 0`. So every
 //! received fd has exactly one owner, and none can leak.
 //!
 //! Before, the set was a napi-rs class, and each `steal` was an N-API method call (class
