@@ -73,7 +73,11 @@ export class FdRange implements ReceivedFds {
 
   /** Close every descriptor of the range not stolen. Idempotent. */
   close(): void {
-    closeFdRange(this.#set, this.#start, this.length);
+    // No native call when everything was stolen (the common case of a receiver that takes its fds).
+    const set = this.#set;
+    for (let at = this.#start, end = this.#start + this.length; at < end; at++) {
+      if ((set[at] as number) >= 0) return closeFdRange(set, this.#start, this.length);
+    }
   }
 
   #check(index: number): void {
