@@ -29,6 +29,8 @@ export const PAYLOADS = { '64 B': 64, '1 KiB': 1024, '64 KiB': 65536 };
 
 const UD = 'unix-dgram';
 const UD_JSON = 'unix-dgram + JSON.parse';
+/** The round-trip floor row: unixgram's binding with no API around it. */
+export const BARE = 'bare binding, both ends (floor)';
 
 /**
  * The rows for the given payload labels. Fields: scenario, payload, size, library,
@@ -73,6 +75,9 @@ export function rows(payloads) {
   const pp = (file, role) => node(file, role);
   add({ ...rtt, library: 'C (epoll)', sender: REFERENCES.rtt.sender, receiver: REFERENCES.rtt.receiver });
   add({ ...rtt, library: 'unixgram', sender: pp('unixgram-pingpong.mjs', 'ping'), receiver: pp('unixgram-pingpong.mjs', 'echo'), socketpair: true });
+  // Not an option users have: the floor of any Node peer (Node's loop plus one N-API call
+  // each way, no API). Shows how close to C a round trip through Node can get.
+  add({ ...rtt, library: BARE, sender: pp('bare-binding-pingpong.mjs', 'ping'), receiver: pp('bare-binding-pingpong.mjs', 'echo'), socketpair: true, note: 'floor, not an option: no API' });
   for (const [library, file] of [
     [UD, 'unix-dgram-pingpong.mjs'],
     ['node-unix-socket', 'node-unix-socket-pingpong.mjs'],

@@ -1,0 +1,53 @@
+// Not a library option: the floor of any Node peer on this machine. unixgram's native
+// binding with no API around it (no promise, no queue, no parsing): one N-API callback per
+// batch on Node's event loop, one raw send per datagram, at both ends. What a round trip
+// costs here is what Node's loop and one N-API call each way cost, before any API.
+// Socketpair end on --fd 3, like the unixgram row.
+import { createRequire } from 'node:module';
+import { parseArgs, say, waitGo, finish, payload, pinger, MARK_END } from '../lib/peer.mjs';
+
+const binding = createRequire(import.meta.url)('../../native.cjs');
+const args = parseArgs();
+const sock = binding.NativeSocket.fromFd(args.fd);
+const send = (buf) => {
+  const sent = binding.sendOnFd(args.fd, buf);
+  if (sent < 0) throw new Error(`send failed: errno ${-sent}`); // a full queue cannot happen: one datagram in flight
+};
+
+/** Every datagram of a batch: meta is [count, base, len, flags, len, flags, …]. */
+const eachDatagram = (onDatagram) => (slab, meta) => {
+  if (slab === undefined) return;
+  let offset = meta[1];
+  for (let m = 2; m < 2 + 2 * meta[0]; m += 2) {
+    onDatagram(new Uint8Array(slab, offset, meta[m]));
+    offset += meta[m];
+  }
+};
+
+if (args.role === 'echo') {
+  let count = 0;
+  sock.setCallback(
+    eachDatagram((d) => {
+      if (d[0] === MARK_END) {
+        sock.close(); // (the callbacks refer to the socket, which keeps it from the GC)
+        return finish({ count });
+      }
+      count++;
+      send(d);
+    }),
+  );
+  sock.watch(1, true, true);
+  say('ready {}');
+} else {
+  say('bound');
+  await waitGo();
+  const data = payload(args.size);
+  const sendEnd = () => {
+    send(payload(args.size, MARK_END));
+    sock.close(); // (the callbacks refer to the socket, which keeps it from the GC)
+  };
+  const p = pinger(args, () => send(data), sendEnd);
+  sock.setCallback(eachDatagram(() => p.reply()));
+  sock.watch(1, true, true);
+  p.start();
+}
