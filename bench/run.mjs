@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run bench [-- --quick | --memory | --only REGEX | --rounds N | --secs S]`
-// Sender and receiver in separate processes pinned to CPUs 0 and 1; every row is the median
-// of its rounds, compared with C runs taken right before and after it, and with unix-dgram.
+// Sender and receiver in separate processes pinned to CPUs 0 and 1; the rows of a scenario
+// and payload run their rounds interleaved, with a short C run between rounds; ratios are
+// medians of round-by-round ratios (to those C runs, and to unix-dgram's same round).
 // Prints a Markdown table and writes bench/results/latest.json. See bench/README.md.
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { execSync } from 'node:child_process';
@@ -9,7 +10,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { BENCH_DIR, ROOT_DIR, ensureCompetitors, checkLoads, ensureDist, buildC } from './lib/setup.mjs';
 import { rows, PAYLOADS } from './lib/scenarios.mjs';
-import { measureRow, References, fillUnixDgramRatios } from './lib/measure.mjs';
+import { measureGroup, fillUnixDgramRatios } from './lib/measure.mjs';
 import { measureMemory } from './lib/memory.mjs';
 import { table, memoryLine } from './lib/report.mjs';
 
@@ -41,17 +42,28 @@ for (const [pkg, label] of [['unix-dgram', 'unix-dgram'], ['node-unix-socket', '
 ensureDist(log);
 buildC(log);
 
+const brokenLib = (row) => Object.keys(broken).find((k) => row.library.startsWith(k));
 const records = [];
 let memory = null;
 if (!memoryOnly) {
   let list = rows(settings.payloads);
   if (only) list = list.filter((r) => only.test(`${r.scenario} ${r.payload} ${r.library}`));
-  const refs = new References(settings.refSecs);
-  for (const [i, row] of list.entries()) {
-    const lib = Object.keys(broken).find((k) => row.library.startsWith(k));
-    const rec = lib ? failedRecord(row, broken[lib]) : await measureRow(row, { ...settings, refs });
-    records.push(rec);
-    log(`[${i + 1}/${list.length}] ${row.scenario} ${row.payload} ${row.library}: ${summary(rec)} (${elapsed()})`);
+  // Rows of one scenario and payload are measured together, their rounds interleaved.
+  const groups = [];
+  for (const row of list) {
+    const last = groups.at(-1);
+    if (last && last[0].scenario === row.scenario && last[0].payload === row.payload) last.push(row);
+    else groups.push([row]);
+  }
+  for (const group of groups) {
+    const runnable = group.filter((row) => !brokenLib(row));
+    const measured = runnable.length ? await measureGroup(runnable, settings) : [];
+    for (const row of group) {
+      const lib = brokenLib(row);
+      const rec = lib ? failedRecord(row, broken[lib]) : measured[runnable.indexOf(row)];
+      records.push(rec);
+      log(`[${records.length}/${list.length}] ${row.scenario} ${row.payload} ${row.library}: ${summary(rec)} (${elapsed()})`);
+    }
   }
   fillUnixDgramRatios(records);
 }
@@ -86,7 +98,7 @@ function failedRecord(row, why) {
     scenario: row.scenario, payload: row.payload, library: row.library,
     metric: row.metric === 'rtt' ? 'rtt_p50_us' : 'datagrams_per_s',
     median: null, ratio_to_c: null, ratio_to_unix_dgram: null, cpu_us_per_datagram: null,
-    cpu_us_rx: null, cpu_us_tx: null, peak_rss_mb: null, rounds: 0, values: [], c_ref: null,
+    cpu_us_rx: null, cpu_us_tx: null, peak_rss_mb: null, rounds: 0, values: [], c_refs: [],
     status: 'failed', notes: [why], udRow: row.udRow,
   };
 }

@@ -1,7 +1,8 @@
-// Measuring one row: rounds of one pair, the C references around it, and the record.
+// Measuring a group of rows: their rounds interleaved, the C references between rounds, and
+// one record per row.
 import { runPair } from './pair.mjs';
 import { REFERENCES } from './scenarios.mjs';
-import { median, mean, round } from './stats.mjs';
+import { median, mean, round, pairedRatio } from './stats.mjs';
 
 const timeoutMs = (secs) => Math.round((secs + 4) * 1000); // a hung peer costs little
 
@@ -28,47 +29,55 @@ export async function runOnce(row, secs) {
   return res.ok ? { ok: true, ...extract(row, res) } : res;
 }
 
-/** Short C reference runs; the one taken after a row is reused before the next row of the same kind. */
-export class References {
-  #last = null;
-  constructor(secs) {
-    this.secs = secs;
-  }
-  async #run(kind, size) {
-    const ref = REFERENCES[kind];
-    const r = await runOnce({ ...ref, size, socketpair: false, metric: kind === 'rtt' ? 'rtt' : 'rate' }, this.secs);
-    return r.ok ? r.value : null;
-  }
-  async before(kind, size) {
-    const key = `${kind}/${size}`;
-    if (this.#last?.key === key && this.#last.value !== null) return this.#last.value;
-    return this.#run(kind, size);
-  }
-  async after(kind, size) {
-    const value = await this.#run(kind, size);
-    this.#last = { key: `${kind}/${size}`, value };
-    return value;
-  }
+/** A short C reference run of `kind` (a key of REFERENCES); null if it failed. */
+async function runReference(kind, size, secs) {
+  const ref = REFERENCES[kind];
+  const r = await runOnce({ ...ref, size, socketpair: false, metric: kind === 'rtt' ? 'rtt' : 'rate' }, secs);
+  return r.ok ? r.value : null;
 }
 
-/** All rounds of one row, bracketed by C references; returns the row's JSON record. */
-export async function measureRow(row, { rounds, secs, refs }) {
-  const before = await refs.before(row.ref, row.size);
-  const runs = [];
-  const errors = [];
-  // A row whose first round fails (a hang, a crash) is not tried again; a later failure
-  // after a success gets one more chance.
-  for (let i = 0; i < rounds && errors.length < (runs.length ? 2 : 1); i++) {
-    const r = await runOnce(row, secs);
-    if (r.ok) runs.push(r);
-    else errors.push(r.error);
+/**
+ * All rounds of a group of rows (one scenario and payload, so one kind of C reference),
+ * interleaved: each round runs every row once, in order, with a short C reference run
+ * before the first round and after each round. The machine's speed drifts a lot within a
+ * minute, so rows compared with each other (unixgram and unix-dgram, or net) are compared
+ * round by round, seconds apart, and each round with the C runs on either side of it.
+ * @param group - rows with the same scenario, payload, size and `ref`
+ * @param settings - `{ rounds, secs, refSecs }`
+ * @returns one record per row, in order
+ */
+export async function measureGroup(group, { rounds, secs, refSecs }) {
+  const { ref, size } = group[0];
+  const refs = [await runReference(ref, size, refSecs)];
+  const state = group.map(() => ({ perRound: [], runs: [], errors: [], stopped: false }));
+  for (let k = 0; k < rounds; k++) {
+    for (const [j, row] of group.entries()) {
+      const st = state[j];
+      let r = null;
+      if (!st.stopped) {
+        const res = await runOnce(row, secs);
+        if (res.ok) r = res;
+        else st.errors.push(res.error);
+        // A row whose first round fails (a hang, a crash) is not tried again; a later
+        // failure after a success gets one more chance.
+        if (st.errors.length >= (st.runs.length || r ? 2 : 1)) st.stopped = true;
+      }
+      if (r) st.runs.push(r);
+      st.perRound.push(r);
+    }
+    refs.push(await runReference(ref, size, refSecs));
   }
-  const after = await refs.after(row.ref, row.size);
+  // The C figure of round k: the mean of the references on either side of it.
+  const cOf = (k) => mean([refs[k], refs[k + 1]].filter((x) => x !== null));
+  return group.map((row, j) => record(row, state[j], rounds, cOf, refs));
+}
+
+function record(row, { perRound, runs, errors }, rounds, cOf, refs) {
   const value = median(runs.map((r) => r.value));
-  const cRef = mean([before, after].filter((x) => x !== null));
   const cpuRx = median(runs.map((r) => r.cpuRx).filter((x) => x !== null));
   const cpuTx = median(runs.map((r) => r.cpuTx).filter((x) => x !== null));
-  const notes = notesFor(row, runs, errors, rounds);
+  const values = perRound.map((r) => (r ? round(r.value, 2) : null));
+  const cPerRound = perRound.map((_, k) => cOf(k));
   return {
     scenario: row.scenario,
     payload: row.payload,
@@ -76,17 +85,17 @@ export async function measureRow(row, { rounds, secs, refs }) {
     metric: row.metric === 'rtt' ? 'rtt_p50_us' : 'datagrams_per_s',
     median: round(value, row.metric === 'rtt' ? 2 : 0),
     p99_us: row.metric === 'rtt' ? round(median(runs.map((r) => r.p99)), 2) : undefined,
-    ratio_to_c: value !== null && cRef ? round(value / cRef, 3) : null,
-    ratio_to_unix_dgram: null, // filled in once every row of the run is measured
+    ratio_to_c: round(pairedRatio(values, cPerRound), 3),
+    ratio_to_unix_dgram: null, // filled in once every row of the group is measured
     cpu_us_per_datagram: round(row.measured === 'send' ? cpuTx : cpuRx, 2),
     cpu_us_rx: round(cpuRx, 2),
     cpu_us_tx: round(cpuTx, 2),
     peak_rss_mb: runs.length ? round(Math.max(...runs.map((r) => r.rssKb)) / 1024, 1) : null,
     rounds: runs.length,
-    values: runs.map((r) => round(r.value, 2)),
-    c_ref: { before: round(before, 2), after: round(after, 2) },
+    values,
+    c_refs: refs.map((x) => round(x, 2)),
     status: runs.length === 0 ? 'failed' : errors.length ? 'partial' : 'ok',
-    notes,
+    notes: notesFor(row, runs, errors, rounds),
     udRow: row.udRow,
   };
 }
@@ -105,11 +114,11 @@ function notesFor(row, runs, errors, rounds) {
   return notes;
 }
 
-/** Ratios to the unix-dgram row of the same scenario and payload. */
+/** Ratios to the unix-dgram row of the same scenario and payload, round by round. */
 export function fillUnixDgramRatios(records) {
   for (const rec of records) {
     const ud = records.find((r) => r.scenario === rec.scenario && r.payload === rec.payload && r.library === rec.udRow);
-    if (ud?.median && rec.median !== null) rec.ratio_to_unix_dgram = round(rec.median / ud.median, 3);
+    if (ud?.median && rec.median !== null) rec.ratio_to_unix_dgram = round(pairedRatio(rec.values, ud.values), 3);
   }
   for (const rec of records) delete rec.udRow;
 }

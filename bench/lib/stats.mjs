@@ -7,3 +7,9 @@ export const median = (xs) => {
 };
 export const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
 export const round = (x, digits = 2) => (x === null || x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(digits)));
+/** Median over the rounds where both figures exist of a[k] / b[k] (rounds paired, seconds apart). */
+export function pairedRatio(a, b) {
+  const ratios = [];
+  for (let k = 0; k < Math.min(a.length, b.length); k++) if (a[k] && b[k]) ratios.push(a[k] / b[k]);
+  return median(ratios);
+}
