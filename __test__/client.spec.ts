@@ -135,6 +135,17 @@ test('concurrent recvPacket() calls each get a distinct packet, in call order', 
   t.deepEqual(await Promise.all(pending), Array.from({ length: 20 }, (_, i) => i));
 });
 
+test('recvPacket({ timeout: 0 }) does not jump ahead of a recvPacket() already waiting', async (t) => {
+  const [a, b] = autoClose(t, UnixDatagramClient.socketpair(json()));
+  const first = b.recvPacket();
+  a.sendPacketSync('one'); // in the kernel queue; the event loop has not delivered it yet
+  // the immediate receive reads it from the kernel, but it belongs to the earlier call
+  await t.throwsAsync(b.recvPacket({ timeout: 0 }), { code: 'ETIMEDOUT' });
+  await a.sendPacket('two');
+  t.is(await first, 'one');
+  t.is(await b.recvPacket(), 'two');
+});
+
 test('concurrent sendPacket() calls arrive in call order', async (t) => {
   const [a, b] = autoClose(t, UnixDatagramClient.socketpair(json()));
   const count = 2000; // more than a socketpair queue holds, so some sends have to wait

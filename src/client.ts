@@ -46,6 +46,9 @@ const STATE_KEEP_ALIVE = 4;
 const STATE_STRONG = 8;
 const REQUEST_PENDING = 16;
 
+/** The options of a call given none (shared: no object per call). */
+const NO_OPTIONS = Object.freeze({});
+
 /** What a send that went out at once returns: one settled promise, shared. */
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -350,7 +353,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
    * {@link DatagramProtocolParseError} (the client keeps working), `'ERR_UNIXGRAM_TRUNCATED'`,
    * `'ERR_UNIXGRAM_CLOSED'`
    */
-  recvPacket(options: RecvOptions = {}): Promise<ReceivedPacket> {
+  recvPacket(options: RecvOptions = NO_OPTIONS): Promise<ReceivedPacket> {
     // Not an `async` function: a receive loop pays for one promise per packet, not three.
     let timeout: number | null;
     let signal: AbortSignal | undefined;

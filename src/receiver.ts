@@ -160,11 +160,6 @@ export class Receiver {
    */
   onBatch(slab: ArrayBuffer, meta: Uint32Array, extras: Extra[] | undefined, fds: Int32Array | undefined): void {
     this.#enqueue(slab, meta, extras, fds);
-    while (this.#waiters.length > 0) {
-      const datagram = this.#shift();
-      if (!datagram) break;
-      (this.#waiters.shift() as Waiter).resolve(datagram);
-    }
     this.#changed();
   }
 
@@ -190,7 +185,7 @@ export class Receiver {
       const data = Buffer.from(slab, offset, len);
       offset += len;
       if (flags === 0) {
-        this.#queue.push({ data, address, fds: undefined, credentials: undefined, error: undefined });
+        this.#accept({ data, address, fds: undefined, credentials: undefined, error: undefined });
         continue;
       }
       let fds: FdRange | undefined;
@@ -200,13 +195,23 @@ export class Receiver {
         nextFd += count;
       }
       if ((flags & EXTRA_MASK) === 0) {
-        this.#queue.push({ data, address, fds, credentials: undefined, error: undefined });
+        this.#accept({ data, address, fds, credentials: undefined, error: undefined });
         continue;
       }
       const extra = extras?.[x++] ?? {};
       if (extra.address) address = extra.address;
-      this.#queue.push({ data, address, fds, credentials: extra.credentials, error: extra.error });
+      this.#accept({ data, address, fds, credentials: extra.credentials, error: extra.error });
     }
+  }
+
+  /**
+   * A datagram in arrival order: straight to the first waiting caller when nothing is
+   * queued ahead of it (callers wait only while the queue is empty, so order is kept),
+   * else to the queue.
+   */
+  #accept(datagram: RawDatagram): void {
+    if (this.#waiters.length > 0 && this.#head === this.#queue.length) (this.#waiters.shift() as Waiter).resolve(datagram);
+    else this.#queue.push(datagram);
   }
 
   #shift(): RawDatagram | undefined {
