@@ -3,104 +3,25 @@
  * @packageDocumentation
  */
 import { Buffer } from 'node:buffer';
-import { performance } from 'node:perf_hooks';
 
 import { encodeAddress, decodeAddress, type AddressLike, type UnixAddress } from './address.js';
 import { SocketAncillary } from './ancillary.js';
-import {
-  AbortError,
-  TimeoutError,
-  closedError,
-  invalidArgType,
-  outOfRange,
-  ErrorCodes,
-  type SystemError,
-} from './errors.js';
-import { native, sendOnFd, sendManyOnFd, READABLE, WRITABLE, WOULD_BLOCK, type NativeSocket } from './native.js';
-import type { JsSendAncillary as NativeSendAncillary } from '../index.js';
+import { checkTimeout, NO_OPTIONS, type ConnectOptions, type IterOptions, type RecvOptions, type SendManyOptions, type SendOptions } from './client-options.js';
+import { AbortError, TimeoutError, closedError, invalidArgType, outOfRange } from './errors.js';
+import { native, sendOnFd, READABLE, WRITABLE, WOULD_BLOCK, type NativeSocket } from './native.js';
 import type { DatagramProtocol } from './protocol.js';
 import { PacketIterator } from './iterator.js';
 import { Receiver, type RawDatagram } from './receiver.js';
+import { prepareSendMany, sendManyAttempt, toBuffer } from './send-many.js';
 import { Sender } from './sender.js';
 import { SocketProxy } from './socket-proxy.js';
 import { receiveSync, sendSync, type SyncRecvOptions, type SyncSendOptions } from './sync.js';
+import { WatchControl } from './watch-control.js';
 
-/** Options of {@link UnixDatagramClient.connect}. */
-export interface ConnectOptions {
-  /**
-   * Where to bind before connecting. Default (`undefined`): on Linux, autobind to a
-   * kernel-chosen abstract name, so the peer can answer; on macOS and FreeBSD, which have no
-   * autobind, stay unnamed (pass a path to be answered). `null`: stay unnamed (the peer
-   * cannot answer).
-   */
-  localAddress?: AddressLike | null;
-  /** Turn on `SO_PASSCRED`: each received datagram carries its sender's credentials. */
-  passCredentials?: boolean;
-}
-
-/** Control words (see `poll::control_to_js` in the binding) and their state bits. */
-const CONTROL_IN_CALLBACK = 0;
-const CONTROL_REQUEST = 1;
-const CONTROL_APPLIED = 2;
-const STATE_KEEP_ALIVE = 4;
-const STATE_STRONG = 8;
-const REQUEST_PENDING = 16;
-
-/** The options of a call given none (shared: no object per call). */
-const NO_OPTIONS = Object.freeze({});
+export type { ConnectOptions, SendOptions, SendManyOptions, RecvOptions, IterOptions } from './client-options.js';
 
 /** What a send that went out at once returns: one settled promise, shared. */
 const RESOLVED: Promise<void> = Promise.resolve();
-
-/** Options of {@link UnixDatagramClient.sendPacket}. */
-export interface SendOptions {
-  /** Descriptors and/or credentials to send with the datagram. */
-  ancillary?: SocketAncillary;
-}
-
-/** Options of {@link UnixDatagramClient.sendPackets}. */
-export interface SendManyOptions {
-  /** Ancillary data per packet, by index; `undefined` entries send none. */
-  ancillary?: ReadonlyArray<SocketAncillary | undefined>;
-}
-
-/** Options of {@link UnixDatagramClient.recvPacket}. */
-export interface RecvOptions {
-  /** Seconds to wait; `0` takes only what is already queued. Default: no limit. */
-  timeout?: number | null;
-  /** Cancels the wait; the promise rejects with an `AbortError`. */
-  signal?: AbortSignal;
-  /**
-   * Receives the descriptors and credentials that came with the datagram. Without it they
-   * are closed at once.
-   */
-  ancillary?: SocketAncillary;
-}
-
-/** Options of {@link UnixDatagramClient.iterReceivedPackets}. */
-export interface IterOptions {
-  /**
-   * Total seconds to spend waiting across the iteration (time spent in your loop body does
-   * not count). Default `0`: only what is queued. `null`: until the client is closed.
-   */
-  timeout?: number | null;
-}
-
-/** Datagrams per native `sendMany` call: at most the kernel's `UIO_MAXIOV`. */
-const SEND_MANY_MAX = 1024;
-const SEND_MANY_FIRST = 64;
-const SEND_MANY_MIN = 16;
-
-function checkTimeout(timeout: unknown): number | null {
-  if (timeout === undefined || timeout === null) return null;
-  if (typeof timeout !== 'number') throw invalidArgType('timeout', 'a number of seconds', timeout);
-  if (Number.isNaN(timeout) || timeout < 0) throw outOfRange('timeout', '>= 0 (seconds)', timeout);
-  return timeout;
-}
-
-function toBuffer(data: Uint8Array): Buffer {
-  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-}
 
 /**
  * A connected Unix datagram socket that sends and receives packets through a
@@ -132,8 +53,8 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
   #socket: SocketProxy | undefined;
   #closed = false;
   #ref = true;
-  /** The binding's control words, shared memory: see {@link UnixDatagramClient.#updateWatch}. */
-  readonly #control: Uint32Array;
+  /** What the binding watches (events, keep-alive, strong hold). */
+  readonly #watch: WatchControl;
 
   /**
    * Connect to `address`. The socket is bound first (see {@link ConnectOptions.localAddress}).
@@ -205,7 +126,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     const changed = (): void => this.#updateWatch();
     this.#receiver = new Receiver(sock, changed);
     this.#sender = new Sender(() => true, changed);
-    this.#control = sock.control();
+    this.#watch = new WatchControl(sock);
     sock.setCallback((slab?: ArrayBuffer, meta?: Uint32Array, extras?: object[], writable?: boolean, fds?: Int32Array) => {
       // The batch first: its metadata array is reused by the next read. A writable event
       // was one-shot: the binding has already dropped it from the applied state.
@@ -293,56 +214,13 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
    */
   sendPackets(packets: Iterable<SentPacket>, options?: SendManyOptions): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
-    const datas: Buffer[] = [];
-    let extras: Array<NativeSendAncillary | null> | null = null;
+    let attempt: () => number;
     try {
-      if (packets === null || typeof (packets as Iterable<SentPacket>)[Symbol.iterator] !== 'function') {
-        throw invalidArgType('packets', 'an iterable of packets', packets);
-      }
-      for (const packet of packets) datas.push(toBuffer(this.#protocol.makeDatagram(packet)));
-      const list = options?.ancillary;
-      if (list !== undefined) {
-        extras = datas.map((_, i) => {
-          const a = list[i];
-          if (a === undefined || a === null) return null;
-          if (!(a instanceof SocketAncillary)) throw invalidArgType(`options.ancillary[${i}]`, 'a SocketAncillary', a);
-          const send = a._toSend();
-          return send && { fds: send.fds ?? undefined, credentials: send.credentials ?? undefined };
-        });
-      }
+      attempt = sendManyAttempt(this.#fd, this.#native, prepareSendMany(this.#protocol, packets, options?.ancillary));
     } catch (err) {
       return Promise.reject(err);
     }
-    const sock = this.#native;
-    let offset = 0;
-    // Datagrams per native call: a full peer queue takes only a few (11 by default), and
-    // each call marshals its whole chunk, so start small, grow while everything goes out,
-    // and shrink to about what fitted when the queue fills.
-    let chunk = SEND_MANY_FIRST;
-    return this.#sender.send(() => {
-      while (offset < datas.length) {
-        const end = Math.min(datas.length, offset + chunk);
-        const asked = end - offset;
-        let sent: number;
-        if (extras === null) {
-          // The fast path (no ancillary data): by fd number, without slicing the array. A
-          // failure of the first datagram is finished by `sendFailed` (see sendPacket).
-          sent = sendManyOnFd(this.#fd, datas, offset, end);
-          if (sent < 0 && sent !== WOULD_BLOCK) sent = sock.sendFailed(-sent, datas[offset] as Buffer) === WOULD_BLOCK ? WOULD_BLOCK : 1;
-        } else {
-          const whole = offset === 0 && end === datas.length;
-          sent = sock.sendMany(whole ? datas : datas.slice(offset, end), whole ? extras : extras.slice(offset, end), null);
-        }
-        if (sent === WOULD_BLOCK) return WOULD_BLOCK;
-        offset += sent;
-        if (sent < asked) {
-          chunk = Math.max(SEND_MANY_MIN, sent * 2);
-          return WOULD_BLOCK; // the peer's queue filled up
-        }
-        chunk = Math.min(SEND_MANY_MAX, chunk * 2);
-      }
-      return datas.length;
-    });
+    return this.#sender.send(attempt);
   }
 
   /**
@@ -389,7 +267,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
         });
       });
     }
-    return this.#waitForDatagram(timeout, signal).then((d) => this.#unpack(d, ancillary));
+    return this.#receiver.waitWithin(timeout, signal, !this.#ref).then((d) => this.#unpack(d, ancillary));
   }
 
   /**
@@ -412,7 +290,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
       {
         takeQueued: () => this.#receiver.takeQueued(),
         takeNow: () => this.#receiver.takeNow(),
-        wait: (seconds) => this.#waitForDatagram(seconds, undefined),
+        wait: (seconds) => this.#receiver.waitWithin(seconds, undefined, !this.#ref),
         waitForever: (onDatagram) => void this.#receiver.wait({ resolve: onDatagram }),
         unpack: (raw) => this.#unpack(raw, undefined),
         closed: () => this.#closed,
@@ -534,28 +412,6 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     if (this.#closed) throw closedError();
   }
 
-  #waitForDatagram(timeout: number | null, signal: AbortSignal | undefined): Promise<RawDatagram> {
-    return new Promise<RawDatagram>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const onAbort = (): void => {
-        if (withdraw()) finish(() => reject(new AbortError(signal?.reason)));
-      };
-      const finish = (settle: () => void): void => {
-        if (timer) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        settle();
-      };
-      const withdraw = this.#receiver.wait({ resolve: (d) => finish(() => resolve(d)) });
-      if (timeout !== null) {
-        timer = setTimeout(() => {
-          if (withdraw()) finish(() => reject(new TimeoutError(timeout)));
-        }, timeout * 1000);
-        if (!this.#ref) timer.unref();
-      }
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
   #unpack(raw: RawDatagram, ancillary: SocketAncillary | undefined): ReceivedPacket {
     if (raw.error) {
       raw.fds?.close();
@@ -573,34 +429,11 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     return packet;
   }
 
-  /**
-   * Tell the binding what to watch, when that differs from what it applied (control word
-   * 2: events in bits 0–1, keep-alive bit 2, strong bit 3). Becoming idle with the same
-   * events while the binding delivers a batch (word 0 is 1: the callback or its microtasks
-   * run; the last waiting receive was just served) is left in word 1 for the binding to
-   * apply when the callback returns: a receive loop asks again in a microtask before then,
-   * which takes the request back, so a round trip makes no native call and schedules
-   * nothing for it.
-   */
+  /** Tell the binding what to watch now (see {@link WatchControl.set}). */
   #updateWatch(): void {
     if (this.#closed) return;
     const events = (this.#receiver.wantsData ? READABLE : 0) | (this.#sender.wantsWritable ? WRITABLE : 0);
     const busy = this.#receiver.hasWaiters || this.#sender.pending;
-    const keepAlive = this.#ref && busy;
-    const want = events | (keepAlive ? STATE_KEEP_ALIVE : 0) | (busy ? STATE_STRONG : 0);
-    const control = this.#control;
-    const applied = control[CONTROL_APPLIED] as number;
-    if (want === applied) {
-      control[CONTROL_REQUEST] = 0;
-      return;
-    }
-    if (control[CONTROL_IN_CALLBACK] === 1 && !busy && (applied & STATE_STRONG) !== 0 && (applied & 3) === events) {
-      control[CONTROL_REQUEST] = want | REQUEST_PENDING;
-      return;
-    }
-    control[CONTROL_REQUEST] = 0;
-    // Held strongly only while something waits: a client that merely prefetches can still
-    // be dropped by its user and garbage-collected.
-    this.#native.watch(events, keepAlive, busy);
+    this.#watch.set(events, this.#ref && busy, busy);
   }
 }

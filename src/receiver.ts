@@ -5,7 +5,7 @@
  */
 import { Buffer } from 'node:buffer';
 import type { Credentials } from './ancillary.js';
-import type { SystemError } from './errors.js';
+import { AbortError, TimeoutError, type SystemError } from './errors.js';
 import { FdRange } from './fd-range.js';
 import type { NativeSocket } from './native.js';
 
@@ -150,6 +150,36 @@ export class Receiver {
       this.#changed();
       return true;
     };
+  }
+
+  /**
+   * Wait for the next datagram, for at most `timeout` seconds (null: no limit) and until
+   * `signal` aborts; a timed-out or aborted wait is withdrawn, so no datagram is lost to it.
+   * @param timeout - seconds, or null
+   * @param signal - cancels the wait
+   * @param unrefTimer - the timer does not hold the process open
+   * @returns the datagram; rejects with {@link TimeoutError} or {@link AbortError}
+   */
+  waitWithin(timeout: number | null, signal: AbortSignal | undefined, unrefTimer: boolean): Promise<RawDatagram> {
+    return new Promise<RawDatagram>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = (): void => {
+        if (withdraw()) finish(() => reject(new AbortError(signal?.reason)));
+      };
+      const finish = (settle: () => void): void => {
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        settle();
+      };
+      const withdraw = this.wait({ resolve: (d) => finish(() => resolve(d)) });
+      if (timeout !== null) {
+        timer = setTimeout(() => {
+          if (withdraw()) finish(() => reject(new TimeoutError(timeout)));
+        }, timeout * 1000);
+        if (unrefTimer) timer.unref();
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   /**
