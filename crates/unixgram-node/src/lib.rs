@@ -55,6 +55,8 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod batch_js;
+mod drain;
 mod error;
 // napi-derive registers module-exports hooks outside `cfg(test)` only, so the unit-test
 // build sees this module as unused.

@@ -8,47 +8,17 @@
 
 use std::cell::RefCell;
 use std::ffi::{c_int, c_void};
-use std::os::fd::OwnedFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::rc::Rc;
 
 use napi::{sys, Env, Result};
-use unixgram_core::batch::RECV_SLOTS;
-use unixgram_core::{Address, Credentials, Error as CoreError, Received, UnixDatagram};
+use unixgram_core::{Error as CoreError, UnixDatagram};
 
-use crate::error;
-use crate::fdset;
+use crate::batch_js::{batch_to_js, BatchArea};
+use crate::drain::{drain, Batch};
 use crate::js;
 use crate::uv;
-
-/// At most this many datagrams per wakeup, so one busy socket cannot starve the loop.
-const BATCH_MAX_DATAGRAMS: usize = 64;
-/// Stop draining once a batch holds this many bytes (one larger datagram is still whole).
-const BATCH_MAX_BYTES: usize = 1 << 20;
-
-/// Batches whose payloads total at most this many bytes are copied into the socket's pool
-/// (no allocation, no finalizer); bigger ones are handed over as they are, without a copy.
-const POOL_COPY_MAX: usize = 16 << 10;
-/// Size of each pool ArrayBuffer. A pool is only ever appended to; when a batch does not fit
-/// a new one is started, and the old one lives on as long as JS holds views into it.
-const POOL_SIZE: usize = 128 << 10;
-/// Capacity of the metadata array, in u32s: `[count, base]`, then `[len, flags]` per entry
-/// (the drain budget, plus an error entry).
-const META_CAP: usize = 2 + 2 * (BATCH_MAX_DATAGRAMS + 2);
-
-/// Per-entry flags in the batch metadata. An entry has an extras object iff one of the
-/// low three bits is set (`flags & 7 != 0`); descriptors alone need none.
-const ENTRY_ERROR: u32 = 1;
-const ENTRY_ADDRESS: u32 = 2;
-/// Credentials arrived (`SCM_CREDENTIALS`).
-const ENTRY_ANCILLARY: u32 = 4;
-/// Descriptors arrived: their count is in bits 8 and up (at most 253, so bits 8..15), and
-/// they are the next that many of the batch's fd set.
-const ENTRY_FDS: u32 = 8;
-const ENTRY_FDS_SHIFT: u32 = 8;
-/// The flags that come with an extras object.
-const ENTRY_EXTRA_MASK: u32 = ENTRY_ERROR | ENTRY_ADDRESS | ENTRY_ANCILLARY;
 
 pub type Shared = Rc<RefCell<Inner>>;
 
@@ -68,37 +38,9 @@ pub struct Inner {
     /// The `RefCell` this lives in, as registered with the env cleanup hook.
     hook_arg: *mut c_void,
     /// Memory shared with JS for delivering batches.
-    area: BatchArea,
+    pub(crate) area: BatchArea,
     /// The watch state last applied, as in the control word `CONTROL_APPLIED`.
     applied: u32,
-}
-
-/// Where batches are written for JS (see `batch_to_js`): the current payload pool, an
-/// ArrayBuffer appended to and never overwritten, and one `Uint32Array` of metadata reused by
-/// every batch (JS reads it before the callback returns).
-struct BatchArea {
-    pool: sys::napi_ref,
-    pool_ptr: *mut u8,
-    pool_used: usize,
-    meta: sys::napi_ref,
-    meta_ptr: *mut u32,
-    /// The control words shared with JS (see [`control_to_js`]); null until JS asks.
-    control: sys::napi_ref,
-    control_ptr: *mut u32,
-}
-
-impl BatchArea {
-    const fn new() -> Self {
-        Self {
-            pool: ptr::null_mut(),
-            pool_ptr: ptr::null_mut(),
-            pool_used: 0,
-            meta: ptr::null_mut(),
-            meta_ptr: ptr::null_mut(),
-            control: ptr::null_mut(),
-            control_ptr: ptr::null_mut(),
-        }
-    }
 }
 
 /// Index of the control word that is 1 while the batch callback (and the microtasks it
@@ -354,257 +296,6 @@ pub(crate) fn control_to_js(shared: &Shared, env: sys::napi_env) -> Result<sys::
     Ok(array)
 }
 
-/// What one drain read: the payloads back to back, per entry its length and flags, the
-/// extras of flagged entries, and the descriptors of every entry, in entry order.
-#[derive(Default)]
-pub struct Batch {
-    slab: Vec<u8>,
-    /// `[len, flags]` per entry.
-    meta: Vec<u32>,
-    extras: Vec<Extra>,
-    fds: Vec<OwnedFd>,
-}
-
-/// What an entry with `flags & ENTRY_EXTRA_MASK != 0` carries besides its payload.
-#[derive(Default)]
-struct Extra {
-    address: Option<Address>,
-    credentials: Option<Credentials>,
-    error: Option<CoreError>,
-}
-
-impl Extra {
-    fn error(e: CoreError) -> Self {
-        Self {
-            error: Some(e),
-            ..Self::default()
-        }
-    }
-}
-
-impl Batch {
-    pub fn is_empty(&self) -> bool {
-        self.meta.is_empty()
-    }
-
-    fn push(&mut self, len: usize, flags: u32) {
-        self.meta.extend_from_slice(&[len as u32, flags]);
-    }
-}
-
-/// Read what is queued, without blocking, up to the batch budget: `recvmmsg` calls of up
-/// to 16 datagrams, stopping as soon as one comes back short (the queue ran dry), so an
-/// idle queue costs no extra `EAGAIN` syscall.
-pub fn drain(sock: &mut UnixDatagram, want_address: bool) -> Batch {
-    let mut batch = Batch::default();
-    let Batch {
-        slab,
-        meta,
-        extras,
-        fds: batch_fds,
-    } = &mut batch;
-    let mut last_address: Option<Address> = None;
-    let mut push = |len: usize, flags: u32| meta.extend_from_slice(&[len as u32, flags]);
-    let mut taken = 0;
-    while taken < BATCH_MAX_DATAGRAMS && slab.len() < BATCH_MAX_BYTES {
-        let want = (BATCH_MAX_DATAGRAMS - taken).min(RECV_SLOTS);
-        let got = sock.recv_many(want, want_address, slab, |r| match r {
-            Ok(d) => {
-                let mut flags = 0;
-                let address = d.address.filter(|a| Some(a) != last_address.as_ref());
-                if let Some(a) = &address {
-                    flags |= ENTRY_ADDRESS;
-                    last_address = Some(a.clone());
-                }
-                let Received {
-                    fds,
-                    credentials,
-                    pidfd,
-                } = d.ancillary;
-                drop(pidfd); // not exposed yet: owned, so closed here
-                if credentials.is_some() {
-                    flags |= ENTRY_ANCILLARY;
-                }
-                if !fds.is_empty() {
-                    // At most MAX_FDS_PER_MESSAGE (253): the control buffer holds no more.
-                    flags |= ENTRY_FDS | ((fds.len() as u32) << ENTRY_FDS_SHIFT);
-                    batch_fds.extend(fds);
-                }
-                push(d.len, flags);
-                if flags & ENTRY_EXTRA_MASK != 0 {
-                    extras.push(Extra {
-                        address,
-                        credentials,
-                        error: None,
-                    });
-                }
-            }
-            // A truncated datagram was consumed: report it in its place.
-            Err(e) => {
-                push(0, ENTRY_ERROR);
-                extras.push(Extra::error(e));
-            }
-        });
-        match got {
-            Ok(n) => {
-                taken += n;
-                if n < want {
-                    break;
-                }
-            }
-            Err(e) => {
-                push(0, ENTRY_ERROR);
-                extras.push(Extra::error(e));
-                break;
-            }
-        }
-    }
-    batch
-}
-
-/// The JS form of a batch: `[slab: ArrayBuffer, meta: Uint32Array, extras: object[] |
-/// undefined, fds: Int32Array | undefined]`.
-/// `meta` is `[count, base, len0, flags0, len1, flags1, …]`: the payloads lie back to back in
-/// `slab` from byte `base`. Small batches are copied into the socket's pool (one memcpy, no
-/// allocation); big ones are handed over without a copy. `meta` is the socket's reusable
-/// array, valid until the next batch: JS reads it at once. Extras exist only for entries with
-/// `flags & 7 != 0` (an address change, credentials or an error), in entry order. The
-/// descriptors of all entries are in the one `fds` set, in entry order: an entry with
-/// `ENTRY_FDS` owns the next `flags >> 8` of them.
-pub(crate) fn batch_to_js(
-    shared: &Shared,
-    env: sys::napi_env,
-    batch: Batch,
-) -> Result<[sys::napi_value; 4]> {
-    // The descriptors first: from here on a JS object owns them, whatever fails later.
-    let fds = if batch.fds.is_empty() {
-        js::undefined(env)?
-    } else {
-        fdset::fds_to_js(env, batch.fds)?
-    };
-    let extras = if batch.extras.is_empty() {
-        js::undefined(env)?
-    } else {
-        extras_to_js(env, batch.extras)?
-    };
-    let (slab, base) = place_payloads(shared, env, batch.slab)?;
-    let meta = meta_to_js(shared, env, base, &batch.meta)?;
-    Ok([slab, meta, extras, fds])
-}
-
-fn extras_to_js(env: sys::napi_env, batch_extras: Vec<Extra>) -> Result<sys::napi_value> {
-    let extras = js::array(env, batch_extras.len())?;
-    for (i, extra) in batch_extras.into_iter().enumerate() {
-        let obj = js::object(env)?;
-        if let Some(a) = &extra.address {
-            js::set(env, obj, "address", js::buffer_copy(env, &a.to_sun_path())?)?;
-        }
-        if let Some(e) = &extra.error {
-            js::set(env, obj, "error", error::to_js(env, e)?)?;
-        }
-        if let Some(c) = extra.credentials {
-            let cred = js::object(env)?;
-            js::set(env, cred, "pid", js::int(env, c.pid.into())?)?;
-            js::set(env, cred, "uid", js::int(env, c.uid.into())?)?;
-            js::set(env, cred, "gid", js::int(env, c.gid.into())?)?;
-            js::set(env, obj, "credentials", cred)?;
-        }
-        js::set_index(env, extras, i as u32, obj)?;
-    }
-    Ok(extras)
-}
-
-/// Put the payloads where JS can see them: `(ArrayBuffer, offset of the first byte)`.
-fn place_payloads(
-    shared: &Shared,
-    env: sys::napi_env,
-    slab: Vec<u8>,
-) -> Result<(sys::napi_value, usize)> {
-    if slab.len() > POOL_COPY_MAX {
-        return Ok((js::external_arraybuffer(env, slab)?, 0));
-    }
-    // Fast path: room left in the current pool. JS views cover only bytes already delivered,
-    // so the bytes past `pool_used` are ours to write.
-    let current = {
-        let Ok(mut inner) = shared.try_borrow_mut() else {
-            return Ok((js::external_arraybuffer(env, slab)?, 0));
-        };
-        let area = &mut inner.area;
-        if !area.pool.is_null() && POOL_SIZE - area.pool_used >= slab.len() {
-            let base = area.pool_used;
-            // SAFETY: [base, base + len) lies inside the pool's POOL_SIZE bytes (checked
-            // above), which the strong reference keeps alive and no JS view covers yet.
-            unsafe {
-                ptr::copy_nonoverlapping(slab.as_ptr(), area.pool_ptr.add(base), slab.len());
-            }
-            area.pool_used += slab.len();
-            Some((area.pool, base))
-        } else {
-            None
-        }
-    };
-    if let Some((pool, base)) = current {
-        return Ok((js::reference_value(env, pool)?, base));
-    }
-    // A new pool (no borrow is held while N-API runs).
-    let (value, data) = js::arraybuffer(env, POOL_SIZE)?;
-    // SAFETY: the new buffer has POOL_SIZE >= slab.len() bytes and no other user yet.
-    unsafe { ptr::copy_nonoverlapping(slab.as_ptr(), data, slab.len()) };
-    let Ok(mut inner) = shared.try_borrow_mut() else {
-        return Ok((value, 0));
-    };
-    if inner.is_closed() {
-        return Ok((value, 0)); // keep no reference that close() would not delete
-    }
-    let pool = js::reference(env, value)?;
-    let old = std::mem::replace(&mut inner.area.pool, pool);
-    inner.area.pool_ptr = data;
-    inner.area.pool_used = slab.len();
-    drop(inner);
-    js::unreference(env, old);
-    Ok((value, 0))
-}
-
-/// Write `[count, base, entries…]` into the socket's metadata array (made on first use).
-fn meta_to_js(
-    shared: &Shared,
-    env: sys::napi_env,
-    base: usize,
-    entries: &[u32],
-) -> Result<sys::napi_value> {
-    let len = 2 + entries.len();
-    let fill = |dst: *mut u32| {
-        // SAFETY: dst points to at least `len` u32s (META_CAP, or a fresh array of len).
-        let out = unsafe { std::slice::from_raw_parts_mut(dst, len) };
-        out[0] = (entries.len() / 2) as u32;
-        out[1] = base as u32;
-        out[2..].copy_from_slice(entries);
-    };
-    let existing = shared
-        .try_borrow()
-        .ok()
-        .filter(|inner| !inner.area.meta.is_null() && len <= META_CAP)
-        .map(|inner| (inner.area.meta, inner.area.meta_ptr));
-    if let Some((meta, meta_ptr)) = existing {
-        fill(meta_ptr);
-        return js::reference_value(env, meta);
-    }
-    let cap = len.max(META_CAP);
-    let (buffer, data) = js::arraybuffer(env, cap * 4)?;
-    let array = js::uint32_array(env, buffer, cap)?;
-    let data = data.cast::<u32>();
-    fill(data);
-    if len <= META_CAP {
-        if let Ok(mut inner) = shared.try_borrow_mut() {
-            if !inner.is_closed() && inner.area.meta.is_null() {
-                inner.area.meta = js::reference(env, array)?;
-                inner.area.meta_ptr = data;
-            }
-        }
-    }
-    Ok(array)
-}
-
 unsafe extern "C" fn on_close(handle: *mut uv::PollHandle) {
     // SAFETY: data is the Box<Shared> set in watch(); this is the only place it is freed.
     let data = unsafe { uv::data(handle) }.cast::<Shared>();
@@ -651,11 +342,8 @@ fn handle_event(shared: &Shared, status: c_int, events: c_int) {
         let mut batch = Batch::default();
         let mut writable = false;
         if status < 0 {
-            batch.push(0, ENTRY_ERROR);
-            batch.extras.push(Extra::error(CoreError::os(
-                nix::errno::Errno::from_raw(-status),
-                "poll",
-            )));
+            let errno = nix::errno::Errno::from_raw(-status);
+            batch = Batch::error(CoreError::os(errno, "poll"));
         } else {
             if events & uv::WRITABLE != 0 && inner.interest & uv::WRITABLE != 0 {
                 // One-shot: JS asks again if its retry hits EAGAIN.

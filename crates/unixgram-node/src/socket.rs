@@ -14,6 +14,7 @@ use unixgram_core::{
 use crate::error;
 use crate::js;
 use crate::poll::{self, Inner, Shared};
+use crate::{batch_js, drain};
 
 /// Returned by the send methods when the receiver's queue is full (`-EAGAIN`): the caller
 /// waits (writable event or timer) and retries; nothing was sent.
@@ -340,13 +341,13 @@ impl NativeSocket {
             let mut inner = self.shared.borrow_mut();
             let want_address = inner.want_address;
             let sock = inner.sock.as_mut().ok_or_else(|| closed(&env))?;
-            poll::drain(sock, want_address)
+            drain::drain(sock, want_address)
         };
         let raw = env.raw();
         let value = if batch.is_empty() {
             js::undefined(raw)?
         } else {
-            let parts = poll::batch_to_js(&self.shared, raw, batch)?;
+            let parts = batch_js::batch_to_js(&self.shared, raw, batch)?;
             let arr = js::array(raw, parts.len())?;
             for (i, v) in parts.into_iter().enumerate() {
                 js::set_index(raw, arr, i as u32, v)?;

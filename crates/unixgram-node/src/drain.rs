@@ -1,0 +1,137 @@
+//! Draining a readable socket into one [`Batch`]: what a wakeup read, before it becomes
+//! JS values (`batch_js`). No N-API here.
+
+use std::os::fd::OwnedFd;
+
+use unixgram_core::batch::RECV_SLOTS;
+use unixgram_core::{Address, Credentials, Error as CoreError, Received, UnixDatagram};
+
+/// At most this many datagrams per wakeup, so one busy socket cannot starve the loop.
+pub(crate) const BATCH_MAX_DATAGRAMS: usize = 64;
+/// Stop draining once a batch holds this many bytes (one larger datagram is still whole).
+const BATCH_MAX_BYTES: usize = 1 << 20;
+
+/// Per-entry flags in the batch metadata. An entry has an extras object iff one of the
+/// low three bits is set (`flags & 7 != 0`); descriptors alone need none.
+const ENTRY_ERROR: u32 = 1;
+const ENTRY_ADDRESS: u32 = 2;
+/// Credentials arrived (`SCM_CREDENTIALS`).
+const ENTRY_ANCILLARY: u32 = 4;
+/// Descriptors arrived: their count is in bits 8 and up (at most 253, so bits 8..15), and
+/// they are the next that many of the batch's fd set.
+const ENTRY_FDS: u32 = 8;
+const ENTRY_FDS_SHIFT: u32 = 8;
+/// The flags that come with an extras object.
+const ENTRY_EXTRA_MASK: u32 = ENTRY_ERROR | ENTRY_ADDRESS | ENTRY_ANCILLARY;
+
+/// What one drain read: the payloads back to back, per entry its length and flags, the
+/// extras of flagged entries, and the descriptors of every entry, in entry order.
+#[derive(Default)]
+pub struct Batch {
+    pub(crate) slab: Vec<u8>,
+    /// `[len, flags]` per entry.
+    pub(crate) meta: Vec<u32>,
+    pub(crate) extras: Vec<Extra>,
+    pub(crate) fds: Vec<OwnedFd>,
+}
+
+/// What an entry with `flags & ENTRY_EXTRA_MASK != 0` carries besides its payload.
+#[derive(Default)]
+pub(crate) struct Extra {
+    pub(crate) address: Option<Address>,
+    pub(crate) credentials: Option<Credentials>,
+    pub(crate) error: Option<CoreError>,
+}
+
+impl Extra {
+    pub(crate) fn error(e: CoreError) -> Self {
+        Self {
+            error: Some(e),
+            ..Self::default()
+        }
+    }
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.meta.is_empty()
+    }
+
+    /// A batch of one error entry (a failed poll).
+    pub fn error(e: CoreError) -> Self {
+        let mut batch = Self::default();
+        batch.meta.extend_from_slice(&[0, ENTRY_ERROR]);
+        batch.extras.push(Extra::error(e));
+        batch
+    }
+}
+
+/// Read what is queued, without blocking, up to the batch budget: `recvmmsg` calls of up
+/// to 16 datagrams, stopping as soon as one comes back short (the queue ran dry), so an
+/// idle queue costs no extra `EAGAIN` syscall.
+pub fn drain(sock: &mut UnixDatagram, want_address: bool) -> Batch {
+    let mut batch = Batch::default();
+    let Batch {
+        slab,
+        meta,
+        extras,
+        fds: batch_fds,
+    } = &mut batch;
+    let mut last_address: Option<Address> = None;
+    let mut push = |len: usize, flags: u32| meta.extend_from_slice(&[len as u32, flags]);
+    let mut taken = 0;
+    while taken < BATCH_MAX_DATAGRAMS && slab.len() < BATCH_MAX_BYTES {
+        let want = (BATCH_MAX_DATAGRAMS - taken).min(RECV_SLOTS);
+        let got = sock.recv_many(want, want_address, slab, |r| match r {
+            Ok(d) => {
+                let mut flags = 0;
+                let address = d.address.filter(|a| Some(a) != last_address.as_ref());
+                if let Some(a) = &address {
+                    flags |= ENTRY_ADDRESS;
+                    last_address = Some(a.clone());
+                }
+                let Received {
+                    fds,
+                    credentials,
+                    pidfd,
+                } = d.ancillary;
+                drop(pidfd); // not exposed yet: owned, so closed here
+                if credentials.is_some() {
+                    flags |= ENTRY_ANCILLARY;
+                }
+                if !fds.is_empty() {
+                    // At most MAX_FDS_PER_MESSAGE (253): the control buffer holds no more.
+                    flags |= ENTRY_FDS | ((fds.len() as u32) << ENTRY_FDS_SHIFT);
+                    batch_fds.extend(fds);
+                }
+                push(d.len, flags);
+                if flags & ENTRY_EXTRA_MASK != 0 {
+                    extras.push(Extra {
+                        address,
+                        credentials,
+                        error: None,
+                    });
+                }
+            }
+            // A truncated datagram was consumed: report it in its place.
+            Err(e) => {
+                push(0, ENTRY_ERROR);
+                extras.push(Extra::error(e));
+            }
+        });
+        match got {
+            Ok(n) => {
+                taken += n;
+                if n < want {
+                    break;
+                }
+            }
+            Err(e) => {
+                push(0, ENTRY_ERROR);
+                extras.push(Extra::error(e));
+                break;
+            }
+        }
+    }
+    batch
+}
