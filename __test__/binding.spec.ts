@@ -1,9 +1,9 @@
 // Traps of the binding itself, seen through the internal native API.
 import test from 'ava';
 
-import { UnixDatagramClient, DatagramProtocol, StringSerializer } from '../src/index.js';
+import { UnixDatagramClient, DatagramProtocol, StringSerializer, BytesSerializer } from '../src/index.js';
 import fs from 'node:fs';
-import { closeFdRange, native, sendManyOnFd, sendOnFd, WOULD_BLOCK } from '../src/native.js';
+import { closeFdRange, native, sendManyOnFd, sendOnFd, sendTextOnFd, WOULD_BLOCK } from '../src/native.js';
 import { startNodeFixture } from './helpers.js';
 
 test('an exception thrown by the batch callback becomes uncaughtException and later N-API calls still work', async (t) => {
@@ -60,6 +60,45 @@ test('sendOnFd (the send fast path): bytes sent, -EAGAIN on a full queue, -errno
   t.is(sendOnFd(fd, Buffer.from('x')), -111, 'ECONNREFUSED: the peer is gone');
   await a.close();
   t.is(sendOnFd(fd, Buffer.from('x')), -9, 'EBADF once closed (the client checks closed first)');
+});
+
+test('sendTextOnFd sends exactly the bytes Buffer.from(text) has, at every length around its scratch buffer; -errno, TypeError on bad arguments', async (t) => {
+  const [a, b] = UnixDatagramClient.socketpair(new DatagramProtocol(new BytesSerializer()));
+  const fd = a.socket.fd;
+  const texts = [
+    'hello',
+    '',
+    'données ✓ 😀',
+    'lone \ud800 high and \udc00 low surrogates', // U+FFFD, as Buffer.from does
+    'x\ud83d', // a lone high surrogate at the very end
+  ];
+  // 4 KiB is the scratch buffer's first size: cut a character in every way at its end
+  for (let n = 4085; n <= 4100; n++) {
+    texts.push('a'.repeat(n), 'é'.repeat(n >> 1), 'a'.repeat(n - 1) + '😀', 'a'.repeat(n - 2) + '€');
+  }
+  texts.push('mixé 😀 '.repeat(12_000)); // ~130 KB: the scratch grows
+  for (const text of texts) {
+    const expected = Buffer.from(text, 'utf8');
+    t.is(sendTextOnFd(fd, text), expected.length);
+    const got = await b.recvPacket({ timeout: 5 });
+    t.true(got.equals(expected), `${expected.length} bytes of ${JSON.stringify(text.slice(-12))} arrive as Buffer.from has them`);
+  }
+  t.is(sendTextOnFd(fd, 'é'.repeat(300_000)), -90, 'EMSGSIZE: 600 kB is more than SO_SNDBUF allows (the client then raises it)');
+  t.is(sendTextOnFd(fd, 'after'), 5, 'and the next text goes out whole');
+  t.deepEqual(await b.recvPacket({ timeout: 5 }), Buffer.from('after'));
+
+  let sent = 0;
+  let last = 0;
+  while ((last = sendTextOnFd(fd, `#${sent}`)) >= 0) sent++;
+  t.is(last, WOULD_BLOCK, 'a full queue is -EAGAIN, not a block');
+  for (let i = 0; i < sent; i++) t.deepEqual(await b.recvPacket({ timeout: 5 }), Buffer.from(`#${i}`));
+
+  for (const bad of [[], ['3', 'x'], [-1, 'x'], [fd, Buffer.from('x')], [fd, {}], [fd, 5]] as unknown[][]) {
+    t.throws(() => (sendTextOnFd as (...args: unknown[]) => number)(...bad), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' });
+  }
+  await b.close();
+  t.is(sendTextOnFd(fd, 'x'), -111, 'ECONNREFUSED: the peer is gone');
+  await a.close();
 });
 
 test('sendManyOnFd (the sendPackets fast path): datas[start..end] in one call, how many went out, -errno, TypeError on bad arguments', async (t) => {

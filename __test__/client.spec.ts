@@ -2,7 +2,7 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BytesSerializer, DatagramProtocol, JSONSerializer, UnixDatagramClient } from '../src/index.js';
+import { BytesSerializer, DatagramProtocol, JSONSerializer, StringSerializer, UnixDatagramClient } from '../src/index.js';
 import { abstractName, atName, autoClose, pattern, startPeer, tempDir } from './helpers.js';
 
 const json = () => new DatagramProtocol(new JSONSerializer());
@@ -126,6 +126,33 @@ test('iterReceivedPackets({ timeout: 0 }) yields exactly the queued packets, the
   // nothing was lost or kept back: the next packet is the next one sent
   await a.sendPacket({ i: 5 });
   t.deepEqual(await b.recvPacket(), { i: 5 });
+});
+
+test('a 1 MB string goes out through the text path whole (sendPacket raises SO_SNDBUF) and is echoed back whole', async (t) => {
+  const name = abstractName('big-text');
+  const peer = await startPeer(t, 'echo_server.py', [atName(name)]);
+  const client = autoClose(t, await UnixDatagramClient.connect({ abstract: name }, new DatagramProtocol(new StringSerializer())));
+
+  const text = 'ünï 😀 '.repeat(80_000); // 1.04 MB of UTF-8
+  const size = Buffer.byteLength(text);
+  await client.sendPacket(text);
+  t.true(client.socket.maxDatagramSize >= size);
+  t.is((await peer.nextJson()).received, size);
+  t.is(await client.recvPacket(), text);
+});
+
+test('JSONSerializer and StringSerializer: serializeText is what serialize sends, as UTF-8', (t) => {
+  const samples: Array<[JSONSerializer | StringSerializer, unknown]> = [
+    [new JSONSerializer(), { a: 'données ✓ 😀', n: [1, 2.5, null], lone: '\ud800' }],
+    [new StringSerializer(), 'plain'],
+    [new StringSerializer(), 'données ✓ 😀 and a lone \udc00'],
+  ];
+  for (const [serializer, packet] of samples) {
+    const text = (serializer.serializeText as (p: unknown) => string)(packet);
+    t.deepEqual(Buffer.from((serializer.serialize as (p: unknown) => Uint8Array)(packet)), Buffer.from(text, 'utf8'));
+  }
+  t.throws(() => new JSONSerializer().serializeText(undefined), { instanceOf: TypeError });
+  t.throws(() => new StringSerializer().serializeText(5 as unknown as string), { instanceOf: TypeError });
 });
 
 test('concurrent recvPacket() calls each get a distinct packet, in call order', async (t) => {

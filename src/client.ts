@@ -8,7 +8,7 @@ import { encodeAddress, decodeAddress, type AddressLike, type UnixAddress } from
 import { SocketAncillary } from './ancillary.js';
 import { checkTimeout, NO_OPTIONS, type ConnectOptions, type IterOptions, type RecvOptions, type SendManyOptions, type SendOptions } from './client-options.js';
 import { AbortError, TimeoutError, closedError, invalidArgType, outOfRange } from './errors.js';
-import { native, sendOnFd, READABLE, WRITABLE, WOULD_BLOCK, type NativeSocket } from './native.js';
+import { native, sendOnFd, sendTextOnFd, READABLE, WRITABLE, WOULD_BLOCK, type NativeSocket } from './native.js';
 import type { DatagramProtocol } from './protocol.js';
 import { PacketIterator } from './iterator.js';
 import { Receiver, type RawDatagram } from './receiver.js';
@@ -170,13 +170,18 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
    */
   sendPacket(packet: SentPacket, options?: SendOptions): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
-    let data: Buffer;
+    const protocol = this.#protocol;
+    // A text serializer with nothing queued ahead and no ancillary data: the text goes
+    // straight into the send, and becomes a Buffer only if it has to wait or be sent again.
+    let text: string | undefined;
+    let data: Buffer | undefined;
     let extra: ReturnType<SocketAncillary['_toSend']> = null;
     try {
       if (options?.ancillary !== undefined && !(options.ancillary instanceof SocketAncillary)) {
         throw invalidArgType('options.ancillary', 'a SocketAncillary', options.ancillary);
       }
-      data = toBuffer(this.#protocol.makeDatagram(packet));
+      if (protocol._sendsText && options?.ancillary === undefined && !this.#sender.pending) text = protocol._makeText(packet);
+      else data = toBuffer(protocol.makeDatagram(packet));
       extra = options?.ancillary?._toSend() ?? null;
     } catch (err) {
       return Promise.reject(err);
@@ -187,21 +192,25 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
       // A full queue waits in line; any other failure is finished by `sendFailed`, which
       // grows SO_SNDBUF for a big datagram or throws the error with its address.
       if (!this.#sender.pending) {
-        let sent = sendOnFd(this.#fd, data);
-        if (sent < 0 && sent !== WOULD_BLOCK) {
+        let sent = text === undefined ? sendOnFd(this.#fd, data as Buffer) : sendTextOnFd(this.#fd, text);
+        if (sent >= 0) return RESOLVED;
+        const bytes = data ?? Buffer.from(text as string, 'utf8');
+        if (sent !== WOULD_BLOCK) {
           try {
-            sent = sock.sendFailed(-sent, data);
+            sent = sock.sendFailed(-sent, bytes);
           } catch (err) {
             return Promise.reject(err);
           }
         }
         if (sent >= 0) return RESOLVED;
-        return this.#sender.enqueue(() => sock.send(data, null));
+        return this.#sender.enqueue(() => sock.send(bytes, null));
       }
-      return this.#sender.send(() => sock.send(data, null));
+      const bytes = data as Buffer;
+      return this.#sender.send(() => sock.send(bytes, null));
     }
     const { fds, credentials } = extra;
-    return this.#sender.send(() => sock.sendMsg([data], fds, credentials, null));
+    const bytes = data as Buffer;
+    return this.#sender.send(() => sock.sendMsg([bytes], fds, credentials, null));
   }
 
   /**

@@ -22,6 +22,8 @@ export const WRITABLE = 2;
 interface FastPaths {
   /** Send `data` on connected socket `fd`: bytes sent, or the negated errno. Never throws for a failed send. */
   sendOnFd(fd: number, data: Buffer): number;
+  /** Send the UTF-8 bytes of `text` on connected socket `fd`, as {@link FastPaths.sendOnFd} (no Buffer made). */
+  sendTextOnFd(fd: number, text: string): number;
   /** Send `datas[start..end]` (at most 1024) on connected socket `fd` with one `sendmmsg`: how many went out, or the negated errno of the first. */
   sendManyOnFd(fd: number, datas: readonly Buffer[], start: number, end: number): number;
   /** Close the entries of a batch's fd set `set[start .. start + count]` still `>= 0`, and mark them `-1`. */
@@ -30,6 +32,9 @@ interface FastPaths {
 
 /** See {@link FastPaths.sendOnFd}. */
 export const sendOnFd: FastPaths['sendOnFd'] = (native as unknown as FastPaths).sendOnFd;
+
+/** See {@link FastPaths.sendTextOnFd}. */
+export const sendTextOnFd: FastPaths['sendTextOnFd'] = (native as unknown as FastPaths).sendTextOnFd;
 
 /** See {@link FastPaths.sendManyOnFd}. */
 export const sendManyOnFd: FastPaths['sendManyOnFd'] = (native as unknown as FastPaths).sendManyOnFd;

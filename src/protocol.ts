@@ -5,6 +5,9 @@
  */
 import { Buffer } from 'node:buffer';
 import { DatagramProtocolParseError } from './errors.js';
+import type { UnixDatagramClient } from './client.js';
+import type { JSONSerializer } from './serializers/json.js';
+import type { StringSerializer } from './serializers/string.js';
 
 /**
  * Turns packets into bytes and bytes into packets. Implement it to use your own format.
@@ -22,6 +25,14 @@ import { DatagramProtocolParseError } from './errors.js';
 export interface Serializer<SentPacket, ReceivedPacket> {
   /** Encode one packet as one datagram's bytes. May throw for a packet it cannot encode. */
   serialize(packet: SentPacket): Uint8Array;
+  /**
+   * Optional, for text formats: the packet as a string, sent as its UTF-8 bytes (a lone
+   * surrogate becomes U+FFFD, as with `Buffer.from`). It must give the same bytes as
+   * `serialize`. When present, {@link UnixDatagramClient.sendPacket} uses it and writes the
+   * text straight into the send: no Buffer per packet. {@link JSONSerializer} and
+   * {@link StringSerializer} have it.
+   */
+  serializeText?(packet: SentPacket): string;
   /** Decode one datagram. Throw on bad input: the client reports a {@link DatagramProtocolParseError}. */
   deserialize(data: Buffer): ReceivedPacket;
 }
@@ -38,10 +49,12 @@ export interface Serializer<SentPacket, ReceivedPacket> {
  */
 export class DatagramProtocol<SentPacket, ReceivedPacket> {
   readonly #serializer: Serializer<SentPacket, ReceivedPacket>;
+  readonly #sendsText: boolean;
 
   /** @param serializer - the wire format */
   constructor(serializer: Serializer<SentPacket, ReceivedPacket>) {
     this.#serializer = serializer;
+    this.#sendsText = typeof serializer.serializeText === 'function';
   }
 
   /**
@@ -51,6 +64,20 @@ export class DatagramProtocol<SentPacket, ReceivedPacket> {
    */
   makeDatagram(packet: SentPacket): Uint8Array {
     return this.#serializer.serialize(packet);
+  }
+
+  /** @internal Whether the serializer has {@link Serializer.serializeText}. */
+  get _sendsText(): boolean {
+    return this.#sendsText;
+  }
+
+  /**
+   * @internal The datagram for `packet` as text (only when {@link _sendsText}).
+   * @param packet - what to send
+   * @returns its text, sent as UTF-8
+   */
+  _makeText(packet: SentPacket): string {
+    return (this.#serializer.serializeText as (packet: SentPacket) => string).call(this.#serializer, packet);
   }
 
   /**

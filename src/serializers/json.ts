@@ -18,9 +18,18 @@ export class JSONSerializer<SentPacket = unknown, ReceivedPacket = unknown> impl
    * @throws TypeError when the value has no JSON form (`undefined`, a function, a cycle)
    */
   serialize(packet: SentPacket): Uint8Array {
+    return Buffer.from(this.serializeText(packet), 'utf8');
+  }
+
+  /**
+   * @param packet - a JSON-serializable value
+   * @returns its JSON text (the client sends it as UTF-8 without making a Buffer)
+   * @throws TypeError when the value has no JSON form (`undefined`, a function, a cycle)
+   */
+  serializeText(packet: SentPacket): string {
     const text = JSON.stringify(packet);
     if (text === undefined) throw new TypeError(`cannot serialize ${typeof packet} as JSON`);
-    return Buffer.from(text, 'utf8');
+    return text;
   }
 
   /**

@@ -18,8 +18,16 @@ export class StringSerializer implements Serializer<string, string> {
    * @returns its UTF-8 bytes
    */
   serialize(packet: string): Uint8Array {
+    return Buffer.from(this.serializeText(packet), 'utf8');
+  }
+
+  /**
+   * @param packet - a string
+   * @returns the string itself (the client sends it as UTF-8 without making a Buffer)
+   */
+  serializeText(packet: string): string {
     if (typeof packet !== 'string') throw new TypeError(`StringSerializer sends strings, not ${typeof packet}`);
-    return Buffer.from(packet, 'utf8');
+    return packet;
   }
 
   /**

@@ -14,11 +14,16 @@
 //! `NativeSocket.sendFailed`, which reports it with its address without sending again (the
 //! kernel reports some errors only once). Wrong arguments throw a `TypeError`.
 //!
+//! `sendTextOnFd(fd, text)` sends a string's UTF-8 bytes: N-API writes them straight into a
+//! per-thread scratch buffer, which spares the text serializers (JSON) a `Buffer.from` per
+//! packet, itself two calls into Node's C++ and a pool allocation.
+//!
 //! `sendManyOnFd` is the same for `sendPackets` without ancillary data: the Buffers
 //! `datas[start..end]` (at most 1024) go out with one `sendmmsg`, without slicing the array
 //! in JS or napi-rs building `Vec`s of argument wrappers. It returns how many went out, or
 //! the negated errno of the first.
 
+use std::cell::RefCell;
 use std::ffi::{c_void, CStr};
 use std::io::IoSlice;
 use std::os::fd::BorrowedFd;
@@ -31,8 +36,9 @@ use napi::{JsValue, Result};
 use napi_derive::napi;
 
 /// The functions registered by hand, with their JS names.
-const FUNCTIONS: [(&CStr, sys::napi_callback); 3] = [
+const FUNCTIONS: [(&CStr, sys::napi_callback); 4] = [
     (c"sendOnFd", Some(send_on_fd)),
+    (c"sendTextOnFd", Some(send_text_on_fd)),
     (c"sendManyOnFd", Some(send_many_on_fd)),
     (c"closeFdRange", Some(crate::fdset::close_fd_range)),
 ];
@@ -250,4 +256,101 @@ unsafe extern "C" fn send_on_fd(
     let fd = unsafe { BorrowedFd::borrow_raw(fd) };
     // SAFETY: `env` is this callback's.
     unsafe { result_to_js(env, unixgram_core::msg::send(fd, bytes)) }
+}
+
+/// Size of the per-thread scratch buffer `sendTextOnFd` writes UTF-8 into at first; it grows
+/// for a longer text, and goes back to this size after one longer than [`TEXT_KEEP`].
+const TEXT_SCRATCH: usize = 4096;
+/// The most scratch memory kept between calls.
+const TEXT_KEEP: usize = 256 << 10;
+
+thread_local! {
+    /// Where `sendTextOnFd` puts a string's UTF-8 bytes (one per JS thread: main, workers).
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Write the UTF-8 bytes of a string argument into `scratch` (grown as needed), or `None`
+/// if it is not a string. Lone surrogates become U+FFFD, as in `Buffer.from(text)`.
+///
+/// # Safety
+/// `env` is the running callback's and `value` a live handle of it.
+unsafe fn string_arg(
+    env: sys::napi_env,
+    value: sys::napi_value,
+    scratch: &mut Vec<u8>,
+) -> Option<usize> {
+    if scratch.len() < TEXT_SCRATCH {
+        scratch.resize(TEXT_SCRATCH, 0);
+    }
+    let mut len = 0usize;
+    // SAFETY: per the contract; `scratch` has `scratch.len()` writable bytes, and N-API
+    // writes at most that many (the text cut short, then a NUL). A non-string fails, checked.
+    let status = unsafe {
+        sys::napi_get_value_string_utf8(
+            env,
+            value,
+            scratch.as_mut_ptr().cast(),
+            scratch.len(),
+            &mut len,
+        )
+    };
+    if status != sys::Status::napi_ok {
+        return None;
+    }
+    // N-API stops before a character that does not fit: with at least 4 bytes to spare (the
+    // longest UTF-8 character) nothing was cut.
+    if len + 4 < scratch.len() {
+        return Some(len);
+    }
+    // Longer than the scratch: ask for the exact length, grow, and write it again.
+    // SAFETY: a null buffer asks only for the length.
+    unsafe { sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len) };
+    scratch.resize(len + 1, 0);
+    // SAFETY: as above, with room for the whole text and its NUL.
+    unsafe {
+        sys::napi_get_value_string_utf8(
+            env,
+            value,
+            scratch.as_mut_ptr().cast(),
+            scratch.len(),
+            &mut len,
+        )
+    };
+    Some(len)
+}
+
+/// `sendTextOnFd(fd: number, text: string): number`: the UTF-8 bytes of `text` as one
+/// datagram; otherwise as [`send_on_fd`].
+///
+/// # Safety
+/// Called by Node only, with a valid `env` and `info` for this call.
+unsafe extern "C" fn send_text_on_fd(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: Node calls this with a valid `env` and `info`.
+    let Some(argv) = (unsafe { args::<2>(env, info) }) else {
+        // SAFETY: `env` is this callback's.
+        return unsafe { type_error(env, c"sendTextOnFd(fd, text) takes two arguments") };
+    };
+    // SAFETY: a live handle of this callback.
+    let Some(fd) = (unsafe { int_arg(env, argv[0]) }).filter(|&fd| fd >= 0) else {
+        // SAFETY: `env` is this callback's.
+        return unsafe { type_error(env, c"fd must be a descriptor number") };
+    };
+    SCRATCH.with_borrow_mut(|scratch| {
+        // SAFETY: a live handle of this callback; no JS runs while the scratch is borrowed.
+        let Some(len) = (unsafe { string_arg(env, argv[1], scratch) }) else {
+            // SAFETY: `env` is this callback's.
+            return unsafe { type_error(env, c"text must be a string") };
+        };
+        // SAFETY: as in send_on_fd, JS passes the fd of a socket it holds open.
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        let result = unixgram_core::msg::send(fd, &scratch[..len]);
+        if scratch.len() > TEXT_KEEP {
+            *scratch = Vec::new();
+        }
+        // SAFETY: `env` is this callback's.
+        unsafe { result_to_js(env, result) }
+    })
 }
