@@ -3,7 +3,7 @@ import test from 'ava';
 
 import { UnixDatagramClient, DatagramProtocol, StringSerializer, BytesSerializer } from '../src/index.js';
 import fs from 'node:fs';
-import { closeFdRange, native, sendManyOnFd, sendOnFd, sendTextOnFd, WOULD_BLOCK } from '../src/native.js';
+import { closeFdRange, native, sendManyOnFd, sendOnFd, sendTextOnFd, WOULD_BLOCK, type NativeSocket } from '../src/native.js';
 import { startNodeFixture } from './helpers.js';
 
 test('an exception thrown by the batch callback becomes uncaughtException and later N-API calls still work', async (t) => {
@@ -99,6 +99,26 @@ test('sendTextOnFd sends exactly the bytes Buffer.from(text) has, at every lengt
   await b.close();
   t.is(sendTextOnFd(fd, 'x'), -111, 'ECONNREFUSED: the peer is gone');
   await a.close();
+});
+
+test('setTextPayloads: a batch of valid UTF-8 comes as one string with UTF-16 lengths; one invalid payload makes the whole batch bytes', (t) => {
+  const [a, b] = native.socketpair() as [NativeSocket, NativeSocket];
+  b.setTextPayloads(true);
+  const texts = ['plain', '', 'é😀', 'end'];
+  for (const text of texts) t.is(sendTextOnFd(a.fd, text), Buffer.byteLength(text));
+  const [slab, meta, , , text] = b.readNow() as [ArrayBuffer | undefined, Uint32Array, unknown, unknown, string | undefined];
+  t.is(slab, undefined);
+  t.is(text, texts.join(''));
+  t.deepEqual([...meta.subarray(0, 2 + 2 * texts.length)], [texts.length, 0, ...texts.flatMap((x) => [x.length, 0])]);
+
+  t.is(sendOnFd(a.fd, Buffer.from('ok')), 2);
+  t.is(sendOnFd(a.fd, Buffer.from([0xc3])), 1); // a UTF-8 sequence cut short
+  const bytes = b.readNow() as [ArrayBuffer, Uint32Array, unknown, unknown, string | undefined];
+  t.is(bytes[4], undefined);
+  t.true(bytes[0] instanceof ArrayBuffer);
+  t.deepEqual([bytes[1][0], bytes[1][2], bytes[1][4]], [2, 2, 1]);
+  a.close();
+  b.close();
 });
 
 test('sendManyOnFd (the sendPackets fast path): datas[start..end] in one call, how many went out, -errno, TypeError on bad arguments', async (t) => {

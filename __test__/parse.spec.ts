@@ -2,6 +2,7 @@
 import test from 'ava';
 import path from 'node:path';
 import { DatagramProtocol, DatagramProtocolParseError, JSONSerializer, StringSerializer, UnixDatagramClient } from '../src/index.js';
+import { sendOnFd } from '../src/native.js';
 import { autoClose, hex, startPeer, tempDir } from './helpers.js';
 
 test('invalid JSON from python fails one recvPacket with the raw datagram; the next valid packet arrives', async (t) => {
@@ -29,4 +30,23 @@ test('invalid UTF-8 for StringSerializer is a parse error carrying the raw bytes
   const err = await t.throwsAsync(client.recvPacket(), { instanceOf: DatagramProtocolParseError, code: 'ERR_UNIXGRAM_PARSE' });
   t.deepEqual((err as DatagramProtocolParseError).datagram, Buffer.from([0xff, 0xfe, 0x41]));
   t.is(await client.recvPacket(), 'fine ✓');
+});
+
+test('text payloads: a batch of valid UTF-8 arrives whole, emoji and all; a byte-order mark is dropped as deserialize drops it; invalid UTF-8 is still a parse error, in order', async (t) => {
+  const [a, b] = autoClose(t, UnixDatagramClient.socketpair(new DatagramProtocol(new StringSerializer())));
+  const texts = ['', 'a', 'é', '😀x', 'x😀', 'ünï 😀 '.repeat(500), '\u0000nul inside\u0000', 'last'];
+  for (const text of texts) a.sendPacketSync(text); // queued before b reads: one batch
+  for (const text of texts) t.is(await b.recvPacket({ timeout: 5 }), text);
+
+  const raw = a.socket.fd;
+  const send = (bytes: number[]): void => void sendOnFd(raw, Buffer.from(bytes));
+  send([0xef, 0xbb, 0xbf, 0x68, 0x69]); // BOM + "hi"
+  t.is(await b.recvPacket({ timeout: 5 }), 'hi');
+  send([0x61]);
+  send([0xff, 0xfe, 0x41]);
+  send([0x62]);
+  t.is(await b.recvPacket({ timeout: 5 }), 'a');
+  const err = await t.throwsAsync(b.recvPacket({ timeout: 5 }), { instanceOf: DatagramProtocolParseError });
+  t.deepEqual((err as DatagramProtocolParseError).datagram, Buffer.from([0xff, 0xfe, 0x41]));
+  t.is(await b.recvPacket({ timeout: 5 }), 'b');
 });

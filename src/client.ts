@@ -127,10 +127,12 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     this.#receiver = new Receiver(sock, changed);
     this.#sender = new Sender(() => true, changed);
     this.#watch = new WatchControl(sock);
-    sock.setCallback((slab?: ArrayBuffer, meta?: Uint32Array, extras?: object[], writable?: boolean, fds?: Int32Array) => {
+    // A text protocol (JSON, strings) gets valid UTF-8 datagrams as slices of one string.
+    if (protocol._receivesText) sock.setTextPayloads(true);
+    sock.setCallback((slab?: ArrayBuffer, meta?: Uint32Array, extras?: object[], writable?: boolean, fds?: Int32Array, text?: string) => {
       // The batch first: its metadata array is reused by the next read. A writable event
       // was one-shot: the binding has already dropped it from the applied state.
-      if (slab && meta) this.#receiver.onBatch(slab, meta, extras as never, fds);
+      if (meta) this.#receiver.onBatch(slab, meta, extras as never, fds, text);
       if (writable) this.#sender.onWritable();
     });
   }
@@ -428,7 +430,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     }
     let packet: ReceivedPacket;
     try {
-      packet = this.#protocol.buildPacketFromDatagram(raw.data);
+      packet = this.#protocol._buildPacket(raw.data);
     } catch (err) {
       raw.fds?.close();
       throw err;

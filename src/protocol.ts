@@ -35,6 +35,14 @@ export interface Serializer<SentPacket, ReceivedPacket> {
   serializeText?(packet: SentPacket): string;
   /** Decode one datagram. Throw on bad input: the client reports a {@link DatagramProtocolParseError}. */
   deserialize(data: Buffer): ReceivedPacket;
+  /**
+   * Optional, for text formats: decode a datagram whose bytes are valid UTF-8, given as
+   * its text. It must return what `deserialize` returns for those bytes. When present, a
+   * {@link UnixDatagramClient} has each batch of valid UTF-8 datagrams delivered as one
+   * string and slices it: no Buffer and no decoding per packet (other datagrams still go to
+   * `deserialize`). {@link JSONSerializer} and {@link StringSerializer} have it.
+   */
+  deserializeText?(text: string): ReceivedPacket;
 }
 
 /**
@@ -50,11 +58,13 @@ export interface Serializer<SentPacket, ReceivedPacket> {
 export class DatagramProtocol<SentPacket, ReceivedPacket> {
   readonly #serializer: Serializer<SentPacket, ReceivedPacket>;
   readonly #sendsText: boolean;
+  readonly #receivesText: boolean;
 
   /** @param serializer - the wire format */
   constructor(serializer: Serializer<SentPacket, ReceivedPacket>) {
     this.#serializer = serializer;
     this.#sendsText = typeof serializer.serializeText === 'function';
+    this.#receivesText = typeof serializer.deserializeText === 'function';
   }
 
   /**
@@ -78,6 +88,27 @@ export class DatagramProtocol<SentPacket, ReceivedPacket> {
    */
   _makeText(packet: SentPacket): string {
     return (this.#serializer.serializeText as (packet: SentPacket) => string).call(this.#serializer, packet);
+  }
+
+  /** @internal Whether the serializer has {@link Serializer.deserializeText}. */
+  get _receivesText(): boolean {
+    return this.#receivesText;
+  }
+
+  /**
+   * @internal The packet in a received datagram, given as bytes or (with
+   * {@link _receivesText}) as its text.
+   * @param data - the bytes, or their text when they are valid UTF-8
+   * @returns the packet
+   * @throws {@link DatagramProtocolParseError} (with the bytes) if the serializer cannot parse it
+   */
+  _buildPacket(data: Buffer | string): ReceivedPacket {
+    if (typeof data !== 'string') return this.buildPacketFromDatagram(data);
+    try {
+      return (this.#serializer.deserializeText as (text: string) => ReceivedPacket).call(this.#serializer, data);
+    } catch (cause) {
+      throw new DatagramProtocolParseError(Buffer.from(data, 'utf8'), cause);
+    }
   }
 
   /**

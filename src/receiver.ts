@@ -36,8 +36,12 @@ export interface ReceivedFds {
 
 /** One datagram as received, before parsing. */
 export interface RawDatagram {
-  /** The payload: a view into the batch slab. */
-  readonly data: Buffer;
+  /**
+   * The payload: a view into the batch slab, or, on a socket set to text payloads
+   * (`setTextPayloads`) and when its bytes are valid UTF-8, their text (a slice of the
+   * batch's string).
+   */
+  readonly data: Buffer | string;
   /** The sender's `sun_path` bytes, when the socket reports addresses. */
   readonly address: Buffer | undefined;
   /** Descriptors that came with it, owned until someone takes them. */
@@ -54,6 +58,12 @@ interface Extra {
   credentials?: Credentials;
   error?: SystemError;
 }
+
+/**
+ * A batch from the binding: `[slab, meta, extras, fds, text]` (see {@link Receiver.onBatch}).
+ * `text` replaces `slab` when the socket delivers text payloads and they are valid UTF-8.
+ */
+type Batch = [slab: ArrayBuffer | undefined, meta: Uint32Array, extras: Extra[] | undefined, fds: Int32Array | undefined, text?: string | undefined];
 
 /** Entry flags that come with an extras object (error, address change, credentials). */
 const EXTRA_MASK = 7;
@@ -124,8 +134,8 @@ export class Receiver {
   /** Take the next datagram if one is queued here or in the kernel, without waiting. */
   takeNow(): RawDatagram | undefined {
     if (this.#head === this.#queue.length) {
-      const batch = this.#native.readNow() as [ArrayBuffer, Uint32Array, Extra[] | undefined, Int32Array | undefined] | undefined;
-      if (batch) this.#enqueue(batch[0], batch[1], batch[2], batch[3]);
+      const batch = this.#native.readNow() as Batch | undefined;
+      if (batch) this.#enqueue(...batch);
     }
     return this.#shift();
   }
@@ -184,12 +194,13 @@ export class Receiver {
 
   /**
    * A batch from the binding: `meta` is `[count, base, len, flags, len, flags, …]` (reused by
-   * the next batch: read here at once), payloads back to back in `slab` from byte `base`,
-   * an extras object per entry with `flags & 7`, and the descriptors of every entry in one
-   * set, in entry order (an entry with flag 8 owns the next `flags >>> 8` of them).
+   * the next batch: read here at once), payloads back to back in `slab` from byte `base`
+   * (or in `text` from index 0, lengths in UTF-16 code units), an extras object per entry
+   * with `flags & 7`, and the descriptors of every entry in one set, in entry order (an
+   * entry with flag 8 owns the next `flags >>> 8` of them).
    */
-  onBatch(slab: ArrayBuffer, meta: Uint32Array, extras: Extra[] | undefined, fds: Int32Array | undefined): void {
-    this.#enqueue(slab, meta, extras, fds);
+  onBatch(...batch: Batch): void {
+    this.#enqueue(...batch);
     this.#changed();
   }
 
@@ -203,7 +214,7 @@ export class Receiver {
     return waiters;
   }
 
-  #enqueue(slab: ArrayBuffer, meta: Uint32Array, extras: Extra[] | undefined, set: Int32Array | undefined): void {
+  #enqueue(slab: ArrayBuffer | undefined, meta: Uint32Array, extras: Extra[] | undefined, set: Int32Array | undefined, text: string | undefined): void {
     const end = 2 + 2 * (meta[0] as number);
     let offset = meta[1] as number;
     let x = 0;
@@ -212,7 +223,7 @@ export class Receiver {
     for (let m = 2; m < end; m += 2) {
       const len = meta[m] as number;
       const flags = meta[m + 1] as number;
-      const data = Buffer.from(slab, offset, len);
+      const data = text === undefined ? Buffer.from(slab as ArrayBuffer, offset, len) : text.slice(offset, offset + len);
       offset += len;
       if (flags === 0) {
         this.#accept({ data, address, fds: undefined, credentials: undefined, error: undefined });

@@ -259,7 +259,7 @@ export class ClientSlot<S, R> {
 
   #parse(raw: RawDatagram): { value: R } | undefined {
     try {
-      return { value: this.#host.protocol.buildPacketFromDatagram(raw.data) };
+      return { value: this.#host.protocol._buildPacket(raw.data) };
     } catch (err) {
       raw.fds?.close();
       this.#host.report(err, this.client);

@@ -40,4 +40,13 @@ export class JSONSerializer<SentPacket = unknown, ReceivedPacket = unknown> impl
   deserialize(data: Buffer): ReceivedPacket {
     return JSON.parse(data.toString()) as ReceivedPacket; // toString() without arguments is Buffer's fastest path (UTF-8)
   }
+
+  /**
+   * @param text - a datagram's text (the client hands valid UTF-8 over as a string)
+   * @returns the parsed value
+   * @throws SyntaxError when the text is not JSON
+   */
+  deserializeText(text: string): ReceivedPacket {
+    return JSON.parse(text) as ReceivedPacket;
+  }
 }

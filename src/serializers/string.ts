@@ -38,4 +38,12 @@ export class StringSerializer implements Serializer<string, string> {
   deserialize(data: Buffer): string {
     return this.#decoder.decode(data);
   }
+
+  /**
+   * @param text - a datagram's text (the client hands valid UTF-8 over as a string)
+   * @returns the text, without a leading byte order mark (as `deserialize` drops it)
+   */
+  deserializeText(text: string): string {
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  }
 }

@@ -49,8 +49,8 @@ impl BatchArea {
     }
 }
 
-/// The JS form of a batch: `[slab: ArrayBuffer, meta: Uint32Array, extras: object[] |
-/// undefined, fds: Int32Array | undefined]`.
+/// The JS form of a batch: `[slab: ArrayBuffer | undefined, meta: Uint32Array, extras:
+/// object[] | undefined, fds: Int32Array | undefined, text: string | undefined]`.
 /// `meta` is `[count, base, len0, flags0, len1, flags1, …]`: the payloads lie back to back in
 /// `slab` from byte `base`. Small batches are copied into the socket's pool (one memcpy, no
 /// allocation); big ones are handed over without a copy. `meta` is the socket's reusable
@@ -58,11 +58,17 @@ impl BatchArea {
 /// `flags & 7 != 0` (an address change, credentials or an error), in entry order. The
 /// descriptors of all entries are in the one `fds` set, in entry order: an entry with
 /// `ENTRY_FDS` owns the next `flags >> 8` of them.
+///
+/// With `text` (a socket whose protocol reads text) and every payload valid UTF-8, the
+/// payloads come instead as one string, `text`, back to back from index 0, and each entry's
+/// length is in UTF-16 code units: JS slices it, with no Buffer and no decoding per
+/// datagram. A batch with any other payload comes as bytes.
 pub(crate) fn batch_to_js(
     shared: &Shared,
     env: sys::napi_env,
     batch: Batch,
-) -> Result<[sys::napi_value; 4]> {
+    text: bool,
+) -> Result<[sys::napi_value; 5]> {
     // The descriptors first: from here on a JS object owns them, whatever fails later.
     let fds = if batch.fds.is_empty() {
         js::undefined(env)?
@@ -74,9 +80,38 @@ pub(crate) fn batch_to_js(
     } else {
         extras_to_js(env, batch.extras)?
     };
+    if let Some(units) = text
+        .then(|| utf16_entries(&batch.slab, &batch.meta))
+        .flatten()
+    {
+        // SAFETY: every entry is valid UTF-8 (checked by utf16_entries), so their
+        // concatenation is too.
+        let all = unsafe { std::str::from_utf8_unchecked(&batch.slab) };
+        let string = js::string(env, all)?;
+        let meta = meta_to_js(shared, env, 0, &units)?;
+        return Ok([js::undefined(env)?, meta, extras, fds, string]);
+    }
     let (slab, base) = place_payloads(shared, env, batch.slab)?;
     let meta = meta_to_js(shared, env, base, &batch.meta)?;
-    Ok([slab, meta, extras, fds])
+    Ok([slab, meta, extras, fds, js::undefined(env)?])
+}
+
+/// The entries `[len, flags]…` with each length in UTF-16 code units, or `None` if a
+/// payload is not valid UTF-8 on its own.
+fn utf16_entries(slab: &[u8], meta: &[u32]) -> Option<Vec<u32>> {
+    let mut out = Vec::with_capacity(meta.len());
+    let mut offset = 0;
+    for entry in meta.chunks_exact(2) {
+        let bytes = slab.get(offset..offset + entry[0] as usize)?;
+        offset += bytes.len();
+        let units = if bytes.is_ascii() {
+            bytes.len()
+        } else {
+            std::str::from_utf8(bytes).ok()?.encode_utf16().count()
+        };
+        out.extend_from_slice(&[units as u32, entry[1]]);
+    }
+    Some(out)
 }
 
 fn extras_to_js(env: sys::napi_env, batch_extras: Vec<Extra>) -> Result<sys::napi_value> {

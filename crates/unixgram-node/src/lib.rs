@@ -6,7 +6,7 @@
 //! of the JS thread that created it (`napi_get_uv_event_loop`; the `uv_*` symbols come from
 //! the `node` binary, see `uv.rs`). On readable, the poll callback drains the socket without
 //! blocking, up to 64 datagrams or 1 MiB, and makes **one** JS call for the whole batch:
-//! `(slab, meta, extras, writable, fds)`. `slab` is an ArrayBuffer holding the payloads back
+//! `(slab, meta, extras, writable, fds, text)`. `slab` is an ArrayBuffer holding the payloads back
 //! to back; `meta` is `[count, base, len, flags, …]` (payloads start at byte `base` of
 //! `slab`). `flags` bits: 1 error, 2 address change, 4 credentials, 8 descriptors, with their
 //! count in bits 8 and up (at most 253, so bits 8..15). `extras` holds one object per entry
@@ -17,9 +17,12 @@
 //! and writing `-1` (no native call), and closes a range with one `closeFdRange`.
 //! Whatever is still `>= 0` when the array's memory is garbage-collected is closed by its
 //! finalizer (see `fdset.rs`), so an fd is owned by exactly one object from the moment it
-//! is received. `readNow()` returns the
-//! same batch as `[slab, meta, extras, fds]`. There is no thread, no per-datagram JS call,
-//! and no per-datagram native object.
+//! is received. A socket set to text payloads (`setTextPayloads`, for a protocol that reads
+//! text) gets a batch whose payloads are all valid UTF-8 as one string instead, the sixth
+//! argument `text`, with `slab` undefined and each length in UTF-16 code units: JS slices it,
+//! with no Buffer and no decoding per datagram. `readNow()` returns the same batch as
+//! `[slab, meta, extras, fds, text]`. There is no thread, no per-datagram JS call, and no
+//! per-datagram native object.
 //!
 //! Batches of up to 16 KiB are copied (one `memcpy`) into the socket's **pool**, a 128 KiB
 //! ArrayBuffer that is only ever appended to: bytes already delivered are never written

@@ -28,6 +28,8 @@ pub struct Inner {
     pub sock: Option<UnixDatagram>,
     /// Report each datagram's sender address (unconnected receivers need it).
     pub want_address: bool,
+    /// Deliver payloads as one string when they are valid UTF-8 (see `batch_to_js`).
+    pub text_payloads: bool,
     env: sys::napi_env,
     handle: *mut uv::PollHandle,
     interest: c_int,
@@ -90,6 +92,7 @@ impl Inner {
         let shared = Rc::new(RefCell::new(Self {
             sock: Some(sock),
             want_address: false,
+            text_payloads: false,
             env,
             handle: ptr::null_mut(),
             interest: 0,
@@ -155,7 +158,7 @@ impl Inner {
     }
 }
 
-/// Set the JS function called with each batch (`(slab, meta, extras, writable, fds)`), and the
+/// Set the JS function called with each batch (`(slab, meta, extras, writable, fds, text)`), and the
 /// async context it runs in (the one current now, as Node's own handles do).
 pub(crate) fn set_callback(shared: &Shared, env: &Env, func: sys::napi_value) -> Result<()> {
     let mut inner = shared.borrow_mut();
@@ -331,7 +334,7 @@ unsafe extern "C" fn on_poll(handle: *mut uv::PollHandle, status: c_int, events:
 }
 
 fn handle_event(shared: &Shared, status: c_int, events: c_int) {
-    let (env, callback, ctx, batch, writable) = {
+    let (env, callback, ctx, batch, writable, text) = {
         let Ok(mut inner) = shared.try_borrow_mut() else {
             return;
         };
@@ -371,10 +374,18 @@ fn handle_event(shared: &Shared, status: c_int, events: c_int) {
         if batch.is_empty() && !writable {
             return;
         }
-        (inner.env, inner.callback, inner.async_ctx, batch, writable)
+        let text = inner.text_payloads;
+        (
+            inner.env,
+            inner.callback,
+            inner.async_ctx,
+            batch,
+            writable,
+            text,
+        )
     };
     // No borrow is held from here on: JS may do anything, including close().
-    deliver(shared, env, callback, ctx, batch, writable);
+    deliver(shared, env, callback, ctx, batch, writable, text);
 }
 
 /// The callback returned (its microtasks ran inside `napi_make_callback`): apply the watch
@@ -410,6 +421,7 @@ fn deliver(
     ctx: sys::napi_async_context,
     batch: Batch,
     writable: bool,
+    text: bool,
 ) {
     let mut scope = ptr::null_mut();
     // SAFETY: on the JS thread of env, outside any other N-API call.
@@ -427,10 +439,10 @@ fn deliver(
             return Ok(()); // the JS side was collected; its finalizer closes the socket
         }
         let undef = js::undefined(env)?;
-        let [slab, meta, extras, fds] = if batch.is_empty() {
-            [undef, undef, undef, undef]
+        let [slab, meta, extras, fds, text] = if batch.is_empty() {
+            [undef; 5]
         } else {
-            batch_to_js(shared, env, batch)?
+            batch_to_js(shared, env, batch, text)?
         };
         let mut flag = ptr::null_mut();
         js::check(
@@ -444,7 +456,7 @@ fn deliver(
             unsafe { sys::napi_get_global(env, &mut global) },
             "get_global",
         )?;
-        let argv = [slab, meta, extras, flag, fds];
+        let argv = [slab, meta, extras, flag, fds, text];
         let mut result = ptr::null_mut();
         // SAFETY: all values belong to this env and scope; ctx is from napi_async_init.
         unsafe {

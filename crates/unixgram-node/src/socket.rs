@@ -281,7 +281,7 @@ impl NativeSocket {
         self.with(&env, |s| sent(s.send_many(&msgs, dest.as_ref())))
     }
 
-    /// The function called with each batch: `(slab, meta, extras, writable, fds)`. It is kept
+    /// The function called with each batch: `(slab, meta, extras, writable, fds, text)`. It is kept
     /// as a hidden property of this object, so it lives exactly as long as the socket
     /// object does; the native side refers to it weakly while idle and strongly while
     /// watching (see `poll::watch`).
@@ -312,6 +312,13 @@ impl NativeSocket {
         self.shared.borrow_mut().want_address = on;
     }
 
+    /// Deliver a batch whose payloads are all valid UTF-8 as one string (the callback's
+    /// `text`; lengths in UTF-16 code units), for a protocol that reads text.
+    #[napi]
+    pub fn set_text_payloads(&self, on: bool) {
+        self.shared.borrow_mut().text_payloads = on;
+    }
+
     /// What to watch: bit 1 readable, bit 2 writable (one-shot); `keep_alive` holds the
     /// process open while watching; `strong` (default: whether anything is watched) holds
     /// the JS callback, and so the socket's JS side, alive.
@@ -333,21 +340,21 @@ impl NativeSocket {
         .map_err(|e| error::throw(env.raw(), &e))
     }
 
-    /// Drain what is queued now, without waiting: `[slab, meta, extras, fds]`, the batch
-    /// callback's arguments without `writable`, or `undefined` when nothing is queued.
+    /// Drain what is queued now, without waiting: `[slab, meta, extras, fds, text]`, the
+    /// batch callback's arguments without `writable`, or `undefined` when nothing is queued.
     #[napi(catch_unwind)]
     pub fn read_now(&self, env: Env) -> Result<Unknown<'_>> {
-        let batch = {
+        let (batch, text) = {
             let mut inner = self.shared.borrow_mut();
-            let want_address = inner.want_address;
+            let (want_address, text) = (inner.want_address, inner.text_payloads);
             let sock = inner.sock.as_mut().ok_or_else(|| closed(&env))?;
-            drain::drain(sock, want_address)
+            (drain::drain(sock, want_address), text)
         };
         let raw = env.raw();
         let value = if batch.is_empty() {
             js::undefined(raw)?
         } else {
-            let parts = batch_js::batch_to_js(&self.shared, raw, batch)?;
+            let parts = batch_js::batch_to_js(&self.shared, raw, batch, text)?;
             let arr = js::array(raw, parts.len())?;
             for (i, v) in parts.into_iter().enumerate() {
                 js::set_index(raw, arr, i as u32, v)?;
