@@ -56,7 +56,7 @@ export declare class NativeSocket {
    */
   sendMany(datas: Array<Buffer>, ancillary?: Array<JsSendAncillary | undefined | null> | undefined | null, dest?: Buffer | undefined | null): number
   /**
-   * The function called with each batch: `(slab, meta, extras, writable, fds)`. It is kept
+   * The function called with each batch: `(slab, meta, extras, writable, fds, text)`. It is kept
    * as a hidden property of this object, so it lives exactly as long as the socket
    * object does; the native side refers to it weakly while idle and strongly while
    * watching (see `poll::watch`).
@@ -67,14 +67,19 @@ export declare class NativeSocket {
   /** Report each datagram's sender address in batches. */
   setWantAddress(on: boolean): void
   /**
+   * Deliver a batch whose payloads are all valid UTF-8 as one string (the callback's
+   * `text`; lengths in UTF-16 code units), for a protocol that reads text.
+   */
+  setTextPayloads(on: boolean): void
+  /**
    * What to watch: bit 1 readable, bit 2 writable (one-shot); `keep_alive` holds the
    * process open while watching; `strong` (default: whether anything is watched) holds
    * the JS callback, and so the socket's JS side, alive.
    */
   watch(events: number, keepAlive: boolean, strong?: boolean | undefined | null): void
   /**
-   * Drain what is queued now, without waiting: `[slab, meta, extras, fds]`, the batch
-   * callback's arguments without `writable`, or `undefined` when nothing is queued.
+   * Drain what is queued now, without waiting: `[slab, meta, extras, fds, text]`, the
+   * batch callback's arguments without `writable`, or `undefined` when nothing is queued.
    */
   readNow(): unknown
   /** Close: stop watching, close the poll handle, then the fd. Idempotent. */
