@@ -60,7 +60,7 @@ interface Extra {
 }
 
 /**
- * A batch from the binding: `[slab, meta, extras, fds, text]` (see {@link Receiver.onBatch}).
+ * What `readNow()` returns: `[slab, meta, extras, fds, text]` (see {@link Receiver.onBatch}).
  * `text` replaces `slab` when the socket delivers text payloads and they are valid UTF-8.
  */
 type Batch = [slab: ArrayBuffer | undefined, meta: Uint32Array, extras: Extra[] | undefined, fds: Int32Array | undefined, text?: string | undefined];
@@ -135,7 +135,7 @@ export class Receiver {
   takeNow(): RawDatagram | undefined {
     if (this.#head === this.#queue.length) {
       const batch = this.#native.readNow() as Batch | undefined;
-      if (batch) this.#enqueue(...batch);
+      if (batch) this.#enqueue(batch[0], batch[1], batch[2], batch[3], batch[4]);
     }
     return this.#shift();
   }
@@ -199,8 +199,8 @@ export class Receiver {
    * with `flags & 7`, and the descriptors of every entry in one set, in entry order (an
    * entry with flag 8 owns the next `flags >>> 8` of them).
    */
-  onBatch(...batch: Batch): void {
-    this.#enqueue(...batch);
+  onBatch(slab: ArrayBuffer | undefined, meta: Uint32Array, extras: Extra[] | undefined, fds: Int32Array | undefined, text?: string): void {
+    this.#enqueue(slab, meta, extras, fds, text);
     this.#changed();
   }
 

@@ -236,26 +236,44 @@ unsafe extern "C" fn send_on_fd(
     info: sys::napi_callback_info,
 ) -> sys::napi_value {
     // SAFETY: Node calls this with a valid `env` and `info`.
-    let Some(argv) = (unsafe { args::<2>(env, info) }) else {
-        // SAFETY: `env` is this callback's.
-        return unsafe { type_error(env, c"sendOnFd(fd, data) takes two arguments") };
-    };
-    // SAFETY: live handles of this callback; the bytes are used only within this call.
-    let (fd, bytes) = unsafe { (int_arg(env, argv[0]), buffer_arg(env, argv[1])) };
-    let Some(fd) = fd.filter(|&fd| fd >= 0) else {
-        // SAFETY: `env` is this callback's.
-        return unsafe { type_error(env, c"fd must be a descriptor number") };
-    };
-    let Some(bytes) = bytes else {
+    let (fd, data) =
+        match unsafe { fd_and_value(env, info, c"sendOnFd(fd, data) takes two arguments") } {
+            Ok(args) => args,
+            Err(thrown) => return thrown,
+        };
+    // SAFETY: a live handle of this callback; the bytes are used only within this call.
+    let Some(bytes) = (unsafe { buffer_arg(env, data) }) else {
         // SAFETY: `env` is this callback's.
         return unsafe { type_error(env, c"data must be a Buffer") };
+    };
+    // SAFETY: `env` is this callback's.
+    unsafe { result_to_js(env, unixgram_core::msg::send(fd, bytes)) }
+}
+
+/// The arguments `(fd, value)` of `sendOnFd` / `sendTextOnFd`, the fd checked, or `Err` with
+/// what to return once a `TypeError` is thrown.
+///
+/// # Safety
+/// `env` and `info` are the running callback's; the fd must be used only within it.
+unsafe fn fd_and_value<'a>(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+    usage: &CStr,
+) -> std::result::Result<(BorrowedFd<'a>, sys::napi_value), sys::napi_value> {
+    // SAFETY: per the contract.
+    let Some(argv) = (unsafe { args::<2>(env, info) }) else {
+        // SAFETY: `env` is this callback's.
+        return Err(unsafe { type_error(env, usage) });
+    };
+    // SAFETY: a live handle of this callback.
+    let Some(fd) = (unsafe { int_arg(env, argv[0]) }).filter(|&fd| fd >= 0) else {
+        // SAFETY: `env` is this callback's.
+        return Err(unsafe { type_error(env, c"fd must be a descriptor number") });
     };
     // SAFETY: JS passes the fd of a socket it holds open (it checks `closed` first, on the
     // only thread that can close it), so the number names that socket for this call; a
     // stale number would at worst make send(2) fail with EBADF or ENOTSOCK.
-    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
-    // SAFETY: `env` is this callback's.
-    unsafe { result_to_js(env, unixgram_core::msg::send(fd, bytes)) }
+    Ok((unsafe { BorrowedFd::borrow_raw(fd) }, argv[1]))
 }
 
 /// Size of the per-thread scratch buffer `sendTextOnFd` writes UTF-8 into at first; it grows
@@ -329,23 +347,17 @@ unsafe extern "C" fn send_text_on_fd(
     info: sys::napi_callback_info,
 ) -> sys::napi_value {
     // SAFETY: Node calls this with a valid `env` and `info`.
-    let Some(argv) = (unsafe { args::<2>(env, info) }) else {
-        // SAFETY: `env` is this callback's.
-        return unsafe { type_error(env, c"sendTextOnFd(fd, text) takes two arguments") };
-    };
-    // SAFETY: a live handle of this callback.
-    let Some(fd) = (unsafe { int_arg(env, argv[0]) }).filter(|&fd| fd >= 0) else {
-        // SAFETY: `env` is this callback's.
-        return unsafe { type_error(env, c"fd must be a descriptor number") };
-    };
+    let (fd, text) =
+        match unsafe { fd_and_value(env, info, c"sendTextOnFd(fd, text) takes two arguments") } {
+            Ok(args) => args,
+            Err(thrown) => return thrown,
+        };
     SCRATCH.with_borrow_mut(|scratch| {
         // SAFETY: a live handle of this callback; no JS runs while the scratch is borrowed.
-        let Some(len) = (unsafe { string_arg(env, argv[1], scratch) }) else {
+        let Some(len) = (unsafe { string_arg(env, text, scratch) }) else {
             // SAFETY: `env` is this callback's.
             return unsafe { type_error(env, c"text must be a string") };
         };
-        // SAFETY: as in send_on_fd, JS passes the fd of a socket it holds open.
-        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
         let result = unixgram_core::msg::send(fd, &scratch[..len]);
         if scratch.len() > TEXT_KEEP {
             *scratch = Vec::new();
