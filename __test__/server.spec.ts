@@ -107,6 +107,30 @@ test('a conversation handler keeps per-client state across packets; each client 
   t.deepEqual(await ask(b, 0), { final: 30 });
 });
 
+test('a text server (StringSerializer) gets valid UTF-8 as text and invalid UTF-8 as a parse error with the raw bytes, in arrival order', async (t) => {
+  const sockPath = path.join(tempDir(t), 'text.sock');
+  const reported = new Inbox<Reported>();
+  autoClose(t, await UnixDatagramServer.listen(
+    sockPath,
+    strings(),
+    async (packet: string, client: UnixDatagramServerClient<string>) => {
+      await client.sendPacket(`got ${packet}`);
+    },
+    { onError: (error, client) => reported.push({ error, client: client as UnixDatagramServerClient<unknown> }) },
+  ));
+  const raw = autoClose(t, await UnixDatagramClient.connect(sockPath, new DatagramProtocol(new BytesSerializer())));
+  await raw.sendPacket(Buffer.from('héllo 😀')); // a batch of its own: text
+  t.is((await raw.recvPacket({ timeout: 20 })).toString(), 'got héllo 😀');
+  // one batch with an invalid payload comes as bytes: each datagram is still its own
+  for (const bytes of [Buffer.from('✓'), Buffer.from([0xff, 0x41]), Buffer.from('after')]) raw.sendPacketSync(bytes);
+  t.is((await raw.recvPacket({ timeout: 20 })).toString(), 'got ✓');
+  const { error, client } = await reported.next();
+  t.true(error instanceof DatagramProtocolParseError);
+  t.deepEqual((error as DatagramProtocolParseError).datagram, Buffer.from([0xff, 0x41]));
+  t.deepEqual(client?.address, raw.getLocalName());
+  t.is((await raw.recvPacket({ timeout: 20 })).toString(), 'got after');
+});
+
 test('a handler that throws is reported with its client; the server keeps serving everyone', async (t) => {
   const sockPath = path.join(tempDir(t), 'boom.sock');
   const reported = new Inbox<Reported>();

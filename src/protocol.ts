@@ -38,9 +38,9 @@ export interface Serializer<SentPacket, ReceivedPacket> {
   /**
    * Optional, for text formats: decode a datagram whose bytes are valid UTF-8, given as
    * its text. It must return what `deserialize` returns for those bytes. When present, a
-   * {@link UnixDatagramClient} has each batch of valid UTF-8 datagrams delivered as one
-   * string and slices it: no Buffer and no decoding per packet (other datagrams still go to
-   * `deserialize`). {@link JSONSerializer} and {@link StringSerializer} have it.
+   * client or server has each batch of valid UTF-8 datagrams delivered as one string and
+   * slices it: no Buffer and no decoding per packet (a batch with any other datagram still
+   * goes to `deserialize`). {@link JSONSerializer} and {@link StringSerializer} have it.
    */
   deserializeText?(text: string): ReceivedPacket;
 }

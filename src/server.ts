@@ -164,9 +164,11 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
       settled: (slot) => this.#forgetIfIdle(slot),
     };
     this.#receiver = new Receiver(sock, () => this.#updateWatch());
-    sock.setCallback((slab?: ArrayBuffer, meta?: Uint32Array, extras?: object[], _writable?: boolean, fds?: Int32Array) => {
-      if (!slab || !meta) return;
-      this.#receiver.onBatch(slab, meta, extras as never, fds);
+    // A text protocol (JSON, strings) gets valid UTF-8 datagrams as slices of one string.
+    if (protocol._receivesText) sock.setTextPayloads(true);
+    sock.setCallback((slab?: ArrayBuffer, meta?: Uint32Array, extras?: object[], _writable?: boolean, fds?: Int32Array, text?: string) => {
+      if (!meta) return;
+      this.#receiver.onBatch(slab, meta, extras as never, fds, text);
       this.#pump();
     });
     this.#release = this.#receiver.hold();
