@@ -173,46 +173,46 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
   sendPacket(packet: SentPacket, options?: SendOptions): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
     const protocol = this.#protocol;
-    // A text serializer with nothing queued ahead and no ancillary data: the text goes
-    // straight into the send, and becomes a Buffer only if it has to wait or be sent again.
-    let text: string | undefined;
-    let data: Buffer | undefined;
-    let extra: ReturnType<SocketAncillary['_toSend']> = null;
-    try {
-      if (options?.ancillary !== undefined && !(options.ancillary instanceof SocketAncillary)) {
-        throw invalidArgType('options.ancillary', 'a SocketAncillary', options.ancillary);
+    const ancillary = options?.ancillary;
+    const sock = this.#native;
+    if (ancillary === undefined && !this.#sender.pending) {
+      // The fast path: nothing queued ahead, so send now by fd number (no class unwrap), a
+      // text serializer's text straight into the send. A full queue waits in line, as
+      // bytes; any other failure is finished by `sendFailed`, which grows SO_SNDBUF for a
+      // big datagram or throws the error with its address.
+      let payload: Buffer | string;
+      try {
+        payload = protocol._sendsText ? protocol._makeText(packet) : toBuffer(protocol.makeDatagram(packet));
+      } catch (err) {
+        return Promise.reject(err);
       }
-      if (protocol._sendsText && options?.ancillary === undefined && !this.#sender.pending) text = protocol._makeText(packet);
-      else data = toBuffer(protocol.makeDatagram(packet));
-      extra = options?.ancillary?._toSend() ?? null;
+      let sent = typeof payload === 'string' ? sendTextOnFd(this.#fd, payload) : sendOnFd(this.#fd, payload);
+      if (sent >= 0) return RESOLVED;
+      const bytes = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
+      if (sent !== WOULD_BLOCK) {
+        try {
+          sent = sock.sendFailed(-sent, bytes);
+        } catch (err) {
+          return Promise.reject(err);
+        }
+      }
+      if (sent >= 0) return RESOLVED;
+      return this.#sender.enqueue(() => sock.send(bytes, null));
+    }
+    let data: Buffer;
+    let extra: ReturnType<SocketAncillary['_toSend']>;
+    try {
+      if (ancillary !== undefined && !(ancillary instanceof SocketAncillary)) {
+        throw invalidArgType('options.ancillary', 'a SocketAncillary', ancillary);
+      }
+      data = toBuffer(protocol.makeDatagram(packet));
+      extra = ancillary?._toSend() ?? null;
     } catch (err) {
       return Promise.reject(err);
     }
-    const sock = this.#native;
-    if (extra === null) {
-      // The fast path: nothing queued ahead, so send now by fd number (no class unwrap).
-      // A full queue waits in line; any other failure is finished by `sendFailed`, which
-      // grows SO_SNDBUF for a big datagram or throws the error with its address.
-      if (!this.#sender.pending) {
-        let sent = text === undefined ? sendOnFd(this.#fd, data as Buffer) : sendTextOnFd(this.#fd, text);
-        if (sent >= 0) return RESOLVED;
-        const bytes = data ?? Buffer.from(text as string, 'utf8');
-        if (sent !== WOULD_BLOCK) {
-          try {
-            sent = sock.sendFailed(-sent, bytes);
-          } catch (err) {
-            return Promise.reject(err);
-          }
-        }
-        if (sent >= 0) return RESOLVED;
-        return this.#sender.enqueue(() => sock.send(bytes, null));
-      }
-      const bytes = data as Buffer;
-      return this.#sender.send(() => sock.send(bytes, null));
-    }
+    if (extra === null) return this.#sender.send(() => sock.send(data, null));
     const { fds, credentials } = extra;
-    const bytes = data as Buffer;
-    return this.#sender.send(() => sock.sendMsg([bytes], fds, credentials, null));
+    return this.#sender.send(() => sock.sendMsg([data], fds, credentials, null));
   }
 
   /**
