@@ -59,7 +59,7 @@ impl BatchArea {
 /// descriptors of all entries are in the one `fds` set, in entry order: an entry with
 /// `ENTRY_FDS` owns the next `flags >> 8` of them.
 ///
-/// With `text` (a socket whose protocol reads text) and every payload valid UTF-8, the
+/// On a socket set to text payloads (its protocol reads text), with every payload valid UTF-8, the
 /// payloads come instead as one string, `text`, back to back from index 0, and each entry's
 /// length is in UTF-16 code units: JS slices it, with no Buffer and no decoding per
 /// datagram. A batch with any other payload comes as bytes.
@@ -67,8 +67,8 @@ pub(crate) fn batch_to_js(
     shared: &Shared,
     env: sys::napi_env,
     batch: Batch,
-    text: bool,
 ) -> Result<[sys::napi_value; 5]> {
+    let text = shared.try_borrow().is_ok_and(|inner| inner.text_payloads);
     // The descriptors first: from here on a JS object owns them, whatever fails later.
     let fds = if batch.fds.is_empty() {
         js::undefined(env)?

@@ -334,7 +334,7 @@ unsafe extern "C" fn on_poll(handle: *mut uv::PollHandle, status: c_int, events:
 }
 
 fn handle_event(shared: &Shared, status: c_int, events: c_int) {
-    let (env, callback, ctx, batch, writable, text) = {
+    let (env, callback, ctx, batch, writable) = {
         let Ok(mut inner) = shared.try_borrow_mut() else {
             return;
         };
@@ -374,18 +374,10 @@ fn handle_event(shared: &Shared, status: c_int, events: c_int) {
         if batch.is_empty() && !writable {
             return;
         }
-        let text = inner.text_payloads;
-        (
-            inner.env,
-            inner.callback,
-            inner.async_ctx,
-            batch,
-            writable,
-            text,
-        )
+        (inner.env, inner.callback, inner.async_ctx, batch, writable)
     };
     // No borrow is held from here on: JS may do anything, including close().
-    deliver(shared, env, callback, ctx, batch, writable, text);
+    deliver(shared, env, callback, ctx, batch, writable);
 }
 
 /// The callback returned (its microtasks ran inside `napi_make_callback`): apply the watch
@@ -421,7 +413,6 @@ fn deliver(
     ctx: sys::napi_async_context,
     batch: Batch,
     writable: bool,
-    text: bool,
 ) {
     let mut scope = ptr::null_mut();
     // SAFETY: on the JS thread of env, outside any other N-API call.
@@ -442,7 +433,7 @@ fn deliver(
         let [slab, meta, extras, fds, text] = if batch.is_empty() {
             [undef; 5]
         } else {
-            batch_to_js(shared, env, batch, text)?
+            batch_to_js(shared, env, batch)?
         };
         let mut flag = ptr::null_mut();
         js::check(

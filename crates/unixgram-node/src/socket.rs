@@ -344,17 +344,17 @@ impl NativeSocket {
     /// batch callback's arguments without `writable`, or `undefined` when nothing is queued.
     #[napi(catch_unwind)]
     pub fn read_now(&self, env: Env) -> Result<Unknown<'_>> {
-        let (batch, text) = {
+        let batch = {
             let mut inner = self.shared.borrow_mut();
-            let (want_address, text) = (inner.want_address, inner.text_payloads);
+            let want_address = inner.want_address;
             let sock = inner.sock.as_mut().ok_or_else(|| closed(&env))?;
-            (drain::drain(sock, want_address), text)
+            drain::drain(sock, want_address)
         };
         let raw = env.raw();
         let value = if batch.is_empty() {
             js::undefined(raw)?
         } else {
-            let parts = batch_js::batch_to_js(&self.shared, raw, batch, text)?;
+            let parts = batch_js::batch_to_js(&self.shared, raw, batch)?;
             let arr = js::array(raw, parts.len())?;
             for (i, v) in parts.into_iter().enumerate() {
                 js::set_index(raw, arr, i as u32, v)?;
