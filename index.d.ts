@@ -64,7 +64,10 @@ export declare class NativeSocket {
   setCallback(this: this, callback: unknown): void
   /** The control words shared with JS: see `poll::control_to_js`. */
   control(): Uint32Array
-  /** Report each datagram's sender address in batches. */
+  /**
+   * Report each datagram's sender address in batches: an entry carries one when it
+   * differs from the last reported (JS keeps it across batches). Set before reading.
+   */
   setWantAddress(on: boolean): void
   /**
    * Deliver a batch whose payloads are all valid UTF-8 as one string (the callback's

@@ -121,6 +121,45 @@ test('setTextPayloads: a batch of valid UTF-8 comes as one string with UTF-16 le
   b.close();
 });
 
+test('setWantAddress: an entry carries its sender address only when it differs from the last one reported, across batches', (t) => {
+  const name = (who: string) => Buffer.from(`\0unixgram-test-${process.pid}-${who}`);
+  const bound = (who: string): NativeSocket => {
+    const s = native.NativeSocket.create();
+    s.bind(name(who));
+    return s;
+  };
+  const [rx, a, b] = [bound('rx'), bound('a'), bound('b')];
+  rx.setWantAddress(true);
+  // One readNow() batch: per entry its payload, and the address it reports (null: none).
+  const read = (): [string, string | null][] => {
+    const [slab, meta, extras] = rx.readNow() as [ArrayBuffer, Uint32Array, { address?: Buffer }[] | undefined];
+    const out: [string, string | null][] = [];
+    let offset = meta[1] as number;
+    let x = 0;
+    for (let m = 2; m < 2 + 2 * (meta[0] as number); m += 2) {
+      const len = meta[m] as number;
+      const address = (meta[m + 1] as number) & 2 ? (extras?.[x++]?.address?.toString('latin1') ?? 'missing') : null;
+      out.push([Buffer.from(slab, offset, len).toString(), address]);
+      offset += len;
+    }
+    return out;
+  };
+  const send = (from: NativeSocket, text: string) => t.is(from.send(Buffer.from(text), name('rx')), text.length);
+  const [A, B] = [name('a').toString('latin1'), name('b').toString('latin1')];
+  send(a, '1');
+  send(a, '2');
+  t.deepEqual(read(), [['1', A], ['2', null]]);
+  send(a, '3');
+  t.deepEqual(read(), [['3', null]], 'the same sender in the next batch: no address again');
+  send(b, '4');
+  send(a, '5');
+  t.deepEqual(read(), [['4', B], ['5', A]]);
+  rx.setWantAddress(true);
+  send(a, '6');
+  t.deepEqual(read(), [['6', A]], 'setting it again reports the next address again');
+  for (const s of [rx, a, b]) s.close();
+});
+
 test('sendManyOnFd (the sendPackets fast path): datas[start..end] in one call, how many went out, -errno, TypeError on bad arguments', async (t) => {
   const [a, b] = UnixDatagramClient.socketpair(new DatagramProtocol(new StringSerializer()));
   const fd = a.socket.fd;

@@ -88,6 +88,11 @@ export class Receiver {
   #head = 0;
   #waiters: Waiter[] = [];
   #holds = 0;
+  /**
+   * The sender address last reported (a socket set to report addresses reports one only when
+   * it changes, across batches).
+   */
+  #address: Buffer | undefined;
   /** Someone has received from this socket: keep prefetching (bounded) between calls. */
   #primed = false;
   readonly #native: NativeSocket;
@@ -196,8 +201,9 @@ export class Receiver {
    * A batch from the binding: `meta` is `[count, base, len, flags, len, flags, …]` (reused by
    * the next batch: read here at once), payloads back to back in `slab` from byte `base`
    * (or in `text` from index 0, lengths in UTF-16 code units), an extras object per entry
-   * with `flags & 7`, and the descriptors of every entry in one set, in entry order (an
-   * entry with flag 8 owns the next `flags >>> 8` of them).
+   * with `flags & 7` (an error, credentials, or a sender address that differs from the last
+   * one reported, in this batch or an earlier one), and the descriptors of every entry in
+   * one set, in entry order (an entry with flag 8 owns the next `flags >>> 8` of them).
    */
   onBatch(slab: ArrayBuffer | undefined, meta: Uint32Array, extras: Extra[] | undefined, fds: Int32Array | undefined, text?: string): void {
     this.#enqueue(slab, meta, extras, fds, text);
@@ -219,7 +225,7 @@ export class Receiver {
     let offset = meta[1] as number;
     let x = 0;
     let nextFd = 0;
-    let address: Buffer | undefined;
+    let address = this.#address;
     for (let m = 2; m < end; m += 2) {
       const len = meta[m] as number;
       const flags = meta[m + 1] as number;
@@ -240,7 +246,7 @@ export class Receiver {
         continue;
       }
       const extra = extras?.[x++] ?? {};
-      if (extra.address) address = extra.address;
+      if (extra.address) this.#address = address = extra.address;
       this.#accept({ data, address, fds, credentials: extra.credentials, error: extra.error });
     }
   }

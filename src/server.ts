@@ -71,6 +71,9 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
   /** Slots of unbound senders (one per packet) still running. */
   readonly #anonymous = new Set<ClientSlot<SentPacket, ReceivedPacket>>();
   readonly #keys = new WeakMap<ClientSlot<SentPacket, ReceivedPacket>, string>();
+  /** The address Buffer last dispatched, and its key in `#slots`. */
+  #lastAddress: Buffer | undefined;
+  #lastKey = '';
   readonly #file: SocketFile | undefined;
   readonly #local: UnixAddress;
   readonly #onError: (error: unknown, client: UnixDatagramServerClient<SentPacket> | undefined) => void;
@@ -282,7 +285,10 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
       slot.push(raw);
       return;
     }
-    const key = address.toString('latin1');
+    // Addresses come as one Buffer per change of sender: a run from one client is keyed once.
+    const key = address === this.#lastAddress ? this.#lastKey : address.toString('latin1');
+    this.#lastAddress = address;
+    this.#lastKey = key;
     let slot = this.#slots.get(key);
     if (!slot) {
       slot = this.#newSlot(Buffer.from(address), false);

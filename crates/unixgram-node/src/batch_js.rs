@@ -55,7 +55,8 @@ impl BatchArea {
 /// `slab` from byte `base`. Small batches are copied into the socket's pool (one memcpy, no
 /// allocation); big ones are handed over without a copy. `meta` is the socket's reusable
 /// array, valid until the next batch: JS reads it at once. Extras exist only for entries with
-/// `flags & 7 != 0` (an address change, credentials or an error), in entry order. The
+/// `flags & 7 != 0` (an error, credentials, or a sender address that differs from the last
+/// one reported, in this batch or an earlier one: see `drain::Addresses`), in entry order. The
 /// descriptors of all entries are in the one `fds` set, in entry order: an entry with
 /// `ENTRY_FDS` owns the next `flags >> 8` of them.
 ///
@@ -68,6 +69,17 @@ pub(crate) fn batch_to_js(
     env: sys::napi_env,
     batch: Batch,
 ) -> Result<[sys::napi_value; 5]> {
+    let values = batch_values(shared, env, batch);
+    if values.is_err() {
+        // An address this batch reported may not reach JS: report the next one again.
+        if let Ok(mut inner) = shared.try_borrow_mut() {
+            inner.addresses.forget();
+        }
+    }
+    values
+}
+
+fn batch_values(shared: &Shared, env: sys::napi_env, batch: Batch) -> Result<[sys::napi_value; 5]> {
     let text = shared.try_borrow().is_ok_and(|inner| inner.text_payloads);
     // The descriptors first: from here on a JS object owns them, whatever fails later.
     let fds = if batch.fds.is_empty() {

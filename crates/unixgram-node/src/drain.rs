@@ -66,10 +66,34 @@ impl Batch {
     }
 }
 
+/// Whether batches report sender addresses, and the last address reported. An entry
+/// carries an address only when it differs from the one reported before it, in this batch
+/// or an earlier one: JS keeps the last one, so a steady peer costs no extras object (and no
+/// address Buffer) per batch.
+#[derive(Default)]
+pub struct Addresses {
+    wanted: bool,
+    last: Option<Address>,
+}
+
+impl Addresses {
+    /// Report addresses from now on (or stop). Set it before the first read: JS starts with
+    /// no address, and a socket that stops wanting them leaves JS with the last one.
+    pub fn set_wanted(&mut self, on: bool) {
+        self.wanted = on;
+        self.last = None;
+    }
+
+    /// A batch did not reach JS: the next entry reports its address again.
+    pub fn forget(&mut self) {
+        self.last = None;
+    }
+}
+
 /// Read what is queued, without blocking, up to the batch budget: `recvmmsg` calls of up
 /// to 16 datagrams, stopping as soon as one comes back short (the queue ran dry), so an
 /// idle queue costs no extra `EAGAIN` syscall.
-pub fn drain(sock: &mut UnixDatagram, want_address: bool) -> Batch {
+pub fn drain(sock: &mut UnixDatagram, addresses: &mut Addresses) -> Batch {
     let mut batch = Batch::default();
     let Batch {
         slab,
@@ -77,7 +101,11 @@ pub fn drain(sock: &mut UnixDatagram, want_address: bool) -> Batch {
         extras,
         fds: batch_fds,
     } = &mut batch;
-    let mut last_address: Option<Address> = None;
+    let Addresses {
+        wanted: want_address,
+        last: last_address,
+    } = addresses;
+    let want_address = *want_address;
     let mut push = |len: usize, flags: u32| meta.extend_from_slice(&[len as u32, flags]);
     let mut taken = 0;
     while taken < BATCH_MAX_DATAGRAMS && slab.len() < BATCH_MAX_BYTES {
@@ -88,7 +116,7 @@ pub fn drain(sock: &mut UnixDatagram, want_address: bool) -> Batch {
                 let address = d.address.filter(|a| Some(a) != last_address.as_ref());
                 if let Some(a) = &address {
                     flags |= ENTRY_ADDRESS;
-                    last_address = Some(a.clone());
+                    *last_address = Some(a.clone());
                 }
                 let Received {
                     fds,

@@ -16,7 +16,7 @@ use napi::{sys, Env, Result};
 use unixgram_core::{Error as CoreError, UnixDatagram};
 
 use crate::batch_js::{batch_to_js, BatchArea};
-use crate::drain::{drain, Batch};
+use crate::drain::{drain, Addresses, Batch};
 use crate::js;
 use crate::uv;
 
@@ -26,8 +26,8 @@ pub type Shared = Rc<RefCell<Inner>>;
 pub struct Inner {
     /// `None` once closed.
     pub sock: Option<UnixDatagram>,
-    /// Report each datagram's sender address (unconnected receivers need it).
-    pub want_address: bool,
+    /// Report each datagram's sender address (unconnected receivers need it), on change.
+    pub addresses: Addresses,
     /// Deliver payloads as one string when they are valid UTF-8 (see `batch_to_js`).
     pub text_payloads: bool,
     env: sys::napi_env,
@@ -91,7 +91,7 @@ impl Inner {
     pub fn new(env: sys::napi_env, sock: UnixDatagram) -> Shared {
         let shared = Rc::new(RefCell::new(Self {
             sock: Some(sock),
-            want_address: false,
+            addresses: Addresses::default(),
             text_payloads: false,
             env,
             handle: ptr::null_mut(),
@@ -365,9 +365,8 @@ fn handle_event(shared: &Shared, status: c_int, events: c_int) {
                 inner.set_applied(applied);
             }
             if events & uv::READABLE != 0 && inner.interest & uv::READABLE != 0 {
-                let want_address = inner.want_address;
                 if let Some(sock) = inner.sock.as_mut() {
-                    batch = drain(sock, want_address);
+                    batch = drain(sock, &mut inner.addresses);
                 }
             }
         }

@@ -306,10 +306,11 @@ impl NativeSocket {
         Ok(unsafe { Unknown::from_raw_unchecked(raw, value) })
     }
 
-    /// Report each datagram's sender address in batches.
+    /// Report each datagram's sender address in batches: an entry carries one when it
+    /// differs from the last reported (JS keeps it across batches). Set before reading.
     #[napi]
     pub fn set_want_address(&self, on: bool) {
-        self.shared.borrow_mut().want_address = on;
+        self.shared.borrow_mut().addresses.set_wanted(on);
     }
 
     /// Deliver a batch whose payloads are all valid UTF-8 as one string (the callback's
@@ -346,9 +347,9 @@ impl NativeSocket {
     pub fn read_now(&self, env: Env) -> Result<Unknown<'_>> {
         let batch = {
             let mut inner = self.shared.borrow_mut();
-            let want_address = inner.want_address;
+            let inner = &mut *inner;
             let sock = inner.sock.as_mut().ok_or_else(|| closed(&env))?;
-            drain::drain(sock, want_address)
+            drain::drain(sock, &mut inner.addresses)
         };
         let raw = env.raw();
         let value = if batch.is_empty() {
