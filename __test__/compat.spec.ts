@@ -121,6 +121,33 @@ test('connect then send(buf, callback) to a python receiver; offset and length w
   t.deepEqual(await py.nextJson(), { got: ['hello', 'barb'] });
 });
 
+test('a connected send to a vanished peer: the callback gets ECONNREFUSED a tick later; without a callback the next error is an event', async (t) => {
+  const address = path.join(tempDir(t), 'gone.sock');
+  const py = new LineProcess('python receiver', 'python3', ['-c', PY_SLOW_RECEIVER, address, '1', 'now']);
+  t.teardown(() => py.kill());
+  await py.nextJson();
+  const client = closeLater(t, createSocket('unix_dgram'));
+  client.connect(address);
+  await once(client, 'connect');
+  await new Promise<void>((resolve, reject) => client.send(Buffer.from('one'), (err) => (err ? reject(err) : resolve())));
+  t.deepEqual(await py.nextJson(), { got: ['one'] });
+  await py.closed; // its socket is gone with it
+
+  let called = false;
+  const refused = new Promise<NodeJS.ErrnoException | null | undefined>((resolve) =>
+    client.send(Buffer.from('two'), (err) => {
+      called = true;
+      resolve(err);
+    }),
+  );
+  t.false(called, 'the callback is not called synchronously');
+  t.like(await refused, { code: 'ECONNREFUSED', syscall: 'send' });
+  const event = once(client, 'error');
+  client.send(Buffer.from('three'));
+  const [err] = (await event) as [NodeJS.ErrnoException];
+  t.regex(String(err.code), /^(ECONNREFUSED|ENOTCONN)$/);
+});
+
 test('congestion: nothing is dropped; congestion is emitted, then writable once all went out', async (t) => {
   const address = path.join(tempDir(t), 'slow.sock');
   const total = 200;

@@ -32,8 +32,8 @@ import { EventEmitter } from 'node:events';
 
 import { decodeAddress, encodeAddress } from '../address.js';
 import { closedError, codedError, ErrorCodes, invalidArgType, invalidArgValue, outOfRange, type SystemError } from '../errors.js';
-import { native, READABLE, WRITABLE, type NativeSocket } from '../native.js';
-import { Receiver, type RawDatagram } from '../receiver.js';
+import { native, sendOnFd, READABLE, WRITABLE, WOULD_BLOCK, type NativeSocket } from '../native.js';
+import { Receiver } from '../receiver.js';
 import { Sender } from '../sender.js';
 
 /** What `'message'` listeners get as their second argument, as `unix-dgram` shapes it. */
@@ -87,10 +87,10 @@ function slice(buf: Buffer, offset: unknown, length: unknown): Buffer {
   return start === 0 && len === buf.length ? buf : buf.subarray(start, start + len);
 }
 
-function rinfoOf(raw: RawDatagram, size: number): RemoteInfo {
-  const address = raw.address && raw.address.length > 0 ? decodeAddress(raw.address) : undefined;
-  const path = address === undefined ? null : 'path' in address ? address.path : 'abstract' in address ? `\0${address.abstract}` : null;
-  return { size, address: {}, path };
+/** The `rinfo.path` of a sender's `sun_path` bytes. */
+function pathOf(raw: Buffer | undefined): string | null {
+  const address = raw && raw.length > 0 ? decodeAddress(raw) : undefined;
+  return address === undefined ? null : 'path' in address ? address.path : 'abstract' in address ? `\0${address.abstract}` : null;
 }
 
 /**
@@ -103,6 +103,8 @@ export class Socket extends EventEmitter<SocketEvents> {
   /** Whether `connect()` succeeded. */
   connected = false;
   readonly #native: NativeSocket;
+  /** The descriptor, for the fast send path (never used once closed). */
+  readonly #fd: number;
   readonly #receiver: Receiver;
   readonly #sender: Sender;
   #closed = false;
@@ -110,12 +112,16 @@ export class Socket extends EventEmitter<SocketEvents> {
   #congested = false;
   #watching = -1;
   #keepAlive = false;
+  /** The sender address last seen, and its `rinfo.path`. */
+  #peerAddress: Buffer | undefined;
+  #peerPath: string | null = null;
 
   /** @internal Use {@link createSocket}. */
   constructor(listener?: MessageListener) {
     super();
     this.#native = native.NativeSocket.create();
     this.#native.setWantAddress(true);
+    this.#fd = this.#native.fd;
     this.#receiver = new Receiver(this.#native, () => this.#updateWatch());
     this.#sender = new Sender(() => this.connected, () => this.#sendersChanged());
     this.#native.setCallback((slab?: ArrayBuffer, meta?: Uint32Array, extras?: object[], writable?: boolean, fds?: Int32Array) => {
@@ -252,6 +258,24 @@ export class Socket extends EventEmitter<SocketEvents> {
     }
     const sock = this.#native;
     const wasWaiting = this.#sender.pending;
+    if (dest === null && !wasWaiting) {
+      // Connected, nothing queued ahead: send now by fd number (the client's fast path),
+      // the callback a microtask later, as from the queue. A full peer queue goes on below.
+      let result = sendOnFd(this.#fd, data);
+      if (result !== WOULD_BLOCK) {
+        let error: SystemError | null = null;
+        try {
+          if (result < 0) result = sock.sendFailed(-result, data);
+        } catch (err) {
+          error = err as SystemError;
+        }
+        if (result !== WOULD_BLOCK) {
+          if (error) queueMicrotask(() => (callback ? callback(error) : error.code !== ErrorCodes.CLOSED && this.emit('error', error)));
+          else if (callback) queueMicrotask(() => callback(null));
+          return;
+        }
+      }
+    }
     const sent = this.#sender.send(() => sock.send(data, dest));
     sent.then(
       () => callback?.(null),
@@ -280,7 +304,12 @@ export class Socket extends EventEmitter<SocketEvents> {
         continue;
       }
       const message = Buffer.from(raw.data); // its own memory, as unix-dgram gives
-      this.#emitOrSchedule('message', message, rinfoOf(raw, message.length));
+      // The binding gives one address Buffer per change of sender: decode it once.
+      if (raw.address !== this.#peerAddress) {
+        this.#peerAddress = raw.address;
+        this.#peerPath = pathOf(raw.address);
+      }
+      this.#emitOrSchedule('message', message, { size: message.length, address: {}, path: this.#peerPath });
     }
   }
 
