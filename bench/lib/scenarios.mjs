@@ -29,6 +29,10 @@ export const PAYLOADS = { '64 B': 64, '1 KiB': 1024, '64 KiB': 65536 };
 
 const UD = 'unix-dgram';
 const UD_JSON = 'unix-dgram + JSON.parse';
+/** The Node → Node kernel limit row: C at both ends of a socketpair, as the unixgram rows. */
+export const C_SOCKETPAIR = 'C → C (socketpair, recvmmsg)';
+/** unix-dgram's round-trip code run on `unixgram/compat/unix-dgram`. */
+export const COMPAT = 'unixgram compat (unix-dgram code)';
 /** The round-trip floor row: unixgram's binding with no API around it. */
 export const BARE = 'bare binding, both ends (floor)';
 
@@ -58,6 +62,9 @@ export function rows(payloads) {
     add({ ...send, library: 'node-unix-socket', sender: node('node-unix-socket-send.mjs') });
     // Node -> Node: X at both ends.
     const nn = { ...base, scenario: 'node-node', measured: 'both' };
+    // The kernel's limit for the unixgram rows' setting: C at both ends of a socketpair (no
+    // receive-queue bound, only the send buffer), where the C reference uses named sockets.
+    add({ ...nn, library: C_SOCKETPAIR, sender: c('send'), receiver: c('recv', '--mmsg'), socketpair: true, note: 'the limit for a socketpair' });
     add({ ...nn, library: 'unixgram sendPacket', sender: ugSend(), receiver: ugRecv(), socketpair: true });
     add({ ...nn, library: 'unixgram sendPackets', sender: ugSendMany(), receiver: ugRecv(), socketpair: true });
     add({ ...nn, library: UD, sender: node('unix-dgram-send.mjs'), receiver: node('unix-dgram-recv.mjs') });
@@ -72,7 +79,7 @@ export function rows(payloads) {
   add({ ...json, library: UD_JSON, sender: node('unix-dgram-send.mjs', '--json'), receiver: node('unix-dgram-recv.mjs', '--json') });
   // Round trip, 64 B, X at both ends.
   const rtt = { scenario: 'rtt', payload: '64 B', size: 64, metric: 'rtt', measured: 'send', ref: 'rtt' };
-  const pp = (file, role) => node(file, role);
+  const pp = (file, role, ...a) => node(file, role, ...a);
   add({ ...rtt, library: 'C (epoll)', sender: REFERENCES.rtt.sender, receiver: REFERENCES.rtt.receiver });
   add({ ...rtt, library: 'unixgram', sender: pp('unixgram-pingpong.mjs', 'ping'), receiver: pp('unixgram-pingpong.mjs', 'echo'), socketpair: true });
   // Not an option users have: the floor of any Node peer (Node's loop plus one N-API call
@@ -86,6 +93,8 @@ export function rows(payloads) {
   ]) {
     add({ ...rtt, library, sender: pp(file, 'ping'), receiver: pp(file, 'echo') });
   }
+  // unix-dgram's own ping/echo code on unixgram's drop-in module (what a migrating user runs).
+  add({ ...rtt, library: COMPAT, sender: pp('unix-dgram-pingpong.mjs', 'ping', '--compat'), receiver: pp('unix-dgram-pingpong.mjs', 'echo', '--compat') });
   // fd passing: C sender, 1 fd per 64 B datagram; the receiver closes each fd.
   const fd = { scenario: 'fd-pass', payload: '64 B + 1 fd', size: 64, measured: 'recv', ref: 'fd', udRow: null, sender: REFERENCES.fd.sender };
   add({ ...fd, library: 'C (epoll+recvmsg)', receiver: REFERENCES.fd.receiver });

@@ -1,9 +1,10 @@
 // unix-dgram 2.0.7 round trip: both ends bind and connect to each other; "echo" sends back
 // every 'message', "ping" sends the next datagram from its 'message' listener.
-import unix from 'unix-dgram';
 import { parseArgs, say, waitGo, finish, payload, pinger, MARK_END } from '../lib/peer.mjs';
 
 const args = parseArgs();
+// --compat: the same code on unixgram's drop-in module instead of unix-dgram.
+const { default: unix } = await import(args.compat ? '../../dist/compat/unix-dgram.js' : 'unix-dgram');
 const sock = unix.createSocket('unix_dgram');
 sock.on('error', (err) => {
   console.error(`unix-dgram: ${err.message}`);
