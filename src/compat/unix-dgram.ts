@@ -260,31 +260,34 @@ export class Socket extends EventEmitter<SocketEvents> {
     const wasWaiting = this.#sender.pending;
     if (dest === null && !wasWaiting) {
       // Connected, nothing queued ahead: send now by fd number (the client's fast path),
-      // the callback a microtask later, as from the queue. A full peer queue goes on below.
-      let result = sendOnFd(this.#fd, data);
+      // the outcome a microtask later, as from the queue. A full peer queue goes on below.
+      let result: number;
+      try {
+        result = sendOnFd(this.#fd, data);
+        if (result < 0 && result !== WOULD_BLOCK) result = sock.sendFailed(-result, data);
+      } catch (err) {
+        queueMicrotask(() => this.#sent(callback, err as SystemError));
+        return;
+      }
       if (result !== WOULD_BLOCK) {
-        let error: SystemError | null = null;
-        try {
-          if (result < 0) result = sock.sendFailed(-result, data);
-        } catch (err) {
-          error = err as SystemError;
-        }
-        if (result !== WOULD_BLOCK) {
-          if (error) queueMicrotask(() => (callback ? callback(error) : error.code !== ErrorCodes.CLOSED && this.emit('error', error)));
-          else if (callback) queueMicrotask(() => callback(null));
-          return;
-        }
+        if (callback) queueMicrotask(() => callback(null));
+        return;
       }
     }
-    const sent = this.#sender.send(() => sock.send(data, dest));
-    sent.then(
+    this.#sender.send(() => sock.send(data, dest)).then(
       () => callback?.(null),
-      (err: SystemError) => (callback ? callback(err) : err.code !== ErrorCodes.CLOSED && this.emit('error', err)),
+      (err: SystemError) => this.#sent(callback, err),
     );
     if (!wasWaiting && this.#sender.pending && !this.#congested) {
       this.#congested = true;
       process.nextTick(() => this.emit('congestion', data));
     }
+  }
+
+  /** A send failed: its callback gets the error, or else it is an `'error'` event (not after close). */
+  #sent(callback: SendCallback | undefined, err: SystemError): void {
+    if (callback) callback(err);
+    else if (err.code !== ErrorCodes.CLOSED) this.emit('error', err);
   }
 
   #sendersChanged(): void {
