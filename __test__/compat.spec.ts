@@ -38,6 +38,19 @@ function closeLater(t: { teardown(fn: () => void): void }, socket: Socket): Sock
   return socket;
 }
 
+/** A socket connected to `address` (closed after the test). */
+async function connectedTo(t: { teardown(fn: () => void): void }, address: string): Promise<Socket> {
+  const socket = closeLater(t, createSocket('unix_dgram'));
+  socket.connect(address);
+  await once(socket, 'connect');
+  return socket;
+}
+
+/** `socket.send(buf, callback)` as a promise: resolves once the datagram is in the kernel. */
+function sendOk(socket: Socket, buf: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => socket.send(buf, (err) => (err ? reject(err) : resolve())));
+}
+
 test('hot-shots over its uds protocol reaches a unixgram server, line for line', async (t) => {
   const sock = path.join(tempDir(t), 'dsd.sock');
   const lines: string[] = [];
@@ -110,11 +123,9 @@ test('connect then send(buf, callback) to a python receiver; offset and length w
   t.teardown(() => py.kill());
   await py.nextJson();
 
-  const client = closeLater(t, createSocket('unix_dgram'));
-  client.connect(address);
-  await once(client, 'connect');
+  const client = await connectedTo(t, address);
   t.true(client.connected);
-  await new Promise<void>((resolve, reject) => client.send(Buffer.from('hello'), (err) => (err ? reject(err) : resolve())));
+  await sendOk(client, Buffer.from('hello'));
 
   const other = closeLater(t, createSocket('unix_dgram'));
   await new Promise<void>((resolve, reject) => other.sendto(Buffer.from('foobarbaz'), 3, 4, address, (err) => (err ? reject(err) : resolve())));
@@ -126,10 +137,8 @@ test('a connected send to a vanished peer: the callback gets ECONNREFUSED a tick
   const py = new LineProcess('python receiver', 'python3', ['-c', PY_SLOW_RECEIVER, address, '1', 'now']);
   t.teardown(() => py.kill());
   await py.nextJson();
-  const client = closeLater(t, createSocket('unix_dgram'));
-  client.connect(address);
-  await once(client, 'connect');
-  await new Promise<void>((resolve, reject) => client.send(Buffer.from('one'), (err) => (err ? reject(err) : resolve())));
+  const client = await connectedTo(t, address);
+  await sendOk(client, Buffer.from('one'));
   t.deepEqual(await py.nextJson(), { got: ['one'] });
   await py.closed; // its socket is gone with it
 
@@ -155,9 +164,7 @@ test('congestion: nothing is dropped; congestion is emitted, then writable once 
   t.teardown(() => py.kill());
   await py.nextJson();
 
-  const client = closeLater(t, createSocket('unix_dgram'));
-  client.connect(address);
-  await once(client, 'connect');
+  const client = await connectedTo(t, address);
   const events: string[] = [];
   const congested = once(client, 'congestion');
   client.on('congestion', () => events.push('congestion'));
@@ -165,7 +172,7 @@ test('congestion: nothing is dropped; congestion is emitted, then writable once 
   client.on('writable', () => events.push('writable'));
   const done: Array<Promise<void>> = [];
   for (let i = 0; i < total; i++) {
-    done.push(new Promise((resolve, reject) => client.send(Buffer.from(`m${i}`), (err) => (err ? reject(err) : resolve()))));
+    done.push(sendOk(client, Buffer.from(`m${i}`)));
   }
   const [buf] = (await congested) as [Buffer];
   t.regex(buf.toString(), /^m\d+$/);
