@@ -101,11 +101,8 @@ pub fn drain(sock: &mut UnixDatagram, addresses: &mut Addresses) -> Batch {
         extras,
         fds: batch_fds,
     } = &mut batch;
-    let Addresses {
-        wanted: want_address,
-        last: last_address,
-    } = addresses;
-    let want_address = *want_address;
+    let want_address = addresses.wanted;
+    let last_address = &mut addresses.last;
     let mut push = |len: usize, flags: u32| meta.extend_from_slice(&[len as u32, flags]);
     let mut taken = 0;
     while taken < BATCH_MAX_DATAGRAMS && slab.len() < BATCH_MAX_BYTES {
