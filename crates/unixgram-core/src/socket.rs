@@ -1,27 +1,25 @@
-//! The socket: create, bind, connect, names, options, send and receive.
+//! The socket: create, bind, connect, names, send and receive. Its options (buffer sizes,
+//! credentials, the largest datagram it can send) are in `socket/options.rs`.
 //!
 //! Platform differences are handled here, each at the function it concerns: creation flags
-//! (macOS sets them with fcntl), autobind and credentials (Linux only), `SO_SNDBUFFORCE`
-//! (Linux only) and the `AF_UNIX` check of adopted descriptors (no `SO_DOMAIN` on macOS).
+//! (macOS sets them with fcntl), autobind (Linux only) and the `AF_UNIX` check of adopted
+//! descriptors (no `SO_DOMAIN` on macOS); credentials and `SO_SNDBUFFORCE` (Linux only) are
+//! in `options`.
+
+mod options;
 
 use std::io::IoSlice;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
-use nix::sys::socket::{
-    self, getsockopt, setsockopt, sockopt, AddressFamily, SockFlag, SockType, UnixAddr,
-};
+use nix::sys::socket::{self, getsockopt, sockopt, AddressFamily, SockFlag, SockType, UnixAddr};
 
 use crate::addr::Address;
 use crate::batch::{self, OutMessage, RecvBatch};
-use crate::cmsg::{ControlBuffer, Credentials};
+use crate::cmsg::ControlBuffer;
 use crate::error::{Error, ErrorKind, Result};
 use crate::msg::{self, Datagram, SendAncillary};
-
-/// Bytes the kernel keeps back from `SO_SNDBUF` for one datagram's accounting
-/// (`len > sk_sndbuf - 32` is `EMSGSIZE` in `unix_dgram_sendmsg`).
-const SNDBUF_OVERHEAD: usize = 32;
 
 /// Above this a datagram may fail with `ENOBUFS`: the kernel cannot allocate it
 /// (4 MiB linear part plus page fragments; 4 263 616 bytes was the largest seen on 6.18).
@@ -256,87 +254,6 @@ impl UnixDatagram {
         self.peer.as_ref()
     }
 
-    /// `SO_SNDBUF` as the kernel reports it (twice what was set).
-    pub fn send_buffer_size(&self) -> Result<usize> {
-        getsockopt(&self.fd, sockopt::SndBuf).map_err(|e| Error::os(e, "getsockopt"))
-    }
-
-    /// Set `SO_SNDBUF` (the kernel doubles it and caps it at `net.core.wmem_max`).
-    pub fn set_send_buffer_size(&self, size: usize) -> Result<()> {
-        setsockopt(&self.fd, sockopt::SndBuf, &size).map_err(|e| Error::os(e, "setsockopt"))
-    }
-
-    /// `SO_RCVBUF` as the kernel reports it.
-    pub fn recv_buffer_size(&self) -> Result<usize> {
-        getsockopt(&self.fd, sockopt::RcvBuf).map_err(|e| Error::os(e, "getsockopt"))
-    }
-
-    /// Set `SO_RCVBUF` (no effect on how much a unix datagram socket queues).
-    pub fn set_recv_buffer_size(&self, size: usize) -> Result<()> {
-        setsockopt(&self.fd, sockopt::RcvBuf, &size).map_err(|e| Error::os(e, "setsockopt"))
-    }
-
-    /// Whether `SO_PASSCRED` is on.
-    #[cfg(target_os = "linux")]
-    pub fn pass_credentials(&self) -> Result<bool> {
-        getsockopt(&self.fd, sockopt::PassCred).map_err(|e| Error::os(e, "getsockopt"))
-    }
-
-    /// Always `false`: macOS and FreeBSD have no `SO_PASSCRED` (credentials are Linux-only),
-    /// so received datagrams never carry credentials.
-    #[cfg(not(target_os = "linux"))]
-    pub fn pass_credentials(&self) -> Result<bool> {
-        Ok(false)
-    }
-
-    /// Turn `SO_PASSCRED` on or off: every datagram received then carries its sender's
-    /// credentials. On an unbound socket the kernel autobinds it at the next send/connect.
-    #[cfg(target_os = "linux")]
-    pub fn set_pass_credentials(&self, on: bool) -> Result<()> {
-        setsockopt(&self.fd, sockopt::PassCred, &on).map_err(|e| Error::os(e, "setsockopt"))
-    }
-
-    /// `SO_PASSCRED` is Linux-only: turning it on is [`ErrorKind::Unsupported`] on macOS and
-    /// FreeBSD; turning it off succeeds (it is never on).
-    #[cfg(not(target_os = "linux"))]
-    pub fn set_pass_credentials(&self, on: bool) -> Result<()> {
-        if on {
-            return Err(Error::unsupported(
-                "receiving credentials (SO_PASSCRED)",
-                "setsockopt",
-            ));
-        }
-        Ok(())
-    }
-
-    /// `SO_PEERCRED`. Only socketpairs have it for datagram sockets: a `connect()`ed one
-    /// reports pid 0, which is returned as `None`.
-    #[cfg(target_os = "linux")]
-    pub fn peer_credentials(&self) -> Result<Option<Credentials>> {
-        let c = getsockopt(&self.fd, sockopt::PeerCredentials)
-            .map_err(|e| Error::os(e, "getsockopt"))?;
-        Ok((c.pid() != 0).then(|| Credentials {
-            pid: c.pid(),
-            uid: c.uid(),
-            gid: c.gid(),
-        }))
-    }
-
-    /// `SO_PEERCRED` is Linux-only: [`ErrorKind::Unsupported`] on macOS and FreeBSD, whose
-    /// `LOCAL_PEERCRED` only describes the peer of a connected stream socket.
-    #[cfg(not(target_os = "linux"))]
-    pub fn peer_credentials(&self) -> Result<Option<Credentials>> {
-        Err(Error::unsupported(
-            "peer credentials (SO_PEERCRED)",
-            "getsockopt",
-        ))
-    }
-
-    /// The largest datagram this socket can send right now (`SO_SNDBUF - 32`).
-    pub fn max_datagram_size(&self) -> Result<usize> {
-        Ok(self.send_buffer_size()?.saturating_sub(SNDBUF_OVERHEAD))
-    }
-
     /// Send one datagram to the connected peer or to `dest`.
     ///
     /// A datagram too big for the current `SO_SNDBUF` raises it (with `SO_SNDBUFFORCE` when
@@ -383,29 +300,6 @@ impl UnixDatagram {
             other => other,
         };
         result.map_err(|e| with_target(self.explain_send_error(e, len)))
-    }
-
-    /// Raise `SO_SNDBUF` so that a `len`-byte datagram fits, or say why it cannot.
-    ///
-    /// `SO_SNDBUFFORCE` (past `net.core.wmem_max` when privileged) is tried on Linux only;
-    /// macOS and FreeBSD have just `SO_SNDBUF`, capped by `kern.ipc.maxsockbuf`.
-    fn grow_send_buffer(&self, len: usize) -> Result<()> {
-        let want = (len + SNDBUF_OVERHEAD).div_ceil(2);
-        let _ = setsockopt(&self.fd, sockopt::SndBuf, &want);
-        #[cfg(target_os = "linux")]
-        if self.max_datagram_size()? < len {
-            // Privileged processes may go past net.core.wmem_max.
-            let _ = setsockopt(&self.fd, sockopt::SndBufForce, &want);
-        }
-        let max = self.max_datagram_size()?;
-        if max >= len {
-            return Ok(());
-        }
-        Err(Error::os(Errno::EMSGSIZE, "sendmsg").with_detail(format!(
-            "a datagram of {len} bytes is larger than this socket can send: the limit is {max} bytes \
-             ({})",
-            send_limit_reason()
-        )))
     }
 
     /// Add what the errno alone does not say. The `ENOBUFS` of a datagram past what the
@@ -527,21 +421,6 @@ impl From<UnixDatagram> for OwnedFd {
     fn from(sock: UnixDatagram) -> OwnedFd {
         sock.fd
     }
-}
-
-/// What caps a datagram's size, for the `EMSGSIZE` message.
-#[cfg(target_os = "linux")]
-fn send_limit_reason() -> String {
-    let wmem_max = std::fs::read_to_string("/proc/sys/net/core/wmem_max")
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_else(|_| "?".into());
-    format!("SO_SNDBUF minus 32, and SO_SNDBUF is capped at twice net.core.wmem_max = {wmem_max}")
-}
-
-/// What caps a datagram's size, for the `EMSGSIZE` message.
-#[cfg(not(target_os = "linux"))]
-fn send_limit_reason() -> String {
-    "SO_SNDBUF minus 32, and SO_SNDBUF is capped by kern.ipc.maxsockbuf".to_owned()
 }
 
 /// Check `SO_TYPE` and the address family. See getsockopt(2).
