@@ -1,14 +1,16 @@
-//! The socket: create, bind, connect, names, send and receive. Its options (buffer sizes,
-//! credentials, the largest datagram it can send) are in `socket/options.rs`.
+//! The socket type: create it or adopt a descriptor, bind, connect, its names, and the
+//! descriptor it owns (closed on drop). The rest of [`UnixDatagram`] is in two child files:
+//! `socket/options.rs` (buffer sizes, credentials, the largest datagram it can send) and
+//! `socket/io.rs` (send and receive).
 //!
 //! Platform differences are handled here, each at the function it concerns: creation flags
 //! (macOS sets them with fcntl), autobind (Linux only) and the `AF_UNIX` check of adopted
 //! descriptors (no `SO_DOMAIN` on macOS); credentials and `SO_SNDBUFFORCE` (Linux only) are
-//! in `options`.
+//! in `options`, the explained `ENOBUFS` (Linux only) in `io`.
 
+mod io;
 mod options;
 
-use std::io::IoSlice;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
@@ -16,15 +18,9 @@ use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
 use nix::sys::socket::{self, getsockopt, sockopt, AddressFamily, SockFlag, SockType, UnixAddr};
 
 use crate::addr::Address;
-use crate::batch::{self, OutMessage, RecvBatch};
+use crate::batch::RecvBatch;
 use crate::cmsg::ControlBuffer;
 use crate::error::{Error, ErrorKind, Result};
-use crate::msg::{self, Datagram, SendAncillary};
-
-/// Above this a datagram may fail with `ENOBUFS`: the kernel cannot allocate it
-/// (4 MiB linear part plus page fragments; 4 263 616 bytes was the largest seen on 6.18).
-#[cfg(target_os = "linux")]
-const KERNEL_ALLOC_LIMIT: usize = 4 << 20;
 
 /// An `AF_UNIX` / `SOCK_DGRAM` socket, non-blocking and close-on-exec. Dropping it closes
 /// the descriptor.
@@ -230,178 +226,9 @@ impl UnixDatagram {
             .map_err(|e| Error::os(e, "dup"))
     }
 
-    /// Block the calling thread until a datagram is queued or `timeout_ms` passes
-    /// (negative = no limit). Returns whether one is queued. See poll(2).
-    pub fn wait_readable(&self, timeout_ms: i32) -> Result<bool> {
-        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-        let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
-        let timeout = if timeout_ms < 0 {
-            PollTimeout::NONE
-        } else {
-            PollTimeout::try_from(timeout_ms).unwrap_or(PollTimeout::MAX)
-        };
-        loop {
-            match poll(&mut fds, timeout) {
-                Err(Errno::EINTR) => continue,
-                Err(e) => return Err(Error::os(e, "poll")),
-                Ok(n) => return Ok(n > 0),
-            }
-        }
-    }
-
     /// The address last given to `connect`, without a syscall.
     pub fn connected_to(&self) -> Option<&Address> {
         self.peer.as_ref()
-    }
-
-    /// Send one datagram to the connected peer or to `dest`.
-    ///
-    /// A datagram too big for the current `SO_SNDBUF` raises it (with `SO_SNDBUFFORCE` when
-    /// privileged, on Linux) and is sent; past what the system allows it is `EMSGSIZE` with
-    /// the limit in the message. `EAGAIN` (the receiver's queue is full) is returned as is:
-    /// waiting is the caller's policy.
-    pub fn send(
-        &self,
-        iov: &[IoSlice<'_>],
-        ancillary: &SendAncillary<'_>,
-        dest: Option<&Address>,
-    ) -> Result<usize> {
-        let dest_addr = dest.map(|a| a.to_unix_addr("sendmsg")).transpose()?;
-        let first = msg::sendmsg(self.fd.as_fd(), iov, ancillary, dest_addr.as_ref());
-        self.complete_send(first, iov, ancillary, dest)
-    }
-
-    /// Finish a send whose first attempt already ran, here or on a fast path that called
-    /// [`msg::send`] on this socket's fd: an `EMSGSIZE` grows `SO_SNDBUF` and sends again
-    /// (see [`send`](Self::send)); any other error gets the target's address and what the
-    /// errno alone does not say. The send is never simply repeated: the kernel reports
-    /// some errors only once (a vanished peer's `ECONNREFUSED` is `ENOTCONN` next time).
-    pub fn complete_send(
-        &self,
-        first: Result<usize>,
-        iov: &[IoSlice<'_>],
-        ancillary: &SendAncillary<'_>,
-        dest: Option<&Address>,
-    ) -> Result<usize> {
-        let target = dest
-            .or(self.peer.as_ref())
-            .filter(|a| **a != Address::Unnamed);
-        let with_target = |e: Error| match target {
-            Some(a) => e.with_address(a),
-            None => e,
-        };
-        let len: usize = iov.iter().map(|b| b.len()).sum();
-        let result = match first {
-            Err(e) if e.errno() == Some(Errno::EMSGSIZE) => {
-                self.grow_send_buffer(len)?;
-                let dest_addr = dest.map(|a| a.to_unix_addr("sendmsg")).transpose()?;
-                msg::sendmsg(self.fd.as_fd(), iov, ancillary, dest_addr.as_ref())
-            }
-            other => other,
-        };
-        result.map_err(|e| with_target(self.explain_send_error(e, len)))
-    }
-
-    /// Add what the errno alone does not say. The `ENOBUFS` of a datagram past what the
-    /// kernel can allocate is explained on Linux only, where that limit was measured.
-    fn explain_send_error(&self, e: Error, len: usize) -> Error {
-        #[cfg(not(target_os = "linux"))]
-        let _ = len;
-        match e.errno() {
-            #[cfg(target_os = "linux")]
-            Some(Errno::ENOBUFS) if len > KERNEL_ALLOC_LIMIT => {
-                Error::os(Errno::EMSGSIZE, "sendmsg").with_detail(format!(
-                    "a datagram of {len} bytes is larger than the kernel can allocate for one \
-                     unix datagram (4 MiB plus page fragments: 4263616 bytes on Linux 6.18)"
-                ))
-            }
-            Some(Errno::ENOTCONN) if self.peer.is_some() && e.detail().is_none() => e.with_detail(
-                "the peer went away and the kernel dropped the connection; call reconnect() once it is back",
-            ),
-            Some(Errno::ECONNREFUSED) if e.detail().is_none() => {
-                e.with_detail("nothing is receiving at that address (the peer closed or exited)")
-            }
-            _ => e,
-        }
-    }
-
-    /// Receive up to `max` queued datagrams without blocking, appending their bytes to `out`
-    /// and calling `each` per datagram (or per error that discarded one). One `recvmmsg`
-    /// syscall for up to [`batch::RECV_SLOTS`]; returns how many were taken, and fewer than
-    /// asked means the queue ran dry. A socket whose datagrams run large (the last batch
-    /// averaged [`LARGE_DATAGRAM`] or more) takes them one `recvmsg` each, straight into
-    /// `out`, until they run small again.
-    pub fn recv_many(
-        &mut self,
-        max: usize,
-        want_address: bool,
-        out: &mut Vec<u8>,
-        mut each: impl FnMut(Result<Datagram>),
-    ) -> Result<usize> {
-        let start = out.len();
-        let got = self.recv_many_with(max, want_address, out, &mut each)?;
-        if let Some(average) = (out.len() - start).checked_div(got) {
-            self.large = average >= LARGE_DATAGRAM;
-        }
-        Ok(got)
-    }
-
-    fn recv_many_with(
-        &mut self,
-        max: usize,
-        want_address: bool,
-        out: &mut Vec<u8>,
-        each: impl FnMut(Result<Datagram>),
-    ) -> Result<usize> {
-        let max = max.clamp(1, batch::RECV_SLOTS);
-        let batch = self
-            .batch
-            .get_or_insert_with(|| RecvBatch::new().map_err(|_| ()));
-        match batch {
-            Ok(b) if !self.large => b.recv(self.fd.as_fd(), max, want_address, out, each),
-            _ => msg::recvmsg_many(
-                self.fd.as_fd(),
-                max,
-                out,
-                &mut self.control,
-                want_address,
-                each,
-            ),
-        }
-    }
-
-    /// Send several datagrams with one `sendmmsg`, each with its own control data. Returns
-    /// how many went out; fewer than given means the peer's queue filled up (retry the rest
-    /// later). An error is returned only when the first one fails (`EAGAIN` included). A
-    /// first datagram too big for `SO_SNDBUF` is sent alone after raising it.
-    pub fn send_many(&self, msgs: &[OutMessage<'_>], dest: Option<&Address>) -> Result<usize> {
-        let dest_addr = dest.map(|a| a.to_unix_addr("sendmmsg")).transpose()?;
-        match batch::sendmmsg(self.fd.as_fd(), msgs, dest_addr.as_ref()) {
-            Err(e) if e.errno() == Some(Errno::EMSGSIZE) => {
-                let first = &msgs[0];
-                self.send(first.iov, &first.ancillary, dest).map(|_| 1)
-            }
-            Err(e) => {
-                let target = dest
-                    .or(self.peer.as_ref())
-                    .filter(|a| **a != Address::Unnamed);
-                let len = msgs
-                    .first()
-                    .map_or(0, |m| m.iov.iter().map(|b| b.len()).sum());
-                let e = self.explain_send_error(e, len);
-                Err(match target {
-                    Some(a) => e.with_address(a),
-                    None => e,
-                })
-            }
-            ok => ok,
-        }
-    }
-
-    /// Receive the next datagram whole, appending its bytes to `out`; `Ok(None)` if none is
-    /// queued. See [`msg::recvmsg`].
-    pub fn recv(&mut self, out: &mut Vec<u8>, want_address: bool) -> Result<Option<Datagram>> {
-        msg::recvmsg(self.fd.as_fd(), out, &mut self.control, want_address)
     }
 }
 
