@@ -21,8 +21,11 @@
 //! Credentials in an [`OutMessage`] are refused on macOS and FreeBSD before anything is
 //! sent ([`crate::ErrorKind::Unsupported`]).
 //!
-//! The mapping itself, `Region`, is in `batch/region.rs`.
+//! [`RecvBatch`] on `recvmmsg` is in `batch/recv.rs`, and the mapping it receives into,
+//! `Region`, in `batch/region.rs`.
 
+#[cfg(not(target_vendor = "apple"))]
+mod recv;
 #[cfg(not(target_vendor = "apple"))]
 mod region;
 
@@ -30,15 +33,10 @@ use std::io::IoSlice;
 
 #[cfg(not(target_vendor = "apple"))]
 use {
-    crate::addr::Address,
-    crate::cmsg::{self, ControlBuffer},
-    crate::error::ErrorKind,
-    crate::msg::{self, Datagram},
+    crate::cmsg,
     nix::sys::socket::{SockaddrLike, UnixAddr},
-    region::Region,
     std::mem,
     std::os::fd::{AsRawFd, BorrowedFd},
-    std::ptr,
 };
 
 use nix::errno::Errno;
@@ -55,152 +53,8 @@ pub const RECV_SLOTS: usize = 16;
 /// 4.4 MB with the maximum of 45).
 pub const SLOT_SIZE: usize = (4 << 20) + (512 << 10);
 
-/// Bytes of each slot kept resident after a large datagram.
-#[cfg(not(target_vendor = "apple"))]
-const KEEP_RESIDENT: usize = 64 << 10;
-
 /// Most messages one `sendmmsg` takes (`UIO_MAXIOV`).
 pub const SEND_MAX: usize = 1024;
-
-/// Reusable buffers for `recvmmsg`.
-#[cfg(not(target_vendor = "apple"))]
-pub struct RecvBatch {
-    region: Region,
-    controls: Vec<ControlBuffer>,
-    names: Vec<libc::sockaddr_un>,
-    iovs: Vec<libc::iovec>,
-    hdrs: Vec<libc::mmsghdr>,
-}
-
-#[cfg(not(target_vendor = "apple"))]
-impl std::fmt::Debug for RecvBatch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RecvBatch")
-            .field("slots", &RECV_SLOTS)
-            .finish()
-    }
-}
-
-#[cfg(not(target_vendor = "apple"))]
-impl RecvBatch {
-    /// Reserve the receive area. Fails only if the system refuses the (unbacked) mapping,
-    /// e.g. with strict overcommit; callers then receive one datagram at a time.
-    pub fn new() -> Result<Self> {
-        Ok(Self {
-            region: Region::new(RECV_SLOTS * SLOT_SIZE)?,
-            controls: (0..RECV_SLOTS).map(|_| ControlBuffer::new()).collect(),
-            // SAFETY: all-zero sockaddr_un, iovec and mmsghdr are valid values.
-            names: vec![unsafe { mem::zeroed() }; RECV_SLOTS],
-            // SAFETY: as above.
-            iovs: vec![unsafe { mem::zeroed() }; RECV_SLOTS],
-            // SAFETY: as above.
-            hdrs: vec![unsafe { mem::zeroed() }; RECV_SLOTS],
-        })
-    }
-
-    /// One `recvmmsg(2)` of up to `max` datagrams (at most [`RECV_SLOTS`]), without
-    /// blocking. Payloads are appended to `out` back to back; `each` is called per datagram
-    /// in order, with the datagram or the error that discarded it (truncation). Returns how
-    /// many were taken from the queue: 0 when it was empty, fewer than asked when it ran dry.
-    pub fn recv(
-        &mut self,
-        fd: BorrowedFd<'_>,
-        max: usize,
-        want_address: bool,
-        out: &mut Vec<u8>,
-        mut each: impl FnMut(Result<Datagram>),
-    ) -> Result<usize> {
-        let n = max.clamp(1, RECV_SLOTS);
-        for i in 0..n {
-            self.iovs[i] = libc::iovec {
-                iov_base: self.region.at(i * SLOT_SIZE).cast(),
-                iov_len: SLOT_SIZE,
-            };
-            let (control, control_len) = self.controls[i].as_raw();
-            // SAFETY: an all-zero msghdr is valid; the fields that matter are set below.
-            let mut hdr: libc::msghdr = unsafe { mem::zeroed() };
-            if want_address {
-                hdr.msg_name = ptr::addr_of_mut!(self.names[i]).cast();
-                hdr.msg_namelen = mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
-            }
-            hdr.msg_iov = &mut self.iovs[i];
-            hdr.msg_iovlen = 1;
-            hdr.msg_control = control;
-            hdr.msg_controllen = control_len as _;
-            self.hdrs[i] = libc::mmsghdr {
-                msg_hdr: hdr,
-                msg_len: 0,
-            };
-        }
-        let flags = msg::recv_flags();
-        let got = loop {
-            // SAFETY: every header points into buffers owned by self, valid for their
-            // declared lengths; no timeout pointer.
-            let rc = unsafe {
-                libc::recvmmsg(
-                    fd.as_raw_fd(),
-                    self.hdrs.as_mut_ptr(),
-                    n as _,
-                    flags as _, // c_uint with musl
-                    ptr::null_mut(),
-                )
-            };
-            match Errno::result(rc) {
-                Ok(k) => break k as usize,
-                Err(Errno::EINTR) => continue,
-                Err(Errno::EAGAIN) => return Ok(0),
-                Err(e) => return Err(Error::os(e, "recvmmsg")),
-            }
-        };
-        // One allocation for the whole batch, not a doubling (and copying) Vec.
-        let total: usize = self.hdrs[..got]
-            .iter()
-            .map(|h| (h.msg_len as usize).min(SLOT_SIZE))
-            .sum();
-        out.reserve(total);
-        for i in 0..got {
-            let hdr = &self.hdrs[i].msg_hdr;
-            // SAFETY: recvmmsg filled this header; its descriptors are ours. Taken before
-            // any check so that none can leak.
-            let ancillary = unsafe { cmsg::take_control(hdr) };
-            let len = self.hdrs[i].msg_len as usize;
-            if hdr.msg_flags & libc::MSG_TRUNC != 0 || len > SLOT_SIZE {
-                each(Err(Error::new(
-                    ErrorKind::Truncated {
-                        size: len,
-                        capacity: SLOT_SIZE,
-                    },
-                    "recvmmsg",
-                )));
-                continue;
-            }
-            if hdr.msg_flags & libc::MSG_CTRUNC != 0 {
-                each(Err(Error::new(ErrorKind::ControlTruncated, "recvmmsg")));
-                continue;
-            }
-            // SAFETY: the kernel wrote `len` bytes at the start of slot i.
-            let bytes = unsafe { std::slice::from_raw_parts(self.region.at(i * SLOT_SIZE), len) };
-            out.extend_from_slice(bytes);
-            if len > KEEP_RESIDENT {
-                self.region
-                    .release(i * SLOT_SIZE + KEEP_RESIDENT, len - KEEP_RESIDENT);
-            }
-            let address = want_address.then(|| {
-                // SAFETY: names[i] was filled by the kernel, msg_namelen bytes long.
-                let a = unsafe {
-                    UnixAddr::from_raw(ptr::addr_of!(self.names[i]).cast(), Some(hdr.msg_namelen))
-                };
-                a.map_or(Address::Unnamed, |a| Address::from_unix_addr(&a))
-            });
-            each(Ok(Datagram {
-                len,
-                address,
-                ancillary,
-            }));
-        }
-        Ok(got)
-    }
-}
 
 /// One datagram to send with [`sendmmsg`].
 #[derive(Debug, Clone, Copy)]
@@ -357,6 +211,9 @@ mod looped {
         Ok(msgs.len())
     }
 }
+
+#[cfg(not(target_vendor = "apple"))]
+pub use recv::RecvBatch;
 
 #[cfg(target_vendor = "apple")]
 pub use looped::{sendmmsg, RecvBatch};
