@@ -21,23 +21,19 @@
 //! Credentials in an [`OutMessage`] are refused on macOS and FreeBSD before anything is
 //! sent ([`crate::ErrorKind::Unsupported`]).
 //!
-//! [`RecvBatch`] on `recvmmsg` is in `batch/recv.rs`, and the mapping it receives into,
-//! `Region`, in `batch/region.rs`.
+//! This file holds what every platform shares: the sizes, [`OutMessage`] and the checks a
+//! batch passes before anything is sent. On Linux and FreeBSD, [`RecvBatch`] is in
+//! `batch/recv.rs` (the mapping it receives into, `Region`, in `batch/region.rs`) and
+//! [`sendmmsg`] in `batch/send.rs`.
 
 #[cfg(not(target_vendor = "apple"))]
 mod recv;
 #[cfg(not(target_vendor = "apple"))]
 mod region;
+#[cfg(not(target_vendor = "apple"))]
+mod send;
 
 use std::io::IoSlice;
-
-#[cfg(not(target_vendor = "apple"))]
-use {
-    crate::cmsg,
-    nix::sys::socket::{SockaddrLike, UnixAddr},
-    std::mem,
-    std::os::fd::{AsRawFd, BorrowedFd},
-};
 
 use nix::errno::Errno;
 
@@ -86,66 +82,6 @@ fn check_batch(msgs: &[OutMessage<'_>]) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// Send up to [`SEND_MAX`] datagrams with one `sendmmsg(2)`, each with its own control
-/// data, to the connected peer or to `dest`. Returns how many were sent (the kernel stops at
-/// the first that fails; an error is returned only if the first one failed).
-#[cfg(not(target_vendor = "apple"))]
-pub fn sendmmsg(
-    fd: BorrowedFd<'_>,
-    msgs: &[OutMessage<'_>],
-    dest: Option<&UnixAddr>,
-) -> Result<usize> {
-    let msgs = &msgs[..msgs.len().min(SEND_MAX)];
-    if msgs.is_empty() {
-        return Ok(0);
-    }
-    check_batch(msgs)?;
-    let mut controls: Vec<(Vec<u64>, usize)> = msgs
-        .iter()
-        .map(|m| cmsg::encode(m.ancillary.fds, m.ancillary.credentials.as_ref()))
-        .collect();
-    let mut hdrs: Vec<libc::mmsghdr> = msgs
-        .iter()
-        .zip(controls.iter_mut())
-        .map(|(m, (control, control_len))| {
-            // SAFETY: an all-zero msghdr is valid; the fields that matter are set below.
-            let mut hdr: libc::msghdr = unsafe { mem::zeroed() };
-            if let Some(d) = dest {
-                hdr.msg_name = d.as_ptr() as *mut libc::c_void;
-                hdr.msg_namelen = d.len();
-            }
-            // IoSlice is ABI-compatible with iovec; the kernel only reads it.
-            hdr.msg_iov = m.iov.as_ptr() as *mut libc::iovec;
-            hdr.msg_iovlen = m.iov.len() as _;
-            if *control_len > 0 {
-                hdr.msg_control = control.as_mut_ptr().cast();
-                hdr.msg_controllen = *control_len as _;
-            }
-            libc::mmsghdr {
-                msg_hdr: hdr,
-                msg_len: 0,
-            }
-        })
-        .collect();
-    loop {
-        // SAFETY: every header points to memory borrowed for this call and valid for the
-        // declared lengths; the kernel does not write through the iovecs.
-        let rc = unsafe {
-            libc::sendmmsg(
-                fd.as_raw_fd(),
-                hdrs.as_mut_ptr(),
-                hdrs.len() as _,
-                (libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) as _, // c_uint with musl
-            )
-        };
-        match Errno::result(rc) {
-            Ok(n) => return Ok(n as usize),
-            Err(Errno::EINTR) => continue,
-            Err(e) => return Err(Error::os(e, "sendmmsg")),
-        }
-    }
 }
 
 /// macOS has no `recvmmsg`/`sendmmsg`: the same API as loops of one-datagram syscalls.
@@ -213,7 +149,7 @@ mod looped {
 }
 
 #[cfg(not(target_vendor = "apple"))]
-pub use recv::RecvBatch;
+pub use {recv::RecvBatch, send::sendmmsg};
 
 #[cfg(target_vendor = "apple")]
 pub use looped::{sendmmsg, RecvBatch};

@@ -1,0 +1,72 @@
+//! [`sendmmsg`] on `sendmmsg(2)`, for Linux and FreeBSD: one header per [`OutMessage`],
+//! each with its own encoded control data. macOS has its own `sendmmsg`, in the `looped`
+//! module.
+
+use std::mem;
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+use nix::errno::Errno;
+use nix::sys::socket::{SockaddrLike, UnixAddr};
+
+use super::{check_batch, OutMessage, SEND_MAX};
+use crate::cmsg;
+use crate::error::{Error, Result};
+
+/// Send up to [`SEND_MAX`] datagrams with one `sendmmsg(2)`, each with its own control
+/// data, to the connected peer or to `dest`. Returns how many were sent (the kernel stops at
+/// the first that fails; an error is returned only if the first one failed).
+pub fn sendmmsg(
+    fd: BorrowedFd<'_>,
+    msgs: &[OutMessage<'_>],
+    dest: Option<&UnixAddr>,
+) -> Result<usize> {
+    let msgs = &msgs[..msgs.len().min(SEND_MAX)];
+    if msgs.is_empty() {
+        return Ok(0);
+    }
+    check_batch(msgs)?;
+    let mut controls: Vec<(Vec<u64>, usize)> = msgs
+        .iter()
+        .map(|m| cmsg::encode(m.ancillary.fds, m.ancillary.credentials.as_ref()))
+        .collect();
+    let mut hdrs: Vec<libc::mmsghdr> = msgs
+        .iter()
+        .zip(controls.iter_mut())
+        .map(|(m, (control, control_len))| {
+            // SAFETY: an all-zero msghdr is valid; the fields that matter are set below.
+            let mut hdr: libc::msghdr = unsafe { mem::zeroed() };
+            if let Some(d) = dest {
+                hdr.msg_name = d.as_ptr() as *mut libc::c_void;
+                hdr.msg_namelen = d.len();
+            }
+            // IoSlice is ABI-compatible with iovec; the kernel only reads it.
+            hdr.msg_iov = m.iov.as_ptr() as *mut libc::iovec;
+            hdr.msg_iovlen = m.iov.len() as _;
+            if *control_len > 0 {
+                hdr.msg_control = control.as_mut_ptr().cast();
+                hdr.msg_controllen = *control_len as _;
+            }
+            libc::mmsghdr {
+                msg_hdr: hdr,
+                msg_len: 0,
+            }
+        })
+        .collect();
+    loop {
+        // SAFETY: every header points to memory borrowed for this call and valid for the
+        // declared lengths; the kernel does not write through the iovecs.
+        let rc = unsafe {
+            libc::sendmmsg(
+                fd.as_raw_fd(),
+                hdrs.as_mut_ptr(),
+                hdrs.len() as _,
+                (libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) as _, // c_uint with musl
+            )
+        };
+        match Errno::result(rc) {
+            Ok(n) => return Ok(n as usize),
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(Error::os(e, "sendmmsg")),
+        }
+    }
+}
