@@ -24,8 +24,10 @@
 //! This file holds what every platform shares: the sizes, [`OutMessage`] and the checks a
 //! batch passes before anything is sent. On Linux and FreeBSD, [`RecvBatch`] is in
 //! `batch/recv.rs` (the mapping it receives into, `Region`, in `batch/region.rs`) and
-//! [`sendmmsg`] in `batch/send.rs`.
+//! [`sendmmsg`] in `batch/send.rs`; on macOS both are loops, in `batch/looped.rs`.
 
+#[cfg(target_vendor = "apple")]
+mod looped;
 #[cfg(not(target_vendor = "apple"))]
 mod recv;
 #[cfg(not(target_vendor = "apple"))]
@@ -82,70 +84,6 @@ fn check_batch(msgs: &[OutMessage<'_>]) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// macOS has no `recvmmsg`/`sendmmsg`: the same API as loops of one-datagram syscalls.
-#[cfg(target_vendor = "apple")]
-mod looped {
-    use std::os::fd::BorrowedFd;
-
-    use nix::sys::socket::UnixAddr;
-
-    use super::{check_batch, OutMessage, RECV_SLOTS, SEND_MAX};
-    use crate::cmsg::ControlBuffer;
-    use crate::error::Result;
-    use crate::msg::{self, Datagram};
-
-    /// The receive state: one control buffer (each datagram gets a buffer of its exact size
-    /// from [`msg::recvmsg`], so no receive area is reserved).
-    #[derive(Debug)]
-    pub struct RecvBatch {
-        control: ControlBuffer,
-    }
-
-    impl RecvBatch {
-        /// Never fails on macOS: there is no mapping to reserve.
-        pub fn new() -> Result<Self> {
-            Ok(Self {
-                control: ControlBuffer::new(),
-            })
-        }
-
-        /// Up to `max` datagrams (at most [`RECV_SLOTS`]) without blocking, one recvmsg(2)
-        /// each, with the same results as the `recvmmsg` version: payloads appended to `out`,
-        /// `each` called per datagram or per error that discarded one, and the number taken
-        /// returned (fewer than asked when the queue ran dry).
-        pub fn recv(
-            &mut self,
-            fd: BorrowedFd<'_>,
-            max: usize,
-            want_address: bool,
-            out: &mut Vec<u8>,
-            each: impl FnMut(Result<Datagram>),
-        ) -> Result<usize> {
-            let n = max.clamp(1, RECV_SLOTS);
-            msg::recvmsg_many(fd, n, out, &mut self.control, want_address, each)
-        }
-    }
-
-    /// Up to [`SEND_MAX`] datagrams, one sendmsg(2) each, stopping at the first that fails,
-    /// as `sendmmsg` does: returns how many were sent, or the error if the first failed.
-    pub fn sendmmsg(
-        fd: BorrowedFd<'_>,
-        msgs: &[OutMessage<'_>],
-        dest: Option<&UnixAddr>,
-    ) -> Result<usize> {
-        let msgs = &msgs[..msgs.len().min(SEND_MAX)];
-        check_batch(msgs)?;
-        for (i, m) in msgs.iter().enumerate() {
-            match msg::sendmsg(fd, m.iov, &m.ancillary, dest) {
-                Ok(_) => {}
-                Err(e) if i == 0 => return Err(e),
-                Err(_) => return Ok(i),
-            }
-        }
-        Ok(msgs.len())
-    }
 }
 
 #[cfg(not(target_vendor = "apple"))]
