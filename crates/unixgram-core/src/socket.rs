@@ -215,15 +215,15 @@ impl UnixDatagram {
             .map_err(|e| Error::os(e, "getpeername"))
     }
 
-    /// A new descriptor for the same socket, close-on-exec (`F_DUPFD_CLOEXEC`), e.g. to
-    /// hand to a child process. The caller owns it. See fcntl(2).
+    /// A new descriptor for the same socket, close-on-exec from birth (`F_DUPFD_CLOEXEC`, so
+    /// a thread forking meanwhile cannot inherit it), e.g. to hand to a child process. The
+    /// caller owns it. See fcntl(2).
     pub fn dup_fd(&self) -> Result<OwnedFd> {
-        nix::unistd::dup(&self.fd)
-            .and_then(|fd| {
-                fcntl(&fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
-                Ok(fd)
-            })
-            .map_err(|e| Error::os(e, "dup"))
+        // std's try_clone is fcntl(F_DUPFD_CLOEXEC, 3): atomic, and never fd 0, 1 or 2.
+        self.fd.try_clone().map_err(|e| {
+            let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
+            Error::os(errno, "fcntl")
+        })
     }
 
     /// The address last given to `connect`, without a syscall.

@@ -412,3 +412,18 @@ fn full_queue_gives_eagain_and_draining_one_makes_room() {
     }
     assert_eq!(received, sent + 1);
 }
+
+#[test]
+fn dup_fd_is_the_same_socket_close_on_exec_and_never_stdio() {
+    let (a, mut b) = UnixDatagram::pair().unwrap();
+    let dup = a.dup_fd().unwrap();
+    assert!(dup.as_raw_fd() > 2);
+    assert_ne!(dup.as_raw_fd(), a.as_fd().as_raw_fd());
+    let flags = FdFlag::from_bits_retain(fcntl(&dup, FcntlArg::F_GETFD).unwrap());
+    assert!(flags.contains(FdFlag::FD_CLOEXEC));
+    let via_dup = UnixDatagram::from_fd(dup).map_err(|(e, _)| e).unwrap();
+    assert_eq!(send_bytes(&via_dup, b"dup", None).unwrap(), 3);
+    let mut out = Vec::new();
+    assert_eq!(b.recv(&mut out, false).unwrap().unwrap().len, 3);
+    assert_eq!(out, b"dup");
+}
