@@ -427,3 +427,58 @@ fn dup_fd_is_the_same_socket_close_on_exec_and_never_stdio() {
     assert_eq!(b.recv(&mut out, false).unwrap().unwrap().len, 3);
     assert_eq!(out, b"dup");
 }
+
+/// A no-op signal handler, so a signal interrupts `poll` (EINTR) without ending the test.
+extern "C" fn ignore_signal(_: libc::c_int) {}
+
+#[test]
+fn wait_readable_keeps_its_deadline_when_signals_interrupt_it() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    // SAFETY: a zeroed sigaction is valid (no flags, empty mask); the handler is an
+    // async-signal-safe no-op, installed for SIGUSR1, which nothing else in these tests uses.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = ignore_signal as extern "C" fn(libc::c_int) as usize;
+        assert_eq!(
+            libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut()),
+            0
+        );
+    }
+    let (a, _b) = UnixDatagram::pair().unwrap();
+    // SAFETY: pthread_self has no preconditions.
+    let waiter = unsafe { libc::pthread_self() };
+    let waiting = Arc::new(AtomicBool::new(true));
+    let signaller = {
+        let waiting = Arc::clone(&waiting);
+        std::thread::spawn(move || {
+            // A signal every 20 ms for up to 3 s: restarting the full 200 ms after each one,
+            // the wait would last as long as the signals do.
+            let until = Instant::now() + Duration::from_secs(3);
+            while waiting.load(Ordering::SeqCst) && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(20));
+                if waiting.load(Ordering::SeqCst) {
+                    // SAFETY: the waiting thread is alive while `waiting` is true (it is
+                    // cleared before the test thread goes on), and it handles SIGUSR1.
+                    unsafe { libc::pthread_kill(waiter, libc::SIGUSR1) };
+                }
+            }
+        })
+    };
+    let started = Instant::now();
+    let ready = a.wait_readable(200).unwrap();
+    let took = started.elapsed();
+    waiting.store(false, Ordering::SeqCst);
+    signaller.join().unwrap();
+    assert!(!ready);
+    assert!(
+        took >= Duration::from_millis(200),
+        "returned early: {took:?}"
+    );
+    assert!(
+        took < Duration::from_millis(2500),
+        "the signals stretched the wait: {took:?}"
+    );
+}

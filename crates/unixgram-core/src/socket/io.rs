@@ -7,6 +7,7 @@
 
 use std::io::IoSlice;
 use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
@@ -27,12 +28,18 @@ impl UnixDatagram {
     pub fn wait_readable(&self, timeout_ms: i32) -> Result<bool> {
         use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
         let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
-        let timeout = if timeout_ms < 0 {
-            PollTimeout::NONE
-        } else {
-            PollTimeout::try_from(timeout_ms).unwrap_or(PollTimeout::MAX)
-        };
+        // A signal (EINTR) restarts the wait with what is left of the time, not all of it.
+        let deadline = (timeout_ms >= 0)
+            .then(|| Instant::now() + Duration::from_millis(timeout_ms.unsigned_abs().into()));
         loop {
+            let timeout = match deadline {
+                None => PollTimeout::NONE,
+                Some(at) => {
+                    let left = at.saturating_duration_since(Instant::now());
+                    PollTimeout::try_from(left.as_micros().div_ceil(1000))
+                        .unwrap_or(PollTimeout::MAX)
+                }
+            };
             match poll(&mut fds, timeout) {
                 Err(Errno::EINTR) => continue,
                 Err(e) => return Err(Error::os(e, "poll")),
