@@ -1,9 +1,12 @@
 //! Large datagrams: the send buffer grows on demand, and the hard ceiling is a clear error.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::io::IoSlice;
 
-use unixgram_core::{SendAncillary, UnixDatagram};
+use common::TempDir;
+use unixgram_core::{Address, SendAncillary, UnixDatagram};
 
 #[test]
 fn one_megabyte_datagram_raises_sndbuf_and_arrives_whole() {
@@ -56,4 +59,23 @@ fn eight_megabyte_datagram_is_emsgsize_naming_the_limit() {
         b.recv(&mut Vec::new(), false).unwrap().is_none(),
         "nothing was sent"
     );
+}
+
+#[test]
+fn too_big_for_the_system_names_the_peer_it_was_for() {
+    let dir = TempDir::new("big-addr");
+    let addr = Address::path(dir.join("server.sock"));
+    let server = UnixDatagram::new().unwrap();
+    server.bind(&addr).unwrap();
+    let mut connected = UnixDatagram::new().unwrap();
+    connected.connect(&addr).unwrap();
+    let unconnected = UnixDatagram::new().unwrap();
+    let payload = vec![0x5a_u8; 8 << 20];
+    for (sock, dest) in [(&connected, None), (&unconnected, Some(&addr))] {
+        let err = sock
+            .send(&[IoSlice::new(&payload)], &SendAncillary::default(), dest)
+            .unwrap_err();
+        assert_eq!(err.code(), "EMSGSIZE");
+        assert_eq!(err.address(), Some(&addr), "{err}");
+    }
 }

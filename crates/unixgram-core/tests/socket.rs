@@ -482,3 +482,17 @@ fn wait_readable_keeps_its_deadline_when_signals_interrupt_it() {
         "the signals stretched the wait: {took:?}"
     );
 }
+
+#[test]
+fn closed_socketpair_end_says_so_and_does_not_suggest_reconnect() {
+    let (a, b) = UnixDatagram::pair().unwrap();
+    drop(b);
+    let mut last = send_bytes(&a, b"1", None).unwrap_err();
+    if last.code() == "ECONNREFUSED" {
+        last = send_bytes(&a, b"2", None).unwrap_err();
+    }
+    assert_eq!(last.code(), "ENOTCONN");
+    let msg = last.to_string();
+    assert!(msg.contains("socket pair is closed"), "{msg}");
+    assert!(!msg.contains("reconnect()"), "{msg}");
+}

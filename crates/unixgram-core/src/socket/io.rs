@@ -87,9 +87,10 @@ impl UnixDatagram {
         let len: usize = iov.iter().map(|b| b.len()).sum();
         let result = match first {
             Err(e) if e.errno() == Some(Errno::EMSGSIZE) => {
-                self.grow_send_buffer(len)?;
-                let dest_addr = dest.map(|a| a.to_unix_addr("sendmsg")).transpose()?;
-                msg::sendmsg(self.fd.as_fd(), iov, ancillary, dest_addr.as_ref())
+                self.grow_send_buffer(len).and_then(|()| {
+                    let dest_addr = dest.map(|a| a.to_unix_addr("sendmsg")).transpose()?;
+                    msg::sendmsg(self.fd.as_fd(), iov, ancillary, dest_addr.as_ref())
+                })
             }
             other => other,
         };
@@ -109,9 +110,15 @@ impl UnixDatagram {
                      unix datagram (4 MiB plus page fragments: 4263616 bytes on Linux 6.18)"
                 ))
             }
-            Some(Errno::ENOTCONN) if self.peer.is_some() && e.detail().is_none() => e.with_detail(
-                "the peer went away and the kernel dropped the connection; call reconnect() once it is back",
-            ),
+            Some(Errno::ENOTCONN) if e.detail().is_none() => match &self.peer {
+                Some(Address::Unnamed) => {
+                    e.with_detail("the other end of the socket pair is closed (a pair cannot reconnect)")
+                }
+                Some(_) => e.with_detail(
+                    "the peer went away and the kernel dropped the connection; call reconnect() once it is back",
+                ),
+                None => e,
+            },
             Some(Errno::ECONNREFUSED) if e.detail().is_none() => {
                 e.with_detail("nothing is receiving at that address (the peer closed or exited)")
             }
