@@ -9,7 +9,7 @@ use crate::drain::{Batch, Extra, BATCH_MAX_DATAGRAMS};
 use crate::error;
 use crate::fdset;
 use crate::js;
-use crate::poll::Shared;
+use crate::state::Shared;
 
 /// Batches whose payloads total at most this many bytes are copied into the socket's pool
 /// (no allocation, no finalizer); bigger ones are handed over as they are, without a copy.

@@ -69,6 +69,7 @@ mod fdset;
 mod js;
 mod poll;
 mod socket;
+mod state;
 mod uv;
 
 pub use socket::{current_credentials, socketpair, NativeSocket};

@@ -13,7 +13,8 @@ use unixgram_core::{
 
 use crate::error;
 use crate::js;
-use crate::poll::{self, Inner, Shared};
+use crate::poll;
+use crate::state::{self, Inner, Shared};
 use crate::{batch_js, drain};
 
 /// Returned by the send methods when the receiver's queue is full (`-EAGAIN`): the caller
@@ -291,7 +292,7 @@ impl NativeSocket {
             return Err(closed(&env));
         }
         js::keep_alive_on(env.raw(), this.object.raw(), callback.raw())?;
-        poll::set_callback(&self.shared, &env, callback.raw())
+        state::set_callback(&self.shared, &env, callback.raw())
     }
 
     /// The control words shared with JS: see `poll::control_to_js`.
