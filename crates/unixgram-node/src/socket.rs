@@ -1,25 +1,19 @@
 //! `NativeSocket`: the JS-visible socket. Marshalling only; semantics live in the core
-//! crate and policy (queues, waiting, parsing) in TypeScript.
+//! crate and policy (queues, waiting, parsing) in TypeScript. Its send methods are in
+//! `socket/send.rs`.
 
-use std::io::IoSlice;
 use std::os::fd::AsRawFd;
 
 use napi::bindgen_prelude::{BufferSlice, ObjectFinalize, This};
 use napi::{Env, JsValue, Result, Unknown};
 use napi_derive::napi;
-use unixgram_core::{
-    Address, Credentials, Error as CoreError, OutMessage, SendAncillary, UnixDatagram,
-};
+use unixgram_core::{Address, Credentials, Error as CoreError, UnixDatagram};
 
 use crate::error;
 use crate::js;
 use crate::poll;
 use crate::state::{self, Inner, Shared};
 use crate::{batch_js, drain};
-
-/// Returned by the send methods when the receiver's queue is full (`-EAGAIN`): the caller
-/// waits (writable event or timer) and retries; nothing was sent.
-pub const WOULD_BLOCK: i32 = -libc::EAGAIN;
 
 /// Credentials as JS sees them.
 #[napi(object)]
@@ -37,13 +31,6 @@ impl From<Credentials> for JsCredentials {
             gid: c.gid,
         }
     }
-}
-
-/// Control data for one datagram of `sendMany`.
-#[napi(object)]
-pub struct JsSendAncillary {
-    pub fds: Option<Vec<i32>>,
-    pub credentials: Option<JsCredentials>,
 }
 
 /// An `AF_UNIX` / `SOCK_DGRAM` socket watched on this thread's event loop.
@@ -86,15 +73,6 @@ impl NativeSocket {
         let mut inner = self.shared.borrow_mut();
         let sock = inner.sock.as_mut().ok_or_else(|| closed(env))?;
         f(sock).map_err(|e| error::throw(env.raw(), &e))
-    }
-}
-
-/// Map a send result: bytes sent, or [`WOULD_BLOCK`].
-fn sent(r: std::result::Result<usize, CoreError>) -> std::result::Result<i32, CoreError> {
-    match r {
-        Ok(n) => Ok(n as i32),
-        Err(e) if e.errno() == Some(nix::errno::Errno::EAGAIN) => Ok(WOULD_BLOCK),
-        Err(e) => Err(e),
     }
 }
 
@@ -180,108 +158,15 @@ impl NativeSocket {
         self.with(&env, |s| s.peer_addr())
             .map(|a| a.to_sun_path().into())
     }
+}
 
-    /// Send one datagram; returns bytes sent or `-EAGAIN` (-11) when the peer's queue is
-    /// full. Other failures throw.
-    #[napi(catch_unwind)]
-    pub fn send(&self, env: Env, data: BufferSlice, dest: Option<BufferSlice>) -> Result<i32> {
-        let dest = dest.map(|d| address(&d));
-        self.with(&env, |s| {
-            sent(s.send(
-                &[IoSlice::new(&data)],
-                &SendAncillary::default(),
-                dest.as_ref(),
-            ))
-        })
-    }
+// napi-rs writes the members of `NativeSocket` into the generated `index.d.ts` in source order,
+// each `mod` item's file in its place: the block above, the send methods, then the block
+// below. The `mod` item stays here so the declarations keep the order they had before the split.
+mod send;
 
-    /// The fast path's `sendOnFd(fd, data)` on this socket failed with `errno` (not
-    /// `EAGAIN`): finish that send as `send` would, without repeating it. Returns bytes
-    /// sent (an `EMSGSIZE` grew `SO_SNDBUF` and the datagram went out) or `-EAGAIN`;
-    /// otherwise throws the error with the peer's address.
-    #[napi(catch_unwind)]
-    pub fn send_failed(&self, env: Env, errno: i32, data: BufferSlice) -> Result<i32> {
-        let first = Err(CoreError::os(nix::errno::Errno::from_raw(errno), "send"));
-        self.with(&env, |s| {
-            sent(s.complete_send(
-                first,
-                &[IoSlice::new(&data)],
-                &SendAncillary::default(),
-                None,
-            ))
-        })
-    }
-
-    /// Send one datagram gathered from `chunks`, with optional fds and credentials.
-    #[napi(catch_unwind)]
-    pub fn send_msg(
-        &self,
-        env: Env,
-        chunks: Vec<BufferSlice>,
-        fds: Option<Vec<i32>>,
-        credentials: Option<JsCredentials>,
-        dest: Option<BufferSlice>,
-    ) -> Result<i32> {
-        let dest = dest.map(|d| address(&d));
-        let iov: Vec<IoSlice<'_>> = chunks.iter().map(|c| IoSlice::new(c)).collect();
-        let fds = fds.unwrap_or_default();
-        let anc = SendAncillary {
-            fds: &fds,
-            credentials: credentials.map(|c| Credentials {
-                pid: c.pid,
-                uid: c.uid,
-                gid: c.gid,
-            }),
-        };
-        self.with(&env, |s| sent(s.send(&iov, &anc, dest.as_ref())))
-    }
-
-    /// Send many datagrams with `sendmmsg` (1024 per syscall), each with its own optional
-    /// control data. Returns how many went out (fewer than given: the peer's queue is full,
-    /// retry the rest), or `-EAGAIN` if none could. Other failures of the first throw.
-    #[napi(catch_unwind)]
-    pub fn send_many(
-        &self,
-        env: Env,
-        datas: Vec<BufferSlice>,
-        ancillary: Option<Vec<Option<JsSendAncillary>>>,
-        dest: Option<BufferSlice>,
-    ) -> Result<i32> {
-        let dest = dest.map(|d| address(&d));
-        let iovs: Vec<[IoSlice<'_>; 1]> = datas.iter().map(|d| [IoSlice::new(d)]).collect();
-        let fds: Vec<Vec<i32>> = match &ancillary {
-            Some(list) => list
-                .iter()
-                .map(|a| a.as_ref().and_then(|a| a.fds.clone()).unwrap_or_default())
-                .collect(),
-            None => Vec::new(),
-        };
-        let msgs: Vec<OutMessage<'_>> = iovs
-            .iter()
-            .enumerate()
-            .map(|(i, iov)| {
-                let anc = ancillary
-                    .as_ref()
-                    .and_then(|l| l.get(i))
-                    .and_then(Option::as_ref);
-                OutMessage {
-                    iov,
-                    ancillary: SendAncillary {
-                        fds: fds.get(i).map_or(&[][..], Vec::as_slice),
-                        credentials: anc.and_then(|a| a.credentials.as_ref()).map(|c| {
-                            Credentials {
-                                pid: c.pid,
-                                uid: c.uid,
-                                gid: c.gid,
-                            }
-                        }),
-                    },
-                }
-            })
-            .collect();
-        self.with(&env, |s| sent(s.send_many(&msgs, dest.as_ref())))
-    }
-
+#[napi]
+impl NativeSocket {
     /// The function called with each batch: `(slab, meta, extras, writable, fds, text)`. It is kept
     /// as a hidden property of this object, so it lives exactly as long as the socket
     /// object does; the native side refers to it weakly while idle and strongly while
