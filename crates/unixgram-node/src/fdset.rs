@@ -18,8 +18,8 @@ use std::ptr;
 
 use napi::{sys, Result};
 
-use crate::fast::{args, int_arg, type_error};
 use crate::js;
+use crate::raw_args::{args, int_arg, type_error};
 
 /// The JS form of `fds`: an `Int32Array` over memory that owns them. `fds` is not empty.
 pub(crate) fn fds_to_js(env: sys::napi_env, fds: Vec<OwnedFd>) -> Result<sys::napi_value> {

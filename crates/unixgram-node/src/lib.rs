@@ -68,6 +68,7 @@ mod fast;
 mod fdset;
 mod js;
 mod poll;
+mod raw_args;
 mod socket;
 mod state;
 mod uv;
