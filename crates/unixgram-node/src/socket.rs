@@ -34,6 +34,16 @@ impl From<Credentials> for JsCredentials {
     }
 }
 
+impl From<&JsCredentials> for Credentials {
+    fn from(c: &JsCredentials) -> Self {
+        Self {
+            pid: c.pid,
+            uid: c.uid,
+            gid: c.gid,
+        }
+    }
+}
+
 /// An `AF_UNIX` / `SOCK_DGRAM` socket watched on this thread's event loop.
 #[napi(custom_finalize)]
 pub struct NativeSocket {

@@ -79,11 +79,7 @@ impl NativeSocket {
         let fds = fds.unwrap_or_default();
         let anc = SendAncillary {
             fds: &fds,
-            credentials: credentials.map(|c| Credentials {
-                pid: c.pid,
-                uid: c.uid,
-                gid: c.gid,
-            }),
+            credentials: credentials.as_ref().map(Credentials::from),
         };
         self.with(&env, |s| sent(s.send(&iov, &anc, dest.as_ref())))
     }
@@ -120,13 +116,9 @@ impl NativeSocket {
                     iov,
                     ancillary: SendAncillary {
                         fds: fds.get(i).map_or(&[][..], Vec::as_slice),
-                        credentials: anc.and_then(|a| a.credentials.as_ref()).map(|c| {
-                            Credentials {
-                                pid: c.pid,
-                                uid: c.uid,
-                                gid: c.gid,
-                            }
-                        }),
+                        credentials: anc
+                            .and_then(|a| a.credentials.as_ref())
+                            .map(Credentials::from),
                     },
                 }
             })
