@@ -50,7 +50,13 @@ pub(crate) fn watch(
         }
         let mut lp = ptr::null_mut();
         // SAFETY: env is live; we are on its JS thread.
-        unsafe { sys::napi_get_uv_event_loop(inner.env, &mut lp) };
+        let status = unsafe { sys::napi_get_uv_event_loop(inner.env, &mut lp) };
+        if status != sys::Status::napi_ok || lp.is_null() {
+            return Err(CoreError::os(
+                nix::errno::Errno::EINVAL,
+                "napi_get_uv_event_loop",
+            ));
+        }
         let data = Box::into_raw(Box::new(Rc::clone(shared))).cast::<c_void>();
         // SAFETY: on the loop's thread; the fd stays open until close() stops the handle.
         match unsafe { uv::poll_new(lp.cast(), fd, data) } {
@@ -171,18 +177,25 @@ fn handle_event(shared: &Shared, status: c_int, events: c_int) {
                 writable = true;
                 let rest = inner.interest & !uv::WRITABLE;
                 // SAFETY: a live handle of this thread.
-                unsafe {
+                let rc = unsafe {
                     if rest == 0 {
                         uv::stop(inner.handle);
+                        0
                     } else {
-                        uv::start(inner.handle, rest, on_poll);
+                        uv::start(inner.handle, rest, on_poll)
                     }
+                };
+                if rc < 0 {
+                    // Not watched any more: say so rather than wait for a wakeup never to come.
+                    let errno = nix::errno::Errno::from_raw(-rc);
+                    batch = Batch::error(CoreError::os(errno, "uv_poll_start"));
                 }
                 inner.interest = rest;
                 let applied = inner.applied & !(uv::WRITABLE as u32);
                 inner.set_applied(applied);
             }
-            if events & uv::READABLE != 0 && inner.interest & uv::READABLE != 0 {
+            if batch.is_empty() && events & uv::READABLE != 0 && inner.interest & uv::READABLE != 0
+            {
                 if let Some(sock) = inner.sock.as_mut() {
                     batch = drain(sock, &mut inner.addresses);
                 }

@@ -198,7 +198,7 @@ unsafe extern "C" fn cleanup_hook(arg: *mut c_void) {
     // The environment (a worker, or the main thread at exit) is going away: release the
     // handle and fd now, so the loop can close. JS is not called.
     let _ = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: arg is the RefCell registered in watch(); close() unregisters the hook
+        // SAFETY: arg is the RefCell registered in Inner::new(); close() unregisters the hook
         // before it can be freed, so it is alive here.
         let cell = unsafe { &*arg.cast::<RefCell<Inner>>() };
         if let Ok(mut inner) = cell.try_borrow_mut() {
