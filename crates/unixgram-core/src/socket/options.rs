@@ -12,16 +12,32 @@ use crate::cmsg::Credentials;
 use crate::error::{Error, Result};
 
 /// Bytes the kernel keeps back from `SO_SNDBUF` for one datagram's accounting
-/// (`len > sk_sndbuf - 32` is `EMSGSIZE` in `unix_dgram_sendmsg`).
+/// (`len > sk_sndbuf - 32` is `EMSGSIZE` in Linux's `unix_dgram_sendmsg`; macOS and FreeBSD
+/// compare the datagram with `SO_SNDBUF` itself).
+#[cfg(target_os = "linux")]
 const SNDBUF_OVERHEAD: usize = 32;
+#[cfg(not(target_os = "linux"))]
+const SNDBUF_OVERHEAD: usize = 0;
+
+/// The `SO_SNDBUF` to set for a `len`-byte datagram to fit: Linux doubles the value set,
+/// macOS and FreeBSD store it as given.
+#[cfg(target_os = "linux")]
+fn send_buffer_for(len: usize) -> usize {
+    (len + SNDBUF_OVERHEAD).div_ceil(2)
+}
+#[cfg(not(target_os = "linux"))]
+fn send_buffer_for(len: usize) -> usize {
+    len + SNDBUF_OVERHEAD
+}
 
 impl UnixDatagram {
-    /// `SO_SNDBUF` as the kernel reports it (twice what was set).
+    /// `SO_SNDBUF` as the kernel reports it (on Linux, twice what was set).
     pub fn send_buffer_size(&self) -> Result<usize> {
         getsockopt(&self.fd, sockopt::SndBuf).map_err(|e| Error::os(e, "getsockopt"))
     }
 
-    /// Set `SO_SNDBUF` (the kernel doubles it and caps it at `net.core.wmem_max`).
+    /// Set `SO_SNDBUF` (Linux doubles it and caps it at `net.core.wmem_max`; macOS and
+    /// FreeBSD cap it at `kern.ipc.maxsockbuf`).
     pub fn set_send_buffer_size(&self, size: usize) -> Result<()> {
         setsockopt(&self.fd, sockopt::SndBuf, &size).map_err(|e| Error::os(e, "setsockopt"))
     }
@@ -94,7 +110,8 @@ impl UnixDatagram {
         ))
     }
 
-    /// The largest datagram this socket can send right now (`SO_SNDBUF - 32`).
+    /// The largest datagram this socket can send right now (`SO_SNDBUF - 32` on Linux,
+    /// `SO_SNDBUF` on macOS and FreeBSD).
     pub fn max_datagram_size(&self) -> Result<usize> {
         Ok(self.send_buffer_size()?.saturating_sub(SNDBUF_OVERHEAD))
     }
@@ -104,7 +121,7 @@ impl UnixDatagram {
     /// `SO_SNDBUFFORCE` (past `net.core.wmem_max` when privileged) is tried on Linux only;
     /// macOS and FreeBSD have just `SO_SNDBUF`, capped by `kern.ipc.maxsockbuf`.
     pub(super) fn grow_send_buffer(&self, len: usize) -> Result<()> {
-        let want = (len + SNDBUF_OVERHEAD).div_ceil(2);
+        let want = send_buffer_for(len);
         let _ = setsockopt(&self.fd, sockopt::SndBuf, &want);
         #[cfg(target_os = "linux")]
         if self.max_datagram_size()? < len {
