@@ -8,20 +8,18 @@ import { encodeAddress, decodeAddress, type AddressLike, type UnixAddress } from
 import { SocketAncillary } from './ancillary.js';
 import { checkTimeout, NO_OPTIONS, type ConnectOptions, type IterOptions, type RecvOptions, type SendManyOptions, type SendOptions } from './client-options.js';
 import { AbortError, TimeoutError, closedError, invalidArgType, outOfRange } from './errors.js';
-import { native, sendOnFd, sendTextOnFd, READABLE, WRITABLE, WOULD_BLOCK, type NativeSocket } from './native.js';
+import { native, READABLE, WRITABLE, type NativeSocket } from './native.js';
 import type { DatagramProtocol } from './protocol.js';
 import { PacketIterator } from './iterator.js';
 import { Receiver, type RawDatagram } from './receiver.js';
 import { prepareSendMany, sendManyAttempt, toBuffer } from './send-many.js';
+import { sendOne } from './send-one.js';
 import { Sender } from './sender.js';
 import { SocketProxy } from './socket-proxy.js';
 import { receiveSync, sendSync, type SyncRecvOptions, type SyncSendOptions } from './sync.js';
 import { WatchControl } from './watch-control.js';
 
 export type { ConnectOptions, SendOptions, SendManyOptions, RecvOptions, IterOptions } from './client-options.js';
-
-/** What a send that went out at once returns: one settled promise, shared. */
-const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
  * A connected Unix datagram socket that sends and receives packets through a
@@ -176,28 +174,15 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     const ancillary = options?.ancillary;
     const sock = this.#native;
     if (ancillary === undefined && !this.#sender.pending) {
-      // The fast path: nothing queued ahead, so send now by fd number (no class unwrap), a
-      // text serializer's text straight into the send. A full queue waits in line, as
-      // bytes; any other failure is finished by `sendFailed`, which grows SO_SNDBUF for a
-      // big datagram or throws the error with its address.
+      // The fast path (send-one.ts): nothing queued ahead, so send now by fd number, a text
+      // serializer's text straight into the send.
       let payload: Buffer | string;
       try {
         payload = protocol._sendsText ? protocol._makeText(packet) : toBuffer(protocol.makeDatagram(packet));
       } catch (err) {
         return Promise.reject(err);
       }
-      let sent = typeof payload === 'string' ? sendTextOnFd(this.#fd, payload) : sendOnFd(this.#fd, payload);
-      if (sent >= 0) return RESOLVED;
-      const bytes = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
-      if (sent !== WOULD_BLOCK) {
-        try {
-          sent = sock.sendFailed(-sent, bytes);
-        } catch (err) {
-          return Promise.reject(err);
-        }
-      }
-      if (sent >= 0) return RESOLVED;
-      return this.#sender.enqueue(() => sock.send(bytes, null));
+      return sendOne(this.#fd, sock, this.#sender, payload);
     }
     let data: Buffer;
     let extra: ReturnType<SocketAncillary['_toSend']>;
