@@ -17,6 +17,7 @@ import { sendOne } from './send-one.js';
 import { Sender } from './sender.js';
 import { SocketProxy } from './socket-proxy.js';
 import { receiveSync, sendSync, type SyncRecvOptions, type SyncSendOptions } from './sync.js';
+import { unpackDatagram } from './unpack.js';
 import { WatchControl } from './watch-control.js';
 
 export type { ConnectOptions, SendOptions, SendManyOptions, RecvOptions, IterOptions } from './client-options.js';
@@ -244,7 +245,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
       // A datagram already delivered is taken at once (no waiter, timer or inner promise):
       // when one is queued nobody waits ahead of this call, so the order is kept.
       raw = timeout === 0 ? this.#receiver.takeNow() : this.#receiver.takeQueued();
-      if (raw !== undefined) return Promise.resolve(this.#unpack(raw, ancillary));
+      if (raw !== undefined) return Promise.resolve(unpackDatagram(this.#protocol, raw, ancillary));
       if (timeout === 0) throw new TimeoutError(0);
     } catch (err) {
       return Promise.reject(err);
@@ -255,7 +256,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
         this.#receiver.wait({
           resolve: (d) => {
             try {
-              resolve(this.#unpack(d, ancillary));
+              resolve(unpackDatagram(this.#protocol, d, ancillary));
             } catch (err) {
               reject(err);
             }
@@ -263,7 +264,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
         });
       });
     }
-    return this.#receiver.waitWithin(timeout, signal, !this.#ref).then((d) => this.#unpack(d, ancillary));
+    return this.#receiver.waitWithin(timeout, signal, !this.#ref).then((d) => unpackDatagram(this.#protocol, d, ancillary));
   }
 
   /**
@@ -288,7 +289,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
         takeNow: () => this.#receiver.takeNow(),
         wait: (seconds) => this.#receiver.waitWithin(seconds, undefined, !this.#ref),
         waitForever: (onDatagram) => void this.#receiver.wait({ resolve: onDatagram }),
-        unpack: (raw) => this.#unpack(raw, undefined),
+        unpack: (raw) => unpackDatagram(this.#protocol, raw, undefined),
         closed: () => this.#closed,
         hold: () => this.#receiver.hold(),
       },
@@ -344,7 +345,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     if (ancillary !== undefined && !(ancillary instanceof SocketAncillary)) throw invalidArgType('options.ancillary', 'a SocketAncillary', ancillary);
     const receiver = this.#receiver;
     const port = { native: this.#native, asyncWaiting: receiver.hasWaiters, takeNow: () => receiver.takeNow(), closed: () => this.#closed };
-    return this.#unpack(receiveSync(port, timeout), ancillary);
+    return unpackDatagram(this.#protocol, receiveSync(port, timeout), ancillary);
   }
 
   /**
@@ -406,23 +407,6 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
 
   #checkOpen(): void {
     if (this.#closed) throw closedError();
-  }
-
-  #unpack(raw: RawDatagram, ancillary: SocketAncillary | undefined): ReceivedPacket {
-    if (raw.error) {
-      raw.fds?.close();
-      throw raw.error;
-    }
-    let packet: ReceivedPacket;
-    try {
-      packet = this.#protocol._buildPacket(raw.data);
-    } catch (err) {
-      raw.fds?.close();
-      throw err;
-    }
-    if (ancillary) ancillary._receive(raw.fds, raw.credentials);
-    else raw.fds?.close();
-    return packet;
   }
 
   /** Tell the binding what to watch now (see {@link WatchControl.set}). */
