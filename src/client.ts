@@ -7,6 +7,7 @@ import { Buffer } from 'node:buffer';
 import { encodeAddress, decodeAddress, type AddressLike, type UnixAddress } from './address.js';
 import { SocketAncillary } from './ancillary.js';
 import { checkTimeout, NO_OPTIONS, type ConnectOptions, type IterOptions, type RecvOptions, type SendManyOptions, type SendOptions } from './client-options.js';
+import { connectSocket } from './connect.js';
 import { AbortError, TimeoutError, closedError, invalidArgType, outOfRange } from './errors.js';
 import { native, READABLE, WRITABLE, type NativeSocket } from './native.js';
 import type { DatagramProtocol } from './protocol.js';
@@ -71,18 +72,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
   ): Promise<UnixDatagramClient<S, R>> {
     const remote = encodeAddress(address);
     if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
-    const autobind = process.platform === 'linux' ? Buffer.alloc(0) : null;
-    const local = options.localAddress === undefined ? autobind : options.localAddress === null ? null : encodeAddress(options.localAddress, 'localAddress');
-    const sock = native.NativeSocket.create();
-    try {
-      if (options.passCredentials) sock.setPassCredentials(true);
-      if (local) sock.bind(local);
-      sock.connect(remote);
-    } catch (err) {
-      sock.close();
-      throw err;
-    }
-    return new UnixDatagramClient(sock, protocol, decodeAddress(remote));
+    return new UnixDatagramClient(connectSocket(remote, options), protocol, decodeAddress(remote));
   }
 
   /**
