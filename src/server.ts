@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { Buffer } from 'node:buffer';
-import { decodeAddress, encodeAddress, formatAddress, type AddressLike, type UnixAddress } from './address.js';
+import { decodeAddress, encodeAddress, type AddressLike, type UnixAddress } from './address.js';
 import { closedError, invalidArgType, invalidArgValue } from './errors.js';
 import { native, READABLE, type NativeSocket } from './native.js';
 import type { DatagramProtocol } from './protocol.js';
@@ -12,31 +12,10 @@ import { Receiver, type RawDatagram } from './receiver.js';
 import { Sender } from './sender.js';
 import { UnixDatagramServerClient } from './server-client.js';
 import { ClientSlot, type ConversationHandler, type PacketHandler, type RequestHandler, type SlotHost } from './server-handler.js';
+import { defaultOnError, type ServerOptions } from './server-options.js';
 import { bindSocketFile, unlinkSocketFile, type SocketFile } from './socket-file.js';
 
-/** Options of {@link UnixDatagramServer.listen}. */
-export interface ServerOptions<SentPacket> {
-  /**
-   * Permission bits of the socket file (e.g. `0o600`: only this user may send). Applied
-   * before anyone can connect: the socket is bound in a private directory, chmod'ed, then
-   * linked into place. Not allowed for abstract names (they have no permissions).
-   */
-  mode?: number;
-  /**
-   * Remove an existing socket file at the path if nothing answers on it (a probe gets
-   * `ECONNREFUSED`). A live socket, a regular file, a directory or a symlink is never
-   * removed: `listen` fails with `EADDRINUSE` and says why. Default `false`.
-   */
-  removeStale?: boolean;
-  /** Turn on `SO_PASSCRED`: every packet carries its sender's credentials (`client.credentials`). */
-  passCredentials?: boolean;
-  /**
-   * Called with what a handler threw, a datagram that failed to parse
-   * (`DatagramProtocolParseError`) or a receive error; the server keeps serving. Default:
-   * `console.error` with the sender's address.
-   */
-  onError?: (error: unknown, client: UnixDatagramServerClient<SentPacket> | undefined) => void;
-}
+export type { ServerOptions } from './server-options.js';
 
 /**
  * Most packets queued for one sender's handler. When a sender has this many waiting, the
@@ -151,7 +130,7 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
     this.#native = sock;
     this.#file = file;
     this.#local = local;
-    this.#onError = onError ?? ((err, client) => console.error(`unixgram server ${formatAddress(local)}: error from ${client ? formatAddress(client.address) : 'the socket'}:`, err));
+    this.#onError = onError ?? defaultOnError(local);
     this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
     this.#host = {
       protocol,

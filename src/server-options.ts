@@ -1,0 +1,41 @@
+/**
+ * The options of {@link UnixDatagramServer.listen}, and the error hook used when none is given.
+ * @packageDocumentation
+ */
+import { formatAddress, type UnixAddress } from './address.js';
+import type { UnixDatagramServer } from './server.js';
+import type { UnixDatagramServerClient } from './server-client.js';
+
+/** Options of {@link UnixDatagramServer.listen}. */
+export interface ServerOptions<SentPacket> {
+  /**
+   * Permission bits of the socket file (e.g. `0o600`: only this user may send). Applied
+   * before anyone can connect: the socket is bound in a private directory, chmod'ed, then
+   * linked into place. Not allowed for abstract names (they have no permissions).
+   */
+  mode?: number;
+  /**
+   * Remove an existing socket file at the path if nothing answers on it (a probe gets
+   * `ECONNREFUSED`). A live socket, a regular file, a directory or a symlink is never
+   * removed: `listen` fails with `EADDRINUSE` and says why. Default `false`.
+   */
+  removeStale?: boolean;
+  /** Turn on `SO_PASSCRED`: every packet carries its sender's credentials (`client.credentials`). */
+  passCredentials?: boolean;
+  /**
+   * Called with what a handler threw, a datagram that failed to parse
+   * (`DatagramProtocolParseError`) or a receive error; the server keeps serving. Default:
+   * `console.error` with the sender's address.
+   */
+  onError?: (error: unknown, client: UnixDatagramServerClient<SentPacket> | undefined) => void;
+}
+
+/**
+ * @internal The default {@link ServerOptions.onError}: `console.error` with the server's
+ * and the sender's address.
+ * @param local - the server's address
+ * @returns the hook
+ */
+export function defaultOnError<SentPacket>(local: UnixAddress): NonNullable<ServerOptions<SentPacket>['onError']> {
+  return (err, client) => console.error(`unixgram server ${formatAddress(local)}: error from ${client ? formatAddress(client.address) : 'the socket'}:`, err);
+}
