@@ -30,21 +30,14 @@
 import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 
-import { decodeAddress, encodeAddress } from '../address.js';
+import { encodeAddress } from '../address.js';
 import { closedError, codedError, ErrorCodes, invalidArgType, invalidArgValue, outOfRange, type SystemError } from '../errors.js';
 import { native, sendOnFd, READABLE, WRITABLE, WOULD_BLOCK, type NativeSocket } from '../native.js';
 import { Receiver } from '../receiver.js';
 import { Sender } from '../sender.js';
+import { pathOf, type RemoteInfo } from './rinfo.js';
 
-/** What `'message'` listeners get as their second argument, as `unix-dgram` shapes it. */
-export interface RemoteInfo {
-  /** The datagram's size in bytes. */
-  readonly size: number;
-  /** Always an empty object (kept for `dgram` look-alike code). */
-  readonly address: Record<string, never>;
-  /** The sender's path; `'\0name'` for an abstract sender; `null` for an unbound one. */
-  readonly path: string | null;
-}
+export type { RemoteInfo } from './rinfo.js';
 
 /** `send` / `sendto` callbacks: called once the datagram is in the kernel, or with why not. */
 export type SendCallback = (error?: SystemError | null) => void;
@@ -85,12 +78,6 @@ function slice(buf: Buffer, offset: unknown, length: unknown): Buffer {
     throw outOfRange('length', `an integer >= 0 and <= ${buf.length - start}`, len);
   }
   return start === 0 && len === buf.length ? buf : buf.subarray(start, start + len);
-}
-
-/** The `rinfo.path` of a sender's `sun_path` bytes. */
-function pathOf(raw: Buffer | undefined): string | null {
-  const address = raw && raw.length > 0 ? decodeAddress(raw) : undefined;
-  return address === undefined ? null : 'path' in address ? address.path : 'abstract' in address ? `\0${address.abstract}` : null;
 }
 
 /**
