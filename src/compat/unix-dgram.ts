@@ -35,31 +35,11 @@ import { closedError, codedError, ErrorCodes, invalidArgType, invalidArgValue, o
 import { native, sendOnFd, READABLE, WRITABLE, WOULD_BLOCK, type NativeSocket } from '../native.js';
 import { Receiver } from '../receiver.js';
 import { Sender } from '../sender.js';
-import { pathOf, type RemoteInfo } from './rinfo.js';
+import type { MessageListener, SendCallback, SocketEvents } from './events.js';
+import { pathOf } from './rinfo.js';
 
+export type { MessageListener, SendCallback, SocketEvents } from './events.js';
 export type { RemoteInfo } from './rinfo.js';
-
-/** `send` / `sendto` callbacks: called once the datagram is in the kernel, or with why not. */
-export type SendCallback = (error?: SystemError | null) => void;
-
-/** Listener of `'message'`. */
-export type MessageListener = (message: Buffer, rinfo: RemoteInfo) => void;
-
-/** The events a {@link Socket} emits and their arguments. */
-export interface SocketEvents {
-  /** A datagram arrived (its own `Buffer`). */
-  message: [message: Buffer, rinfo: RemoteInfo];
-  /** `bind()` succeeded. */
-  listening: [];
-  /** `connect()` succeeded. */
-  connect: [];
-  /** An operation failed (`code`, `errno`, `syscall`, `address`). */
-  error: [error: SystemError];
-  /** A send found the peer's queue full; the buffer is queued and will be sent (do not resend it). */
-  congestion: [buf: Buffer];
-  /** Every queued send went out after a `'congestion'`. */
-  writable: [];
-}
 
 function toBuffer(buf: unknown): Buffer {
   if (Buffer.isBuffer(buf)) return buf;
