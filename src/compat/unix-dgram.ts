@@ -31,34 +31,16 @@ import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 
 import { encodeAddress } from '../address.js';
-import { closedError, codedError, ErrorCodes, invalidArgType, invalidArgValue, outOfRange, type SystemError } from '../errors.js';
+import { closedError, codedError, ErrorCodes, invalidArgType, invalidArgValue, type SystemError } from '../errors.js';
 import { native, sendOnFd, READABLE, WRITABLE, WOULD_BLOCK, type NativeSocket } from '../native.js';
 import { Receiver } from '../receiver.js';
 import { Sender } from '../sender.js';
 import type { MessageListener, SendCallback, SocketEvents } from './events.js';
 import { pathOf } from './rinfo.js';
+import { slice, toBuffer } from './send-args.js';
 
 export type { MessageListener, SendCallback, SocketEvents } from './events.js';
 export type { RemoteInfo } from './rinfo.js';
-
-function toBuffer(buf: unknown): Buffer {
-  if (Buffer.isBuffer(buf)) return buf;
-  if (buf instanceof Uint8Array) return Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (typeof buf === 'string') return Buffer.from(buf);
-  throw invalidArgType('buf', 'a Buffer, Uint8Array or string', buf);
-}
-
-function slice(buf: Buffer, offset: unknown, length: unknown): Buffer {
-  const start = offset === undefined || offset === null ? 0 : offset;
-  if (typeof start !== 'number' || !Number.isInteger(start) || start < 0 || start > buf.length) {
-    throw outOfRange('offset', `an integer >= 0 and <= ${buf.length}`, start);
-  }
-  const len = length === undefined || length === null ? buf.length - start : length;
-  if (typeof len !== 'number' || !Number.isInteger(len) || len < 0 || start + len > buf.length) {
-    throw outOfRange('length', `an integer >= 0 and <= ${buf.length - start}`, len);
-  }
-  return start === 0 && len === buf.length ? buf : buf.subarray(start, start + len);
-}
 
 /**
  * A Unix datagram socket with `unix-dgram`'s API. Create it with {@link createSocket}.
