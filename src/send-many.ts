@@ -78,7 +78,8 @@ export function sendManyAttempt(fd: number, sock: NativeSocket, { datas, extras 
       let sent: number;
       if (extras === null) {
         // The fast path (no ancillary data): by fd number, without slicing the array. A
-        // failure of the first datagram is finished by `sendFailed` (see sendPacket).
+        // failure of the first datagram is finished by `sendFailed` (see sendOne in
+        // send-one.ts).
         sent = sendManyOnFd(fd, datas, offset, end);
         if (sent < 0 && sent !== WOULD_BLOCK) sent = sock.sendFailed(-sent, datas[offset] as Buffer) === WOULD_BLOCK ? WOULD_BLOCK : 1;
       } else {

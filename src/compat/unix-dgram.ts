@@ -208,8 +208,9 @@ export class Socket extends EventEmitter<SocketEvents> {
     const sock = this.#native;
     const wasWaiting = this.#sender.pending;
     if (dest === null && !wasWaiting) {
-      // Connected, nothing queued ahead: send now by fd number (the client's fast path),
-      // the outcome a microtask later, as from the queue. A full peer queue goes on below.
+      // Connected, nothing queued ahead: send now by fd number (the client's fast path in
+      // send-one.ts), the outcome a microtask later, as from the queue. A full peer queue
+      // goes on below.
       let result: number;
       try {
         result = sendOnFd(this.#fd, data);
