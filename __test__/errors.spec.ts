@@ -188,6 +188,14 @@ test('bad arguments fail with TypeError/RangeError before any syscall', async (t
     { instanceOf: RangeError, code: 'ERR_OUT_OF_RANGE' },
   );
 
+  // options that are not an object: refused, not ignored (a number has no .ancillary)
+  for (const bad of [5, 'x', null, true]) {
+    const options = bad as unknown as object;
+    const invalid = { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE', message: /"options" argument/ };
+    await t.throwsAsync(a.sendPacket('not sent', options), invalid);
+    await t.throwsAsync(a.sendPackets(['not sent either'], options), invalid);
+  }
+
   // the failed calls consumed nothing: the next packet is the first one received
   await a.sendPacket('marker');
   t.is(await b.recvPacket(), 'marker');

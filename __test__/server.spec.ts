@@ -225,6 +225,18 @@ test('an unbound sender is handled but cannot be answered: canReply is false and
   t.regex((got.error as Error).message, /not bound to an address/);
 });
 
+test('a reply with options that are not an object is refused with ERR_INVALID_ARG_TYPE, and nothing is sent', async (t) => {
+  const sockPath = path.join(tempDir(t), 'options.sock');
+  autoClose(t, await UnixDatagramServer.listen(sockPath, strings(), async function* (client) {
+    const packet = yield;
+    const error = await client.sendPacket('never', 5 as unknown as object).then(() => null, (e: unknown) => e);
+    await client.sendPacket(`${packet}: ${(error as { code?: string } | null)?.code}`);
+  }));
+  const client = autoClose(t, await UnixDatagramClient.connect(sockPath, strings()));
+  await client.sendPacket('hi');
+  t.is(await client.recvPacket({ timeout: 10 }), 'hi: ERR_INVALID_ARG_TYPE');
+});
+
 test('passCredentials: the handler sees the python peer\'s pid, uid and gid, checked by the kernel', async (t) => {
   const name = abstractName('server-creds');
   const creds = new Inbox<unknown>();

@@ -8,7 +8,7 @@ import { encodeAddress, decodeAddress, type AddressLike, type UnixAddress } from
 import { SocketAncillary } from './ancillary.js';
 import { checkTimeout, NO_OPTIONS, type ConnectOptions, type IterOptions, type RecvOptions, type SendManyOptions, type SendOptions } from './client-options.js';
 import { connectSocket } from './connect.js';
-import { AbortError, TimeoutError, closedError, invalidArgType, outOfRange } from './errors.js';
+import { AbortError, TimeoutError, badOptions, checkOptions, closedError, invalidArgType, outOfRange } from './errors.js';
 import { native, READABLE, WRITABLE, type NativeSocket } from './native.js';
 import type { DatagramProtocol } from './protocol.js';
 import { PacketIterator } from './iterator.js';
@@ -71,7 +71,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     options: ConnectOptions = {},
   ): Promise<UnixDatagramClient<S, R>> {
     const remote = encodeAddress(address);
-    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
+    checkOptions(options);
     return new UnixDatagramClient(connectSocket(remote, options), protocol, decodeAddress(remote));
   }
 
@@ -161,6 +161,10 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
    */
   sendPacket(packet: SentPacket, options?: SendOptions): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
+    if (options !== undefined) {
+      const err = badOptions(options);
+      if (err) return Promise.reject(err);
+    }
     const protocol = this.#protocol;
     const ancillary = options?.ancillary;
     const sock = this.#native;
@@ -203,6 +207,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     if (this.#closed) return Promise.reject(closedError());
     let attempt: () => number;
     try {
+      checkOptions(options);
       attempt = sendManyAttempt(this.#fd, this.#native, prepareSendMany(this.#protocol, packets, options?.ancillary));
     } catch (err) {
       return Promise.reject(err);
@@ -225,7 +230,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     let ancillary: SocketAncillary | undefined;
     let raw: RawDatagram | undefined;
     try {
-      if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
+      checkOptions(options);
       timeout = checkTimeout(options.timeout);
       ({ signal, ancillary } = options);
       if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an AbortSignal', signal);
@@ -270,7 +275,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
    * ```
    */
   iterReceivedPackets(options: IterOptions = {}): AsyncIterableIterator<ReceivedPacket, undefined, undefined> {
-    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
+    checkOptions(options);
     const budget = checkTimeout(options.timeout === undefined ? 0 : options.timeout);
     if (this.#closed) return PacketIterator.failed(closedError());
     return new PacketIterator<ReceivedPacket>(
@@ -329,7 +334,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
    * {@link TimeoutError} (`'ETIMEDOUT'`), {@link DatagramProtocolParseError}, `'ERR_UNIXGRAM_CLOSED'`
    */
   recvPacketSync(options: SyncRecvOptions = {}): ReceivedPacket {
-    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
+    checkOptions(options);
     const timeout = checkTimeout(options.timeout);
     const { ancillary } = options;
     if (ancillary !== undefined && !(ancillary instanceof SocketAncillary)) throw invalidArgType('options.ancillary', 'a SocketAncillary', ancillary);
@@ -347,7 +352,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
    * {@link TimeoutError} (`'ETIMEDOUT'`, nothing was sent), and as {@link sendPacket}
    */
   sendPacketSync(packet: SentPacket, options: SyncSendOptions = {}): void {
-    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
+    checkOptions(options);
     const timeout = checkTimeout(options.timeout);
     const { ancillary } = options;
     if (ancillary !== undefined && !(ancillary instanceof SocketAncillary)) throw invalidArgType('options.ancillary', 'a SocketAncillary', ancillary);

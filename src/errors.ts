@@ -104,6 +104,21 @@ export function invalidArgType(name: string, expected: string, actual: unknown):
   return err;
 }
 
+/**
+ * @internal The `ERR_INVALID_ARG_TYPE` for an `options` argument that is neither an object
+ * nor `undefined`, else `undefined`: for methods that reject rather than throw.
+ */
+export function badOptions(options: unknown): TypeError | undefined {
+  if (options === undefined || (typeof options === 'object' && options !== null)) return undefined;
+  return invalidArgType('options', 'an object', options);
+}
+
+/** @internal Throw {@link badOptions}'s error, if any. */
+export function checkOptions(options: unknown): void {
+  const err = badOptions(options);
+  if (err) throw err;
+}
+
 /** @internal A `RangeError` with Node's `ERR_OUT_OF_RANGE` code. */
 export function outOfRange(name: string, range: string, actual: unknown): RangeError {
   const err = new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${describe(actual)}`);

@@ -5,7 +5,7 @@
 import { Buffer } from 'node:buffer';
 import { formatAddress, type UnixAddress } from './address.js';
 import { SocketAncillary, type Credentials } from './ancillary.js';
-import { closedError, codedError, ErrorCodes, invalidArgType } from './errors.js';
+import { badOptions, closedError, codedError, ErrorCodes, invalidArgType } from './errors.js';
 import type { NativeSocket } from './native.js';
 import type { DatagramProtocol } from './protocol.js';
 import type { Sender } from './sender.js';
@@ -88,6 +88,8 @@ export class UnixDatagramServerClient<SentPacket> {
   sendPacket(packet: SentPacket, options?: ServerSendOptions): Promise<void> {
     const link = this.#link;
     if (link.closed()) return Promise.reject(closedError());
+    const invalid = badOptions(options);
+    if (invalid) return Promise.reject(invalid);
     if (!this.canReply) {
       return Promise.reject(
         codedError(ErrorCodes.UNNAMED_PEER, 'cannot reply: the sender is not bound to an address (an unbound socket); it can send but not be answered'),

@@ -5,7 +5,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { decodeAddress, encodeAddress, type AddressLike, type UnixAddress } from './address.js';
-import { closedError, invalidArgType, invalidArgValue } from './errors.js';
+import { checkOptions, closedError, invalidArgType, invalidArgValue } from './errors.js';
 import { native, READABLE, type NativeSocket } from './native.js';
 import type { DatagramProtocol } from './protocol.js';
 import { Receiver, type RawDatagram } from './receiver.js';
@@ -98,7 +98,7 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
   ): Promise<UnixDatagramServer<S, R>> {
     const raw = encodeAddress(address);
     if (typeof handler !== 'function') throw invalidArgType('handler', 'a function or an async generator function', handler);
-    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'an object', options);
+    checkOptions(options);
     const { onError } = options;
     if (onError !== undefined && typeof onError !== 'function') throw invalidArgType('options.onError', 'a function', onError);
     const local = decodeAddress(raw);
