@@ -118,7 +118,7 @@ export class UnixDatagramServerClient<SentPacket> {
     return formatAddress(this.address);
   }
 
-  /** @internal Set the packet being handled; returns its ancillary to close afterwards. */
+  /** @internal Set the packet being handled: its ancillary (descriptors not stolen are closed by `_end`) and credentials. */
   _begin(ancillary: SocketAncillary, credentials: Credentials | undefined): void {
     this.#ancillary = ancillary;
     this.#credentials = credentials;

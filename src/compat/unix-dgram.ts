@@ -303,7 +303,6 @@ export function createSocket(type: 'unix_dgram', listener?: MessageListener): So
   return new Socket(listener);
 }
 
-/** The module as a default export, for `import unix from 'unixgram/compat/unix-dgram'`. */
 /** The module object, for `import dgram from 'unixgram/compat/unix-dgram'` (as `require('unix-dgram')` gives). */
 const unixDgram: {
   /** See {@link createSocket}. */
