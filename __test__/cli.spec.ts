@@ -3,7 +3,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 
 import { REPO_ROOT, abstractName, tempDir } from './helpers.js';
 
@@ -21,9 +21,13 @@ interface Run {
   readonly exit: Promise<number | null>;
 }
 
-function cli(args: string[], options: { stdin?: string; launcher?: string[] } = {}): Run {
+/** Run the CLI; a process still running when the test ends (failed or not) is killed then. */
+function cli(t: ExecutionContext, args: string[], options: { stdin?: string; launcher?: string[] } = {}): Run {
   const command = options.launcher ?? ['--import', 'tsx', MAIN];
   const child = spawn(process.execPath, [...command, ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
   const watchers: Array<() => void> = [];
   const run: Run = {
     child,
@@ -76,10 +80,10 @@ async function finished(run: Run): Promise<number | null> {
 }
 
 /** Start `listen`, wait for its "listening" line, run `send`, and return what both did. */
-async function roundTrip(listenArgs: string[], sendArgs: string[], stdin?: string) {
-  const listener = cli(['listen', ...listenArgs]);
+async function roundTrip(t: ExecutionContext, listenArgs: string[], sendArgs: string[], stdin?: string) {
+  const listener = cli(t, ['listen', ...listenArgs]);
   await listener.stderrMatches(/listening on/);
-  const sender = cli(['send', ...sendArgs], { stdin });
+  const sender = cli(t, ['send', ...sendArgs], { stdin });
   const [sendCode, listenCode] = [await finished(sender), await finished(listener)];
   return { listener, sender, sendCode, listenCode };
 }
@@ -88,7 +92,7 @@ const AUTOBOUND = /^@[0-9a-f]{5}$/; // the kernel's autobind names
 
 test('listen + send over a path: one line per datagram, in order', async (t) => {
   const sock = path.join(tempDir(t), 'cli.sock');
-  const { listener, sendCode, listenCode } = await roundTrip([sock, '--count', '2'], [sock, 'hello', 'wide world']);
+  const { listener, sendCode, listenCode } = await roundTrip(t, [sock, '--count', '2'], [sock, 'hello', 'wide world']);
   t.is(sendCode, 0);
   t.is(listenCode, 0, listener.stderr);
   const lines = listener.stdout.trimEnd().split('\n');
@@ -101,7 +105,7 @@ test('listen + send over a path: one line per datagram, in order', async (t) => 
 
 test('listen --json over an abstract name: one JSON object per line', async (t) => {
   const name = `@${abstractName('cli')}`;
-  const { listener, sender, listenCode } = await roundTrip([name, '--json', '--count', '1'], [name, 'ünï']);
+  const { listener, sender, listenCode } = await roundTrip(t, [name, '--json', '--count', '1'], [name, 'ünï']);
   t.is(listenCode, 0, listener.stderr);
   const record = JSON.parse(listener.stdout) as Record<string, unknown>;
   t.regex(String(record.from), AUTOBOUND);
@@ -111,7 +115,7 @@ test('listen --json over an abstract name: one JSON object per line', async (t) 
 
 test('send --fd /etc/hostname; listen --show-fds says what arrived (and --json on both sides)', async (t) => {
   const sock = path.join(tempDir(t), 'fds.sock');
-  const { listener, sender, listenCode, sendCode } = await roundTrip([sock, '--json', '--show-fds', '--count', '1'], [sock, 'file', '--fd', '/etc/hostname', '--json']);
+  const { listener, sender, listenCode, sendCode } = await roundTrip(t, [sock, '--json', '--show-fds', '--count', '1'], [sock, 'file', '--fd', '/etc/hostname', '--json']);
   t.is(sendCode, 0, sender.stderr);
   t.is(listenCode, 0, listener.stderr);
   t.deepEqual(JSON.parse(sender.stdout), { to: sock, size: 4, fdCount: 1 });
@@ -120,7 +124,7 @@ test('send --fd /etc/hostname; listen --show-fds says what arrived (and --json o
 
 test('listen --show-credentials prints the sender pid, uid and gid', async (t) => {
   const name = `@${abstractName('creds')}`;
-  const { listener, sender, listenCode } = await roundTrip([name, '--show-credentials', '--count', '1'], [name, 'who']);
+  const { listener, sender, listenCode } = await roundTrip(t, [name, '--show-credentials', '--count', '1'], [name, 'who']);
   t.is(listenCode, 0, listener.stderr);
   const uid = process.getuid?.() ?? -1;
   const gid = process.getgid?.() ?? -1;
@@ -129,7 +133,7 @@ test('listen --show-credentials prints the sender pid, uid and gid', async (t) =
 
 test('send - sends one datagram per stdin line; binary payloads print as hex', async (t) => {
   const sock = path.join(tempDir(t), 'stdin.sock');
-  const { listener, listenCode, sendCode } = await roundTrip([sock, '--count', '3'], [sock, '-'], 'one\ntwo\n\x01\x02\n');
+  const { listener, listenCode, sendCode } = await roundTrip(t, [sock, '--count', '3'], [sock, '-'], 'one\ntwo\n\x01\x02\n');
   t.is(sendCode, 0);
   t.is(listenCode, 0, listener.stderr);
   const payloads = listener.stdout.trimEnd().split('\n').map((line) => line.replace(/^#\d+ from @[0-9a-f]{5} \d+ bytes /, ''));
@@ -138,9 +142,9 @@ test('send - sends one datagram per stdin line; binary payloads print as hex', a
 
 test('listen without --count stops on SIGINT with a summary, exit 0', async (t) => {
   const sock = path.join(tempDir(t), 'sigint.sock');
-  const listener = cli(['listen', sock]);
+  const listener = cli(t, ['listen', sock]);
   await listener.stderrMatches(/listening on .* \(Ctrl-C to stop\)/);
-  t.is(await finished(cli(['send', sock, 'ping'])), 0);
+  t.is(await finished(cli(t, ['send', sock, 'ping'])), 0);
   // The listener prints the datagram before anything else can be asked of it: wait for it.
   await new Promise<void>((resolve) => {
     const check = (): void => (listener.stdout.includes('"ping"') ? resolve() : void listener.child.stdout?.once('data', check));
@@ -154,7 +158,7 @@ test('listen without --count stops on SIGINT with a summary, exit 0', async (t) 
 
 test('usage errors: exit 2 and one line, no stack trace', async (t) => {
   const cases = [['send'], ['send', '/tmp/x.sock'], ['listen', '/tmp/x.sock', '--count', 'many'], ['listen', '--bogus'], ['frobnicate']];
-  const runs = cases.map((args) => cli(args));
+  const runs = cases.map((args) => cli(t, args));
   const codes = await Promise.all(runs.map(finished));
   for (const [i, args] of cases.entries()) {
     t.is(codes[i], 2, args.join(' '));
@@ -164,14 +168,14 @@ test('usage errors: exit 2 and one line, no stack trace', async (t) => {
 
 test('sending to a missing path: exit 1, one line with ENOENT', async (t) => {
   const missing = path.join(tempDir(t), 'nobody.sock');
-  const run = cli(['send', missing, 'x']);
+  const run = cli(t, ['send', missing, 'x']);
   t.is(await finished(run), 1);
   t.regex(run.stderr, new RegExp(`^unixgram: connect ENOENT ${missing}[^\n]*\n$`));
 });
 
 test('--help for the tool and each command', async (t) => {
   const cases = [['--help'], ['help', 'listen'], ['send', '--help'], ['bench', '--help']];
-  const runs = cases.map((args) => cli(args));
+  const runs = cases.map((args) => cli(t, args));
   const codes = await Promise.all(runs.map(finished));
   for (const [i, args] of cases.entries()) {
     t.is(codes[i], 0, args.join(' '));
@@ -185,13 +189,13 @@ test('the bin launcher runs the built CLI', async (t) => {
     execFileSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build:ts'], { cwd: REPO_ROOT, stdio: 'ignore' });
   }
   const launcher = [path.join(REPO_ROOT, 'bin', 'unixgram.mjs')];
-  const version = cli(['--version'], { launcher });
+  const version = cli(t, ['--version'], { launcher });
   t.is(await finished(version), 0, version.stderr);
   t.is(version.stdout.trim(), (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version);
   const name = `@${abstractName('bin')}`;
-  const listener = cli(['listen', name, '--count', '1'], { launcher });
+  const listener = cli(t, ['listen', name, '--count', '1'], { launcher });
   await listener.stderrMatches(/listening on/);
-  t.is(await finished(cli(['send', name, 'via bin'], { launcher })), 0);
+  t.is(await finished(cli(t, ['send', name, 'via bin'], { launcher })), 0);
   t.is(await finished(listener), 0);
   t.regex(listener.stdout, /^#1 from @[0-9a-f]{5} 7 bytes "via bin"\n$/);
 });
