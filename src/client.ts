@@ -161,10 +161,8 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
    */
   sendPacket(packet: SentPacket, options?: SendOptions): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
-    if (options !== undefined) {
-      const err = badOptions(options);
-      if (err) return Promise.reject(err);
-    }
+    const invalid = badOptions(options);
+    if (invalid) return Promise.reject(invalid);
     const protocol = this.#protocol;
     const ancillary = options?.ancillary;
     const sock = this.#native;
