@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BARE, COMPAT, C_SOCKETPAIR } from './lib/scenarios.mjs';
+import { BARE, BARE_RECV, COMPAT, C_SOCKETPAIR } from './lib/scenarios.mjs';
 import { pairedRatio } from './lib/stats.mjs';
 
 const results = join(dirname(fileURLToPath(import.meta.url)), 'results');
@@ -40,7 +40,10 @@ const vsNet = r && net ? pairedRatio(r.values, net.values) : null;
 const cPair = find('node-node', '64 B', C_SOCKETPAIR);
 const needed =
   net && cPair ? ` (needs ${x(1.5 * pairedRatio(net.values, cPair.values))} the ${C_SOCKETPAIR} rate; unixgram ran at ${x(pairedRatio(r.values, cPair.values))})` : '';
-check('Node → Node 64 B, unixgram: ≥ 1.5× net (unix stream, framed)', r && net ? r : null, vsNet >= 1.5, x(vsNet) + needed);
+// And the floor of any Node receiver (the binding with no API), against net in the same rounds.
+const recvFloor = find('node-node', '64 B', BARE_RECV);
+const floorVsNet = recvFloor && net ? `; floor of any Node receiver (${BARE_RECV}): ${x(pairedRatio(recvFloor.values, net.values))} net` : '';
+check('Node → Node 64 B, unixgram: ≥ 1.5× net (unix stream, framed)', r && net ? r : null, vsNet >= 1.5, x(vsNet) + needed + floorVsNet);
 check('Node → Node 64 B, unixgram: ≥ 2× unix-dgram', r, r?.ratio_to_unix_dgram >= 2, x(r?.ratio_to_unix_dgram));
 
 r = find('send', '64 B', 'unixgram sendPackets');

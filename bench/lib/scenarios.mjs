@@ -33,6 +33,11 @@ const UD_JSON = 'unix-dgram + JSON.parse';
 export const C_SOCKETPAIR = 'C → C (socketpair, recvmmsg)';
 /** unix-dgram's round-trip code run on `unixgram/compat/unix-dgram`. */
 export const COMPAT = 'unixgram compat (unix-dgram code)';
+/**
+ * The Node → Node floor row: a C sender into unixgram's binding with no API around it, the
+ * least any Node receiver pays (the kernel's receive, Node's loop, one N-API call per batch).
+ */
+export const BARE_RECV = 'C → bare binding (receiver floor)';
 /** The round-trip floor row: unixgram's binding with no API around it. */
 export const BARE = 'bare binding, both ends (floor)';
 
@@ -67,6 +72,8 @@ export function rows(payloads) {
     add({ ...nn, library: C_SOCKETPAIR, sender: c('send'), receiver: c('recv', '--mmsg'), socketpair: true, note: 'the limit for a socketpair' });
     add({ ...nn, library: 'unixgram sendPacket', sender: ugSend(), receiver: ugRecv(), socketpair: true });
     add({ ...nn, library: 'unixgram sendPackets', sender: ugSendMany(), receiver: ugRecv(), socketpair: true });
+    // Not an option users have: the most any Node receiver can take here (64 B only).
+    if (size === 64) add({ ...nn, library: BARE_RECV, sender: c('send'), receiver: node('bare-binding-recv.mjs'), socketpair: true, note: 'floor, not an option: no API' });
     add({ ...nn, library: UD, sender: node('unix-dgram-send.mjs'), receiver: node('unix-dgram-recv.mjs') });
     add({ ...nn, library: 'node-unix-socket', sender: node('node-unix-socket-send.mjs'), receiver: node('node-unix-socket-recv.mjs') });
     add({ ...nn, library: 'net (unix stream, framed)', sender: node('net-send.mjs'), receiver: node('net-recv.mjs') });
