@@ -226,3 +226,28 @@ test.serial('one batch of datagrams with different fd counts: each gets exactly 
   t.is(open, 0);
   t.is(fdCount(), baseline);
 });
+
+test.serial('a send waiting for room carries the fds its ancillary held when it was called, not ones added after', async (t) => {
+  const [a, b] = autoClose(t, UnixDatagramClient.socketpair(json()));
+  const devNull = fs.openSync('/dev/null', 'r');
+  const other = fs.openSync(path.join(tempDir(t), 'other'), 'w');
+  t.teardown(() => [devNull, other].forEach((fd) => fs.closeSync(fd)));
+
+  // b does not read yet: far more than its queue holds, so the fd-carrying send waits in line
+  const filler = Array.from({ length: 2000 }, (_, i) => a.sendPacket(i));
+  const ancillary = new SocketAncillary();
+  ancillary.addFds([devNull]);
+  let settled = false;
+  const waiting = a.sendPacket('with fd', { ancillary }).then(() => (settled = true));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.false(settled, 'the premise: the send is still waiting for room');
+  ancillary.addFds([other]); // e.g. getting the object ready for the next packet
+
+  const received = new SocketAncillary();
+  for (let i = 0; i < filler.length; i++) t.is(await b.recvPacket(), i);
+  t.is(await b.recvPacket({ ancillary: received }), 'with fd');
+  await Promise.all([...filler, waiting]);
+  t.is(received.fdCount, 1);
+  t.is(fs.fstatSync([...received.iterFds()][0]!).ino, fs.fstatSync(devNull).ino);
+  received.close();
+});

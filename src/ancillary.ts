@@ -45,7 +45,9 @@ export const MAX_FDS_PER_DATAGRAM = 253;
  * Control data to send with a datagram, or that arrived with one.
  *
  * Sending: `addFds()` and `addCredentials()`; the caller keeps owning the descriptors it
- * adds (the kernel duplicates them). Receiving: pass the object as `recvPacket({ ancillary })`;
+ * adds (the kernel duplicates them). A send takes what the object holds when it is called:
+ * changing the object afterwards does not change a send still waiting for room, but keep
+ * the descriptors open until that send has resolved. Receiving: pass the object as `recvPacket({ ancillary })`;
  * received descriptors are then owned by it: `steal(i)` hands one over, `close()` closes the
  * rest, and whatever is left is closed when the object is garbage-collected.
  *
@@ -163,7 +165,9 @@ export class SocketAncillary {
   /** @internal What to send: descriptors and credentials, or null if nothing. */
   _toSend(): { fds: number[] | null; credentials: Credentials | null } | null {
     if (this.#sendFds.length === 0 && !this.#sendCredentials) return null;
-    return { fds: this.#sendFds.length ? this.#sendFds : null, credentials: this.#sendCredentials ?? null };
+    // A copy: a send that waits for room must carry what was added when it was called, not
+    // what is added to this object afterwards (e.g. for the next packet).
+    return { fds: this.#sendFds.length ? [...this.#sendFds] : null, credentials: this.#sendCredentials ?? null };
   }
 
   /** @internal Take over what arrived with a datagram. */
