@@ -14,6 +14,7 @@ import type { DatagramProtocol } from './protocol.js';
 import { PacketIterator } from './iterator.js';
 import { Receiver, type RawDatagram } from './receiver.js';
 import { prepareSendMany, sendManyAttempt, toBuffer } from './send-many.js';
+import { sendAttempt } from './send-attempt.js';
 import { sendOne } from './send-one.js';
 import { Sender } from './sender.js';
 import { SocketProxy } from './socket-proxy.js';
@@ -177,20 +178,13 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
       }
       return sendOne(this.#fd, sock, this.#sender, payload);
     }
-    let data: Buffer;
-    let extra: ReturnType<SocketAncillary['_toSend']>;
+    let attempt: () => number;
     try {
-      if (ancillary !== undefined && !(ancillary instanceof SocketAncillary)) {
-        throw invalidArgType('options.ancillary', 'a SocketAncillary', ancillary);
-      }
-      data = toBuffer(protocol.makeDatagram(packet));
-      extra = ancillary?._toSend() ?? null;
+      attempt = sendAttempt(sock, protocol, packet, ancillary, null);
     } catch (err) {
       return Promise.reject(err);
     }
-    if (extra === null) return this.#sender.send(() => sock.send(data, null));
-    const { fds, credentials } = extra;
-    return this.#sender.send(() => sock.sendMsg([data], fds, credentials, null));
+    return this.#sender.send(attempt);
   }
 
   /**
@@ -352,13 +346,8 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
   sendPacketSync(packet: SentPacket, options: SyncSendOptions = {}): void {
     checkOptions(options);
     const timeout = checkTimeout(options.timeout);
-    const { ancillary } = options;
-    if (ancillary !== undefined && !(ancillary instanceof SocketAncillary)) throw invalidArgType('options.ancillary', 'a SocketAncillary', ancillary);
     this.#checkOpen();
-    const data = toBuffer(this.#protocol.makeDatagram(packet));
-    const extra = ancillary?._toSend() ?? null;
-    const sock = this.#native;
-    const attempt = extra === null ? () => sock.send(data, null) : () => sock.sendMsg([data], extra.fds, extra.credentials, null);
+    const attempt = sendAttempt(this.#native, this.#protocol, packet, options.ancillary, null);
     sendSync({ asyncPending: this.#sender.pending, attempt, closed: () => this.#closed }, timeout);
   }
 

@@ -2,12 +2,13 @@
  * The per-sender object a server's request handler talks to.
  * @packageDocumentation
  */
-import { Buffer } from 'node:buffer';
+import type { Buffer } from 'node:buffer';
 import { formatAddress, type UnixAddress } from './address.js';
 import { SocketAncillary, type Credentials } from './ancillary.js';
-import { badOptions, closedError, codedError, ErrorCodes, invalidArgType } from './errors.js';
+import { badOptions, closedError, codedError, ErrorCodes } from './errors.js';
 import type { NativeSocket } from './native.js';
 import type { DatagramProtocol } from './protocol.js';
+import { sendAttempt } from './send-attempt.js';
 import type { Sender } from './sender.js';
 
 /** Options of {@link UnixDatagramServerClient.sendPacket}. */
@@ -95,22 +96,13 @@ export class UnixDatagramServerClient<SentPacket> {
         codedError(ErrorCodes.UNNAMED_PEER, 'cannot reply: the sender is not bound to an address (an unbound socket); it can send but not be answered'),
       );
     }
-    let data: Buffer;
-    let extra: ReturnType<SocketAncillary['_toSend']> = null;
+    let attempt: () => number;
     try {
-      if (options?.ancillary !== undefined && !(options.ancillary instanceof SocketAncillary)) {
-        throw invalidArgType('options.ancillary', 'a SocketAncillary', options.ancillary);
-      }
-      const bytes = link.protocol.makeDatagram(packet);
-      data = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      extra = options?.ancillary?._toSend() ?? null;
+      attempt = sendAttempt(link.native, link.protocol, packet, options?.ancillary, link.rawAddress);
     } catch (err) {
       return Promise.reject(err);
     }
-    const { native: sock, rawAddress } = link;
-    if (extra === null) return link.sender.send(() => sock.send(data, rawAddress));
-    const { fds, credentials } = extra;
-    return link.sender.send(() => sock.sendMsg([data], fds, credentials, rawAddress));
+    return link.sender.send(attempt);
   }
 
   /** A printable form, e.g. for logs: the sender's address. */
