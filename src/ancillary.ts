@@ -47,9 +47,11 @@ export const MAX_FDS_PER_DATAGRAM = 253;
  * Sending: `addFds()` and `addCredentials()`; the caller keeps owning the descriptors it
  * adds (the kernel duplicates them). A send takes what the object holds when it is called:
  * changing the object afterwards does not change a send still waiting for room, but keep
- * the descriptors open until that send has resolved. Receiving: pass the object as `recvPacket({ ancillary })`;
- * received descriptors are then owned by it: `steal(i)` hands one over, `close()` closes the
- * rest, and whatever is left is closed when the object is garbage-collected.
+ * the descriptors open until that send has resolved.
+ *
+ * Receiving: pass the object as `recvPacket({ ancillary })`; received descriptors are then
+ * owned by it: `steal(i)` hands one over, `close()` closes the rest, and whatever is left
+ * is closed when the object is garbage-collected.
  *
  * @example
  * ```ts
