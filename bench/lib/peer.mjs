@@ -141,6 +141,19 @@ export function pinger(args, sendPing, sendEnd) {
   };
 }
 
+/**
+ * A callback for unixgram's native binding (the floor rows): calls `onDatagram` with a view
+ * of every datagram of a batch. `meta` is [count, base, len, flags, len, flags, …].
+ */
+export const eachDatagram = (onDatagram) => (slab, meta) => {
+  if (slab === undefined) return;
+  let offset = meta[1];
+  for (let m = 2; m < 2 + 2 * meta[0]; m += 2) {
+    onDatagram(new Uint8Array(slab, offset, meta[m]));
+    offset += meta[m];
+  }
+};
+
 /** Receiver-side bookkeeping shared by the callback-style receivers. */
 export class Counter {
   count = 0;

@@ -4,7 +4,7 @@
 // costs here is what Node's loop and one N-API call each way cost, before any API.
 // Socketpair end on --fd 3, like the unixgram row.
 import { createRequire } from 'node:module';
-import { parseArgs, say, waitGo, finish, payload, pinger, MARK_END } from '../lib/peer.mjs';
+import { parseArgs, say, waitGo, finish, payload, pinger, eachDatagram, MARK_END } from '../lib/peer.mjs';
 
 const binding = createRequire(import.meta.url)('../../native.cjs');
 const args = parseArgs();
@@ -12,16 +12,6 @@ const sock = binding.NativeSocket.fromFd(args.fd);
 const send = (buf) => {
   const sent = binding.sendOnFd(args.fd, buf);
   if (sent < 0) throw new Error(`send failed: errno ${-sent}`); // a full queue cannot happen: one datagram in flight
-};
-
-/** Every datagram of a batch: meta is [count, base, len, flags, len, flags, …]. */
-const eachDatagram = (onDatagram) => (slab, meta) => {
-  if (slab === undefined) return;
-  let offset = meta[1];
-  for (let m = 2; m < 2 + 2 * meta[0]; m += 2) {
-    onDatagram(new Uint8Array(slab, offset, meta[m]));
-    offset += meta[m];
-  }
 };
 
 if (args.role === 'echo') {
