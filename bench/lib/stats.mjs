@@ -7,9 +7,13 @@ export const median = (xs) => {
 };
 export const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
 export const round = (x, digits = 2) => (x === null || x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(digits)));
-/** Median over the rounds where both figures exist of a[k] / b[k] (rounds paired, seconds apart). */
-export function pairedRatio(a, b) {
+/** a[k] / b[k] for each round k where both figures exist (rounds paired, seconds apart). */
+export function pairedRatios(a, b) {
   const ratios = [];
   for (let k = 0; k < Math.min(a.length, b.length); k++) if (a[k] && b[k]) ratios.push(a[k] / b[k]);
-  return median(ratios);
+  return ratios;
 }
+/** Median over the rounds where both figures exist of a[k] / b[k]. */
+export const pairedRatio = (a, b) => median(pairedRatios(a, b));
+/** A record's C figure per round: the mean of the C runs on either side of it (`c_refs`). */
+export const cPerRound = (rec) => rec.values.map((_, k) => mean([rec.c_refs[k], rec.c_refs[k + 1]].filter((x) => x !== null && x !== undefined)));
