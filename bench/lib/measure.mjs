@@ -2,7 +2,7 @@
 // one record per row.
 import { runPair } from './pair.mjs';
 import { REFERENCES } from './scenarios.mjs';
-import { median, mean, round, pairedRatio } from './stats.mjs';
+import { median, round, pairedRatio, cAround } from './stats.mjs';
 
 const timeoutMs = (secs) => Math.round((secs + 4) * 1000); // a hung peer costs little
 
@@ -67,8 +67,7 @@ export async function measureGroup(group, { rounds, secs, refSecs }) {
     }
     refs.push(await runReference(ref, size, refSecs));
   }
-  // The C figure of round k: the mean of the references on either side of it.
-  const cOf = (k) => mean([refs[k], refs[k + 1]].filter((x) => x !== null));
+  const cOf = (k) => cAround(refs, k);
   return group.map((row, j) => record(row, state[j], rounds, cOf, refs));
 }
 

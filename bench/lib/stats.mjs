@@ -15,5 +15,7 @@ export function pairedRatios(a, b) {
 }
 /** Median over the rounds where both figures exist of a[k] / b[k]. */
 export const pairedRatio = (a, b) => median(pairedRatios(a, b));
-/** A record's C figure per round: the mean of the C runs on either side of it (`c_refs`). */
-export const cPerRound = (rec) => rec.values.map((_, k) => mean([rec.c_refs[k], rec.c_refs[k + 1]].filter((x) => x !== null && x !== undefined)));
+/** The C figure of round k: the mean of the C runs on either side of it (refs[k], refs[k + 1]). */
+export const cAround = (refs, k) => mean([refs[k], refs[k + 1]].filter((x) => x !== null && x !== undefined));
+/** A record's C figure per round, from its `c_refs`. */
+export const cPerRound = (rec) => rec.values.map((_, k) => cAround(rec.c_refs, k));
