@@ -84,3 +84,11 @@ test('check-targets: a median under the bar fails even when some rounds meet it'
   ]);
   t.regex(line(lines, 'sendPacket loop'), /^FAIL .*0\.95×, met in 1 of 3 rounds/);
 });
+
+test('check-targets: Node → Node without a unixgram row is n/a, with net and the C socketpair present', (t) => {
+  const lines = checkTargets(t, [
+    row('node-node', '64 B', 'net (unix stream, framed)', [100, 100, 100]),
+    row('node-node', '64 B', 'C → C (socketpair, recvmmsg)', [200, 140, 160]),
+  ]);
+  t.regex(line(lines, '≥ 1.5× net'), /^n\/a .*row missing or failed/);
+});

@@ -67,16 +67,15 @@ export async function measureGroup(group, { rounds, secs, refSecs }) {
     }
     refs.push(await runReference(ref, size, refSecs));
   }
-  const cOf = (k) => cAround(refs, k);
-  return group.map((row, j) => record(row, state[j], rounds, cOf, refs));
+  return group.map((row, j) => record(row, state[j], rounds, refs));
 }
 
-function record(row, { perRound, runs, errors }, rounds, cOf, refs) {
+function record(row, { perRound, runs, errors }, rounds, refs) {
   const value = median(runs.map((r) => r.value));
   const cpuRx = median(runs.map((r) => r.cpuRx).filter((x) => x !== null));
   const cpuTx = median(runs.map((r) => r.cpuTx).filter((x) => x !== null));
   const values = perRound.map((r) => (r ? round(r.value, 2) : null));
-  const cPerRound = perRound.map((_, k) => cOf(k));
+  const cPerRound = perRound.map((_, k) => cAround(refs, k));
   return {
     scenario: row.scenario,
     payload: row.payload,
