@@ -28,8 +28,11 @@ export declare class NativeSocket {
    */
   waitReadable(timeoutMs: number): boolean
   get closed(): boolean
-  /** Bind; an empty address autobinds. */
-  bind(addr: Buffer): void
+  /**
+   * Bind; an empty address autobinds. With `mode` (a path only) the socket file has
+   * those permission bits when it appears (see the core's `bind_with_mode`).
+   */
+  bind(addr: Buffer, mode?: number | undefined | null): void
   connect(addr: Buffer): void
   reconnect(): void
   /** `sun_path` bytes of the local address (empty = unnamed, leading NUL = abstract). */
@@ -87,6 +90,12 @@ export declare class NativeSocket {
   readNow(): unknown
   /** Close: stop watching, close the poll handle, then the fd. Idempotent. */
   close(): void
+  /**
+   * Close this object but not its descriptor: stop watching and hand the fd back, open,
+   * to the caller (who adopted it with `fromFd` and keeps owning it). Returns the fd, or
+   * -1 if the socket was already closed.
+   */
+  release(): number
   getSendBufferSize(): number
   setSendBufferSize(size: number): void
   getReceiveBufferSize(): number

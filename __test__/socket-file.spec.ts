@@ -1,16 +1,18 @@
 // Socket files done safely: stale-file removal only for dead sockets, mode in place before anyone can
 // connect (checked with a second uid), unlink on close only of our own inode, long paths.
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DatagramProtocol, StringSerializer, UnixDatagramClient, UnixDatagramServer } from '../src/index.js';
 import { autoClose, LineProcess, startPeer, tempDir } from './helpers.js';
 
 const strings = () => new DatagramProtocol(new StringSerializer());
-const echo = async function* (client: import('../src/index.js').UnixDatagramServerClient<string>) {
-  const request: string = yield;
-  await client.sendPacket(request);
+const echo = {
+  async *handle(client: import('../src/index.js').UnixDatagramServerClient<string>) {
+    const request: string = yield;
+    await client.sendPacket(request);
+  },
 };
 const listen = (address: string, options = {}) => UnixDatagramServer.listen(address, strings(), echo, options);
 
@@ -106,7 +108,47 @@ test('mode is on the socket file when it appears, and no private directory is le
   await roundTrip(t, file);
 });
 
-test('mode works for a path near the sun_path limit (the private directory is reached via its fd)', async (t) => {
+/** Inline python: bind its own path, send to the server, answer the reply's source; print both sources. */
+const REPLY_SOURCE_PY = `
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.settimeout(20)
+s.bind(sys.argv[2])
+s.sendto(b"ping", sys.argv[1])
+data, source = s.recvfrom(1024)
+s.sendto(b"again", source)  # answer whoever answered: ENOENT if that name is gone
+again, source2 = s.recvfrom(1024)
+print(json.dumps({"data": [data.decode(), again.decode()], "source": [source, source2]}), flush=True)
+`;
+
+test('with a mode, replies come from the path asked for: python answers their source, socat UNIX-SENDTO accepts them', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'moded.sock');
+  autoClose(t, await listen(file, { mode: 0o666 }));
+  t.is(fs.statSync(file).mode & 0o7777, 0o666);
+
+  const py = new LineProcess('python client', 'python3', ['-c', REPLY_SOURCE_PY, file, path.join(dir, 'py.sock')]);
+  t.teardown(() => py.kill());
+  t.deepEqual(await py.nextJson(), { data: ['ping', 'again'], source: [file, file] });
+
+  // socat drops a reply whose source is not its target ("wrong peer address, ignoring packet").
+  const socat = spawn('socat', ['-t', '20', 'STDIO', `UNIX-SENDTO:${file},bind=${path.join(dir, 'socat.sock')}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+  t.teardown(() => socat.kill('SIGKILL'));
+  let out = '';
+  let err = '';
+  socat.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const replied = new Promise<void>((resolve, reject) => {
+    socat.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('hello socat')) resolve();
+    });
+    socat.on('exit', () => reject(new Error(`socat exited without the reply; stdout ${JSON.stringify(out)}, stderr ${err}`)));
+  });
+  socat.stdin.end('hello socat\n');
+  await replied;
+  t.is(out, 'hello socat\n');
+});
+
+test('mode works for a path at the sun_path limit', async (t) => {
   const dir = tempDir(t);
   const file = path.join(dir, 'x'.repeat(107 - dir.length - 1));
   t.is(Buffer.byteLength(file), 107);

@@ -1,12 +1,11 @@
 /**
- * @internal Socket files done safely: bind a path with its final mode already in place,
+ * @internal Socket files done safely: bind a path with its mode in place when it appears,
  * remove a stale socket file only when nothing answers on it, and unlink only our own inode.
  * @packageDocumentation
  */
 import { Buffer } from 'node:buffer';
 import fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import path from 'node:path';
 
 import { invalidArgType, outOfRange, type SystemError } from './errors.js';
 import { native, type NativeSocket } from './native.js';
@@ -43,12 +42,18 @@ function systemError(code: string, syscall: string, address: string, why: string
   return err;
 }
 
+/**
+ * The lstat of `file`, or null if nothing is there. Another failure (`EACCES` on a parent
+ * directory, `ENOTDIR`, …) is reported as the operation the user ran, `bind`, naming the path
+ * and the lstat that failed.
+ */
 function lstatOrNull(file: string): fs.BigIntStats | null {
   try {
     return fs.lstatSync(file, { bigint: true });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') return null;
+    throw systemError(e.code ?? 'EIO', 'bind', file, `cannot look at the path (lstat: ${e.message})`);
   }
 }
 
@@ -110,46 +115,6 @@ function checkMode(mode: unknown): number | undefined {
 }
 
 /**
- * Bind inside a fresh private (0700) directory next to `file`, chmod the socket, then
- * `link(2)` it onto `file` (which, unlike `rename(2)`, never replaces an existing file) and
- * remove the private directory. Nobody can connect before the mode is in place. Returns the
- * stat of the socket inode.
- */
-function bindWithMode(sock: NativeSocket, file: string, mode: number): fs.BigIntStats {
-  let dir: string;
-  try {
-    dir = fs.mkdtempSync(path.join(path.dirname(file), '.unixgram-'));
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw systemError(e.code ?? 'EIO', 'bind', file, `cannot create a private directory next to it (${e.message})`);
-  }
-  const temp = path.join(dir, 's');
-  let dirFd: number | undefined;
-  try {
-    let bindPath = temp;
-    if (Buffer.byteLength(temp) >= SUN_PATH_LEN) {
-      // The private directory's name made the path too long: reach it through its fd.
-      dirFd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-      bindPath = `/proc/self/fd/${dirFd}/s`;
-    }
-    sock.bind(Buffer.from(bindPath, 'utf8'));
-    fs.chmodSync(temp, mode);
-    const st = fs.lstatSync(temp, { bigint: true });
-    try {
-      fs.linkSync(temp, file);
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      if (e.code === 'EEXIST') throw systemError('EADDRINUSE', 'bind', file, 'the path appeared while binding; it is left in place');
-      throw systemError(e.code ?? 'EIO', 'bind', file, `cannot link the socket into place (${e.message})`);
-    }
-    return st;
-  } finally {
-    if (dirFd !== undefined) fs.closeSync(dirFd);
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/**
  * Bind `sock` to the filesystem path `file`, safely (see the module docs).
  * @param sock - an unbound socket
  * @param file - the socket path
@@ -162,13 +127,14 @@ export function bindSocketFile(sock: NativeSocket, file: string, options: Socket
   const raw = Buffer.from(file, 'utf8');
   if (raw.length >= SUN_PATH_LEN) sock.bind(raw); // the core's ENAMETOOLONG, never a cut name
   clearPath(file, options.removeStale === true);
-  let st: fs.BigIntStats;
-  if (mode === undefined) {
-    sock.bind(raw);
-    st = fs.lstatSync(file, { bigint: true });
-  } else {
-    st = bindWithMode(sock, file, mode);
-  }
+  // With a mode, the core binds so that the file never has more permissions than `mode`
+  // (Linux: the socket inode's mode is set before bind, so the file appears with it). The
+  // path itself is bound: the kernel records it as the socket's name, which peers see as the
+  // source of replies.
+  if (mode === undefined) sock.bind(raw);
+  else sock.bind(raw, mode);
+  const st = lstatOrNull(file);
+  if (st === null) throw systemError('ENOENT', 'bind', file, 'the socket file vanished right after bind');
   return { path: file, dev: st.dev, ino: st.ino };
 }
 

@@ -11,11 +11,16 @@
 mod io;
 mod options;
 
+use std::ffi::OsStr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 
 use nix::errno::Errno;
-use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
+use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag, AT_FDCWD};
 use nix::sys::socket::{self, getsockopt, sockopt, AddressFamily, SockFlag, SockType, UnixAddr};
+#[cfg(target_os = "linux")]
+use nix::sys::stat::fchmod;
+use nix::sys::stat::{fchmodat, lstat, FchmodatFlags, Mode};
 
 use crate::addr::Address;
 use crate::batch::RecvBatch;
@@ -175,6 +180,38 @@ impl UnixDatagram {
         }
         let ua = addr.to_unix_addr("bind")?;
         socket::bind(self.fd.as_raw_fd(), &ua).map_err(|e| Error::os(e, "bind").with_address(addr))
+    }
+
+    /// Bind to the filesystem path `addr` with the socket file's permission bits `mode`
+    /// (e.g. `0o600`) in place when the file appears, so nobody can send before they are.
+    /// The kernel records the path given here as the socket's name, so peers see replies
+    /// come from it. See bind(2), fchmod(2).
+    ///
+    /// On Linux bind(2) creates the file with the socket inode's mode minus the umask, and
+    /// fchmod(2) on the unbound socket sets that mode: the file appears with `mode` minus
+    /// the umask, never with more than `mode`. Bits the umask took away are then put back
+    /// with fchmodat(2) on the path, not following a symbolic link. macOS and FreeBSD have
+    /// no mode on a socket inode: there the file is created with the umask's default and
+    /// chmod-ed right after, so for that instant it has the default mode.
+    ///
+    /// Anything but a path is `EINVAL`, before any syscall.
+    pub fn bind_with_mode(&self, addr: &Address, mode: u32) -> Result<()> {
+        let Address::Path(path) = addr else {
+            return Err(Error::os(Errno::EINVAL, "bind")
+                .with_address(addr)
+                .with_detail("a mode applies to a filesystem path only"));
+        };
+        let perms = Mode::from_bits_truncate(mode as libc::mode_t);
+        #[cfg(target_os = "linux")]
+        fchmod(&self.fd, perms).map_err(|e| Error::os(e, "fchmod"))?;
+        self.bind(addr)?;
+        let path = std::path::Path::new(OsStr::from_bytes(path));
+        let created = lstat(path).map_err(|e| Error::os(e, "lstat").with_address(addr))?;
+        if created.st_mode & 0o7777 != perms.bits() {
+            fchmodat(AT_FDCWD, path, perms, FchmodatFlags::NoFollowSymlink)
+                .map_err(|e| Error::os(e, "fchmodat").with_address(addr))?;
+        }
+        Ok(())
     }
 
     /// Set the default destination; only datagrams from it are received. See connect(2).

@@ -496,3 +496,51 @@ fn closed_socketpair_end_says_so_and_does_not_suggest_reconnect() {
     assert!(msg.contains("socket pair is closed"), "{msg}");
     assert!(!msg.contains("reconnect()"), "{msg}");
 }
+
+#[test]
+fn bind_with_mode_names_the_path_itself_and_sets_exactly_the_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("mode");
+    // 0o666 needs bits a common umask (022) takes away; 0o600 and 0o640 do not.
+    for mode in [0o600, 0o640, 0o666] {
+        let path = dir.join(&format!("s{mode:o}"));
+        let addr = Address::path(&path);
+        let server = UnixDatagram::new().unwrap();
+        server.bind_with_mode(&addr, mode).unwrap();
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o7777, mode, "{path:?}");
+        // The kernel's name for the socket is the path asked for: what peers see as the
+        // source of its replies, and what getsockname reports.
+        assert_eq!(server.local_addr().unwrap(), addr);
+        let client = UnixDatagram::new().unwrap();
+        client.bind(&Address::Unnamed).unwrap();
+        send_bytes(&client, b"hi", Some(&addr)).unwrap();
+        let mut out = Vec::new();
+        let mut server = server;
+        let reply_to = server
+            .recv(&mut out, true)
+            .unwrap()
+            .unwrap()
+            .address
+            .unwrap();
+        send_bytes(&server, b"back", Some(&reply_to)).unwrap();
+        let mut client = client;
+        let from = client
+            .recv(&mut out, true)
+            .unwrap()
+            .unwrap()
+            .address
+            .unwrap();
+        assert_eq!(from, addr);
+    }
+}
+
+#[test]
+fn bind_with_mode_refuses_an_abstract_name_before_any_syscall() {
+    let sock = UnixDatagram::new().unwrap();
+    let err = sock
+        .bind_with_mode(&Address::abstract_name(unique("mode")), 0o600)
+        .unwrap_err();
+    assert_eq!(err.errno(), Some(nix::errno::Errno::EINVAL));
+    assert!(sock.local_addr().unwrap() == Address::Unnamed, "not bound");
+}

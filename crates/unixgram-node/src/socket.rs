@@ -141,10 +141,15 @@ impl NativeSocket {
         self.shared.borrow().is_closed()
     }
 
-    /// Bind; an empty address autobinds.
+    /// Bind; an empty address autobinds. With `mode` (a path only) the socket file has
+    /// those permission bits when it appears (see the core's `bind_with_mode`).
     #[napi(catch_unwind)]
-    pub fn bind(&self, env: Env, addr: BufferSlice) -> Result<()> {
-        self.with(&env, |s| s.bind(&address(&addr)))
+    pub fn bind(&self, env: Env, addr: BufferSlice, mode: Option<u32>) -> Result<()> {
+        let addr = address(&addr);
+        self.with(&env, |s| match mode {
+            Some(mode) => s.bind_with_mode(&addr, mode),
+            None => s.bind(&addr),
+        })
     }
 
     #[napi(catch_unwind)]
@@ -186,6 +191,20 @@ impl NativeSocket {
     pub fn close(&self) {
         if let Ok(mut inner) = self.shared.try_borrow_mut() {
             inner.close();
+        }
+    }
+
+    /// Close this object but not its descriptor: stop watching and hand the fd back, open,
+    /// to the caller (who adopted it with `fromFd` and keeps owning it). Returns the fd, or
+    /// -1 if the socket was already closed.
+    #[napi(catch_unwind)]
+    pub fn release(&self) -> i32 {
+        use std::os::fd::IntoRawFd;
+        match self.shared.try_borrow_mut() {
+            Ok(mut inner) => inner
+                .release()
+                .map_or(-1, |s| std::os::fd::OwnedFd::from(s).into_raw_fd()),
+            Err(_) => -1,
         }
     }
 

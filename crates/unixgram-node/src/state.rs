@@ -119,6 +119,12 @@ impl Inner {
     /// Stop watching, close the handle, then the fd, and release the JS references.
     /// Idempotent; safe from inside the callback and from a finalizer.
     pub fn close(&mut self) {
+        drop(self.release());
+    }
+
+    /// As [`close`](Self::close), but hand the socket (and so its fd) to the caller instead
+    /// of closing it; `None` if it was closed already.
+    pub fn release(&mut self) -> Option<UnixDatagram> {
         if !self.handle.is_null() {
             // SAFETY: a live handle of this thread; stop removes the fd from epoll before
             // the fd is closed below, and close frees it (and its Rc) on a later turn.
@@ -129,7 +135,7 @@ impl Inner {
             self.handle = ptr::null_mut();
         }
         self.interest = 0;
-        drop(self.sock.take());
+        let sock = self.sock.take();
         if !self.callback.is_null() {
             // SAFETY: the reference was created on this env and not deleted before.
             unsafe { sys::napi_delete_reference(self.env, self.callback) };
@@ -151,6 +157,7 @@ impl Inner {
                 sys::napi_remove_env_cleanup_hook(self.env, Some(cleanup_hook), self.hook_arg)
             };
         }
+        sock
     }
 
     pub fn is_closed(&self) -> bool {
