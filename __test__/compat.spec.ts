@@ -5,11 +5,11 @@ import { once } from 'node:events';
 import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 
 import { createSocket, type RemoteInfo, type Socket } from '../src/compat/unix-dgram.js';
 import { UnixDatagramServer, DatagramProtocol, StringSerializer } from '../src/index.js';
-import { FIXTURES_DIR, LineProcess, abstractName, tempDir } from './helpers.js';
+import { FIXTURES_DIR, LineProcess, PEERS_DIR, abstractName, tempDir } from './helpers.js';
 
 const require = createRequire(import.meta.url);
 
@@ -76,6 +76,83 @@ test('hot-shots over its uds protocol reaches a unixgram server, line for line',
   t.deepEqual(lines.sort(), ['my.counter:1|c', 'my.gauge:42|g', 'my.histogram:3.5|h', 'my.timer:7|ms|#env:test']);
   t.deepEqual(errors, []);
   wanted = Infinity;
+});
+
+type StatsD = import('hot-shots').StatsD;
+
+/**
+ * A hot-shots client over the drop-in: one datagram per metric (no 1 s buffering), and it
+ * recreates its socket on the first error after 1 ms (1 s by default).
+ */
+function hotShots(t: { teardown(fn: () => Promise<void>): void }, sock: string, errors: Error[]): StatsD {
+  const { StatsD: Client } = require('hot-shots') as typeof import('hot-shots');
+  const client = new Client({ protocol: 'uds', path: sock, maxBufferSize: 0, udsGracefulRestartRateLimit: 1, errorHandler: (err) => errors.push(err) });
+  t.teardown(() => new Promise<void>((resolve) => client.close(() => resolve())));
+  return client;
+}
+
+/** A python metrics receiver at `sock` (not our code), ready. */
+async function lineReceiver(t: ExecutionContext, sock: string): Promise<LineProcess> {
+  const py = new LineProcess('python metrics receiver', 'python3', [path.join(PEERS_DIR, 'line_receiver.py'), sock]);
+  t.teardown(() => void py.kill());
+  t.deepEqual(await py.nextJson(), { ready: true });
+  return py;
+}
+
+/**
+ * Send `name.N` counters every 20 ms until the receiver prints one (at most 250), then 20
+ * more, each waited for: every one of those arrives.
+ */
+async function recovers(t: { deepEqual(a: unknown, b: unknown, m?: string): void }, client: StatsD, py: LineProcess, name: string): Promise<void> {
+  let first: string | undefined;
+  for (let i = 0; i < 250 && first === undefined; i++) {
+    client.increment(`${name}.${i}`);
+    first = await py.nextJson<{ line: string }>(20).then(
+      (m) => m.line,
+      () => undefined,
+    );
+  }
+  t.deepEqual(typeof first, 'string', `nothing reached the receiver in 250 sends (5 s): the client did not recover`);
+  while (py.lines.length > 0 && (await py.nextJson<{ line: string }>(20).catch(() => undefined)) !== undefined);
+  const sent: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    const stat = `${name}.after.${i}`;
+    sent.push(`${stat}:1|c`);
+    await new Promise<void>((resolve, reject) => client.increment(stat, 1, (err?: Error) => (err ? reject(err) : resolve())));
+  }
+  const got: string[] = [];
+  while (got.length < sent.length) got.push((await py.nextJson<{ line: string }>()).line);
+  t.deepEqual(got, sent);
+}
+
+test('hot-shots over the drop-in recovers from a receiver that starts late (ENOTCONN after the failed connect)', async (t) => {
+  const sock = path.join(tempDir(t), 'late.sock');
+  const errors: Error[] = [];
+  const client = hotShots(t, sock, errors);
+  // Nothing listens yet: the connect fails, and sends say ENOTCONN, on which hot-shots
+  // recreates its socket.
+  await new Promise<void>((resolve) => client.increment('early', 1, () => resolve()));
+  const py = await lineReceiver(t, sock);
+  await recovers(t, client, py, 'late');
+  t.true(
+    errors.every((e) => ['ENOTCONN', 'ECONNREFUSED', 'ENOENT'].includes(String((e as NodeJS.ErrnoException).code))),
+    errors.map((e) => `${(e as NodeJS.ErrnoException).code}: ${e.message}`).join('\n'),
+  );
+});
+
+test('hot-shots over the drop-in recovers from a receiver that restarts', async (t) => {
+  const sock = path.join(tempDir(t), 'agent.sock');
+  const errors: Error[] = [];
+  const first = await lineReceiver(t, sock);
+  const client = hotShots(t, sock, errors);
+  await new Promise<void>((resolve, reject) => client.increment('before', 1, (err?: Error) => (err ? reject(err) : resolve())));
+  t.deepEqual(await first.nextJson(), { line: 'before:1|c' });
+  await first.kill();
+  // The peer is gone: ECONNREFUSED; hot-shots recreates its socket, whose connect fails
+  // while nothing listens (the dead socket file refuses it).
+  await new Promise<void>((resolve) => client.increment('gone', 1, () => resolve()));
+  const second = await lineReceiver(t, sock);
+  await recovers(t, client, second, 'restarted');
 });
 
 test('hot-shots resolves unix-dgram to the drop-in, which has unref()', (t) => {

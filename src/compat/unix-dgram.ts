@@ -31,7 +31,7 @@ import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 
 import { encodeAddress } from '../address.js';
-import { closedError, codedError, ErrorCodes, invalidArgType, invalidArgValue, type SystemError } from '../errors.js';
+import { closedError, codedError, ErrorCodes, invalidArgType, type SystemError } from '../errors.js';
 import { native, sendOnFd, READABLE, WRITABLE, WOULD_BLOCK, type NativeSocket } from '../native.js';
 import { Receiver } from '../receiver.js';
 import { Sender } from '../sender.js';
@@ -118,7 +118,9 @@ export class Socket extends EventEmitter<SocketEvents> {
   }
 
   /**
-   * Send `buf` over the connection (after {@link connect}).
+   * Send `buf` over the connection (after {@link connect}). On a socket that is not
+   * connected (a `connect()` that failed, or none) it fails as `send(2)` does: `ENOTCONN`,
+   * through the callback or `'error'`.
    * @param buf - the datagram
    * @param callback - called once it is in the kernel, or with the error; without a
    *   callback, errors are emitted as `'error'`
@@ -138,11 +140,10 @@ export class Socket extends EventEmitter<SocketEvents> {
     const [offset, length, path, callback] = typeof rest[0] === 'function' || rest.length === 0 ? [undefined, undefined, undefined, rest[0]] : rest;
     if (callback !== undefined && callback !== null && typeof callback !== 'function') throw invalidArgType('callback', 'a function', callback);
     const data = slice(toBuffer(buf), offset, length);
-    let dest: Buffer | null = null;
-    if (!this.connected) {
-      if (path === undefined) throw invalidArgValue('path', 'is required on a socket that is not connected', path);
-      dest = encodeAddress(path as string, 'path');
-    }
+    // Not connected and no path (a failed or missing connect()): sent anyway, so the caller
+    // gets what send(2) says, ENOTCONN, through the callback or 'error', as from unix-dgram.
+    // Clients such as hot-shots recreate their socket on that code.
+    const dest = this.connected || path === undefined || path === null ? null : encodeAddress(path as string, 'path');
     this.#queueSend(data, dest, (callback ?? undefined) as SendCallback | undefined);
   }
 
