@@ -64,6 +64,27 @@ test('getLocalName() is the given path with localAddress: <path>, and the peer s
   t.deepEqual(reply.sender, { path: localPath });
 });
 
+test('a localAddress path is unlinked by close(), and by a connect that fails', async (t) => {
+  const dir = tempDir(t);
+  const sockPath = path.join(dir, 'echo.sock');
+  const localPath = path.join(dir, 'me.sock');
+  // Nothing listens: the bind succeeds, the connect fails, and the file goes with the socket.
+  const err = await t.throwsAsync(UnixDatagramClient.connect(sockPath, json(), { localAddress: localPath }), { code: 'ENOENT' });
+  t.like(err, { syscall: 'connect', address: sockPath });
+  t.false(fs.existsSync(localPath), 'a failed connect leaves no socket file');
+  await startPeer(t, 'echo_server.py', [sockPath]);
+  const client = await UnixDatagramClient.connect(sockPath, json(), { localAddress: localPath });
+  t.true(fs.lstatSync(localPath).isSocket());
+  await client.close();
+  t.false(fs.existsSync(localPath), 'close() removes the file it bound');
+  // A file that replaced it is not the client's, and stays.
+  const again = await UnixDatagramClient.connect(sockPath, json(), { localAddress: localPath });
+  fs.unlinkSync(localPath);
+  fs.writeFileSync(localPath, 'not a socket');
+  await again.close();
+  t.is(fs.readFileSync(localPath, 'utf8'), 'not a socket');
+});
+
 test('a 0-byte datagram from python arrives as an empty packet', async (t) => {
   const name = abstractName('empty');
   const peer = await startPeer(t, 'sender.py', [atName(name), 'raw', '', '6e657874']);

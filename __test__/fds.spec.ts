@@ -251,3 +251,23 @@ test.serial('a send waiting for room carries the fds its ancillary held when it 
   t.is(fs.fstatSync([...received.iterFds()][0]!).ino, fs.fstatSync(devNull).ino);
   received.close();
 });
+
+test.serial('using incoming = new SocketAncillary(): received fds not stolen are closed at the end of the scope', async (t) => {
+  const [a, b] = autoClose(t, UnixDatagramClient.socketpair(json()));
+  const file = fs.openSync('/dev/null', 'r');
+  t.teardown(() => fs.closeSync(file));
+  const out = new SocketAncillary();
+  out.addFds([file, file]);
+  await a.sendPacket('two fds', { ancillary: out });
+  const before = fdCount();
+  let kept: number;
+  {
+    using incoming = new SocketAncillary();
+    t.is(await b.recvPacket({ ancillary: incoming }), 'two fds');
+    t.is(fdCount(), before + 2);
+    kept = incoming.steal(1);
+  }
+  t.is(fdCount(), before + 1, 'the one not stolen was closed when the scope ended');
+  t.true(fdIsOpen(kept));
+  fs.closeSync(kept);
+});

@@ -59,10 +59,10 @@ function writersGone(read: number): boolean {
 
 test('an echo server answers 50 concurrent clients: 10 python peers and 40 of ours, 5 packets each', async (t) => {
   const sockPath = path.join(tempDir(t), 'echo.sock');
-  const server = autoClose(t, await UnixDatagramServer.listen(sockPath, json(), async function* (client) {
+  const server = autoClose(t, await UnixDatagramServer.listen(sockPath, json(), { async *handle(client) {
     const request = yield;
     await client.sendPacket(request);
-  }));
+  } }));
   t.deepEqual(server.getLocalName(), { path: sockPath });
 
   const pythons = Promise.all(Array.from({ length: 10 }, async () => {
@@ -84,7 +84,7 @@ test('an echo server answers 50 concurrent clients: 10 python peers and 40 of ou
 
 test('a conversation handler keeps per-client state across packets; each client has its own', async (t) => {
   const sockPath = path.join(tempDir(t), 'sum.sock');
-  autoClose(t, await UnixDatagramServer.listen(sockPath, json(), async function* (client) {
+  autoClose(t, await UnixDatagramServer.listen(sockPath, json(), { async *handle(client) {
     let total = 0;
     for (;;) {
       const n = (yield) as number;
@@ -92,7 +92,7 @@ test('a conversation handler keeps per-client state across packets; each client 
       total += n;
       await client.sendPacket({ total });
     }
-  }));
+  } }));
   const [a, b] = autoClose(t, [await UnixDatagramClient.connect(sockPath, json()), await UnixDatagramClient.connect(sockPath, json())]);
   const ask = async (c: UnixDatagramClient<unknown, unknown>, n: number) => {
     await c.sendPacket(n);
@@ -158,10 +158,10 @@ test('garbage datagrams are reported as parse errors, their fds closed, and the 
   const dir = tempDir(t);
   const sockPath = path.join(dir, 'garbage.sock');
   const reported = new Inbox<Reported>();
-  autoClose(t, await UnixDatagramServer.listen(sockPath, json(), async function* (client) {
+  autoClose(t, await UnixDatagramServer.listen(sockPath, json(), { async *handle(client) {
     const request = yield;
     await client.sendPacket({ ok: request });
-  }, { onError: (error, client) => reported.push({ error, client }) }));
+  } }, { onError: (error, client) => reported.push({ error, client }) }));
   const raw = autoClose(t, await UnixDatagramClient.connect(sockPath, new DatagramProtocol(new BytesSerializer())));
   const fifo = fifoEnds(dir);
   t.teardown(() => closeQuietly(fifo.read));
@@ -210,11 +210,11 @@ test('fds a handler does not steal are closed after its step; stolen ones stay o
 test('an unbound sender is handled but cannot be answered: canReply is false and sendPacket says why', async (t) => {
   const sockPath = path.join(tempDir(t), 'unbound.sock');
   const seen = new Inbox<{ packet: string; address: unknown; canReply: boolean; error: unknown }>();
-  autoClose(t, await UnixDatagramServer.listen(sockPath, strings(), async function* (client) {
+  autoClose(t, await UnixDatagramServer.listen(sockPath, strings(), { async *handle(client) {
     const packet = yield;
     const error = await client.sendPacket('hello?').then(() => null, (e: unknown) => e);
     seen.push({ packet, address: client.address, canReply: client.canReply, error });
-  }));
+  } }));
   const peer = await startPeer(t, 'server_client.py', ['unbound', sockPath, 'from nowhere']);
   t.like(await peer.nextJson(), { sent: true });
   const got = await seen.next();
@@ -227,11 +227,11 @@ test('an unbound sender is handled but cannot be answered: canReply is false and
 
 test('a reply with options that are not an object is refused with ERR_INVALID_ARG_TYPE, and nothing is sent', async (t) => {
   const sockPath = path.join(tempDir(t), 'options.sock');
-  autoClose(t, await UnixDatagramServer.listen(sockPath, strings(), async function* (client) {
+  autoClose(t, await UnixDatagramServer.listen(sockPath, strings(), { async *handle(client) {
     const packet = yield;
     const error = await client.sendPacket('never', 5 as unknown as object).then(() => null, (e: unknown) => e);
     await client.sendPacket(`${packet}: ${(error as { code?: string } | null)?.code}`);
-  }));
+  } }));
   const client = autoClose(t, await UnixDatagramClient.connect(sockPath, strings()));
   await client.sendPacket('hi');
   t.is(await client.recvPacket({ timeout: 10 }), 'hi: ERR_INVALID_ARG_TYPE');
@@ -240,11 +240,11 @@ test('a reply with options that are not an object is refused with ERR_INVALID_AR
 test('passCredentials: the handler sees the python peer\'s pid, uid and gid, checked by the kernel', async (t) => {
   const name = abstractName('server-creds');
   const creds = new Inbox<unknown>();
-  const server = autoClose(t, await UnixDatagramServer.listen({ abstract: name }, json(), async function* (client) {
+  const server = autoClose(t, await UnixDatagramServer.listen({ abstract: name }, json(), { async *handle(client) {
     const request = yield;
     creds.push(client.credentials);
     await client.sendPacket(request);
-  }, { passCredentials: true }));
+  } }, { passCredentials: true }));
   t.deepEqual(server.getLocalName(), { abstract: name });
   const peer = await startPeer(t, 'server_client.py', ['echo', atName(name), '1']);
   t.like(await peer.nextJson(), { done: 1, ok: true });
@@ -254,7 +254,7 @@ test('passCredentials: the handler sees the python peer\'s pid, uid and gid, che
 test('replies to a client whose queue is full wait on that client only', async (t) => {
   const sockPath = path.join(tempDir(t), 'slow.sock');
   let sentToSlow = 0;
-  autoClose(t, await UnixDatagramServer.listen(sockPath, json(), async function* (client) {
+  autoClose(t, await UnixDatagramServer.listen(sockPath, json(), { async *handle(client) {
     const request = yield;
     if (request === 'flood') {
       for (let i = 0; i < 40; i++) {
@@ -262,7 +262,7 @@ test('replies to a client whose queue is full wait on that client only', async (
         sentToSlow++;
       }
     } else await client.sendPacket({ echo: request });
-  }));
+  } }));
   // A python peer that sendto()s without connecting and then reads nothing: its queue fills up.
   const slow = await startPeer(t, 'server_client.py', ['slow', sockPath, '40']);
   while (sentToSlow === 0) await new Promise((resolve) => setImmediate(resolve));
@@ -302,13 +302,13 @@ test('a flood beyond the per-client queue bound is neither dropped nor reordered
 test('close() ends conversations waiting for a packet (their finally runs), then serveForever() resolves', async (t) => {
   const sockPath = path.join(tempDir(t), 'close.sock');
   const events: string[] = [];
-  const server = await UnixDatagramServer.listen(sockPath, json(), async function* (client) {
+  const server = await UnixDatagramServer.listen(sockPath, json(), { async *handle(client) {
     try {
       for (;;) await client.sendPacket(yield);
     } finally {
       events.push('finally');
     }
-  });
+  } });
   const serving = server.serveForever().then(() => events.push('served'));
   const c = autoClose(t, await UnixDatagramClient.connect(sockPath, json()));
   await c.sendPacket(1);
@@ -324,7 +324,7 @@ test('close() ends conversations waiting for a packet (their finally runs), then
 test('a conversation may wait with a timeout: TimeoutError is thrown into it at its yield', async (t) => {
   const name = abstractName('server-timeout');
   const outcome = new Inbox<string>();
-  autoClose(t, await UnixDatagramServer.listen(`\0${name}`, strings(), async function* (client) {
+  autoClose(t, await UnixDatagramServer.listen(`\0${name}`, strings(), { async *handle(client) {
     const first = yield;
     try {
       yield { timeout: 0.01 };
@@ -333,7 +333,7 @@ test('a conversation may wait with a timeout: TimeoutError is thrown into it at 
       outcome.push(`${(err as Error).name} ${(err as { code: string }).code} after ${first}`);
     }
     await client.sendPacket('bye');
-  }));
+  } }));
   const c = autoClose(t, await UnixDatagramClient.connect({ abstract: name }, strings()));
   await c.sendPacket('hello');
   t.is(await outcome.next(), 'TimeoutError ETIMEDOUT after hello');

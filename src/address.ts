@@ -64,13 +64,17 @@ export function decodeAddress(raw: Buffer): UnixAddress {
  * `(unnamed)`.
  * @param address - the address to format
  * @returns its printable form
+ * @throws `ERR_INVALID_ARG_TYPE` for anything but a {@link UnixAddress}
  * @example
  * ```ts
  * formatAddress({ abstract: 'app' }); // '@app'
  * ```
  */
 export function formatAddress(address: UnixAddress): string {
-  if ('path' in address) return address.path;
-  if ('abstract' in address) return `@${address.abstract}`;
-  return '(unnamed)';
+  if (typeof address === 'object' && address !== null) {
+    if ('path' in address && typeof address.path === 'string') return address.path;
+    if ('abstract' in address && typeof address.abstract === 'string') return `@${address.abstract}`;
+    if ('unnamed' in address && address.unnamed === true) return '(unnamed)';
+  }
+  throw invalidArgType('address', '{ path } | { abstract } | { unnamed: true }', address);
 }

@@ -2,7 +2,7 @@
  * Control messages: file descriptors (`SCM_RIGHTS`) and credentials (`SCM_CREDENTIALS`).
  * @packageDocumentation
  */
-import { invalidArgType, outOfRange } from './errors.js';
+import { checkOptions, invalidArgType, outOfRange } from './errors.js';
 import { native } from './native.js';
 import type { ReceivedFds } from './receiver.js';
 
@@ -21,9 +21,12 @@ export class SCMRights {
   /** The descriptors, still owned by the {@link SocketAncillary} they came from. */
   readonly fds: readonly number[];
 
-  /** @param fds - descriptor numbers */
-  constructor(fds: readonly number[]) {
-    this.fds = Object.freeze([...fds]);
+  /**
+   * @param fds - descriptor numbers
+   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for anything but an iterable of descriptor numbers
+   */
+  constructor(fds: Iterable<number>) {
+    this.fds = Object.freeze(checkFds(fds));
   }
 }
 
@@ -32,10 +35,41 @@ export class SCMCredentials {
   /** The credentials carried (one per datagram received). */
   readonly credentials: readonly Credentials[];
 
-  /** @param credentials - the credentials */
-  constructor(credentials: readonly Credentials[]) {
-    this.credentials = Object.freeze([...credentials]);
+  /**
+   * @param credentials - the credentials
+   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for anything but an iterable of `{ pid, uid, gid }`
+   */
+  constructor(credentials: Iterable<Credentials>) {
+    if (!isIterable(credentials)) throw invalidArgType('credentials', 'an iterable of { pid, uid, gid }', credentials);
+    this.credentials = Object.freeze(
+      [...credentials].map((c, i) => {
+        if (typeof c !== 'object' || c === null) throw invalidArgType(`credentials[${i}]`, 'an object { pid, uid, gid }', c);
+        return Object.freeze({ pid: checkId(`credentials[${i}].pid`, c.pid), uid: checkId(`credentials[${i}].uid`, c.uid), gid: checkId(`credentials[${i}].gid`, c.gid) });
+      }),
+    );
   }
+}
+
+function isIterable(value: unknown): value is Iterable<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function';
+}
+
+/** Descriptor numbers, checked: an iterable of integers from 0 to 2^31 − 1. */
+function checkFds(fds: unknown): number[] {
+  if (!isIterable(fds)) throw invalidArgType('fds', 'an iterable of file descriptor numbers', fds);
+  const list = [...fds];
+  for (const fd of list) {
+    if (typeof fd !== 'number') throw invalidArgType('fd', 'of type number', fd);
+    if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw outOfRange('fd', 'an integer >= 0', fd);
+  }
+  return list as number[];
+}
+
+/** A pid, uid or gid, checked: an integer from 0 to 2^32 − 1. */
+function checkId(name: string, v: unknown): number {
+  if (typeof v !== 'number') throw invalidArgType(name, 'of type number', v);
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw outOfRange(name, 'an integer >= 0', v);
+  return v;
 }
 
 /** Most descriptors one datagram can carry on Linux (`SCM_MAX_FD`). */
@@ -75,14 +109,7 @@ export class SocketAncillary {
    * @throws TypeError / RangeError for something that is not a descriptor number, or past 253 in all
    */
   addFds(fds: Iterable<number>): void {
-    if (fds === null || typeof (fds as Iterable<number>)[Symbol.iterator] !== 'function') {
-      throw invalidArgType('fds', 'an iterable of file descriptor numbers', fds);
-    }
-    const list = [...fds];
-    for (const fd of list) {
-      if (typeof fd !== 'number') throw invalidArgType('fd', 'of type number', fd);
-      if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw outOfRange('fd', 'an integer >= 0', fd);
-    }
+    const list = checkFds(fds);
     if (this.#sendFds.length + list.length > MAX_FDS_PER_DATAGRAM) {
       throw outOfRange('fds.length', `at most ${MAX_FDS_PER_DATAGRAM} descriptors per datagram`, this.#sendFds.length + list.length);
     }
@@ -92,14 +119,13 @@ export class SocketAncillary {
   /**
    * Send credentials. The kernel checks them: an unprivileged process can only send its own.
    * @param credentials - defaults to this process's pid, uid and gid
+   * @throws `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for something that is not `{ pid?, uid?, gid? }` of integers
    */
   addCredentials(credentials: Partial<Credentials> = {}): void {
+    if (typeof credentials !== 'object' || credentials === null) throw invalidArgType('credentials', 'an object { pid?, uid?, gid? }', credentials);
+    checkOptions(credentials, ['pid', 'uid', 'gid']);
     const own = native.currentCredentials();
-    const pick = (name: keyof Credentials): number => {
-      const v = credentials[name] ?? own[name];
-      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw outOfRange(`credentials.${name}`, 'an integer >= 0', v);
-      return v;
-    };
+    const pick = (name: keyof Credentials): number => checkId(`credentials.${name}`, credentials[name] ?? own[name]);
     this.#sendCredentials = { pid: pick('pid'), uid: pick('uid'), gid: pick('gid') };
   }
 
@@ -153,6 +179,11 @@ export class SocketAncillary {
   /** Close every received descriptor not stolen. Idempotent. */
   close(): void {
     for (const set of this.#received) set.close();
+  }
+
+  /** `using ancillary = new SocketAncillary()` closes what was not stolen at the end of the scope. */
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   /** Close received descriptors and forget everything, received and to send. */

@@ -6,18 +6,28 @@ import { Buffer } from 'node:buffer';
 
 import { encodeAddress, decodeAddress, type AddressLike, type UnixAddress } from './address.js';
 import { SocketAncillary } from './ancillary.js';
-import { checkTimeout, NO_OPTIONS, type ConnectOptions, type IterOptions, type RecvOptions, type SendManyOptions, type SendOptions } from './client-options.js';
+import {
+  checkTimeout,
+  NO_OPTIONS,
+  OPTION_NAMES,
+  type ConnectOptions,
+  type IterOptions,
+  type RecvOptions,
+  type SendManyOptions,
+  type SendOptions,
+} from './client-options.js';
 import { connectSocket } from './connect.js';
-import { AbortError, TimeoutError, badOptions, checkOptions, closedError, invalidArgType, outOfRange } from './errors.js';
+import { AbortError, TimeoutError, checkOptions, checkSignal, closedError, invalidArgType, outOfRange } from './errors.js';
 import { native, READABLE, WRITABLE, type NativeSocket } from './native.js';
-import type { DatagramProtocol } from './protocol.js';
+import { checkProtocol, type DatagramProtocol } from './protocol.js';
 import { PacketIterator } from './iterator.js';
 import { Receiver, type RawDatagram } from './receiver.js';
 import { prepareSendMany, sendManyAttempt, toBuffer } from './send-many.js';
 import { sendAttempt } from './send-attempt.js';
 import { sendOne } from './send-one.js';
-import { Sender } from './sender.js';
+import { Sender, sendLimits, type SendLimits } from './sender.js';
 import { SocketProxy } from './socket-proxy.js';
+import { unlinkSocketFile, type SocketFile } from './socket-file.js';
 import { receiveSync, sendSync, type SyncRecvOptions, type SyncSendOptions } from './sync.js';
 import { unpackDatagram } from './unpack.js';
 import { WatchControl } from './watch-control.js';
@@ -56,15 +66,22 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
   #ref = true;
   /** What the binding watches (events, keep-alive, strong hold). */
   readonly #watch: WatchControl;
+  /** The socket file `connect` bound (a `localAddress` path), unlinked by `close()`. */
+  #file: SocketFile | undefined;
+  /** Stops listening to `connect`'s `signal`. */
+  #unlisten: (() => void) | undefined;
 
   /**
    * Connect to `address`. The socket is bound first (see {@link ConnectOptions.localAddress}).
+   * Every argument is checked before any socket is created.
    * @param address - a path, `'\0name'`, or a {@link UnixAddress}
    * @param protocol - how packets are encoded
-   * @param options - local address, credentials
+   * @param options - local address, credentials, a signal that closes the client
    * @returns the connected client
    * @throws an error with `code` `'ENOENT'` (nothing there), `'ECONNREFUSED'` (a file but no
-   * socket behind it), `'EACCES'`, `'ENAMETOOLONG'`, … and `syscall`, `address`
+   * socket behind it), `'EACCES'`, `'ENAMETOOLONG'`, … and `syscall`, `address`;
+   * `'ERR_INVALID_ARG_TYPE'` / `'ERR_INVALID_ARG_VALUE'` for bad arguments; an `AbortError`
+   * if the signal is already aborted
    */
   static async connect<S, R>(
     address: AddressLike,
@@ -72,22 +89,33 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     options: ConnectOptions = {},
   ): Promise<UnixDatagramClient<S, R>> {
     const remote = encodeAddress(address);
-    checkOptions(options);
-    return new UnixDatagramClient(connectSocket(remote, options), protocol, decodeAddress(remote));
+    checkProtocol(protocol);
+    checkOptions(options, OPTION_NAMES.connect);
+    const signal = checkSignal(options.signal);
+    const { sock, file } = connectSocket(remote, options);
+    const client = UnixDatagramClient.#adopt(sock, protocol, decodeAddress(remote), () => {
+      sock.close();
+      if (file) unlinkSocketFile(file);
+    });
+    client.#file = file;
+    if (signal) client.#closeOn(signal);
+    return client;
   }
 
   /**
    * Take over an existing `AF_UNIX` `SOCK_DGRAM` socket, e.g. one inherited from a parent
-   * process. The client owns it from now on and closes it.
+   * process. The client owns it from now on and closes it. The arguments are checked before
+   * the descriptor is touched, and on every failure the descriptor is left open and yours.
    * @param fd - the descriptor
    * @param protocol - how packets are encoded
    * @returns the client
-   * @throws `ERR_UNIXGRAM_NOT_UNIX_DGRAM` if `fd` is not such a socket (the fd is left open
-   * and still yours)
+   * @throws `ERR_UNIXGRAM_NOT_UNIX_DGRAM` if `fd` is not such a socket;
+   * `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for bad arguments
    */
   static fromFd<S, R>(fd: number, protocol: DatagramProtocol<S, R>): UnixDatagramClient<S, R> {
     if (typeof fd !== 'number') throw invalidArgType('fd', 'of type number', fd);
-    if (!Number.isInteger(fd) || fd < 0) throw outOfRange('fd', 'an integer >= 0', fd);
+    if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw outOfRange('fd', 'an integer >= 0', fd);
+    checkProtocol(protocol);
     const sock = native.NativeSocket.fromFd(fd);
     let peer: UnixAddress;
     try {
@@ -95,17 +123,36 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     } catch {
       peer = { unnamed: true };
     }
-    return new UnixDatagramClient(sock, protocol, peer);
+    // Handed back, open, if anything below fails: the caller still owns the descriptor.
+    return UnixDatagramClient.#adopt(sock, protocol, peer, () => sock.release());
   }
 
   /**
    * Two clients connected to each other (`socketpair`), e.g. to hand one to a child process.
    * @param protocol - how packets are encoded, for both ends
    * @returns both ends
+   * @throws `ERR_INVALID_ARG_TYPE` for a protocol that is not a {@link DatagramProtocol} (before any socket exists)
    */
   static socketpair<S, R>(protocol: DatagramProtocol<S, R>): [UnixDatagramClient<S, R>, UnixDatagramClient<S, R>] {
+    checkProtocol(protocol);
     const [a, b] = native.socketpair() as [NativeSocket, NativeSocket];
-    return [new UnixDatagramClient(a, protocol, { unnamed: true }), new UnixDatagramClient(b, protocol, { unnamed: true })];
+    try {
+      return [new UnixDatagramClient(a, protocol, { unnamed: true }), new UnixDatagramClient(b, protocol, { unnamed: true })];
+    } catch (err) {
+      a.close();
+      b.close();
+      throw err;
+    }
+  }
+
+  /** A client on `sock`; if that fails, `undo` disposes of the socket and the error is rethrown. */
+  static #adopt<S, R>(sock: NativeSocket, protocol: DatagramProtocol<S, R>, peer: UnixAddress, undo: () => void): UnixDatagramClient<S, R> {
+    try {
+      return new UnixDatagramClient(sock, protocol, peer);
+    } catch (err) {
+      undo();
+      throw err;
+    }
   }
 
   private constructor(sock: NativeSocket, protocol: DatagramProtocol<SentPacket, ReceivedPacket>, peer: UnixAddress) {
@@ -153,19 +200,29 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
 
   /**
    * Send one packet. Resolves once the datagram is queued in the kernel. While the peer's
-   * queue is full it waits (never drops, never spins, never blocks the loop). A datagram
-   * bigger than `SO_SNDBUF` allows raises it first.
+   * queue is full it waits (never drops, never spins, never blocks the loop), until
+   * `options.signal` aborts or `options.timeout` seconds pass: then it rejects and the
+   * datagram is never sent. A datagram bigger than `SO_SNDBUF` allows raises it first.
    * @param packet - what to send
-   * @param options - ancillary data to send with it
+   * @param options - ancillary data to send with it; `signal`, `timeout` (seconds) for the wait
    * @throws `'ECONNREFUSED'` (the peer is gone), `'ENOTCONN'` (gone earlier: `reconnect()`),
-   * `'EMSGSIZE'` (bigger than the system allows, limit in the message), `'ERR_UNIXGRAM_CLOSED'`
+   * `'EMSGSIZE'` (bigger than the system allows, limit in the message), `'ERR_UNIXGRAM_CLOSED'`,
+   * {@link AbortError} (`'ABORT_ERR'`), {@link TimeoutError} (`'ETIMEDOUT'`)
    */
   sendPacket(packet: SentPacket, options?: SendOptions): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
-    const invalid = badOptions(options);
-    if (invalid) return Promise.reject(invalid);
+    let limits: SendLimits | undefined;
+    let ancillary: SocketAncillary | undefined;
+    if (options !== undefined) {
+      try {
+        checkOptions(options, OPTION_NAMES.send);
+        limits = sendLimits(options);
+        ancillary = options.ancillary;
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
     const protocol = this.#protocol;
-    const ancillary = options?.ancillary;
     const sock = this.#native;
     if (ancillary === undefined && !this.#sender.pending) {
       // The fast path (send-one.ts): nothing queued ahead, so send now by fd number, a text
@@ -176,7 +233,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
       } catch (err) {
         return Promise.reject(err);
       }
-      return sendOne(this.#fd, sock, this.#sender, payload);
+      return sendOne(this.#fd, sock, this.#sender, payload, limits);
     }
     let attempt: () => number;
     try {
@@ -184,27 +241,33 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#sender.send(attempt);
+    return this.#sender.send(attempt, limits);
   }
 
   /**
    * Send many packets with as few syscalls as possible (`sendmmsg`, up to 1024 datagrams
    * each), in order, each with its own optional ancillary data. Resolves once all are
    * queued in the kernel; while the peer's queue is full it waits, as {@link sendPacket}.
+   * Every packet is serialized and checked before the first is sent.
    * @param packets - what to send
-   * @param options - `ancillary[i]` goes with the i-th packet
-   * @throws as {@link sendPacket}; packets before the failing one were sent
+   * @param options - `ancillary[i]` goes with the i-th packet; `signal`, `timeout` (seconds) for the waits
+   * @throws as {@link sendPacket}; the error's `sent` says how many packets went out before
+   * it (the rest are never sent)
    */
   sendPackets(packets: Iterable<SentPacket>, options?: SendManyOptions): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
-    let attempt: () => number;
+    let limits: SendLimits | undefined;
+    let prepared: ReturnType<typeof sendManyAttempt>;
     try {
-      checkOptions(options);
-      attempt = sendManyAttempt(this.#fd, this.#native, prepareSendMany(this.#protocol, packets, options?.ancillary));
+      checkOptions(options, OPTION_NAMES.sendMany);
+      if (options !== undefined) limits = sendLimits(options);
+      prepared = sendManyAttempt(this.#fd, this.#native, prepareSendMany(this.#protocol, packets, options?.ancillary));
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#sender.send(attempt);
+    return this.#sender.send(prepared.attempt, limits).catch((err: unknown) => {
+      throw withSent(err, prepared.sent());
+    });
   }
 
   /**
@@ -222,7 +285,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     let ancillary: SocketAncillary | undefined;
     let raw: RawDatagram | undefined;
     try {
-      checkOptions(options);
+      if (options !== NO_OPTIONS) checkOptions(options, OPTION_NAMES.recv);
       timeout = checkTimeout(options.timeout);
       ({ signal, ancillary } = options);
       if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an AbortSignal', signal);
@@ -258,8 +321,9 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
    * Yield packets as they arrive, easynetwork-style: everything already queued (timeout 0,
    * the default) or arriving within `timeout` seconds of waiting in all, then end. Ends too
    * when the client is closed during the iteration; starting one on a closed client throws
-   * `ERR_UNIXGRAM_CLOSED` from its first `next()`. Parse errors reject `next()` and end the iteration.
-   * @param options - the waiting budget
+   * `ERR_UNIXGRAM_CLOSED` from its first `next()`. Parse errors reject `next()` and end the
+   * iteration; so does `options.signal` aborting (with an `AbortError`, no datagram taken).
+   * @param options - the waiting budget (seconds), a signal that ends it
    * @returns an async iterator of packets
    * @example
    * ```ts
@@ -267,21 +331,33 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
    * ```
    */
   iterReceivedPackets(options: IterOptions = {}): AsyncIterableIterator<ReceivedPacket, undefined, undefined> {
-    checkOptions(options);
+    checkOptions(options, OPTION_NAMES.iter);
     const budget = checkTimeout(options.timeout === undefined ? 0 : options.timeout);
+    const { signal } = options;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidArgType('options.signal', 'an AbortSignal', signal);
     if (this.#closed) return PacketIterator.failed(closedError());
     return new PacketIterator<ReceivedPacket>(
       {
         takeQueued: () => this.#receiver.takeQueued(),
         takeNow: () => this.#receiver.takeNow(),
-        wait: (seconds) => this.#receiver.waitWithin(seconds, undefined, !this.#ref),
+        wait: (seconds, waitSignal) => this.#receiver.waitWithin(seconds, waitSignal, !this.#ref),
         waitForever: (onDatagram) => void this.#receiver.wait({ resolve: onDatagram }),
         unpack: (raw) => unpackDatagram(this.#protocol, raw, undefined),
         closed: () => this.#closed,
         hold: () => this.#receiver.hold(),
       },
       budget,
+      signal,
     );
+  }
+
+  /**
+   * `for await (const packet of client)`: every packet, as they arrive, until the client is
+   * closed (`iterReceivedPackets({ timeout: null })`).
+   * @returns an async iterator of packets
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<ReceivedPacket, undefined, undefined> {
+    return this.iterReceivedPackets({ timeout: null });
   }
 
   /**
@@ -326,7 +402,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
    * {@link TimeoutError} (`'ETIMEDOUT'`), {@link DatagramProtocolParseError}, `'ERR_UNIXGRAM_CLOSED'`
    */
   recvPacketSync(options: SyncRecvOptions = {}): ReceivedPacket {
-    checkOptions(options);
+    checkOptions(options, OPTION_NAMES.recvSync);
     const timeout = checkTimeout(options.timeout);
     const { ancillary } = options;
     if (ancillary !== undefined && !(ancillary instanceof SocketAncillary)) throw invalidArgType('options.ancillary', 'a SocketAncillary', ancillary);
@@ -344,7 +420,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
    * {@link TimeoutError} (`'ETIMEDOUT'`, nothing was sent), and as {@link sendPacket}
    */
   sendPacketSync(packet: SentPacket, options: SyncSendOptions = {}): void {
-    checkOptions(options);
+    checkOptions(options, OPTION_NAMES.sendSync);
     const timeout = checkTimeout(options.timeout);
     this.#checkOpen();
     const attempt = sendAttempt(this.#native, this.#protocol, packet, options.ancillary, null);
@@ -376,8 +452,11 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#unlisten?.();
+    this.#unlisten = undefined;
     const err = closedError();
     this.#native.close();
+    if (this.#file) unlinkSocketFile(this.#file);
     this.#sender.close(err);
     for (const waiter of this.#receiver.close()) waiter.resolve({ data: Buffer.alloc(0), address: undefined, fds: undefined, credentials: undefined, error: err });
   }
@@ -391,6 +470,13 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     if (this.#closed) throw closedError();
   }
 
+  /** Close when `signal` aborts (and stop listening to it once closed). */
+  #closeOn(signal: AbortSignal): void {
+    const onAbort = (): void => void this.close();
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.#unlisten = () => signal.removeEventListener('abort', onAbort);
+  }
+
   /** Tell the binding what to watch now (see {@link WatchControl.set}). */
   #updateWatch(): void {
     if (this.#closed) return;
@@ -398,4 +484,10 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     const busy = this.#receiver.hasWaiters || this.#sender.pending;
     this.#watch.set(events, this.#ref && busy, busy);
   }
+}
+
+/** @internal `err` with `sent`: how many packets of a `sendPackets` call went out before it. */
+function withSent(err: unknown, sent: number): unknown {
+  if (typeof err === 'object' && err !== null) (err as { sent?: number }).sent = sent;
+  return err;
 }

@@ -61,16 +61,27 @@ export class DatagramProtocolParseError extends Error {
   }
 }
 
-/** A receive did not complete within its `timeout`. */
+/** An operation did not complete within its `timeout` (seconds). */
 export class TimeoutError extends Error {
   /** Always `'ETIMEDOUT'`. */
   readonly code = 'ETIMEDOUT';
+  /** The timeout that expired, in seconds. */
+  readonly timeout: number;
 
-  /** @param seconds - the timeout that expired */
-  constructor(seconds: number) {
-    super(`no datagram arrived within ${seconds} s`);
+  /**
+   * @param seconds - the timeout that expired
+   * @param message - what did not happen in time; default: no datagram arrived
+   */
+  constructor(seconds: number, message = `no datagram arrived within ${seconds} s`) {
+    super(message);
     this.name = 'TimeoutError';
+    this.timeout = seconds;
   }
+}
+
+/** @internal The error of a send that waited `seconds` for room in the peer's queue. */
+export function sendTimedOut(seconds: number): TimeoutError {
+  return new TimeoutError(seconds, `the peer's queue stayed full for ${seconds} s: the datagram was not sent`);
 }
 
 /** An operation was cancelled through its `AbortSignal`. */
@@ -105,18 +116,43 @@ export function invalidArgType(name: string, expected: string, actual: unknown):
 }
 
 /**
- * @internal The `ERR_INVALID_ARG_TYPE` for an `options` argument that is neither an object
- * nor `undefined`, else `undefined`: for methods that reject rather than throw.
+ * @internal What is wrong with an `options` argument, or `undefined`: not an object
+ * (`ERR_INVALID_ARG_TYPE`), or a key the call does not know (`ERR_INVALID_ARG_VALUE`, naming
+ * it and the known ones: a misspelt `timout` must not be silently ignored). For methods that
+ * reject rather than throw.
+ * @param options - what the caller passed (`undefined`: none)
+ * @param known - the option names the call takes
  */
-export function badOptions(options: unknown): TypeError | undefined {
-  if (options === undefined || (typeof options === 'object' && options !== null)) return undefined;
-  return invalidArgType('options', 'an object', options);
+export function badOptions(options: unknown, known: readonly string[]): TypeError | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options !== 'object' || options === null) return invalidArgType('options', 'an object', options);
+  for (const key in options) {
+    if (!known.includes(key)) {
+      const list = known.length > 0 ? `the known options are ${known.join(', ')}` : 'it takes no options';
+      return invalidArgValue(`options.${key}`, `is not an option of this call (${list})`, (options as Record<string, unknown>)[key]);
+    }
+  }
+  return undefined;
 }
 
 /** @internal Throw {@link badOptions}'s error, if any. */
-export function checkOptions(options: unknown): void {
-  const err = badOptions(options);
+export function checkOptions(options: unknown, known: readonly string[]): void {
+  const err = badOptions(options, known);
   if (err) throw err;
+}
+
+/**
+ * @internal A `signal` option, checked.
+ * @param signal - what the caller passed
+ * @param name - the option's name, for the message
+ * @returns the signal, or `undefined`
+ * @throws `ERR_INVALID_ARG_TYPE` for anything but an `AbortSignal`; {@link AbortError} if it is already aborted
+ */
+export function checkSignal(signal: unknown, name = 'options.signal'): AbortSignal | undefined {
+  if (signal === undefined) return undefined;
+  if (!(signal instanceof AbortSignal)) throw invalidArgType(name, 'an AbortSignal', signal);
+  if (signal.aborted) throw new AbortError(signal.reason);
+  return signal;
 }
 
 /** @internal A `RangeError` with Node's `ERR_OUT_OF_RANGE` code. */

@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 
-import { ErrorCodes, TimeoutError } from './errors.js';
+import { AbortError, ErrorCodes, TimeoutError } from './errors.js';
 import type { RawDatagram } from './receiver.js';
 
 /** What the iterator needs from its client. */
@@ -16,8 +16,8 @@ export interface PacketSource<T> {
   takeQueued(): RawDatagram | undefined;
   /** A datagram queued here or in the kernel, without waiting. */
   takeNow(): RawDatagram | undefined;
-  /** Wait up to `seconds` (null = no limit); rejects with TimeoutError. */
-  wait(seconds: number | null): Promise<RawDatagram>;
+  /** Wait up to `seconds` (null = no limit) and until `signal` aborts; rejects with TimeoutError or AbortError. */
+  wait(seconds: number | null, signal: AbortSignal | undefined): Promise<RawDatagram>;
   /** Wait without a limit: `onDatagram` is called once (on close with a CLOSED error entry). */
   waitForever(onDatagram: (raw: RawDatagram) => void): void;
   /** Parse (throws DatagramProtocolParseError); closes fds nobody takes. */
@@ -30,20 +30,26 @@ export interface PacketSource<T> {
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
-/** Packets queued or arriving within a total waiting budget, easynetwork's semantics. */
+/**
+ * Packets queued or arriving within a total waiting budget, easynetwork's semantics, until
+ * an optional signal aborts (then `next()` rejects with an {@link AbortError}).
+ */
 export class PacketIterator<T> implements AsyncIterableIterator<T, undefined, undefined> {
   readonly #source: PacketSource<T>;
   #budget: number | null;
+  readonly #signal: AbortSignal | undefined;
   #release: (() => void) | undefined;
   #done = false;
 
   /**
    * @param source - the client's receive side
    * @param budget - total seconds of waiting (0 = only what is queued, null = until closed)
+   * @param signal - ends the iteration with an AbortError
    */
-  constructor(source: PacketSource<T>, budget: number | null) {
+  constructor(source: PacketSource<T>, budget: number | null, signal: AbortSignal | undefined) {
     this.#source = source;
     this.#budget = budget;
+    this.#signal = signal;
     this.#release = budget === 0 ? undefined : source.hold();
   }
 
@@ -64,10 +70,14 @@ export class PacketIterator<T> implements AsyncIterableIterator<T, undefined, un
 
   next(): Promise<IteratorResult<T, undefined>> {
     if (this.#done || this.#source.closed()) return Promise.resolve(this.#finish());
+    if (this.#signal?.aborted) {
+      this.#finish();
+      return Promise.reject(new AbortError(this.#signal.reason));
+    }
     const queued = this.#source.takeQueued() ?? (this.#budget === 0 ? this.#source.takeNow() : undefined);
     if (queued) return this.#deliver(queued);
     if (this.#budget === 0) return Promise.resolve(this.#finish());
-    if (this.#budget === null) {
+    if (this.#budget === null && this.#signal === undefined) {
       // No budget to account for: the waiter settles this step's promise itself.
       return new Promise((resolve, reject) => {
         this.#source.waitForever((raw) => {
@@ -80,7 +90,7 @@ export class PacketIterator<T> implements AsyncIterableIterator<T, undefined, un
       });
     }
     const started = performance.now();
-    return this.#source.wait(this.#budget).then(
+    return this.#source.wait(this.#budget, this.#signal).then(
       (raw) => {
         if (this.#budget !== null) this.#budget = Math.max(0, this.#budget - (performance.now() - started) / 1000);
         return this.#step(raw);

@@ -4,10 +4,13 @@
  * @packageDocumentation
  */
 import { Buffer } from 'node:buffer';
-import { DatagramProtocolParseError } from './errors.js';
+import { DatagramProtocolParseError, invalidArgType, invalidArgValue } from './errors.js';
 import type { UnixDatagramClient } from './client.js';
 import type { JSONSerializer } from './serializers/json.js';
 import type { StringSerializer } from './serializers/string.js';
+
+/** The brand of a {@link DatagramProtocol}, shared by every copy of unixgram in a process. */
+const BRAND = Symbol.for('unixgram.DatagramProtocol');
 
 /**
  * Turns packets into bytes and bytes into packets. Implement it to use your own format.
@@ -56,12 +59,25 @@ export interface Serializer<SentPacket, ReceivedPacket> {
  * ```
  */
 export class DatagramProtocol<SentPacket, ReceivedPacket> {
+  /** @internal Marks a protocol across copies of unixgram (see `checkProtocol`). */
+  get [BRAND](): true {
+    return true;
+  }
+
   readonly #serializer: Serializer<SentPacket, ReceivedPacket>;
   readonly #sendsText: boolean;
   readonly #receivesText: boolean;
 
-  /** @param serializer - the wire format */
+  /**
+   * @param serializer - the wire format
+   * @throws `ERR_INVALID_ARG_TYPE` for anything but an object, `ERR_INVALID_ARG_VALUE` for
+   * an object without `serialize` and `deserialize` methods
+   */
   constructor(serializer: Serializer<SentPacket, ReceivedPacket>) {
+    if (typeof serializer !== 'object' || serializer === null) throw invalidArgType('serializer', 'an object', serializer);
+    if (typeof serializer.serialize !== 'function' || typeof serializer.deserialize !== 'function') {
+      throw invalidArgValue('serializer', 'must have serialize() and deserialize() methods', serializer);
+    }
     this.#serializer = serializer;
     this.#sendsText = typeof serializer.serializeText === 'function';
     this.#receivesText = typeof serializer.deserializeText === 'function';
@@ -103,7 +119,7 @@ export class DatagramProtocol<SentPacket, ReceivedPacket> {
    * @throws {@link DatagramProtocolParseError} (with the bytes) if the serializer cannot parse it
    */
   _buildPacket(data: Buffer | string): ReceivedPacket {
-    if (typeof data !== 'string') return this.buildPacketFromDatagram(data);
+    if (typeof data !== 'string') return this.#deserialize(data);
     try {
       return (this.#serializer.deserializeText as (text: string) => ReceivedPacket).call(this.#serializer, data);
     } catch (cause) {
@@ -118,10 +134,28 @@ export class DatagramProtocol<SentPacket, ReceivedPacket> {
    * @throws {@link DatagramProtocolParseError} if the serializer cannot parse it
    */
   buildPacketFromDatagram(datagram: Buffer): ReceivedPacket {
+    if (!Buffer.isBuffer(datagram)) throw invalidArgType('datagram', 'a Buffer', datagram);
+    return this.#deserialize(datagram);
+  }
+
+  #deserialize(datagram: Buffer): ReceivedPacket {
     try {
       return this.#serializer.deserialize(datagram);
     } catch (cause) {
       throw new DatagramProtocolParseError(datagram, cause);
     }
+  }
+}
+
+/**
+ * @internal A `protocol` argument, checked before anything is created: a
+ * {@link DatagramProtocol} of this copy of unixgram or of another one (the ES-module and the
+ * CommonJS builds are two copies, and an application may load both), told by its brand.
+ * @param protocol - what the caller passed
+ * @throws `ERR_INVALID_ARG_TYPE` unless it is a {@link DatagramProtocol}
+ */
+export function checkProtocol(protocol: unknown): void {
+  if (typeof protocol !== 'object' || protocol === null || (protocol as { [BRAND]?: unknown })[BRAND] !== true) {
+    throw invalidArgType('protocol', 'an instance of DatagramProtocol', protocol);
   }
 }

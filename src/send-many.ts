@@ -56,9 +56,9 @@ export function prepareSendMany<S>(protocol: DatagramProtocol<S, unknown>, packe
 }
 
 /**
- * The send attempt for the client's {@link Sender}: each call goes on from where the last
+ * The send attempt for the client's `Sender`: each call goes on from where the last
  * one stopped, and returns how many went in all, or WOULD_BLOCK when the peer's queue
- * filled up (called again once it drains).
+ * filled up (called again once it drains); and how many have gone out so far.
  *
  * Datagrams per native call: a full peer queue takes only a few (11 by default), and each
  * call marshals its whole chunk, so start small, grow while everything goes out, and shrink
@@ -66,12 +66,12 @@ export function prepareSendMany<S>(protocol: DatagramProtocol<S, unknown>, packe
  * @param fd - the socket's descriptor, for the fast path
  * @param sock - the socket, for ancillary data and for finishing a failed send
  * @param outgoing - from {@link prepareSendMany}
- * @returns the attempt function
+ * @returns the attempt function, and the count of datagrams sent so far
  */
-export function sendManyAttempt(fd: number, sock: NativeSocket, { datas, extras }: Outgoing): () => number {
+export function sendManyAttempt(fd: number, sock: NativeSocket, { datas, extras }: Outgoing): { attempt: () => number; sent: () => number } {
   let offset = 0;
   let chunk = SEND_MANY_FIRST;
-  return () => {
+  const attempt = (): number => {
     while (offset < datas.length) {
       const end = Math.min(datas.length, offset + chunk);
       const asked = end - offset;
@@ -96,4 +96,5 @@ export function sendManyAttempt(fd: number, sock: NativeSocket, { datas, extras 
     }
     return datas.length;
   };
+  return { attempt, sent: () => offset };
 }

@@ -5,7 +5,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { sendOnFd, sendTextOnFd, WOULD_BLOCK, type NativeSocket } from './native.js';
-import type { Sender } from './sender.js';
+import type { SendLimits, Sender } from './sender.js';
 
 /** What a send that went out at once returns: one settled promise, shared. */
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -19,9 +19,10 @@ const RESOLVED: Promise<void> = Promise.resolve();
  * @param sock - the socket, for finishing a failed send and for the queued retry
  * @param sender - the client's send queue
  * @param payload - the datagram's bytes, or the text to send as UTF-8
+ * @param limits - what may end its wait for room, if it has to wait
  * @returns a promise that resolves once the datagram is queued in the kernel
  */
-export function sendOne(fd: number, sock: NativeSocket, sender: Sender, payload: Buffer | string): Promise<void> {
+export function sendOne(fd: number, sock: NativeSocket, sender: Sender, payload: Buffer | string, limits?: SendLimits): Promise<void> {
   let sent = typeof payload === 'string' ? sendTextOnFd(fd, payload) : sendOnFd(fd, payload);
   if (sent >= 0) return RESOLVED;
   const bytes = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
@@ -33,5 +34,5 @@ export function sendOne(fd: number, sock: NativeSocket, sender: Sender, payload:
     }
   }
   if (sent >= 0) return RESOLVED;
-  return sender.enqueue(() => sock.send(bytes, null));
+  return sender.enqueue(() => sock.send(bytes, null), limits);
 }

@@ -1,15 +1,38 @@
 /**
  * @internal The send side: datagrams go out in call order; when the peer's queue is full
- * (`EAGAIN`) they wait, and are never dropped.
+ * (`EAGAIN`) they wait, and are never dropped. A waiting send may be withdrawn by its
+ * `signal` or `timeout`: it is then never sent.
  * @packageDocumentation
  */
+import { checkTimeout } from './client-options.js';
+import { AbortError, checkSignal, sendTimedOut } from './errors.js';
 import { WOULD_BLOCK } from './native.js';
+
+/** What may end a send's wait for room: an abort signal, a timeout in seconds (null: none). */
+export interface SendLimits {
+  readonly signal: AbortSignal | undefined;
+  readonly timeout: number | null;
+}
+
+/**
+ * A send's `signal` and `timeout` options, checked (an already aborted signal throws its
+ * {@link AbortError}), or `undefined` when it has neither.
+ * @param options - the call's options
+ * @returns the limits of its wait for room
+ */
+export function sendLimits(options: { signal?: AbortSignal | undefined; timeout?: number | null | undefined }): SendLimits | undefined {
+  const signal = checkSignal(options.signal);
+  const timeout = checkTimeout(options.timeout);
+  return signal === undefined && timeout === null ? undefined : { signal, timeout };
+}
 
 /** One send: `attempt()` returns bytes sent or {@link WOULD_BLOCK}, or throws. */
 interface Pending {
   attempt: () => number;
   resolve: () => void;
   reject: (err: unknown) => void;
+  /** Removes the abort listener and the timeout timer, if any. */
+  release: (() => void) | undefined;
 }
 
 /** Retry delays for a socket that cannot be woken by writability (ms). */
@@ -52,8 +75,8 @@ export class Sender {
     return this.#queue.length > 0;
   }
 
-  /** Send now if nothing is queued ahead, else queue behind the others. */
-  send(attempt: () => number): Promise<void> {
+  /** Send now if nothing is queued ahead, else queue behind the others (see {@link enqueue}). */
+  send(attempt: () => number, limits?: SendLimits): Promise<void> {
     if (this.#queue.length === 0) {
       let result: number;
       try {
@@ -63,13 +86,19 @@ export class Sender {
       }
       if (result !== WOULD_BLOCK) return Promise.resolve();
     }
-    return this.enqueue(attempt);
+    return this.enqueue(attempt, limits);
   }
 
-  /** Queue a send that just found the peer's queue full, to retry when it drains. */
-  enqueue(attempt: () => number): Promise<void> {
+  /**
+   * Queue a send that found the peer's queue full (or others ahead of it), to retry when it
+   * drains. `limits.signal` aborting or `limits.timeout` passing while it waits withdraws
+   * it: it rejects with an {@link AbortError} or a `TimeoutError` and is never sent.
+   */
+  enqueue(attempt: () => number, limits?: SendLimits): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ attempt, resolve, reject });
+      const pending: Pending = { attempt, resolve, reject, release: undefined };
+      this.#queue.push(pending);
+      if (limits !== undefined && (limits.signal !== undefined || limits.timeout !== null)) this.#limit(pending, limits);
       this.#wait();
     });
   }
@@ -86,6 +115,7 @@ export class Sender {
         result = head.attempt();
       } catch (err) {
         this.#queue.shift();
+        head.release?.();
         head.reject(err);
         continue;
       }
@@ -95,6 +125,7 @@ export class Sender {
         return;
       }
       this.#queue.shift();
+      head.release?.();
       head.resolve();
     }
     this.#delay = FIRST_RETRY_MS;
@@ -114,7 +145,42 @@ export class Sender {
     this.#waiting = false;
     const queue = this.#queue;
     this.#queue = [];
-    for (const p of queue) p.reject(err);
+    for (const p of queue) {
+      p.release?.();
+      p.reject(err);
+    }
+  }
+
+  /** Withdraw `pending` when its signal aborts or its timeout passes, if it still waits. */
+  #limit(pending: Pending, { signal, timeout }: SendLimits): void {
+    let timer: NodeJS.Timeout | undefined;
+    const withdraw = (err: Error): void => {
+      const at = this.#queue.indexOf(pending);
+      if (at < 0) return;
+      this.#queue.splice(at, 1);
+      pending.release?.();
+      pending.reject(err);
+      if (this.#queue.length === 0) this.#stopWaiting();
+    };
+    const onAbort = (): void => withdraw(new AbortError(signal?.reason));
+    if (timeout !== null) {
+      // Never what holds the process open: the wait itself does (watch or retry timer).
+      timer = setTimeout(() => withdraw(sendTimedOut(timeout)), timeout * 1000).unref();
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    pending.release = () => {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+  }
+
+  /** Nothing waits any more: no retry timer, no writable wakeup. */
+  #stopWaiting(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#waiting = false;
+    this.#delay = FIRST_RETRY_MS;
+    this.#changed();
   }
 
   #wait(): void {

@@ -9,12 +9,23 @@ import { badOptions, closedError, codedError, ErrorCodes } from './errors.js';
 import type { NativeSocket } from './native.js';
 import type { DatagramProtocol } from './protocol.js';
 import { sendAttempt } from './send-attempt.js';
-import type { Sender } from './sender.js';
+import { sendLimits, type SendLimits, type Sender } from './sender.js';
+import { SERVER_OPTION_NAMES } from './server-options.js';
 
 /** Options of {@link UnixDatagramServerClient.sendPacket}. */
 export interface ServerSendOptions {
   /** Descriptors and/or credentials to send with the reply. */
   ancillary?: SocketAncillary;
+  /**
+   * Cancels a reply that waits for room in this sender's queue: it rejects with an
+   * `AbortError` and is never sent.
+   */
+  signal?: AbortSignal;
+  /**
+   * Seconds a reply may wait for room in this sender's queue; then it rejects with a
+   * `TimeoutError` (`'ETIMEDOUT'`) and is never sent. Default: no limit.
+   */
+  timeout?: number | null;
 }
 
 /** @internal What a server client needs from its server. */
@@ -36,10 +47,9 @@ export interface ServerClientLink<SentPacket> {
  * @typeParam SentPacket - what the server sends back
  * @example
  * ```ts
- * async function* handler(client: UnixDatagramServerClient<string>) {
- *   const request: string = yield;
+ * const handler: PacketHandler<string, string> = async (request, client) => {
  *   if (client.canReply) await client.sendPacket(request.toUpperCase());
- * }
+ * };
  * ```
  */
 export class UnixDatagramServerClient<SentPacket> {
@@ -89,7 +99,7 @@ export class UnixDatagramServerClient<SentPacket> {
   sendPacket(packet: SentPacket, options?: ServerSendOptions): Promise<void> {
     const link = this.#link;
     if (link.closed()) return Promise.reject(closedError());
-    const invalid = badOptions(options);
+    const invalid = badOptions(options, SERVER_OPTION_NAMES.send);
     if (invalid) return Promise.reject(invalid);
     if (!this.canReply) {
       return Promise.reject(
@@ -97,12 +107,14 @@ export class UnixDatagramServerClient<SentPacket> {
       );
     }
     let attempt: () => number;
+    let limits: SendLimits | undefined;
     try {
+      if (options !== undefined) limits = sendLimits(options);
       attempt = sendAttempt(link.native, link.protocol, packet, options?.ancillary, link.rawAddress);
     } catch (err) {
       return Promise.reject(err);
     }
-    return link.sender.send(attempt);
+    return link.sender.send(attempt, limits);
   }
 
   /** A printable form, e.g. for logs: the sender's address. */

@@ -3,7 +3,7 @@
  * of one sender in order, one handler run (or conversation) at a time.
  * @packageDocumentation
  */
-import { TimeoutError, closedError } from './errors.js';
+import { TimeoutError, closedError, invalidArgType } from './errors.js';
 import type { DatagramProtocol } from './protocol.js';
 import type { RawDatagram } from './receiver.js';
 import { SocketAncillary } from './ancillary.js';
@@ -20,27 +20,35 @@ export interface RecvParams {
 }
 
 /**
- * An easynetwork-style request handler: an async generator function run once per
- * conversation with a sender. Each `yield` receives that sender's next packet, so state
- * lives in local variables. When it returns, the next packet of that sender starts a new
- * run. Returning before the first `yield` discards the packet that started it.
+ * An easynetwork-style request handler: an object whose `handle` is an async generator
+ * method, run once per conversation with a sender. Each `yield` receives that sender's next
+ * packet, so state lives in local variables (or on the object, shared by all senders). When
+ * `handle` returns, the next packet of that sender starts a new run. Returning before the
+ * first `yield` discards the packet that started it.
  *
  * @typeParam SentPacket - what the server sends
  * @typeParam ReceivedPacket - what it receives
  * @example
  * ```ts
- * const counter: ConversationHandler<number, string> = async function* (client) {
- *   let count = 0;
- *   for (;;) {
- *     const request = yield { timeout: 30 };
- *     await client.sendPacket(++count);
- *   }
+ * const counter: ConversationHandler<number, string> = {
+ *   async *handle(client) {
+ *     let count = 0;
+ *     for (;;) {
+ *       const request = yield { timeout: 30 }; // seconds
+ *       await client.sendPacket(++count);
+ *     }
+ *   },
  * };
  * ```
  */
-export type ConversationHandler<SentPacket, ReceivedPacket> = (
-  client: UnixDatagramServerClient<SentPacket>,
-) => AsyncGenerator<RecvParams | undefined | void, unknown, ReceivedPacket>;
+export interface ConversationHandler<SentPacket, ReceivedPacket> {
+  /**
+   * One conversation with `client`: `const packet = yield` (or `yield { timeout }`) waits for
+   * its next packet.
+   * @param client - the sender, to answer it
+   */
+  handle(client: UnixDatagramServerClient<SentPacket>): AsyncGenerator<RecvParams | undefined | void, unknown, ReceivedPacket>;
+}
 
 /**
  * A plain request handler: called once per packet, awaited before the same sender's next
@@ -60,14 +68,34 @@ export type PacketHandler<SentPacket, ReceivedPacket> = (
   client: UnixDatagramServerClient<SentPacket>,
 ) => void | PromiseLike<unknown>;
 
-/** Either kind of request handler (told apart at run time: async generator functions are conversations). */
+/**
+ * Either kind of request handler: a function is called per packet ({@link PacketHandler}),
+ * an object's `handle` generator runs per conversation ({@link ConversationHandler}). Both
+ * written inline in `UnixDatagramServer.listen(…)` get their parameter types from the
+ * protocol, without annotations.
+ */
 export type RequestHandler<SentPacket, ReceivedPacket> =
-  | ConversationHandler<SentPacket, ReceivedPacket>
-  | PacketHandler<SentPacket, ReceivedPacket>;
+  | PacketHandler<SentPacket, ReceivedPacket>
+  | ConversationHandler<SentPacket, ReceivedPacket>;
 
-/** @internal Whether `fn` is an `async function*`. */
-export function isConversationHandler<S, R>(fn: RequestHandler<S, R>): fn is ConversationHandler<S, R> {
-  return Object.prototype.toString.call(fn) === '[object AsyncGeneratorFunction]';
+/** @internal Whether `handler` is a {@link ConversationHandler}. */
+export function isConversationHandler<S, R>(handler: RequestHandler<S, R>): handler is ConversationHandler<S, R> {
+  return typeof handler === 'object';
+}
+
+/**
+ * @internal A `handler` argument, checked: a function, or an object with a `handle` method.
+ * An async generator function given directly is refused, with how to pass it: called per
+ * packet, it would return a generator that never runs.
+ * @throws `ERR_INVALID_ARG_TYPE`
+ */
+export function checkHandler(handler: unknown): void {
+  if (typeof handler === 'function') {
+    if (Object.prototype.toString.call(handler) !== '[object AsyncGeneratorFunction]') return;
+    throw invalidArgType('handler', 'a function (packet, client) => … or an object { handle(client) }; put an async generator function in { handle }, e.g. { async *handle(client) { … } }', handler);
+  }
+  if (typeof handler === 'object' && handler !== null && typeof (handler as { handle?: unknown }).handle === 'function') return;
+  throw invalidArgType('handler', 'a function (packet, client) => … or an object { handle(client) } whose handle is an async generator method', handler);
 }
 
 /** @internal What a slot needs from its server. */
@@ -185,7 +213,7 @@ export class ClientSlot<S, R> {
     let gen: AsyncGenerator<RecvParams | undefined | void, unknown, R>;
     let step: IteratorResult<RecvParams | undefined | void, unknown>;
     try {
-      gen = handler(this.client);
+      gen = handler.handle(this.client);
       step = await gen.next();
     } catch (err) {
       first.fds?.close(); // failed before its first yield: the packet goes with it

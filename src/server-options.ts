@@ -28,7 +28,28 @@ export interface ServerOptions<SentPacket> {
    * `console.error` with the sender's address.
    */
   onError?: (error: unknown, client: UnixDatagramServerClient<SentPacket> | undefined) => void;
+  /**
+   * Closes the server when it aborts, as `server.listen({ signal })` does in Node. Already
+   * aborted: `listen` rejects with an `AbortError` and binds nothing.
+   */
+  signal?: AbortSignal;
 }
+
+/** Options of {@link UnixDatagramServer.serveForever}. */
+export interface ServeOptions {
+  /**
+   * Closes the server when it aborts; `serveForever()` then rejects with an `AbortError`
+   * once the close has finished.
+   */
+  signal?: AbortSignal;
+}
+
+/** @internal The option names each server call takes (an unknown one is refused). */
+export const SERVER_OPTION_NAMES = {
+  listen: ['mode', 'removeStale', 'passCredentials', 'onError', 'signal'],
+  serve: ['signal'],
+  send: ['ancillary', 'signal', 'timeout'],
+} as const satisfies Record<string, readonly string[]>;
 
 /**
  * @internal The default {@link ServerOptions.onError}: `console.error` with the server's

@@ -5,17 +5,17 @@
  */
 import { Buffer } from 'node:buffer';
 import { decodeAddress, encodeAddress, type AddressLike, type UnixAddress } from './address.js';
-import { checkOptions, closedError, invalidArgType, invalidArgValue } from './errors.js';
+import { AbortError, checkOptions, checkSignal, closedError, invalidArgType, invalidArgValue } from './errors.js';
 import { native, READABLE, type NativeSocket } from './native.js';
-import type { DatagramProtocol } from './protocol.js';
+import { checkProtocol, type DatagramProtocol } from './protocol.js';
 import { Receiver, type RawDatagram } from './receiver.js';
 import { Sender } from './sender.js';
 import { UnixDatagramServerClient } from './server-client.js';
-import { ClientSlot, type ConversationHandler, type PacketHandler, type RequestHandler, type SlotHost } from './server-handler.js';
-import { defaultOnError, type ServerOptions } from './server-options.js';
+import { checkHandler, ClientSlot, type RequestHandler, type SlotHost } from './server-handler.js';
+import { defaultOnError, SERVER_OPTION_NAMES, type ServeOptions, type ServerOptions } from './server-options.js';
 import { bindSocketFile, unlinkSocketFile, type SocketFile } from './socket-file.js';
 
-export type { ServerOptions } from './server-options.js';
+export type { ServeOptions, ServerOptions } from './server-options.js';
 
 /**
  * Most packets queued for one sender's handler. When a sender has this many waiting, the
@@ -34,8 +34,7 @@ export const MAX_QUEUED_PER_CLIENT = 1024;
  * @example
  * ```ts
  * const server = await UnixDatagramServer.listen('/run/app.sock', new DatagramProtocol(new JSONSerializer()),
- *   async function* (client) {
- *     const request = yield;
+ *   async (request, client) => {
  *     await client.sendPacket({ echo: request });
  *   }, { mode: 0o600, removeStale: true });
  * await server.serveForever(); // until server.close()
@@ -66,41 +65,35 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
   #keepAlive = false;
   readonly #done: Promise<void>;
   #resolveDone!: () => void;
+  /** Stops listening to `listen`'s `signal`. */
+  #unlisten: (() => void) | undefined;
 
   /**
-   * Bind `address` and start serving.
+   * Bind `address` and start serving. Every argument is checked before any socket exists.
    * @param address - a path, `'\0name'` / `{ abstract }` for an abstract name
    * @param protocol - how packets are encoded
-   * @param handler - an `async function*` per conversation ({@link ConversationHandler}) or
-   *   an `async (packet, client) => …` per packet ({@link PacketHandler}; annotate its
-   *   parameters when written inline)
-   * @param options - mode, stale files, credentials, error hook
+   * @param handler - `async (packet, client) => …`, called per packet ({@link PacketHandler}),
+   *   or `{ async *handle(client) { … } }`, run per conversation ({@link ConversationHandler});
+   *   either written inline gets its parameter types from `protocol`
+   * @param options - mode, stale files, credentials, error hook, a signal that closes the server
    * @returns the serving server
-   * @throws `EADDRINUSE` (with the reason), `EACCES`, `ENOENT`, `ENAMETOOLONG`, …
+   * @throws `EADDRINUSE` (with the reason), `EACCES`, `ENOENT`, `ENAMETOOLONG`, …;
+   * `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for bad arguments; an `AbortError` if
+   * the signal is already aborted
    */
-  static listen<S, R>(
-    address: AddressLike,
-    protocol: DatagramProtocol<S, R>,
-    handler: NoInfer<ConversationHandler<S, R>>,
-    options?: ServerOptions<NoInfer<S>>,
-  ): Promise<UnixDatagramServer<S, R>>;
-  static listen<S, R>(
-    address: AddressLike,
-    protocol: DatagramProtocol<S, R>,
-    handler: NoInfer<PacketHandler<S, R>>,
-    options?: ServerOptions<NoInfer<S>>,
-  ): Promise<UnixDatagramServer<S, R>>;
   static async listen<S, R>(
     address: AddressLike,
     protocol: DatagramProtocol<S, R>,
-    handler: RequestHandler<S, R>,
-    options: ServerOptions<S> = {},
+    handler: NoInfer<RequestHandler<S, R>>,
+    options: ServerOptions<NoInfer<S>> = {},
   ): Promise<UnixDatagramServer<S, R>> {
     const raw = encodeAddress(address);
-    if (typeof handler !== 'function') throw invalidArgType('handler', 'a function or an async generator function', handler);
-    checkOptions(options);
+    checkProtocol(protocol);
+    checkHandler(handler);
+    checkOptions(options, SERVER_OPTION_NAMES.listen);
     const { onError } = options;
     if (onError !== undefined && typeof onError !== 'function') throw invalidArgType('options.onError', 'a function', onError);
+    const signal = checkSignal(options.signal);
     const local = decodeAddress(raw);
     if (!('path' in local) && options.mode !== undefined) {
       throw invalidArgValue('options.mode', 'applies to socket files only (an abstract name has no permissions)', options.mode);
@@ -116,7 +109,16 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
       sock.close();
       throw err;
     }
-    return new UnixDatagramServer(sock, protocol, handler, file, 'path' in local ? local : decodeAddress(sock.localAddress()), onError);
+    let server: UnixDatagramServer<S, R>;
+    try {
+      server = new UnixDatagramServer(sock, protocol, handler, file, 'path' in local ? local : decodeAddress(sock.localAddress()), onError);
+    } catch (err) {
+      sock.close();
+      if (file) unlinkSocketFile(file);
+      throw err;
+    }
+    if (signal) server.#closeOn(signal);
+    return server;
   }
 
   private constructor(
@@ -169,10 +171,30 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
 
   /**
    * Wait while the server serves (it started at `listen`).
+   * @param options - `signal`: closes the server when it aborts; the promise then rejects
+   *   with an `AbortError` once the close has finished
    * @returns a promise that resolves once {@link close} has finished
    */
-  serveForever(): Promise<void> {
-    return this.#done;
+  serveForever(options?: ServeOptions): Promise<void> {
+    let signal: AbortSignal | undefined;
+    try {
+      checkOptions(options, SERVER_OPTION_NAMES.serve);
+      const given = options?.signal;
+      if (given !== undefined && !(given instanceof AbortSignal)) throw invalidArgType('options.signal', 'an AbortSignal', given);
+      signal = given;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (signal === undefined || this.#closed) return this.#done;
+    if (signal.aborted) return this.close().then(() => Promise.reject(new AbortError(signal.reason)));
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => void this.close().then(() => reject(new AbortError(signal.reason)));
+      signal.addEventListener('abort', onAbort, { once: true });
+      void this.#done.then(() => {
+        signal.removeEventListener('abort', onAbort);
+        if (!signal.aborted) resolve();
+      });
+    });
   }
 
   /** Let the process exit while the server waits for datagrams. @returns this */
@@ -205,6 +227,8 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
 
   async #close(): Promise<void> {
     this.#closed = true;
+    this.#unlisten?.();
+    this.#unlisten = undefined;
     this.#release?.();
     this.#release = undefined;
     this.#native.close();
@@ -220,6 +244,13 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
     this.#anonymous.clear();
     this.#full.clear();
     this.#resolveDone();
+  }
+
+  /** Close when `signal` aborts (and stop listening to it once closed). */
+  #closeOn(signal: AbortSignal): void {
+    const onAbort = (): void => void this.close();
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.#unlisten = () => signal.removeEventListener('abort', onAbort);
   }
 
   #receiverLeftovers(): RawDatagram[] {

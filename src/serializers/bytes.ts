@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import { invalidArgType } from '../errors.js';
 import type { Serializer } from '../protocol.js';
 
 /**
@@ -13,9 +14,10 @@ export class BytesSerializer implements Serializer<Uint8Array, Buffer> {
   /**
    * @param packet - bytes to send
    * @returns the same bytes
+   * @throws `ERR_INVALID_ARG_TYPE` for anything but a `Uint8Array` (a `Buffer` is one)
    */
   serialize(packet: Uint8Array): Uint8Array {
-    if (!(packet instanceof Uint8Array)) throw new TypeError('BytesSerializer sends Uint8Array or Buffer values');
+    if (!(packet instanceof Uint8Array)) throw invalidArgType('packet', 'a Uint8Array or Buffer (BytesSerializer sends bytes)', packet);
     return packet;
   }
 

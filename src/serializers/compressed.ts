@@ -1,6 +1,6 @@
 import zlib from 'node:zlib';
 
-import { invalidArgValue, outOfRange } from '../errors.js';
+import { checkOptions, invalidArgValue, outOfRange } from '../errors.js';
 import type { Serializer } from '../protocol.js';
 
 /** Options of {@link CompressedSerializer}. */
@@ -49,13 +49,15 @@ export class CompressedSerializer<SentPacket, ReceivedPacket> implements Seriali
   /**
    * @param inner - the serializer whose output is compressed
    * @param options - algorithm, level, decompressed size limit
-   * @throws TypeError (`ERR_INVALID_ARG_VALUE`) for an unknown algorithm, RangeError
+   * @throws TypeError (`ERR_INVALID_ARG_VALUE`) for an inner that is no serializer, an
+   * unknown algorithm or an unknown option, RangeError
    * (`ERR_OUT_OF_RANGE`) for a level or limit out of range
    */
   constructor(inner: Serializer<SentPacket, ReceivedPacket>, options: CompressionOptions = {}) {
     if (typeof inner?.serialize !== 'function' || typeof inner.deserialize !== 'function') {
       throw invalidArgValue('inner', 'must be a Serializer (serialize and deserialize methods)', inner);
     }
+    checkOptions(options, ['algorithm', 'level', 'maxDecompressedSize']);
     const { algorithm = 'deflate', level, maxDecompressedSize = DEFAULT_MAX_DECOMPRESSED } = options;
     if (!Number.isSafeInteger(maxDecompressedSize) || maxDecompressedSize < 1) {
       throw outOfRange('options.maxDecompressedSize', 'an integer >= 1', maxDecompressedSize);

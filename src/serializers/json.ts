@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import { invalidArgValue } from '../errors.js';
 import type { Serializer } from '../protocol.js';
 
 /**
@@ -15,7 +16,7 @@ export class JSONSerializer<SentPacket = unknown, ReceivedPacket = unknown> impl
   /**
    * @param packet - a JSON-serializable value
    * @returns its UTF-8 JSON text
-   * @throws TypeError when the value has no JSON form (`undefined`, a function, a cycle)
+   * @throws as {@link JSONSerializer.serializeText}
    */
   serialize(packet: SentPacket): Uint8Array {
     return Buffer.from(this.serializeText(packet), 'utf8');
@@ -24,11 +25,12 @@ export class JSONSerializer<SentPacket = unknown, ReceivedPacket = unknown> impl
   /**
    * @param packet - a JSON-serializable value
    * @returns its JSON text (the client sends it as UTF-8 without making a Buffer)
-   * @throws TypeError when the value has no JSON form (`undefined`, a function, a cycle)
+   * @throws `ERR_INVALID_ARG_VALUE` for a value with no JSON text (`undefined`, a function, a
+   * symbol); `JSON.stringify`'s TypeError for a cycle or a BigInt
    */
   serializeText(packet: SentPacket): string {
     const text = JSON.stringify(packet);
-    if (text === undefined) throw new TypeError(`cannot serialize ${typeof packet} as JSON`);
+    if (text === undefined) throw invalidArgValue('packet', 'has no JSON form', packet);
     return text;
   }
 

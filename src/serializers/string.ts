@@ -1,6 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { TextDecoder } from 'node:util';
 
+import { invalidArgType } from '../errors.js';
 import type { Serializer } from '../protocol.js';
 
 /**
@@ -16,6 +17,7 @@ export class StringSerializer implements Serializer<string, string> {
   /**
    * @param packet - a string
    * @returns its UTF-8 bytes
+   * @throws `ERR_INVALID_ARG_TYPE` for anything but a string
    */
   serialize(packet: string): Uint8Array {
     return Buffer.from(this.serializeText(packet), 'utf8');
@@ -24,9 +26,10 @@ export class StringSerializer implements Serializer<string, string> {
   /**
    * @param packet - a string
    * @returns the string itself (the client sends it as UTF-8 without making a Buffer)
+   * @throws `ERR_INVALID_ARG_TYPE` for anything but a string
    */
   serializeText(packet: string): string {
-    if (typeof packet !== 'string') throw new TypeError(`StringSerializer sends strings, not ${typeof packet}`);
+    if (typeof packet !== 'string') throw invalidArgType('packet', 'of type string (StringSerializer sends strings)', packet);
     return packet;
   }
 
