@@ -45,6 +45,7 @@ pub mod cmsg;
 pub mod error;
 pub mod msg;
 pub mod socket;
+mod sys;
 
 pub use addr::Address;
 pub use batch::{OutMessage, RecvBatch};

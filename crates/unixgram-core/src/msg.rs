@@ -13,11 +13,12 @@ use std::ptr;
 use nix::errno::Errno;
 #[cfg(target_os = "linux")]
 use nix::sys::socket::UnixCredentials;
-use nix::sys::socket::{self, ControlMessage, MsgFlags, SockaddrLike, UnixAddr};
+use nix::sys::socket::{self, ControlMessage, SockaddrLike, UnixAddr};
 
 use crate::addr::Address;
 use crate::cmsg::{self, ControlBuffer, Credentials, Received, MAX_FDS_PER_MESSAGE};
 use crate::error::{Error, ErrorKind, Result};
+use crate::sys;
 
 /// Control data to send with a datagram. The descriptors are borrowed: the caller keeps
 /// owning them (the kernel duplicates them into the message).
@@ -42,26 +43,12 @@ pub struct Datagram {
     pub ancillary: Received,
 }
 
-/// `MSG_DONTWAIT | MSG_NOSIGNAL`. macOS has no `MSG_NOSIGNAL`: its sockets get
-/// `SO_NOSIGPIPE` when created or adopted instead.
-fn send_flags() -> MsgFlags {
-    #[cfg(not(target_vendor = "apple"))]
-    let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL;
-    #[cfg(target_vendor = "apple")]
-    let flags = MsgFlags::MSG_DONTWAIT;
-    flags
-}
-
 /// Send one datagram of `data` on a connected socket, without control data: send(2)
 /// with `MSG_DONTWAIT | MSG_NOSIGNAL`, the cheapest way out (no `msghdr`, no allocation).
 /// Errors carry no address; callers that report them use [`sendmsg`] instead.
 pub fn send(fd: BorrowedFd<'_>, data: &[u8]) -> Result<usize> {
-    loop {
-        match socket::send(fd.as_raw_fd(), data, send_flags()) {
-            Err(Errno::EINTR) => continue,
-            other => return other.map_err(|errno| Error::os(errno, "send")),
-        }
-    }
+    sys::retry(|| socket::send(fd.as_raw_fd(), data, sys::send_flags()))
+        .map_err(|errno| Error::os(errno, "send"))
 }
 
 /// Send one datagram gathered from `iov`. See sendmsg(2).
@@ -104,12 +91,8 @@ pub fn sendmsg(
     if let Some(creds) = &creds {
         cmsgs.push(ControlMessage::ScmCredentials(creds));
     }
-    loop {
-        match socket::sendmsg(fd.as_raw_fd(), iov, &cmsgs, send_flags(), dest) {
-            Err(Errno::EINTR) => continue,
-            other => return other.map_err(|errno| Error::os(errno, "sendmsg")),
-        }
-    }
+    sys::retry(|| socket::sendmsg(fd.as_raw_fd(), iov, &cmsgs, sys::send_flags(), dest))
+        .map_err(|errno| Error::os(errno, "sendmsg"))
 }
 
 /// Size of the next queued datagram, or `None` if the queue is empty. See recv(2):
@@ -118,15 +101,11 @@ pub fn sendmsg(
 #[cfg(not(target_vendor = "apple"))]
 pub fn peek_size(fd: BorrowedFd<'_>) -> Result<Option<usize>> {
     let flags = libc::MSG_PEEK | libc::MSG_TRUNC | libc::MSG_DONTWAIT;
-    loop {
-        // SAFETY: a zero-length buffer is never written; null is allowed with len 0.
-        let n = unsafe { libc::recv(fd.as_raw_fd(), ptr::null_mut(), 0, flags) };
-        match Errno::result(n) {
-            Ok(n) => return Ok(Some(n as usize)),
-            Err(Errno::EINTR) => continue,
-            Err(Errno::EAGAIN) => return Ok(None),
-            Err(errno) => return Err(Error::os(errno, "recvmsg")),
-        }
+    // SAFETY: a zero-length buffer is never written; null is allowed with len 0.
+    match sys::retry_libc(|| unsafe { libc::recv(fd.as_raw_fd(), ptr::null_mut(), 0, flags) }) {
+        Ok(n) => Ok(Some(n as usize)),
+        Err(Errno::EAGAIN) => Ok(None),
+        Err(errno) => Err(Error::os(errno, "recvmsg")),
     }
 }
 
@@ -144,23 +123,20 @@ pub fn peek_size(fd: BorrowedFd<'_>) -> Result<Option<usize>> {
         return Ok(Some(size));
     }
     let mut byte = 0u8;
-    loop {
-        // SAFETY: `byte` is valid for a write of the one byte passed.
-        let n = unsafe {
-            libc::recv(
-                fd.as_raw_fd(),
-                ptr::addr_of_mut!(byte).cast(),
-                1,
-                libc::MSG_PEEK | libc::MSG_DONTWAIT,
-            )
-        };
-        match Errno::result(n) {
-            Ok(0) => return Ok(Some(0)),
-            Ok(_) => return so_nread(fd).map(Some),
-            Err(Errno::EINTR) => continue,
-            Err(Errno::EAGAIN) => return Ok(None),
-            Err(errno) => return Err(Error::os(errno, "recvmsg")),
-        }
+    // SAFETY: `byte` is valid for a write of the one byte passed.
+    let peeked = sys::retry_libc(|| unsafe {
+        libc::recv(
+            fd.as_raw_fd(),
+            ptr::addr_of_mut!(byte).cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    });
+    match peeked {
+        Ok(0) => Ok(Some(0)),
+        Ok(_) => so_nread(fd).map(Some),
+        Err(Errno::EAGAIN) => Ok(None),
+        Err(errno) => Err(Error::os(errno, "recvmsg")),
     }
 }
 
@@ -182,17 +158,6 @@ fn so_nread(fd: BorrowedFd<'_>) -> Result<usize> {
     };
     Errno::result(rc).map_err(|e| Error::os(e, "getsockopt"))?;
     Ok(usize::try_from(size).unwrap_or(0))
-}
-
-/// `MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC` for recvmsg(2) and recvmmsg(2). macOS has
-/// neither input flag: descriptors are made close-on-exec by [`cmsg::take_control`], and
-/// truncation is still reported in `msg_flags`.
-pub(crate) fn recv_flags() -> libc::c_int {
-    #[cfg(not(target_vendor = "apple"))]
-    let flags = libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC | libc::MSG_TRUNC;
-    #[cfg(target_vendor = "apple")]
-    let flags = libc::MSG_DONTWAIT;
-    flags
 }
 
 /// Up to `max` datagrams without blocking, one [`recvmsg`] each: payloads appended to `out`,
@@ -257,43 +222,61 @@ pub fn recvmsg(
     msg.msg_iovlen = 1;
     msg.msg_control = control_ptr;
     msg.msg_controllen = control_len as _;
-    let flags = recv_flags();
-    let n = loop {
-        // SAFETY: every pointer in msg is valid for the lengths it declares.
-        let n = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, flags) };
-        match Errno::result(n) {
-            Ok(n) => break n as usize,
-            Err(Errno::EINTR) => continue,
-            // Someone sharing the socket took it between the peek and now.
-            Err(Errno::EAGAIN) => return Ok(None),
-            Err(errno) => return Err(Error::os(errno, "recvmsg")),
-        }
+    let flags = sys::recv_flags();
+    // SAFETY: every pointer in msg is valid for the lengths it declares.
+    let n = match sys::retry_libc(|| unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, flags) }) {
+        Ok(n) => n as usize,
+        // Someone sharing the socket took it between the peek and now.
+        Err(Errno::EAGAIN) => return Ok(None),
+        Err(errno) => return Err(Error::os(errno, "recvmsg")),
     };
-    // SAFETY: recvmsg succeeded, so the control buffer holds what the kernel wrote and the
-    // descriptors in it are ours. Taken before any check so that none can leak.
-    let ancillary = unsafe { cmsg::take_control(&msg) };
-    if msg.msg_flags & libc::MSG_TRUNC != 0 || n > size {
-        return Err(Error::new(
-            ErrorKind::Truncated {
-                size: n,
-                capacity: size,
-            },
-            "recvmsg",
-        ));
-    }
-    if msg.msg_flags & libc::MSG_CTRUNC != 0 {
-        return Err(Error::new(ErrorKind::ControlTruncated, "recvmsg"));
-    }
-    // SAFETY: the kernel initialised `n <= size` bytes after `start`.
+    // SAFETY: recvmsg succeeded and filled `msg`; its name, when asked for, is `name`.
+    let (ancillary, address) = unsafe { received(&msg, n, size, want_address, "recvmsg") }?;
+    // SAFETY: the kernel initialised `n <= size` bytes after `start` (checked by `received`).
     unsafe { out.set_len(start + n) };
-    let address = want_address.then(|| {
-        // SAFETY: `name` is a sockaddr_un the kernel filled, `msg_namelen` bytes long.
-        let addr = unsafe { UnixAddr::from_raw(ptr::addr_of!(name).cast(), Some(msg.msg_namelen)) };
-        addr.map_or(Address::Unnamed, |a| Address::from_unix_addr(&a))
-    });
     Ok(Some(Datagram {
         len: n,
         address,
         ancillary,
     }))
+}
+
+/// What the kernel wrote beside one received datagram of `len` bytes that had `capacity`
+/// bytes of room, checked in this order: its descriptors owned first, so that none can leak
+/// whatever happens next; then `MSG_TRUNC` and `MSG_CTRUNC` as errors (the descriptors that
+/// did arrive are closed with them); then the sender's address, when `want_address`. For
+/// recvmsg(2) and for each header of recvmmsg(2).
+///
+/// # Safety
+/// `hdr` was just filled by a successful `syscall`: its control buffer holds what the kernel
+/// wrote (descriptors owned by nobody else), and with `want_address` its `msg_name` points
+/// to a `sockaddr_un` the kernel filled, `msg_namelen` bytes long.
+pub(crate) unsafe fn received(
+    hdr: &libc::msghdr,
+    len: usize,
+    capacity: usize,
+    want_address: bool,
+    syscall: &'static str,
+) -> Result<(Received, Option<Address>)> {
+    // SAFETY: per this function's contract.
+    let ancillary = unsafe { cmsg::take_control(hdr) };
+    if hdr.msg_flags & libc::MSG_TRUNC != 0 || len > capacity {
+        return Err(Error::new(
+            ErrorKind::Truncated {
+                size: len,
+                capacity,
+            },
+            syscall,
+        ));
+    }
+    if hdr.msg_flags & libc::MSG_CTRUNC != 0 {
+        return Err(Error::new(ErrorKind::ControlTruncated, syscall));
+    }
+    let address = want_address.then(|| {
+        // SAFETY: per this function's contract, msg_name is a filled sockaddr_un.
+        let addr =
+            unsafe { UnixAddr::from_raw(hdr.msg_name.cast_const().cast(), Some(hdr.msg_namelen)) };
+        addr.map_or(Address::Unnamed, |a| Address::from_unix_addr(&a))
+    });
+    Ok((ancillary, address))
 }

@@ -26,6 +26,7 @@ use crate::addr::Address;
 use crate::batch::RecvBatch;
 use crate::cmsg::ControlBuffer;
 use crate::error::{Error, ErrorKind, Result};
+use crate::sys;
 
 /// An `AF_UNIX` / `SOCK_DGRAM` socket, non-blocking and close-on-exec. Dropping it closes
 /// the descriptor.
@@ -217,13 +218,8 @@ impl UnixDatagram {
     /// Set the default destination; only datagrams from it are received. See connect(2).
     pub fn connect(&mut self, addr: &Address) -> Result<()> {
         let ua = addr.to_unix_addr("connect")?;
-        loop {
-            match socket::connect(self.fd.as_raw_fd(), &ua) {
-                Err(Errno::EINTR) => continue,
-                Err(e) => return Err(Error::os(e, "connect").with_address(addr)),
-                Ok(()) => break,
-            }
-        }
+        sys::retry(|| socket::connect(self.fd.as_raw_fd(), &ua))
+            .map_err(|e| Error::os(e, "connect").with_address(addr))?;
         self.peer = Some(addr.clone());
         Ok(())
     }

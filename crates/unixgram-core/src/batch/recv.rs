@@ -7,14 +7,13 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 use std::ptr;
 
 use nix::errno::Errno;
-use nix::sys::socket::{SockaddrLike, UnixAddr};
 
 use super::region::Region;
 use super::{RECV_SLOTS, SLOT_SIZE};
-use crate::addr::Address;
-use crate::cmsg::{self, ControlBuffer};
-use crate::error::{Error, ErrorKind, Result};
+use crate::cmsg::ControlBuffer;
+use crate::error::{Error, Result};
 use crate::msg::{self, Datagram};
+use crate::sys;
 
 /// Bytes of each slot kept resident after a large datagram.
 const KEEP_RESIDENT: usize = 64 << 10;
@@ -86,25 +85,21 @@ impl RecvBatch {
                 msg_len: 0,
             };
         }
-        let flags = msg::recv_flags();
-        let got = loop {
-            // SAFETY: every header points into buffers owned by self, valid for their
-            // declared lengths; no timeout pointer.
-            let rc = unsafe {
-                libc::recvmmsg(
-                    fd.as_raw_fd(),
-                    self.hdrs.as_mut_ptr(),
-                    n as _,
-                    flags as _, // c_uint with musl
-                    ptr::null_mut(),
-                )
-            };
-            match Errno::result(rc) {
-                Ok(k) => break k as usize,
-                Err(Errno::EINTR) => continue,
-                Err(Errno::EAGAIN) => return Ok(0),
-                Err(e) => return Err(Error::os(e, "recvmmsg")),
-            }
+        let flags = sys::recv_flags();
+        // SAFETY: every header points into buffers owned by self, valid for their declared
+        // lengths; no timeout pointer.
+        let got = match sys::retry_libc(|| unsafe {
+            libc::recvmmsg(
+                fd.as_raw_fd(),
+                self.hdrs.as_mut_ptr(),
+                n as _,
+                flags as _, // c_uint with musl
+                ptr::null_mut(),
+            )
+        }) {
+            Ok(k) => k as usize,
+            Err(Errno::EAGAIN) => return Ok(0),
+            Err(e) => return Err(Error::os(e, "recvmmsg")),
         };
         // One allocation for the whole batch, not a doubling (and copying) Vec.
         let total: usize = self.hdrs[..got]
@@ -113,25 +108,24 @@ impl RecvBatch {
             .sum();
         out.reserve(total);
         for i in 0..got {
-            let hdr = &self.hdrs[i].msg_hdr;
-            // SAFETY: recvmmsg filled this header; its descriptors are ours. Taken before
-            // any check so that none can leak.
-            let ancillary = unsafe { cmsg::take_control(hdr) };
             let len = self.hdrs[i].msg_len as usize;
-            if hdr.msg_flags & libc::MSG_TRUNC != 0 || len > SLOT_SIZE {
-                each(Err(Error::new(
-                    ErrorKind::Truncated {
-                        size: len,
-                        capacity: SLOT_SIZE,
-                    },
+            // SAFETY: recvmmsg filled this header; with want_address its name is names[i].
+            let checked = unsafe {
+                msg::received(
+                    &self.hdrs[i].msg_hdr,
+                    len,
+                    SLOT_SIZE,
+                    want_address,
                     "recvmmsg",
-                )));
-                continue;
-            }
-            if hdr.msg_flags & libc::MSG_CTRUNC != 0 {
-                each(Err(Error::new(ErrorKind::ControlTruncated, "recvmmsg")));
-                continue;
-            }
+                )
+            };
+            let (ancillary, address) = match checked {
+                Ok(parts) => parts,
+                Err(e) => {
+                    each(Err(e));
+                    continue;
+                }
+            };
             // SAFETY: the kernel wrote `len` bytes at the start of slot i.
             let bytes = unsafe { std::slice::from_raw_parts(self.region.at(i * SLOT_SIZE), len) };
             out.extend_from_slice(bytes);
@@ -139,13 +133,6 @@ impl RecvBatch {
                 self.region
                     .release(i * SLOT_SIZE + KEEP_RESIDENT, len - KEEP_RESIDENT);
             }
-            let address = want_address.then(|| {
-                // SAFETY: names[i] was filled by the kernel, msg_namelen bytes long.
-                let a = unsafe {
-                    UnixAddr::from_raw(ptr::addr_of!(self.names[i]).cast(), Some(hdr.msg_namelen))
-                };
-                a.map_or(Address::Unnamed, |a| Address::from_unix_addr(&a))
-            });
             each(Ok(Datagram {
                 len,
                 address,

@@ -5,12 +5,12 @@
 use std::mem;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-use nix::errno::Errno;
 use nix::sys::socket::{SockaddrLike, UnixAddr};
 
 use super::{check_batch, OutMessage, SEND_MAX};
 use crate::cmsg;
 use crate::error::{Error, Result};
+use crate::sys;
 
 /// Send up to [`SEND_MAX`] datagrams with one `sendmmsg(2)`, each with its own control
 /// data, to the connected peer or to `dest`. Returns how many were sent (the kernel stops at
@@ -52,21 +52,17 @@ pub fn sendmmsg(
             }
         })
         .collect();
-    loop {
-        // SAFETY: every header points to memory borrowed for this call and valid for the
-        // declared lengths; the kernel does not write through the iovecs.
-        let rc = unsafe {
-            libc::sendmmsg(
-                fd.as_raw_fd(),
-                hdrs.as_mut_ptr(),
-                hdrs.len() as _,
-                (libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) as _, // c_uint with musl
-            )
-        };
-        match Errno::result(rc) {
-            Ok(n) => return Ok(n as usize),
-            Err(Errno::EINTR) => continue,
-            Err(e) => return Err(Error::os(e, "sendmmsg")),
-        }
-    }
+    let flags = sys::send_flags().bits();
+    // SAFETY: every header points to memory borrowed for this call and valid for the declared
+    // lengths; the kernel does not write through the iovecs.
+    sys::retry_libc(|| unsafe {
+        libc::sendmmsg(
+            fd.as_raw_fd(),
+            hdrs.as_mut_ptr(),
+            hdrs.len() as _,
+            flags as _, // c_uint with musl
+        )
+    })
+    .map(|n| n as usize)
+    .map_err(|e| Error::os(e, "sendmmsg"))
 }

@@ -16,6 +16,7 @@ use crate::addr::Address;
 use crate::batch::{self, OutMessage, RecvBatch};
 use crate::error::{Error, Result};
 use crate::msg::{self, Datagram, SendAncillary};
+use crate::sys;
 
 /// Above this a datagram may fail with `ENOBUFS`: the kernel cannot allocate it
 /// (4 MiB linear part plus page fragments; 4 263 616 bytes was the largest seen on 6.18).
@@ -31,21 +32,16 @@ impl UnixDatagram {
         // A signal (EINTR) restarts the wait with what is left of the time, not all of it.
         let deadline = (timeout_ms >= 0)
             .then(|| Instant::now() + Duration::from_millis(timeout_ms.unsigned_abs().into()));
-        loop {
-            let timeout = match deadline {
-                None => PollTimeout::NONE,
-                Some(at) => {
-                    let left = at.saturating_duration_since(Instant::now());
-                    PollTimeout::try_from(left.as_micros().div_ceil(1000))
-                        .unwrap_or(PollTimeout::MAX)
-                }
-            };
-            match poll(&mut fds, timeout) {
-                Err(Errno::EINTR) => continue,
-                Err(e) => return Err(Error::os(e, "poll")),
-                Ok(n) => return Ok(n > 0),
+        let left = || match deadline {
+            None => PollTimeout::NONE,
+            Some(at) => {
+                let left = at.saturating_duration_since(Instant::now());
+                PollTimeout::try_from(left.as_micros().div_ceil(1000)).unwrap_or(PollTimeout::MAX)
             }
-        }
+        };
+        sys::retry(|| poll(&mut fds, left()))
+            .map(|n| n > 0)
+            .map_err(|e| Error::os(e, "poll"))
     }
 
     /// Send one datagram to the connected peer or to `dest`.
