@@ -49,9 +49,9 @@ test('listen --show-credentials prints the sender pid, uid and gid', async (t) =
   t.regex(listener.stdout, new RegExp(`^#1 from @[0-9a-f]{5} 3 bytes "who" pid=${sender.child.pid} uid=${uid} gid=${gid}\n$`));
 });
 
-test('send - sends one datagram per stdin line; binary payloads print as hex', async (t) => {
+test('send --lines sends one datagram per stdin line; binary payloads print as hex', async (t) => {
   const sock = path.join(tempDir(t), 'stdin.sock');
-  const { listener, listenCode, sendCode } = await roundTrip(t, [sock, '--count', '3'], [sock, '-'], 'one\ntwo\n\x01\x02\n');
+  const { listener, listenCode, sendCode } = await roundTrip(t, [sock, '--count', '3'], [sock, '--lines'], 'one\ntwo\n\x01\x02\n');
   t.is(sendCode, 0);
   t.is(listenCode, 0, listener.stderr);
   const payloads = listener.stdout.trimEnd().split('\n').map((line) => line.replace(/^#\d+ from @[0-9a-f]{5} \d+ bytes /, ''));

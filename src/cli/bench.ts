@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { Io } from './listen.js';
+import type { Io } from './io.js';
 import { BENCH_HELP, UsageError } from './usage.js';
 
 /**

@@ -9,14 +9,9 @@ import { DatagramProtocol } from '../protocol.js';
 import { BytesSerializer } from '../serializers/bytes.js';
 import { UnixDatagramServer } from '../server.js';
 import type { UnixDatagramServerClient } from '../server-client.js';
-import { describeFd, formatJson, formatLine } from './format.js';
+import { describeFd, formatJson, formatLine, type Received } from './format.js';
+import { plural, type Io } from './io.js';
 import { LISTEN_HELP, UsageError, asUsage, parseAddress, positiveInteger } from './usage.js';
-
-/** Where the command writes; the real process streams, or test doubles. */
-export interface Io {
-  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
-}
 
 /**
  * Run `unixgram listen`.
@@ -31,6 +26,7 @@ export async function listen(args: string[], io: Io): Promise<number> {
       allowPositionals: true,
       options: {
         json: { type: 'boolean' },
+        raw: { type: 'boolean' },
         'show-fds': { type: 'boolean' },
         'show-credentials': { type: 'boolean' },
         count: { type: 'string' },
@@ -47,27 +43,36 @@ export async function listen(args: string[], io: Io): Promise<number> {
   const limit = positiveInteger('count', values.count);
   const showFds = values['show-fds'] === true;
   const showCredentials = values['show-credentials'] === true;
-  const print = values.json ? formatJson : formatLine;
+  if (values.raw && values.json) throw new UsageError('--raw and --json exclude each other');
+  if (values.raw && (showFds || showCredentials)) throw new UsageError('--raw writes payloads only: --show-fds and --show-credentials need the line or --json output');
+  const print = values.raw ? undefined : values.json ? formatJson : formatLine;
 
   let n = 0;
   let bytes = 0;
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
+  const report = (message: string): boolean => io.stderr.write(`unixgram: ${message}\n`);
   const handler = (packet: Buffer, client: UnixDatagramServerClient<Uint8Array>): void => {
     if (limit !== undefined && n >= limit) return; // the rest of a batch that arrived with the last one
     n += 1;
+    const k = n;
     bytes += packet.length;
-    const fds = showFds ? [...client.ancillary.iterFds()].map(describeFd) : undefined;
-    io.stdout.write(`${print({ n, from: client.address, data: packet, fdCount: client.ancillary.fdCount, fds, credentials: showCredentials ? client.credentials : undefined })}\n`);
-    if (n === limit) finish();
+    if (print === undefined) {
+      io.stdout.write(packet);
+    } else {
+      const fds = showFds ? [...client.ancillary.iterFds()].map(describeFd) : undefined;
+      const received: Received = { n: k, from: client.address, data: packet, fdCount: client.ancillary.fdCount, fds, credentials: showCredentials ? client.credentials : undefined };
+      io.stdout.write(`${print(received)}\n`);
+    }
+    if (k === limit) finish();
   }; // descriptors not stolen are closed by the server when the handler returns
 
   const server = await UnixDatagramServer.listen(address, new DatagramProtocol(new BytesSerializer()), handler, {
     removeStale: true,
     passCredentials: showCredentials,
-    onError: (err, client) => io.stderr.write(`unixgram: ${client ? `from ${formatAddress(client.address)}: ` : ''}${err instanceof Error ? err.message : String(err)}\n`),
+    onError: (err, client) => report(`${client ? `from ${formatAddress(client.address)}: ` : ''}${oneLine(err)}`),
   });
-  io.stderr.write(`unixgram: listening on ${formatAddress(address)}${limit === undefined ? ' (Ctrl-C to stop)' : ` until ${limit} datagram${limit === 1 ? '' : 's'}`}\n`);
+  report(`listening on ${formatAddress(address)}${limit === undefined ? ' (Ctrl-C to stop)' : ` until ${plural(limit, 'datagram')}`}`);
 
   const onSignal = (): void => finish();
   process.once('SIGINT', onSignal);
@@ -81,8 +86,13 @@ export async function listen(args: string[], io: Io): Promise<number> {
     process.off('SIGTERM', onSignal);
     await server.close();
   }
-  if (limit === undefined) io.stderr.write(`unixgram: ${n} datagram${n === 1 ? '' : 's'}, ${bytes} bytes\n`);
+  if (limit === undefined) report(`${plural(n, 'datagram')}, ${bytes} bytes`);
   return 0;
+}
+
+/** An error's message on one line. */
+function oneLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ');
 }
 
 /** A count on stderr, rewritten every second. */

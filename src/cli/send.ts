@@ -1,10 +1,8 @@
 /**
- * @internal `unixgram send`: one datagram per argument or per stdin line.
+ * @internal `unixgram send`: datagrams from the arguments, stdin or files, byte for byte.
  * @packageDocumentation
  */
-import { Buffer } from 'node:buffer';
 import { closeSync, openSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 
 import { formatAddress } from '../address.js';
@@ -12,22 +10,27 @@ import { SocketAncillary } from '../ancillary.js';
 import { UnixDatagramClient } from '../client.js';
 import { DatagramProtocol } from '../protocol.js';
 import { BytesSerializer } from '../serializers/bytes.js';
-import type { Io } from './listen.js';
+import { argumentSource, outgoing, type Encoding, type Source } from './input.js';
+import type { Input, Io } from './io.js';
 import { SEND_HELP, UsageError, asUsage, parseAddress } from './usage.js';
 
 /**
  * Run `unixgram send`.
  * @param args - the arguments after `send`
  * @param io - output streams
- * @param stdin - where `-` reads lines from
+ * @param stdin - what `-` and `--lines` read
  * @returns the exit code
  */
-export async function send(args: string[], io: Io, stdin: NodeJS.ReadableStream): Promise<number> {
+export async function send(args: string[], io: Io, stdin: Input): Promise<number> {
   const { values, positionals } = asUsage(() =>
     parseArgs({
       args,
       allowPositionals: true,
       options: {
+        lines: { type: 'boolean' },
+        file: { type: 'string', multiple: true },
+        hex: { type: 'boolean' },
+        base64: { type: 'boolean' },
         fd: { type: 'string', multiple: true },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -39,11 +42,52 @@ export async function send(args: string[], io: Io, stdin: NodeJS.ReadableStream)
     return 0;
   }
   const address = parseAddress(positionals[0]);
-  const messages = positionals.slice(1);
-  if (messages.length === 0) throw new UsageError("nothing to send: give one or more messages, or '-' to send each line of stdin");
-  if (messages.includes('-') && messages.length > 1) throw new UsageError("'-' (stdin lines) cannot be mixed with message arguments");
+  const encoding: Encoding = values.hex ? 'hex' : values.base64 ? 'base64' : 'bytes';
+  if (values.hex && values.base64) throw new UsageError('--hex and --base64 exclude each other');
+  const source = pickSource(positionals.slice(1), values.file ?? [], values.lines === true, encoding);
+  if (source.kind === 'stdin' && stdin.isTTY) {
+    io.stderr.write(`unixgram: reading stdin${values.lines ? ', one datagram per line' : ' as one datagram'} (Ctrl-D to end)\n`);
+  }
 
-  const files = values.fd ?? [];
+  const fds = openAll(values.fd ?? []);
+  const client = await UnixDatagramClient.connect(address, new DatagramProtocol(new BytesSerializer())).catch((err: unknown) => {
+    for (const fd of fds) closeSync(fd);
+    throw withHint(err);
+  });
+  const to = formatAddress(address);
+  try {
+    for await (const { data, label } of outgoing(source, { lines: values.lines === true, encoding }, stdin)) {
+      let ancillary: SocketAncillary | undefined;
+      if (fds.length > 0) {
+        ancillary = new SocketAncillary();
+        ancillary.addFds(fds);
+      }
+      await client.sendPacket(data, ancillary ? { ancillary } : undefined).catch((err: unknown) => {
+        throw err instanceof Error ? Object.assign(err, { message: `${label}: ${err.message}` }) : err;
+      });
+      if (values.json) io.stdout.write(`${JSON.stringify({ to, size: data.length, fdCount: fds.length })}\n`);
+    }
+  } finally {
+    for (const fd of fds) closeSync(fd);
+    await client.close();
+  }
+  return 0;
+}
+
+/** The one source of datagrams the arguments name; two at once is a usage error. */
+function pickSource(messages: string[], files: string[], lines: boolean, encoding: Encoding): Source {
+  const stdin = messages.length === 1 && messages[0] === '-';
+  if (messages.includes('-') && !stdin) throw new UsageError("'-' (stdin) cannot be mixed with message arguments");
+  if (files.length > 0 && messages.length > 0) throw new UsageError(`--file cannot be mixed with ${stdin ? "'-' (stdin)" : 'message arguments'}`);
+  if (files.length > 0) return { kind: 'files', paths: files };
+  if (stdin || (messages.length === 0 && lines)) return { kind: 'stdin' };
+  if (lines) throw new UsageError('--lines splits stdin or --file input; each message argument is one datagram already');
+  if (messages.length === 0) throw new UsageError("nothing to send: give messages, '-' to send stdin as one datagram, --lines for one per line, or --file PATH");
+  return argumentSource(messages, encoding);
+}
+
+/** Open each file read-only, for `--fd`; all or none. */
+function openAll(files: string[]): number[] {
   const fds: number[] = [];
   try {
     for (const file of files) fds.push(openSync(file, 'r'));
@@ -51,32 +95,7 @@ export async function send(args: string[], io: Io, stdin: NodeJS.ReadableStream)
     for (const fd of fds) closeSync(fd);
     throw err;
   }
-  const client = await UnixDatagramClient.connect(address, new DatagramProtocol(new BytesSerializer())).catch((err: unknown) => {
-    for (const fd of fds) closeSync(fd);
-    throw withHint(err);
-  });
-  try {
-    const to = formatAddress(address);
-    const sendOne = async (text: string): Promise<void> => {
-      const data = Buffer.from(text, 'utf8');
-      let ancillary: SocketAncillary | undefined;
-      if (fds.length > 0) {
-        ancillary = new SocketAncillary();
-        ancillary.addFds(fds);
-      }
-      await client.sendPacket(data, ancillary ? { ancillary } : undefined);
-      if (values.json) io.stdout.write(`${JSON.stringify({ to, size: data.length, fdCount: fds.length })}\n`);
-    };
-    if (messages[0] === '-') {
-      for await (const line of createInterface({ input: stdin, crlfDelay: Infinity })) await sendOne(line);
-    } else {
-      for (const message of messages) await sendOne(message);
-    }
-  } finally {
-    for (const fd of fds) closeSync(fd);
-    await client.close();
-  }
-  return 0;
+  return fds;
 }
 
 /** A connect error with what it usually means. */

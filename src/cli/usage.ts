@@ -12,8 +12,9 @@ export class UsageError extends Error {
 export const HELP = `unixgram: send and receive Unix-domain datagrams, for debugging local IPC
 
 Usage:
-  unixgram listen <address> [--json] [--show-fds] [--show-credentials] [--count N]
-  unixgram send <address> <message>... | - [--fd FILE]... [--json]
+  unixgram listen <address> [--json | --raw] [--show-fds] [--show-credentials] [--count N]
+  unixgram send <address> <message>... | - | --lines | --file PATH... [--hex | --base64]
+                [--fd FILE]... [--json]
   unixgram bench
   unixgram help [command] | --help | --version
 
@@ -33,6 +34,10 @@ Stops after --count datagrams, or on Ctrl-C / SIGTERM (the socket file is remove
 Options:
   --json              one JSON object per line: {"n","from","size","data","encoding",
                       "fdCount"[,"fds"][,"credentials"]}; encoding is "utf8" or "base64"
+  --raw               write each payload to stdout as it is, nothing added, for piping
+                      binary data: 'unixgram listen @in --raw --count 1 > blob'. The
+                      boundaries between datagrams are lost: several run together in one
+                      stream (take one with --count 1, or keep them apart with --json)
   --show-fds          describe received descriptors (what /proc/self/fd/N points to);
                       they are closed either way
   --show-credentials  turn on SO_PASSCRED and print the sender's pid, uid and gid
@@ -44,17 +49,31 @@ stdout is not (output redirected), a running count is shown on stderr every seco
 `;
 
 export const SEND_HELP = `Usage: unixgram send <address> <message>... [options]
-       unixgram send <address> - [options]
+       unixgram send <address> - [options]            (the whole of stdin, one datagram)
+       unixgram send <address> --lines [options]      (one datagram per line of stdin)
+       unixgram send <address> --file PATH... [options]
 
-Send one datagram per <message> argument, or one per line read from stdin ('-'), to
-<address> (a path or @name). The sender autobinds to an abstract name, so a listener sees
-who sent it. A full receiver queue makes it wait; nothing is dropped.
+Send datagrams to <address> (a path or @name), byte for byte: one per <message>
+argument (its UTF-8 text), the whole of stdin as one ('-'; an empty stdin sends an
+empty datagram), or each --file as one. The sender binds to an abstract name the kernel
+picks, so a listener sees who sent it. A full receiver queue makes it wait; nothing is
+dropped.
+
+Input (one source per command):
+  -                  read stdin to its end and send it as one datagram
+  --lines            one datagram per line of stdin (or of each --file), sent as it is
+                     read: a line ends at \\n, which is not sent; anything else (a \\r,
+                     invalid UTF-8) is kept; an empty line is an empty datagram
+  --file PATH        send the file's bytes as one datagram; repeat for more files
+  --hex              every message (argument, stdin, file or line) is hex, e.g. 00ff0a
+                     or 'de ad be ef'; spaces and newlines are ignored (xxd -p output)
+  --base64           every message is base64 (standard or URL-safe); whitespace ignored
 
 Options:
-  --fd FILE   open FILE read-only and pass its descriptor with every datagram
-              (SCM_RIGHTS); repeat for more files
-  --json      print one JSON object per datagram sent: {"to","size","fdCount"}
-  -h, --help  this text
+  --fd FILE          open FILE read-only and pass its descriptor with every datagram
+                     (SCM_RIGHTS); repeat for more files
+  --json             print one JSON object per datagram sent: {"to","size","fdCount"}
+  -h, --help         this text
 `;
 
 export const BENCH_HELP = `Usage: unixgram bench
