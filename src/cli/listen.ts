@@ -11,7 +11,7 @@ import { UnixDatagramServer } from '../server.js';
 import type { UnixDatagramServerClient } from '../server-client.js';
 import { describeFd, formatJson, formatLine, type Received } from './format.js';
 import { plural, type Io } from './io.js';
-import { LISTEN_HELP, UsageError, asUsage, parseAddress, positiveInteger } from './usage.js';
+import { LISTEN_HELP, UsageError, asUsage, octalMode, parseAddress, positiveInteger } from './usage.js';
 
 /**
  * Run `unixgram listen`.
@@ -30,6 +30,7 @@ export async function listen(args: string[], io: Io): Promise<number> {
         'show-fds': { type: 'boolean' },
         'show-credentials': { type: 'boolean' },
         count: { type: 'string' },
+        mode: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }),
@@ -41,6 +42,8 @@ export async function listen(args: string[], io: Io): Promise<number> {
   if (positionals.length > 1) throw new UsageError(`listen takes one <address>, got ${positionals.length}: ${positionals.join(' ')}`);
   const address = parseAddress(positionals[0]);
   const limit = positiveInteger('count', values.count);
+  const mode = octalMode('mode', values.mode);
+  if (mode !== undefined && !('path' in address)) throw new UsageError('--mode applies to socket files only (an abstract name has no permissions)');
   const showFds = values['show-fds'] === true;
   const showCredentials = values['show-credentials'] === true;
   if (values.raw && values.json) throw new UsageError('--raw and --json exclude each other');
@@ -70,9 +73,14 @@ export async function listen(args: string[], io: Io): Promise<number> {
   const server = await UnixDatagramServer.listen(address, new DatagramProtocol(new BytesSerializer()), handler, {
     removeStale: true,
     passCredentials: showCredentials,
+    ...(mode === undefined ? {} : { mode }),
     onError: (err, client) => report(`${client ? `from ${formatAddress(client.address)}: ` : ''}${oneLine(err)}`),
   });
-  report(`listening on ${formatAddress(address)}${limit === undefined ? ' (Ctrl-C to stop)' : ` until ${plural(limit, 'datagram')}`}`);
+  const extras = [
+    mode === undefined ? '' : ` (mode ${mode.toString(8).padStart(4, '0')})`,
+    limit === undefined ? ' (Ctrl-C to stop)' : ` until ${plural(limit, 'datagram')}`,
+  ];
+  report(`listening on ${formatAddress(address)}${extras.join('')}`);
 
   const onSignal = (): void => finish();
   process.once('SIGINT', onSignal);

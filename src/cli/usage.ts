@@ -13,6 +13,7 @@ export const HELP = `unixgram: send and receive Unix-domain datagrams, for debug
 
 Usage:
   unixgram listen <address> [--json | --raw] [--show-fds] [--show-credentials] [--count N]
+                  [--mode OCTAL]
   unixgram send <address> <message>... | - | --lines | --file PATH... [--hex | --base64]
                 [--fd FILE]... [--json]
   unixgram bench
@@ -42,6 +43,10 @@ Options:
                       they are closed either way
   --show-credentials  turn on SO_PASSCRED and print the sender's pid, uid and gid
   --count N           exit after N datagrams
+  --mode OCTAL        permission bits of the socket file, e.g. 600 (only this user can
+                      send to it) or 666 (everyone can), in place before anyone can
+                      connect; sending needs write permission on the file. For paths
+                      only: an abstract name has no permissions
   -h, --help          this text
 
 A line 'listening on <address>' goes to stderr once bound. When stderr is a terminal and
@@ -121,4 +126,17 @@ export function positiveInteger(name: string, value: string | undefined): number
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name} takes a whole number >= 1, not '${value}'`);
   return n;
+}
+
+/**
+ * Permission bits in octal: `600`, `0600` or `0o600`.
+ * @param name - the option, for the message
+ * @param value - what was given
+ * @returns the bits, or `undefined` if not given
+ */
+export function octalMode(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const digits = /^(?:0o)?([0-7]{1,4})$/i.exec(value)?.[1];
+  if (digits === undefined) throw new UsageError(`--${name} takes permission bits in octal (e.g. 600, 0660), not '${value}'`);
+  return parseInt(digits, 8);
 }
