@@ -1,7 +1,8 @@
 /**
- * @internal `unixgram listen`: bind an address and print what arrives.
+ * @internal `unixgram listen`: bind an address, print what arrives, answer it if asked.
  * @packageDocumentation
  */
+import { Buffer } from 'node:buffer';
 import { parseArgs } from 'node:util';
 
 import { formatAddress } from '../address.js';
@@ -31,6 +32,8 @@ export async function listen(args: string[], io: Io): Promise<number> {
         'show-credentials': { type: 'boolean' },
         count: { type: 'string' },
         mode: { type: 'string' },
+        reply: { type: 'string' },
+        echo: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }),
@@ -48,14 +51,18 @@ export async function listen(args: string[], io: Io): Promise<number> {
   const showCredentials = values['show-credentials'] === true;
   if (values.raw && values.json) throw new UsageError('--raw and --json exclude each other');
   if (values.raw && (showFds || showCredentials)) throw new UsageError('--raw writes payloads only: --show-fds and --show-credentials need the line or --json output');
+  if (values.echo && values.reply !== undefined) throw new UsageError('--reply and --echo exclude each other');
+  const fixed = values.reply === undefined ? undefined : Buffer.from(values.reply, 'utf8');
+  const answer = values.echo ? (packet: Buffer) => packet : fixed && (() => fixed);
   const print = values.raw ? undefined : values.json ? formatJson : formatLine;
 
   let n = 0;
   let bytes = 0;
+  let finishing = false;
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
   const report = (message: string): boolean => io.stderr.write(`unixgram: ${message}\n`);
-  const handler = (packet: Buffer, client: UnixDatagramServerClient<Uint8Array>): void => {
+  const handler = async (packet: Buffer, client: UnixDatagramServerClient<Uint8Array>): Promise<void> => {
     if (limit !== undefined && n >= limit) return; // the rest of a batch that arrived with the last one
     n += 1;
     const k = n;
@@ -67,7 +74,19 @@ export async function listen(args: string[], io: Io): Promise<number> {
       const received: Received = { n: k, from: client.address, data: packet, fdCount: client.ancillary.fdCount, fds, credentials: showCredentials ? client.credentials : undefined };
       io.stdout.write(`${print(received)}\n`);
     }
-    if (k === limit) finish();
+    if (answer) {
+      if (!client.canReply) {
+        report(`#${k}: cannot answer: the sender is not bound to an address (an unbound socket can send but cannot be answered)`);
+      } else {
+        await client.sendPacket(answer(packet)).catch((err: unknown) => {
+          if (!finishing) report(`#${k}: answer to ${formatAddress(client.address)} failed: ${oneLine(err)}`);
+        });
+      }
+    }
+    if (k === limit) {
+      finishing = true;
+      finish();
+    }
   }; // descriptors not stolen are closed by the server when the handler returns
 
   const server = await UnixDatagramServer.listen(address, new DatagramProtocol(new BytesSerializer()), handler, {
@@ -78,11 +97,15 @@ export async function listen(args: string[], io: Io): Promise<number> {
   });
   const extras = [
     mode === undefined ? '' : ` (mode ${mode.toString(8).padStart(4, '0')})`,
+    values.echo ? ', echoing each datagram back' : fixed ? `, answering each datagram with ${JSON.stringify(values.reply)}` : '',
     limit === undefined ? ' (Ctrl-C to stop)' : ` until ${plural(limit, 'datagram')}`,
   ];
   report(`listening on ${formatAddress(address)}${extras.join('')}`);
 
-  const onSignal = (): void => finish();
+  const onSignal = (): void => {
+    finishing = true;
+    finish();
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const progress = limit === undefined && io.stderr.isTTY === true && io.stdout.isTTY !== true ? showProgress(io, () => [n, bytes]) : undefined;

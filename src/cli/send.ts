@@ -1,5 +1,6 @@
 /**
- * @internal `unixgram send`: datagrams from the arguments, stdin or files, byte for byte.
+ * @internal `unixgram send`: datagrams from the arguments, stdin or files, byte for byte;
+ * optionally waiting for a reply to each.
  * @packageDocumentation
  */
 import { closeSync, openSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { SocketAncillary } from '../ancillary.js';
 import { UnixDatagramClient } from '../client.js';
 import { DatagramProtocol } from '../protocol.js';
 import { BytesSerializer } from '../serializers/bytes.js';
+import { formatLine, jsonRecord, type Received } from './format.js';
 import { argumentSource, outgoing, type Encoding, type Source } from './input.js';
 import type { Input, Io } from './io.js';
 import { SEND_HELP, UsageError, asUsage, parseAddress } from './usage.js';
@@ -33,6 +35,8 @@ export async function send(args: string[], io: Io, stdin: Input): Promise<number
         base64: { type: 'boolean' },
         fd: { type: 'string', multiple: true },
         json: { type: 'boolean' },
+        'wait-reply': { type: 'boolean' },
+        raw: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }),
@@ -45,6 +49,10 @@ export async function send(args: string[], io: Io, stdin: Input): Promise<number
   const encoding: Encoding = values.hex ? 'hex' : values.base64 ? 'base64' : 'bytes';
   if (values.hex && values.base64) throw new UsageError('--hex and --base64 exclude each other');
   const source = pickSource(positionals.slice(1), values.file ?? [], values.lines === true, encoding);
+  const waitReply = values['wait-reply'] === true;
+  if (values.raw && !waitReply) throw new UsageError('--raw prints replies: it needs --wait-reply');
+  if (values.raw && values.json) throw new UsageError('--raw and --json exclude each other');
+  const output = values.raw ? 'raw' : values.json ? 'json' : 'line';
   if (source.kind === 'stdin' && stdin.isTTY) {
     io.stderr.write(`unixgram: reading stdin${values.lines ? ', one datagram per line' : ' as one datagram'} (Ctrl-D to end)\n`);
   }
@@ -55,6 +63,7 @@ export async function send(args: string[], io: Io, stdin: Input): Promise<number
     throw withHint(err);
   });
   const to = formatAddress(address);
+  let sent = 0;
   try {
     for await (const { data, label } of outgoing(source, { lines: values.lines === true, encoding }, stdin)) {
       let ancillary: SocketAncillary | undefined;
@@ -65,7 +74,22 @@ export async function send(args: string[], io: Io, stdin: Input): Promise<number
       await client.sendPacket(data, ancillary ? { ancillary } : undefined).catch((err: unknown) => {
         throw err instanceof Error ? Object.assign(err, { message: `${label}: ${err.message}` }) : err;
       });
-      if (values.json) io.stdout.write(`${JSON.stringify({ to, size: data.length, fdCount: fds.length })}\n`);
+      sent += 1;
+      const record = { to, size: data.length, fdCount: fds.length };
+      if (!waitReply) {
+        if (output === 'json') io.stdout.write(`${JSON.stringify(record)}\n`);
+        continue;
+      }
+      const incoming = new SocketAncillary();
+      try {
+        const reply = await client.recvPacket({ ancillary: incoming });
+        const received: Received = { n: sent, from: client.getPeerName(), data: reply, fdCount: incoming.fdCount, fds: undefined, credentials: undefined };
+        if (output === 'raw') io.stdout.write(reply);
+        else if (output === 'json') io.stdout.write(`${JSON.stringify({ ...record, reply: jsonRecord(received) })}\n`);
+        else io.stdout.write(`${formatLine(received)}\n`);
+      } finally {
+        incoming.close();
+      }
     }
   } finally {
     for (const fd of fds) closeSync(fd);

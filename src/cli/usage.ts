@@ -13,9 +13,9 @@ export const HELP = `unixgram: send and receive Unix-domain datagrams, for debug
 
 Usage:
   unixgram listen <address> [--json | --raw] [--show-fds] [--show-credentials] [--count N]
-                  [--mode OCTAL]
+                  [--mode OCTAL] [--reply TEXT | --echo]
   unixgram send <address> <message>... | - | --lines | --file PATH... [--hex | --base64]
-                [--fd FILE]... [--json]
+                [--fd FILE]... [--json] [--wait-reply [--raw]]
   unixgram bench
   unixgram help [command] | --help | --version
 
@@ -47,7 +47,13 @@ Options:
                       send to it) or 666 (everyone can), in place before anyone can
                       connect; sending needs write permission on the file. For paths
                       only: an abstract name has no permissions
+  --reply TEXT        answer every datagram with TEXT (as UTF-8), sent to its sender
+  --echo              answer every datagram with the datagram itself
   -h, --help          this text
+
+--reply and --echo are for request/reply debugging (see send --wait-reply). A sender that
+is not bound to an address cannot be answered: stderr says so and listening goes on.
+unixgram send binds to an abstract name, so it can be answered.
 
 A line 'listening on <address>' goes to stderr once bound. When stderr is a terminal and
 stdout is not (output redirected), a running count is shown on stderr every second.
@@ -61,8 +67,8 @@ export const SEND_HELP = `Usage: unixgram send <address> <message>... [options]
 Send datagrams to <address> (a path or @name), byte for byte: one per <message>
 argument (its UTF-8 text), the whole of stdin as one ('-'; an empty stdin sends an
 empty datagram), or each --file as one. The sender binds to an abstract name the kernel
-picks, so a listener sees who sent it. A full receiver queue makes it wait; nothing is
-dropped.
+picks, so a listener sees who sent it and can answer. A full receiver queue makes it
+wait; nothing is dropped.
 
 Input (one source per command):
   -                  read stdin to its end and send it as one datagram
@@ -77,7 +83,12 @@ Input (one source per command):
 Options:
   --fd FILE          open FILE read-only and pass its descriptor with every datagram
                      (SCM_RIGHTS); repeat for more files
-  --json             print one JSON object per datagram sent: {"to","size","fdCount"}
+  --json             print one JSON object per datagram sent: {"to","size","fdCount"},
+                     with --wait-reply also "reply": the reply as listen --json prints it
+  --wait-reply       after each datagram, wait for one datagram back and print it as
+                     listen does: '#1 from <address> 4 bytes "pong"'
+  --raw              with --wait-reply: write each reply's payload to stdout as it is,
+                     nothing added (several replies run together)
   -h, --help         this text
 `;
 
