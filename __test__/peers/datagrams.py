@@ -12,11 +12,12 @@ given and printed as hex, so any bytes (newlines, invalid UTF-8) pass unchanged.
  ask <addr> HEX [HEX...]
      autobind, connect, print {"ready": true}; for each HEX send it and wait for one datagram
      back, print {"reply": hex}; exit.
- full <addr> <extra>
+ full <addr> <extra> [room]
      bind <addr> and fill its own queue from a second socket (datagrams b"filler" until
-     EAGAIN), print {"ready": true, "queued": n}, then read nothing until SIGUSR1; then read
-     the fillers, <extra> more datagrams (waiting for them) and whatever else is queued, and
-     print {"received": [hex of every datagram that is not a filler]}.
+     EAGAIN), then read <room> of them back (default 0: room for that many more), print
+     {"ready": true, "queued": n}, then read nothing until SIGUSR1; then read the fillers,
+     <extra> more datagrams (waiting for them) and whatever else is queued, and print
+     {"received": [hex of every datagram that is not a filler]}.
 Waits time out after 20 s (a failure guard).
 """
 import signal
@@ -68,6 +69,9 @@ elif command == 'full':
             queued += 1
     except BlockingIOError:
         pass
+    for _ in range(int(args[1]) if len(args) > 1 else 0):
+        sock.recv(1 << 20)
+        queued -= 1
     emit(ready=True, queued=queued)
     signal.sigwait([signal.SIGUSR1])
     received, fillers, extra = [], 0, int(args[0])

@@ -13,8 +13,9 @@ import { DatagramProtocol } from '../protocol.js';
 import { BytesSerializer } from '../serializers/bytes.js';
 import { formatLine, jsonRecord, type Received } from './format.js';
 import { argumentSource, outgoing, type Encoding, type Source } from './input.js';
-import type { Input, Io } from './io.js';
-import { SEND_HELP, UsageError, asUsage, parseAddress } from './usage.js';
+import { CliError, type Input, type Io } from './io.js';
+import { receiveReply, sendPatiently, type Patience } from './patience.js';
+import { SEND_HELP, UsageError, asUsage, parseAddress, seconds } from './usage.js';
 
 /**
  * Run `unixgram send`.
@@ -37,6 +38,7 @@ export async function send(args: string[], io: Io, stdin: Input): Promise<number
         json: { type: 'boolean' },
         'wait-reply': { type: 'boolean' },
         raw: { type: 'boolean' },
+        timeout: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }),
@@ -52,6 +54,7 @@ export async function send(args: string[], io: Io, stdin: Input): Promise<number
   const waitReply = values['wait-reply'] === true;
   if (values.raw && !waitReply) throw new UsageError('--raw prints replies: it needs --wait-reply');
   if (values.raw && values.json) throw new UsageError('--raw and --json exclude each other');
+  const timeout = seconds('timeout', values.timeout);
   const output = values.raw ? 'raw' : values.json ? 'json' : 'line';
   if (source.kind === 'stdin' && stdin.isTTY) {
     io.stderr.write(`unixgram: reading stdin${values.lines ? ', one datagram per line' : ' as one datagram'} (Ctrl-D to end)\n`);
@@ -63,6 +66,7 @@ export async function send(args: string[], io: Io, stdin: Input): Promise<number
     throw withHint(err);
   });
   const to = formatAddress(address);
+  const patience: Patience = { to, timeout, io };
   let sent = 0;
   try {
     for await (const { data, label } of outgoing(source, { lines: values.lines === true, encoding }, stdin)) {
@@ -71,8 +75,8 @@ export async function send(args: string[], io: Io, stdin: Input): Promise<number
         ancillary = new SocketAncillary();
         ancillary.addFds(fds);
       }
-      await client.sendPacket(data, ancillary ? { ancillary } : undefined).catch((err: unknown) => {
-        throw err instanceof Error ? Object.assign(err, { message: `${label}: ${err.message}` }) : err;
+      await sendPatiently(client, data, ancillary, label, sent, patience).catch((err: unknown) => {
+        throw err instanceof Error && !(err instanceof CliError) ? Object.assign(err, { message: `${label}: ${err.message}` }) : err;
       });
       sent += 1;
       const record = { to, size: data.length, fdCount: fds.length };
@@ -82,7 +86,7 @@ export async function send(args: string[], io: Io, stdin: Input): Promise<number
       }
       const incoming = new SocketAncillary();
       try {
-        const reply = await client.recvPacket({ ancillary: incoming });
+        const reply = await receiveReply(client, incoming, label, patience);
         const received: Received = { n: sent, from: client.getPeerName(), data: reply, fdCount: incoming.fdCount, fds: undefined, credentials: undefined };
         if (output === 'raw') io.stdout.write(reply);
         else if (output === 'json') io.stdout.write(`${JSON.stringify({ ...record, reply: jsonRecord(received) })}\n`);

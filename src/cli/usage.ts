@@ -15,7 +15,7 @@ Usage:
   unixgram listen <address> [--json | --raw] [--show-fds] [--show-credentials] [--count N]
                   [--mode OCTAL] [--reply TEXT | --echo]
   unixgram send <address> <message>... | - | --lines | --file PATH... [--hex | --base64]
-                [--fd FILE]... [--json] [--wait-reply [--raw]]
+                [--fd FILE]... [--json] [--wait-reply [--raw]] [--timeout SECONDS]
   unixgram bench
   unixgram help [command] | --help | --version
 
@@ -67,8 +67,8 @@ export const SEND_HELP = `Usage: unixgram send <address> <message>... [options]
 Send datagrams to <address> (a path or @name), byte for byte: one per <message>
 argument (its UTF-8 text), the whole of stdin as one ('-'; an empty stdin sends an
 empty datagram), or each --file as one. The sender binds to an abstract name the kernel
-picks, so a listener sees who sent it and can answer. A full receiver queue makes it
-wait; nothing is dropped.
+picks, so a listener sees who sent it and can answer. A full receiver queue makes a send
+wait, and stderr says so after a second; nothing is dropped.
 
 Input (one source per command):
   -                  read stdin to its end and send it as one datagram
@@ -89,6 +89,9 @@ Options:
                      listen does: '#1 from <address> 4 bytes "pong"'
   --raw              with --wait-reply: write each reply's payload to stdout as it is,
                      nothing added (several replies run together)
+  --timeout SECONDS  give up when a send has waited SECONDS for room in the receiver's
+                     queue (that datagram is never sent) or a reply has not come within
+                     SECONDS: exit code 1. Default: wait as long as it takes
   -h, --help         this text
 `;
 
@@ -136,6 +139,19 @@ export function positiveInteger(name: string, value: string | undefined): number
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name} takes a whole number >= 1, not '${value}'`);
+  return n;
+}
+
+/**
+ * A positive number of seconds, e.g. `--timeout 2.5`.
+ * @param name - the option, for the message
+ * @param value - what was given
+ * @returns the seconds, or `null` if not given
+ */
+export function seconds(name: string, value: string | undefined): number | null {
+  if (value === undefined) return null;
+  const n = Number(value);
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(value) || !Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} takes a number of seconds > 0, not '${value}'`);
   return n;
 }
 
