@@ -1,7 +1,7 @@
-// Socket file permissions from the command line: `listen --mode`, and what `send` says when
-// the kernel refuses it (EACCES). The tests run as root; the refused sender runs as uid 65534
+// Socket file permissions from the command line: `listen --mode`, and what `send` and `listen`
+// say when the kernel refuses them (EACCES): which file or directory, its mode and owner, who we are. The tests run as root; the refused sender runs as uid 65534
 // (nobody) through setpriv, against sockets in a temp directory others may traverse.
-import { chmodSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 
@@ -28,7 +28,11 @@ asRoot('listen --mode 600: the socket file is 0600 from the start; another user 
   t.is(statSync(sock).mode & 0o7777, 0o600);
   const refused = cli(t, ['send', sock, 'let me in'], { uid: NOBODY });
   t.is(await finished(refused), 1);
-  t.regex(refused.stderr, new RegExp(`^unixgram: connect EACCES ${sock}: Permission denied[^\n]*\n$`));
+  t.is(
+    refused.stderr,
+    `unixgram: connect EACCES ${sock}: Permission denied (the socket file is mode 0600, owned by uid 0 gid 0; ` +
+      `you are uid ${NOBODY} gid ${NOBODY}: sending needs write permission on it)\n`,
+  );
   t.is(await finished(cli(t, ['send', sock, 'owner'])), 0);
   t.is(await finished(listener), 0, listener.stderr);
   t.regex(listener.stdout, /^#1 from @[0-9a-f]{5} 5 bytes "owner"\n$/, 'only the owner got through');
@@ -43,6 +47,41 @@ asRoot('listen --mode 0o666: another user can send', async (t) => {
   t.is(await finished(sender), 0, sender.stderr);
   t.is(await finished(listener), 0, listener.stderr);
   t.regex(listener.stdout, new RegExp(`^#1 from @[0-9a-f]{5} 2 bytes "hi" pid=\\d+ uid=${NOBODY} gid=${NOBODY}\n$`));
+});
+
+asRoot('EACCES on the way to the socket: the hint names the directory that cannot be searched', async (t) => {
+  const outer = openDir(t);
+  const closed = path.join(outer, 'closed');
+  mkdirSync(closed, { mode: 0o700 });
+  const sock = path.join(closed, 'hidden.sock');
+  const listener = cli(t, ['listen', sock, '--mode', '666', '--count', '1']);
+  await listener.stderrMatches(/listening on/);
+  const refused = cli(t, ['send', sock, 'x'], { uid: NOBODY });
+  t.is(await finished(refused), 1);
+  t.is(
+    refused.stderr,
+    `unixgram: connect EACCES ${sock}: Permission denied (the directory ${closed} is mode 0700, owned by uid 0 gid 0; ` +
+      `you are uid ${NOBODY} gid ${NOBODY}: reaching the socket needs search (x) permission on every directory on the way)\n`,
+  );
+  t.is(await finished(cli(t, ['send', sock, 'done'])), 0);
+  t.is(await finished(listener), 0);
+});
+
+asRoot('listen where the user may not create files: EACCES with the mode and owner of the directory', async (t) => {
+  const dir = openDir(t);
+  const sock = path.join(dir, 'nope.sock');
+  for (const args of [[], ['--mode', '600']]) {
+    const listener = cli(t, ['listen', sock, ...args], { uid: NOBODY });
+    t.is(await finished(listener), 1, args.join(' '));
+    t.regex(
+      listener.stderr,
+      new RegExp(
+        `^unixgram: bind EACCES ${sock}: [^\n]*\\(the directory ${dir} is mode 0711, owned by uid 0 gid 0; ` +
+          `you are uid ${NOBODY} gid ${NOBODY}: creating a socket file needs write permission on the directory\\)\n$`,
+      ),
+      args.join(' '),
+    );
+  }
 });
 
 test('listen --mode usage errors: not octal, or an abstract name', async (t) => {

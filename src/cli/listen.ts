@@ -11,6 +11,7 @@ import { BytesSerializer } from '../serializers/bytes.js';
 import { UnixDatagramServer } from '../server.js';
 import type { UnixDatagramServerClient } from '../server-client.js';
 import { describeFd, formatJson, formatLine, type Received } from './format.js';
+import { bindHint } from './hints.js';
 import { plural, type Io } from './io.js';
 import { LISTEN_HELP, UsageError, asUsage, octalMode, parseAddress, positiveInteger } from './usage.js';
 
@@ -94,6 +95,8 @@ export async function listen(args: string[], io: Io): Promise<number> {
     passCredentials: showCredentials,
     ...(mode === undefined ? {} : { mode }),
     onError: (err, client) => report(`${client ? `from ${formatAddress(client.address)}: ` : ''}${oneLine(err)}`),
+  }).catch((err: unknown) => {
+    throw bindHint(err, address);
   });
   const extras = [
     mode === undefined ? '' : ` (mode ${mode.toString(8).padStart(4, '0')})`,

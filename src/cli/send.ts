@@ -12,6 +12,7 @@ import { UnixDatagramClient } from '../client.js';
 import { DatagramProtocol } from '../protocol.js';
 import { BytesSerializer } from '../serializers/bytes.js';
 import { formatLine, jsonRecord, type Received } from './format.js';
+import { connectHint } from './hints.js';
 import { argumentSource, outgoing, type Encoding, type Source } from './input.js';
 import { CliError, type Input, type Io } from './io.js';
 import { receiveReply, sendPatiently, type Patience } from './patience.js';
@@ -63,7 +64,7 @@ export async function send(args: string[], io: Io, stdin: Input): Promise<number
   const fds = openAll(values.fd ?? []);
   const client = await UnixDatagramClient.connect(address, new DatagramProtocol(new BytesSerializer())).catch((err: unknown) => {
     for (const fd of fds) closeSync(fd);
-    throw withHint(err);
+    throw connectHint(err, address);
   });
   const to = formatAddress(address);
   const patience: Patience = { to, timeout, io };
@@ -124,14 +125,4 @@ function openAll(files: string[]): number[] {
     throw err;
   }
   return fds;
-}
-
-/** A connect error with what it usually means. */
-function withHint(err: unknown): unknown {
-  if (!(err instanceof Error)) return err;
-  const code = (err as NodeJS.ErrnoException).code;
-  const hint =
-    code === 'ENOENT' ? 'nothing at that path: is the listener running?' : code === 'ECONNREFUSED' ? 'no socket is bound there' : undefined;
-  if (hint) err.message = `${err.message} (${hint})`;
-  return err;
 }
