@@ -83,6 +83,19 @@ test('send --file sends each file as one datagram, byte for byte', async (t) => 
   t.deepEqual(await recorded(peer, 2), [a, b]);
 });
 
+test('send --file with --lines sends each line of each file; with --hex each file is hex', async (t) => {
+  const dir = tempDir(t);
+  const [a, b, h] = ['a.txt', 'b.txt', 'h.hex'].map((name) => path.join(dir, name)) as [string, string, string];
+  writeFileSync(a, 'a1\na2\n');
+  writeFileSync(b, Buffer.from([0x62, 0xff, 0x0a, 0x62, 0x32]));
+  writeFileSync(h, '00ff\n0a\n');
+  const name = `@${abstractName('filelines')}`;
+  const peer = await startPeer(t, 'datagrams.py', ['record', name, '5']);
+  t.is(await finished(cli(t, ['send', name, '--lines', '--file', a, '--file', b])), 0);
+  t.is(await finished(cli(t, ['send', name, '--hex', '--file', h])), 0);
+  t.deepEqual(await recorded(peer, 5), [Buffer.from('a1'), Buffer.from('a2'), Buffer.from([0x62, 0xff]), Buffer.from('b2'), Buffer.from([0, 0xff, 0x0a])]);
+});
+
 test('send --hex and --base64 decode each argument, the whole of stdin, or each line', async (t) => {
   const data = binary(30);
   const cases: Array<{ args: string[]; stdin?: string; expect: Buffer[] }> = [
