@@ -1,6 +1,6 @@
 /**
  * @internal The measurements of `unixgram bench`: unixgram at both ends of a socketpair, this
- * process sending, a child node process ({@link ./bench-peer.ts}) receiving or echoing.
+ * process sending, a child node process (`bench-peer.ts`) receiving or echoing.
  * @packageDocumentation
  */
 import { Buffer } from 'node:buffer';
