@@ -1,94 +1,12 @@
 // The `unixgram` command line, run as a user runs it: a separate process per command
 // (src/cli/main.ts under tsx; once through bin/unixgram.mjs and the build in dist/).
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 
+import { AUTOBOUND, cli, finished, roundTrip } from './fixtures/cli-process.js';
 import { REPO_ROOT, abstractName, tempDir } from './helpers.js';
-
-const MAIN = path.join(REPO_ROOT, 'src', 'cli', 'main.ts');
-/** A failure guard, not synchronisation. */
-const GUARD_MS = 20_000;
-
-interface Run {
-  readonly child: ChildProcess;
-  stdout: string;
-  stderr: string;
-  /** Resolves once `pattern` has appeared in stderr (or rejects when the process exits first). */
-  stderrMatches(pattern: RegExp): Promise<void>;
-  /** Resolves with the exit code once the process is gone. */
-  readonly exit: Promise<number | null>;
-}
-
-/** Run the CLI; a process still running when the test ends (failed or not) is killed then. */
-function cli(t: ExecutionContext, args: string[], options: { stdin?: string; launcher?: string[] } = {}): Run {
-  const command = options.launcher ?? ['--import', 'tsx', MAIN];
-  const child = spawn(process.execPath, [...command, ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  const watchers: Array<() => void> = [];
-  const run: Run = {
-    child,
-    stdout: '',
-    stderr: '',
-    stderrMatches(pattern) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${pattern} on stderr within ${GUARD_MS} ms: ${run.stderr}`)), GUARD_MS);
-        const check = (): boolean => {
-          if (pattern.test(run.stderr)) {
-            clearTimeout(timer);
-            resolve();
-            return true;
-          }
-          if (child.exitCode !== null) {
-            clearTimeout(timer);
-            reject(new Error(`exited ${child.exitCode} before ${pattern}: ${run.stderr}`));
-            return true;
-          }
-          return false;
-        };
-        if (!check()) watchers.push(() => void check());
-      });
-    },
-    exit: new Promise((resolve) => child.on('close', (code) => resolve(code))),
-  };
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (run.stdout += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => {
-    run.stderr += s;
-    for (const w of watchers.splice(0)) w();
-  });
-  child.on('exit', () => {
-    for (const w of watchers.splice(0)) w();
-  });
-  child.stdin.end(options.stdin ?? '');
-  return run;
-}
-
-async function finished(run: Run): Promise<number | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`did not exit within ${GUARD_MS} ms: ${run.stderr}`)), GUARD_MS);
-  });
-  try {
-    return await Promise.race([run.exit, guard]);
-  } finally {
-    clearTimeout(timer);
-    if (run.child.exitCode === null) run.child.kill('SIGKILL');
-  }
-}
-
-/** Start `listen`, wait for its "listening" line, run `send`, and return what both did. */
-async function roundTrip(t: ExecutionContext, listenArgs: string[], sendArgs: string[], stdin?: string) {
-  const listener = cli(t, ['listen', ...listenArgs]);
-  await listener.stderrMatches(/listening on/);
-  const sender = cli(t, ['send', ...sendArgs], { stdin });
-  const [sendCode, listenCode] = [await finished(sender), await finished(listener)];
-  return { listener, sender, sendCode, listenCode };
-}
-
-const AUTOBOUND = /^@[0-9a-f]{5}$/; // the kernel's autobind names
 
 test('listen + send over a path: one line per datagram, in order', async (t) => {
   const sock = path.join(tempDir(t), 'cli.sock');
@@ -131,9 +49,9 @@ test('listen --show-credentials prints the sender pid, uid and gid', async (t) =
   t.regex(listener.stdout, new RegExp(`^#1 from @[0-9a-f]{5} 3 bytes "who" pid=${sender.child.pid} uid=${uid} gid=${gid}\n$`));
 });
 
-test('send - sends one datagram per stdin line; binary payloads print as hex', async (t) => {
+test('send --lines sends one datagram per stdin line; binary payloads print as hex', async (t) => {
   const sock = path.join(tempDir(t), 'stdin.sock');
-  const { listener, listenCode, sendCode } = await roundTrip(t, [sock, '--count', '3'], [sock, '-'], 'one\ntwo\n\x01\x02\n');
+  const { listener, listenCode, sendCode } = await roundTrip(t, [sock, '--count', '3'], [sock, '--lines'], 'one\ntwo\n\x01\x02\n');
   t.is(sendCode, 0);
   t.is(listenCode, 0, listener.stderr);
   const payloads = listener.stdout.trimEnd().split('\n').map((line) => line.replace(/^#\d+ from @[0-9a-f]{5} \d+ bytes /, ''));
@@ -146,10 +64,7 @@ test('listen without --count stops on SIGINT with a summary, exit 0', async (t) 
   await listener.stderrMatches(/listening on .* \(Ctrl-C to stop\)/);
   t.is(await finished(cli(t, ['send', sock, 'ping'])), 0);
   // The listener prints the datagram before anything else can be asked of it: wait for it.
-  await new Promise<void>((resolve) => {
-    const check = (): void => (listener.stdout.includes('"ping"') ? resolve() : void listener.child.stdout?.once('data', check));
-    check();
-  });
+  await listener.stdoutMatches(/"ping"/);
   listener.child.kill('SIGINT');
   t.is(await finished(listener), 0);
   t.regex(listener.stderr, /unixgram: 1 datagram, 4 bytes\n$/);

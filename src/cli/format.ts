@@ -62,15 +62,15 @@ export function formatLine(d: Received): string {
 }
 
 /**
- * One JSON object (no newline): `from` is `null` for an unnamed sender, `data` is UTF-8 text
- * (`encoding: "utf8"`) or base64 (`encoding: "base64"`).
+ * The JSON record of a datagram: `from` is `null` for an unnamed sender, `data` is UTF-8
+ * text (`encoding: "utf8"`) or base64 (`encoding: "base64"`).
  * @param d - the datagram
- * @returns the JSON text
+ * @returns the record, for `JSON.stringify`
  */
-export function formatJson(d: Received): string {
+export function jsonRecord(d: Received): Record<string, unknown> {
   const text = d.data.toString('utf8');
   const utf8 = Buffer.from(text, 'utf8').equals(d.data);
-  return JSON.stringify({
+  return {
     n: d.n,
     from: 'unnamed' in d.from ? null : formatAddress(d.from),
     size: d.data.length,
@@ -79,5 +79,14 @@ export function formatJson(d: Received): string {
     fdCount: d.fdCount,
     ...(d.fds ? { fds: d.fds } : {}),
     ...(d.credentials ? { credentials: { pid: d.credentials.pid, uid: d.credentials.uid, gid: d.credentials.gid } } : {}),
-  });
+  };
+}
+
+/**
+ * One JSON object (no newline): {@link jsonRecord} as text.
+ * @param d - the datagram
+ * @returns the JSON text
+ */
+export function formatJson(d: Received): string {
+  return JSON.stringify(jsonRecord(d));
 }

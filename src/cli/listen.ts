@@ -1,7 +1,8 @@
 /**
- * @internal `unixgram listen`: bind an address and print what arrives.
+ * @internal `unixgram listen`: bind an address, print what arrives, answer it if asked.
  * @packageDocumentation
  */
+import { Buffer } from 'node:buffer';
 import { parseArgs } from 'node:util';
 
 import { formatAddress } from '../address.js';
@@ -9,14 +10,10 @@ import { DatagramProtocol } from '../protocol.js';
 import { BytesSerializer } from '../serializers/bytes.js';
 import { UnixDatagramServer } from '../server.js';
 import type { UnixDatagramServerClient } from '../server-client.js';
-import { describeFd, formatJson, formatLine } from './format.js';
-import { LISTEN_HELP, UsageError, asUsage, parseAddress, positiveInteger } from './usage.js';
-
-/** Where the command writes; the real process streams, or test doubles. */
-export interface Io {
-  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
-}
+import { describeFd, formatJson, formatLine, type Received } from './format.js';
+import { bindHint } from './hints.js';
+import { plural, type Io } from './io.js';
+import { LISTEN_HELP, UsageError, asUsage, octalMode, parseAddress, positiveInteger } from './usage.js';
 
 /**
  * Run `unixgram listen`.
@@ -31,9 +28,13 @@ export async function listen(args: string[], io: Io): Promise<number> {
       allowPositionals: true,
       options: {
         json: { type: 'boolean' },
+        raw: { type: 'boolean' },
         'show-fds': { type: 'boolean' },
         'show-credentials': { type: 'boolean' },
         count: { type: 'string' },
+        mode: { type: 'string' },
+        reply: { type: 'string' },
+        echo: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }),
@@ -45,31 +46,69 @@ export async function listen(args: string[], io: Io): Promise<number> {
   if (positionals.length > 1) throw new UsageError(`listen takes one <address>, got ${positionals.length}: ${positionals.join(' ')}`);
   const address = parseAddress(positionals[0]);
   const limit = positiveInteger('count', values.count);
+  const mode = octalMode('mode', values.mode);
+  if (mode !== undefined && !('path' in address)) throw new UsageError('--mode applies to socket files only (an abstract name has no permissions)');
   const showFds = values['show-fds'] === true;
   const showCredentials = values['show-credentials'] === true;
-  const print = values.json ? formatJson : formatLine;
+  if (values.raw && values.json) throw new UsageError('--raw and --json exclude each other');
+  if (values.raw && (showFds || showCredentials)) throw new UsageError('--raw writes payloads only: --show-fds and --show-credentials need the line or --json output');
+  if (values.echo && values.reply !== undefined) throw new UsageError('--reply and --echo exclude each other');
+  const fixed = values.reply === undefined ? undefined : Buffer.from(values.reply, 'utf8');
+  const answer = values.echo ? (packet: Buffer) => packet : fixed && (() => fixed);
+  const print = values.raw ? undefined : values.json ? formatJson : formatLine;
 
   let n = 0;
   let bytes = 0;
+  let finishing = false;
   let finish!: () => void;
   const finished = new Promise<void>((resolve) => (finish = resolve));
-  const handler = (packet: Buffer, client: UnixDatagramServerClient<Uint8Array>): void => {
+  const report = (message: string): boolean => io.stderr.write(`unixgram: ${message}\n`);
+  const handler = async (packet: Buffer, client: UnixDatagramServerClient<Uint8Array>): Promise<void> => {
     if (limit !== undefined && n >= limit) return; // the rest of a batch that arrived with the last one
     n += 1;
+    const k = n;
     bytes += packet.length;
-    const fds = showFds ? [...client.ancillary.iterFds()].map(describeFd) : undefined;
-    io.stdout.write(`${print({ n, from: client.address, data: packet, fdCount: client.ancillary.fdCount, fds, credentials: showCredentials ? client.credentials : undefined })}\n`);
-    if (n === limit) finish();
+    if (print === undefined) {
+      io.stdout.write(packet);
+    } else {
+      const fds = showFds ? [...client.ancillary.iterFds()].map(describeFd) : undefined;
+      const received: Received = { n: k, from: client.address, data: packet, fdCount: client.ancillary.fdCount, fds, credentials: showCredentials ? client.credentials : undefined };
+      io.stdout.write(`${print(received)}\n`);
+    }
+    if (answer) {
+      if (!client.canReply) {
+        report(`#${k}: cannot answer: the sender is not bound to an address (an unbound socket can send but cannot be answered)`);
+      } else {
+        await client.sendPacket(answer(packet)).catch((err: unknown) => {
+          if (!finishing) report(`#${k}: answer to ${formatAddress(client.address)} failed: ${oneLine(err)}`);
+        });
+      }
+    }
+    if (k === limit) {
+      finishing = true;
+      finish();
+    }
   }; // descriptors not stolen are closed by the server when the handler returns
 
   const server = await UnixDatagramServer.listen(address, new DatagramProtocol(new BytesSerializer()), handler, {
     removeStale: true,
     passCredentials: showCredentials,
-    onError: (err, client) => io.stderr.write(`unixgram: ${client ? `from ${formatAddress(client.address)}: ` : ''}${err instanceof Error ? err.message : String(err)}\n`),
+    ...(mode === undefined ? {} : { mode }),
+    onError: (err, client) => report(`${client ? `from ${formatAddress(client.address)}: ` : ''}${oneLine(err)}`),
+  }).catch((err: unknown) => {
+    throw bindHint(err, address);
   });
-  io.stderr.write(`unixgram: listening on ${formatAddress(address)}${limit === undefined ? ' (Ctrl-C to stop)' : ` until ${limit} datagram${limit === 1 ? '' : 's'}`}\n`);
+  const extras = [
+    mode === undefined ? '' : ` (mode ${mode.toString(8).padStart(4, '0')})`,
+    values.echo ? ', echoing each datagram back' : fixed ? `, answering each datagram with ${JSON.stringify(values.reply)}` : '',
+    limit === undefined ? ' (Ctrl-C to stop)' : ` until ${plural(limit, 'datagram')}`,
+  ];
+  report(`listening on ${formatAddress(address)}${extras.join('')}`);
 
-  const onSignal = (): void => finish();
+  const onSignal = (): void => {
+    finishing = true;
+    finish();
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const progress = limit === undefined && io.stderr.isTTY === true && io.stdout.isTTY !== true ? showProgress(io, () => [n, bytes]) : undefined;
@@ -81,8 +120,13 @@ export async function listen(args: string[], io: Io): Promise<number> {
     process.off('SIGTERM', onSignal);
     await server.close();
   }
-  if (limit === undefined) io.stderr.write(`unixgram: ${n} datagram${n === 1 ? '' : 's'}, ${bytes} bytes\n`);
+  if (limit === undefined) report(`${plural(n, 'datagram')}, ${bytes} bytes`);
   return 0;
+}
+
+/** An error's message on one line. */
+function oneLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ');
 }
 
 /** A count on stderr, rewritten every second. */

@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { bench } from './bench.js';
-import { listen, type Io } from './listen.js';
+import type { Input, Io } from './io.js';
+import { listen } from './listen.js';
 import { send } from './send.js';
 import { BENCH_HELP, HELP, LISTEN_HELP, SEND_HELP, UsageError } from './usage.js';
 
@@ -20,10 +21,10 @@ const COMMAND_HELP: Readonly<Record<string, string>> = { listen: LISTEN_HELP, se
  * Run the CLI.
  * @param argv - the arguments after the program name
  * @param io - output streams
- * @param stdin - input for `send -`
+ * @param stdin - input for `send -` and `send --lines`
  * @returns the exit code: 0 ok, 1 runtime error, 2 usage error
  */
-export async function run(argv: string[], io: Io, stdin: NodeJS.ReadableStream): Promise<number> {
+export async function run(argv: string[], io: Io, stdin: Input): Promise<number> {
   const [command, ...args] = argv;
   try {
     switch (command) {
