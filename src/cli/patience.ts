@@ -1,8 +1,8 @@
 /**
  * @internal How `unixgram send` waits. A send held up by a receiver that does not read says
- * so on stderr and keeps waiting (nothing is dropped), unless `--timeout` ends the wait: then
- * the client is closed, which withdraws the queued datagram, so it is never sent later. A
- * reply is waited for up to `--timeout` too.
+ * so on stderr and keeps waiting (nothing is dropped), unless `--timeout` ends the wait: the
+ * library then withdraws the queued datagram (`sendPacket`'s `timeout`), so it is never sent
+ * later. A reply is waited for up to `--timeout` too.
  * @packageDocumentation
  */
 import type { Buffer } from 'node:buffer';
@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 
 import type { SocketAncillary } from '../ancillary.js';
 import type { UnixDatagramClient } from '../client.js';
+import { TimeoutError } from '../errors.js';
 import { CliError, type Io } from './io.js';
 
 /** Seconds a send may wait for room in the receiver's queue before stderr says so. */
@@ -28,15 +29,15 @@ type Client = UnixDatagramClient<Uint8Array, Buffer>;
 
 /**
  * Send one datagram; if it waits more than {@link NOTICE_SECONDS} for room, say so on
- * stderr (and again once it went out). At `patience.timeout` close the client, so that the
- * datagram is never sent, and fail.
+ * stderr (and again once it went out). After `patience.timeout` seconds of waiting it is
+ * withdrawn, never sent, and the send fails.
  * @param client - the connected client
  * @param data - the datagram
  * @param ancillary - descriptors to pass with it
  * @param label - the datagram's name for messages (`message 2`)
  * @param sentBefore - how many datagrams went out before it, for the timeout message
  * @param patience - receiver, timeout, stderr
- * @throws {@link CliError} on the timeout (the client is then closed); the send's own errors
+ * @throws {@link CliError} on the timeout; the send's own errors
  */
 export async function sendPatiently(
   client: Client,
@@ -49,29 +50,19 @@ export async function sendPatiently(
   const { to, timeout, io } = patience;
   const started = performance.now();
   let noticed = false;
-  let notice: NodeJS.Timeout | undefined;
-  let deadline: NodeJS.Timeout | undefined;
-  const outcome = await new Promise<'sent' | 'timed out'>((resolve, reject) => {
-    client.sendPacket(data, ancillary ? { ancillary } : undefined).then(() => resolve('sent'), reject);
-    notice = setTimeout(() => {
-      noticed = true;
-      const until = timeout === null ? 'Ctrl-C to give up' : `giving up after ${timeout} s`;
-      io.stderr.write(`unixgram: waiting: the receiver at ${to} is not reading (its queue is full); ${label} waits to be sent (${until})\n`);
-    }, NOTICE_SECONDS * 1000);
-    if (timeout !== null) {
-      deadline = setTimeout(() => {
-        // Synchronously, before any later turn of the loop could send it: the queued send is withdrawn.
-        void client.close();
-        resolve('timed out');
-      }, timeout * 1000);
-    }
-  }).finally(() => {
-    clearTimeout(notice);
-    clearTimeout(deadline);
-  });
-  if (outcome === 'timed out') {
+  const notice = setTimeout(() => {
+    noticed = true;
+    const until = timeout === null ? 'Ctrl-C to give up' : `giving up after ${timeout} s`;
+    io.stderr.write(`unixgram: waiting: the receiver at ${to} is not reading (its queue is full); ${label} waits to be sent (${until})\n`);
+  }, NOTICE_SECONDS * 1000);
+  try {
+    await client.sendPacket(data, { ancillary, timeout });
+  } catch (err) {
+    if (!(err instanceof TimeoutError)) throw err;
     const before = sentBefore > 0 ? ` (${sentBefore} sent before it)` : '';
     throw new CliError(`timed out after ${timeout} s: the receiver at ${to} is not reading (its queue is full); ${label} was not sent${before}`);
+  } finally {
+    clearTimeout(notice);
   }
   if (noticed) io.stderr.write(`unixgram: ${label} sent after waiting ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 }
