@@ -76,12 +76,12 @@ function run(cmd: string, args: string[], options: ExecFileSyncOptions): string 
   }
 }
 
-/** `npm pack` a directory into `dest`; returns the tarball's path. */
-function pack(dir: string, dest: string, env: NodeJS.ProcessEnv): string {
+/** `npm pack` a directory into `dest`; returns the tarball's path and the files in it. */
+function pack(dir: string, dest: string, env: NodeJS.ProcessEnv): { tarball: string; files: string[] } {
   const out = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dest], { cwd: dir, env });
   const [info] = JSON.parse(out) as { filename: string; files: { path: string }[] }[];
   if (!info) throw new Error(`npm pack printed nothing for ${dir}`);
-  return path.join(dest, info.filename);
+  return { tarball: path.join(dest, info.filename), files: info.files.map((file) => file.path) };
 }
 
 // Under CI (CI=true) a missing binary is a failure, not a skip.
@@ -107,13 +107,14 @@ packTest('the packed packages install without a compiler and work from import, r
   // `napi prepublish` writes at release time (one per napi.targets entry, same version).
   const tarballs = path.join(work, 'tarballs');
   fs.mkdirSync(tarballs);
-  const rootTgz = pack(REPO_ROOT, tarballs, env);
+  const rootTgz = pack(REPO_ROOT, tarballs, env).tarball;
   const staged = path.join(work, 'root');
   fs.mkdirSync(staged);
   run('tar', ['-xzf', rootTgz, '-C', staged, '--strip-components=1'], { env });
   const packed = fs.readdirSync(staged, { recursive: true }).map(String);
   t.false(packed.some((file) => file.endsWith('.node')), 'the root package ships no binary');
   t.true(packed.includes('native.cjs') && packed.includes(path.join('dist', 'cjs', 'index.js')), packed.join(' '));
+  t.true(packed.includes('LICENSE'), 'the root package ships its LICENSE');
   const stagedManifest = JSON.parse(fs.readFileSync(path.join(staged, 'package.json'), 'utf8')) as Manifest;
   for (const hook of ['preinstall', 'install', 'postinstall']) t.is(stagedManifest.scripts?.[hook], undefined, hook);
   const platforms = manifest.napi.targets.map((triple) => run(process.execPath, ['-e', `
@@ -121,7 +122,7 @@ packTest('the packed packages install without a compiler and work from import, r
   stagedManifest.optionalDependencies = Object.fromEntries(platforms.map((p) => [`${manifest.name}-${p}`, manifest.version]));
   fs.writeFileSync(path.join(staged, 'package.json'), JSON.stringify(stagedManifest, null, 2));
   fs.rmSync(rootTgz);
-  const rootPackage = pack(staged, tarballs, env);
+  const rootPackage = pack(staged, tarballs, env).tarball;
 
   // Platform package: npm/<platform> with the binary built here copied in (what `napi artifacts` does in CI).
   const platformDir = path.join(work, PLATFORM);
@@ -131,7 +132,8 @@ packTest('the packed packages install without a compiler and work from import, r
   t.is(platformManifest.name, `unixgram-${PLATFORM}`);
   t.is(platformManifest.version, manifest.version);
   t.is(platformManifest.main, `unixgram.${PLATFORM}.node`);
-  const platformPackage = pack(platformDir, tarballs, env);
+  const { tarball: platformPackage, files: platformFiles } = pack(platformDir, tarballs, env);
+  t.deepEqual(platformFiles.sort(), ['LICENSE', 'README.md', `unixgram.${PLATFORM}.node`, 'package.json'].sort());
 
   // A fresh project, as a user has it.
   const project = path.join(work, 'project');
