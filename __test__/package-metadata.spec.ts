@@ -1,7 +1,9 @@
 // What npm and its users read besides the code: the MIT LICENSE file and the repository, homepage,
 // bugs and keywords fields, in the root package and in every npm/<platform> package. The platform
-// manifests are exactly what `napi create-npm-dirs` writes from the root's (it copies these fields
-// over), so a field added to the root reaches them and nothing napi expects is missing.
+// manifests are what `napi create-npm-dirs` writes from the root's (it copies these fields over), so a
+// field added to the root reaches them and nothing napi expects is missing, plus `"type": "commonjs"`
+// (publint asks for it, napi does not write it). They are committed and published as they are: the
+// release workflow does not regenerate them.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -43,7 +45,7 @@ test('repository, homepage and bugs name one GitHub repository; keywords are set
   for (const keyword of root.keywords ?? []) t.regex(keyword, /^[a-z0-9_-]+$/);
 });
 
-test('every platform package has the same LICENSE file and the manifest napi create-npm-dirs writes', (t) => {
+test('every platform package has the same LICENSE file and the manifest napi create-npm-dirs writes, typed commonjs', (t) => {
   t.is(platformDirs.length, root.napi.targets.length);
   const license = fs.readFileSync(path.join(REPO_ROOT, 'LICENSE'));
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'unixgram-npm-dirs-'));
@@ -55,7 +57,8 @@ test('every platform package has the same LICENSE file and the manifest napi cre
     const name = path.basename(dir);
     t.deepEqual(fs.readFileSync(path.join(dir, 'LICENSE')), license, `npm/${name}/LICENSE`);
     const ours = readJson(path.join(dir, 'package.json')) as Manifest;
-    t.deepEqual(ours, readJson(path.join(scratch, 'npm', name, 'package.json')), `npm/${name}/package.json`);
+    const napis = readJson(path.join(scratch, 'npm', name, 'package.json')) as Manifest;
+    t.deepEqual(ours, { ...napis, type: 'commonjs' }, `npm/${name}/package.json`);
     t.deepEqual([ours.repository, ours.homepage, ours.bugs, ours.keywords], [root.repository, root.homepage, root.bugs, root.keywords]);
   }
 });
