@@ -9,7 +9,11 @@
 // here for this machine's platform, an empty stand-in for the others (only the release builds
 // them; the manifests are what is linted). Any publint message fails, suggestions included, and
 // so does any attw problem under its default (strict) profile: node10, node16 from CommonJS and
-// from ES modules, and bundler resolution. Needs a built checkout (npm ci).
+// from ES modules, and bundler resolution.
+//
+// Also checked here, on the root tarball: a source map ships only with its sources inside it
+// (`sourcesContent`), since the package has no src/; a `sourceMappingURL` comment names a map in
+// the package. Needs a built checkout (npm ci).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -43,11 +47,34 @@ async function lint(label, tarball) {
   console.log(`${label}: publint ${messages.length === 0 ? 'ok' : `${messages.length} message(s)`}`);
 }
 
+/** Every .map in the unpacked package carries its sources; every sourceMappingURL names a shipped map. */
+function checkSourceMaps(label, dir) {
+  const files = fs.readdirSync(dir, { recursive: true }).map(String);
+  for (const file of files.filter((f) => f.endsWith('.map'))) {
+    const map = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+    const content = map.sourcesContent ?? [];
+    if (map.sources.some((_, i) => typeof content[i] !== 'string')) {
+      failures.push(`${label}: ${file} maps to ${map.sources.join(', ')}, which the package does not contain, and has no sourcesContent`);
+    }
+  }
+  for (const file of files.filter((f) => /\.(c|m)?(js|ts)$/.test(f))) {
+    const text = fs.readFileSync(path.join(dir, file), 'utf8');
+    for (const [, url] of text.matchAll(/^\/\/# sourceMappingURL=(\S+)\s*$/gm)) {
+      if (url.startsWith('data:')) continue;
+      if (!fs.existsSync(path.join(dir, path.dirname(file), url))) failures.push(`${label}: ${file} names the source map ${url}, which is not in the package`);
+    }
+  }
+}
+
 try {
   const staged = path.join(work, 'unixgram');
   run(process.execPath, [path.join(root, 'scripts', 'stage-package.mjs'), staged]);
   const rootTarball = pack(staged);
   await lint('unixgram', rootTarball);
+  const unpacked = path.join(work, 'unpacked');
+  fs.mkdirSync(unpacked);
+  run('tar', ['-xzf', rootTarball, '-C', unpacked, '--strip-components=1']);
+  checkSourceMaps('unixgram', unpacked);
 
   const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
   let built = 0;
