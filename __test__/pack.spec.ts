@@ -143,7 +143,8 @@ packTest('the packed packages install without a compiler and work from import, r
 
   // Platform package: npm/<platform> with the binary built here copied in (what `napi artifacts` does in CI).
   const platformDir = path.join(work, PLATFORM);
-  fs.cpSync(path.join(REPO_ROOT, 'npm', PLATFORM), platformDir, { recursive: true });
+  // Not a binary someone left in npm/<platform> (docs/packaging.md's steps put one there for a moment): ours.
+  fs.cpSync(path.join(REPO_ROOT, 'npm', PLATFORM), platformDir, { recursive: true, filter: (file) => !file.endsWith('.node') });
   fs.copyFileSync(BINARY, path.join(platformDir, `unixgram.${PLATFORM}.node`));
   const platformManifest = JSON.parse(fs.readFileSync(path.join(platformDir, 'package.json'), 'utf8')) as Manifest;
   t.is(platformManifest.name, `unixgram-${PLATFORM}`);

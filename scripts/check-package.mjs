@@ -80,7 +80,7 @@ try {
   let built = 0;
   for (const platform of fs.readdirSync(path.join(root, 'npm')).sort()) {
     const dir = path.join(work, platform);
-    fs.cpSync(path.join(root, 'npm', platform), dir, { recursive: true });
+    fs.cpSync(path.join(root, 'npm', platform), dir, { recursive: true, filter: (file) => !file.endsWith('.node') });
     const binary = `${manifest.napi.binaryName}.${platform}.node`;
     if (fs.existsSync(path.join(root, binary))) {
       fs.copyFileSync(path.join(root, binary), path.join(dir, binary));
