@@ -1,9 +1,10 @@
-// Install like a user: `npm pack` the root package and this platform's package (linux-x64-gnu here), install both
-// tarballs into a fresh project with no Rust toolchain on PATH (and no network: --offline), then send and
-// receive a datagram with an fd from an ES module and from a CommonJS script, and type-check a strict
-// TypeScript consumer against each format's types.
+// Install like a user: pack the root package the way the release does (scripts/stage-package.mjs, then
+// `npm pack` of the staged folder) and this platform's package (linux-x64-gnu here), install both tarballs
+// into a fresh project with no Rust toolchain on PATH (and no network: --offline), with npm saying nothing
+// about install scripts, then send and receive a datagram with an fd from an ES module and from a CommonJS
+// script, and type-check a strict TypeScript consumer against each format's types.
 import test from 'ava';
-import { execFileSync, spawnSync, type ExecFileSyncOptions } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -64,9 +65,22 @@ function userEnv(home: string, shimRoot: string): NodeJS.ProcessEnv {
   return env;
 }
 
-function run(cmd: string, args: string[], options: ExecFileSyncOptions): string {
+interface RunOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+function run(cmd: string, args: string[], options: RunOptions): string {
+  return runWithStderr(cmd, args, options).stdout;
+}
+
+/** Like `run`, and what the command printed on stderr (npm's warnings). */
+function runWithStderr(cmd: string, args: string[], options: RunOptions): { stdout: string; stderr: string } {
   try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...options }) as string;
+    const child = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...options });
+    if (child.error) throw child.error;
+    if (child.status !== 0) throw Object.assign(new Error(`exit status ${child.status}`), child);
+    return { stdout: child.stdout, stderr: child.stderr };
   } catch (err) {
     const { stdout, stderr } = err as { stdout?: string; stderr?: string };
     const { status, signal } = err as { status?: number | null; signal?: string | null };
@@ -76,12 +90,12 @@ function run(cmd: string, args: string[], options: ExecFileSyncOptions): string 
   }
 }
 
-/** `npm pack` a directory into `dest`; returns the tarball's path. */
-function pack(dir: string, dest: string, env: NodeJS.ProcessEnv): string {
-  const out = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dest], { cwd: dir, env });
+/** `npm pack` a directory into `dest`; returns the tarball's path and the files in it. */
+function pack(dir: string, dest: string, env: NodeJS.ProcessEnv): { tarball: string; files: string[] } {
+  const out = run('npm', ['pack', '--json', '--pack-destination', dest], { cwd: dir, env });
   const [info] = JSON.parse(out) as { filename: string; files: { path: string }[] }[];
   if (!info) throw new Error(`npm pack printed nothing for ${dir}`);
-  return path.join(dest, info.filename);
+  return { tarball: path.join(dest, info.filename), files: info.files.map((file) => file.path) };
 }
 
 // Under CI (CI=true) a missing binary is a failure, not a skip.
@@ -103,41 +117,48 @@ packTest('the packed packages install without a compiler and work from import, r
   t.not(rust.status, 0, `found a Rust toolchain on the user's PATH: ${rust.stdout}`);
   t.is(rust.stdout, '');
 
-  // Root package: what `npm pack` takes (the "files" field), with the optionalDependencies that
-  // `napi prepublish` writes at release time (one per napi.targets entry, same version).
+  // Root package: staged as the release stages it (what `npm pack` takes from the root, the "files"
+  // field, with a manifest that has no scripts), with the optionalDependencies that `napi prepublish`
+  // writes into the root's package.json before the release stages it (one per napi.targets entry).
   const tarballs = path.join(work, 'tarballs');
   fs.mkdirSync(tarballs);
-  const rootTgz = pack(REPO_ROOT, tarballs, env);
   const staged = path.join(work, 'root');
-  fs.mkdirSync(staged);
-  run('tar', ['-xzf', rootTgz, '-C', staged, '--strip-components=1'], { env });
+  run(process.execPath, [path.join(REPO_ROOT, 'scripts', 'stage-package.mjs'), staged], { cwd: REPO_ROOT, env });
   const packed = fs.readdirSync(staged, { recursive: true }).map(String);
   t.false(packed.some((file) => file.endsWith('.node')), 'the root package ships no binary');
   t.true(packed.includes('native.cjs') && packed.includes(path.join('dist', 'cjs', 'index.js')), packed.join(' '));
+  t.true(packed.includes('LICENSE'), 'the root package ships its LICENSE');
   const stagedManifest = JSON.parse(fs.readFileSync(path.join(staged, 'package.json'), 'utf8')) as Manifest;
-  for (const hook of ['preinstall', 'install', 'postinstall']) t.is(stagedManifest.scripts?.[hook], undefined, hook);
   const platforms = manifest.napi.targets.map((triple) => run(process.execPath, ['-e', `
     process.stdout.write(require('@napi-rs/cli').parseTriple(process.argv[1]).platformArchABI)`, triple], { cwd: REPO_ROOT }));
   stagedManifest.optionalDependencies = Object.fromEntries(platforms.map((p) => [`${manifest.name}-${p}`, manifest.version]));
   fs.writeFileSync(path.join(staged, 'package.json'), JSON.stringify(stagedManifest, null, 2));
-  fs.rmSync(rootTgz);
-  const rootPackage = pack(staged, tarballs, env);
+  const rootPackage = pack(staged, tarballs, env).tarball;
+  // The manifest in the tarball has no script npm runs at install (npm 11 lists even `prepare` for a
+  // tarball install); the repository's own package.json keeps `prepare`, which builds a clone at `npm ci`.
+  const shipped = JSON.parse(run('tar', ['-xzOf', rootPackage, 'package/package.json'], { env })) as Manifest & { private?: boolean };
+  for (const hook of ['prepare', 'preinstall', 'install', 'postinstall']) t.is(shipped.scripts?.[hook], undefined, hook);
+  t.is(shipped.private, undefined);
+  t.is(manifest.scripts?.prepare, 'npm run build');
 
   // Platform package: npm/<platform> with the binary built here copied in (what `napi artifacts` does in CI).
   const platformDir = path.join(work, PLATFORM);
-  fs.cpSync(path.join(REPO_ROOT, 'npm', PLATFORM), platformDir, { recursive: true });
+  // Not a binary someone left in npm/<platform> (docs/packaging.md's steps put one there for a moment): ours.
+  fs.cpSync(path.join(REPO_ROOT, 'npm', PLATFORM), platformDir, { recursive: true, filter: (file) => !file.endsWith('.node') });
   fs.copyFileSync(BINARY, path.join(platformDir, `unixgram.${PLATFORM}.node`));
   const platformManifest = JSON.parse(fs.readFileSync(path.join(platformDir, 'package.json'), 'utf8')) as Manifest;
   t.is(platformManifest.name, `unixgram-${PLATFORM}`);
   t.is(platformManifest.version, manifest.version);
   t.is(platformManifest.main, `unixgram.${PLATFORM}.node`);
-  const platformPackage = pack(platformDir, tarballs, env);
+  const { tarball: platformPackage, files: platformFiles } = pack(platformDir, tarballs, env);
+  t.deepEqual(platformFiles.sort(), ['LICENSE', 'README.md', `unixgram.${PLATFORM}.node`, 'package.json'].sort());
 
   // A fresh project, as a user has it.
   const project = path.join(work, 'project');
   fs.mkdirSync(project);
   fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
-  run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--no-save', rootPackage, platformPackage], { cwd: project, env });
+  const install = runWithStderr('npm', ['install', '--offline', '--no-audit', '--no-fund', '--no-save', rootPackage, platformPackage], { cwd: project, env });
+  t.false(/install-scripts|install scripts/i.test(install.stdout + install.stderr), install.stderr);
   const installed = path.join(project, 'node_modules');
   t.true(fs.existsSync(path.join(installed, 'unixgram', 'native.cjs')));
   t.true(fs.existsSync(path.join(installed, `unixgram-${PLATFORM}`, `unixgram.${PLATFORM}.node`)));
@@ -173,4 +194,24 @@ packTest('the packed packages install without a compiler and work from import, r
   const listed = run(process.execPath, [tsc, '-p', project, '--listFiles'], { cwd: project, env });
   t.true(listed.includes('node_modules/unixgram/dist/index.d.ts'), 'the ES-module types');
   t.true(listed.includes('node_modules/unixgram/dist/cjs/index.d.ts'), 'the CommonJS types');
+});
+
+test('the repository root is not packed or published as it is: npm pack says to stage it, npm publish is EPRIVATE', (t) => {
+  t.timeout(60_000);
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
+  const packed = spawnSync('npm', ['pack', '--dry-run'], { cwd: REPO_ROOT, env, encoding: 'utf8' });
+  t.not(packed.status, 0);
+  t.regex(packed.stderr, /node scripts\/stage-package\.mjs target\/package\n\s+npm pack \.\/target\/package/);
+  // Even with scripts off: "private" stops it before anything is sent (--force skips the registry
+  // look-up; the registry is a closed local port, and the token a dummy that only gets npm that far).
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'unixgram-publish-'));
+  t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(work, 'npmrc'), '//127.0.0.1:9/:_authToken=not-a-token\n');
+  const published = spawnSync('npm', ['publish', '--ignore-scripts', '--force', '--registry', 'http://127.0.0.1:9/', '--userconfig', path.join(work, 'npmrc')], {
+    cwd: REPO_ROOT,
+    env,
+    encoding: 'utf8',
+  });
+  t.not(published.status, 0);
+  t.regex(published.stderr, /npm error code EPRIVATE/);
 });
