@@ -1,10 +1,41 @@
-// Traps of the binding itself, seen through the internal native API.
+// Traps of the binding itself, seen through the internal native API (src/native/binding.ts).
 import test from 'ava';
+import fs from 'node:fs';
+import os from 'node:os';
 
 import { UnixDatagramClient, DatagramProtocol, StringSerializer, BytesSerializer } from '../src/index.js';
-import fs from 'node:fs';
-import { closeFdRange, native, sendManyOnFd, sendOnFd, sendTextOnFd, WOULD_BLOCK, type NativeSocket } from '../src/native.js';
+import {
+  closeFdRange,
+  ENTRY_ADDRESS,
+  ENTRY_CREDENTIALS,
+  ENTRY_ERROR,
+  ENTRY_EXTRA_MASK,
+  ENTRY_FDS,
+  META_BASE,
+  META_COUNT,
+  META_ENTRIES,
+  NativeSocket,
+  send,
+  sendMany,
+  socketpair,
+  WOULD_BLOCK,
+  type BatchCallback,
+} from '../src/native/binding.js';
 import { startNodeFixture } from './helpers.js';
+
+/** The arguments of the next batch delivered to `sock` by `readNow()`. */
+function readBatch(sock: NativeSocket): Parameters<BatchCallback> | undefined {
+  let batch: Parameters<BatchCallback> | undefined;
+  sock.setCallback((...args) => (batch = args));
+  return sock.readNow() ? batch : undefined;
+}
+
+test('the binding owns the numbers JS and Rust share: WOULD_BLOCK is -EAGAIN of this platform, the entry flags are distinct bits', (t) => {
+  t.is(WOULD_BLOCK, -os.constants.errno.EAGAIN);
+  t.is(ENTRY_EXTRA_MASK, ENTRY_ERROR | ENTRY_ADDRESS | ENTRY_CREDENTIALS);
+  t.is(ENTRY_FDS & ENTRY_EXTRA_MASK, 0);
+  t.deepEqual([META_COUNT, META_BASE, META_ENTRIES], [0, 1, 2]);
+});
 
 test('an exception thrown by the batch callback becomes uncaughtException and later N-API calls still work', async (t) => {
   const child = startNodeFixture(t, 'native-callback-throws.ts');
@@ -37,32 +68,39 @@ test('the batch callback survives garbage collection while the socket is idle', 
   t.deepEqual(child.lines, ['received after gc', 'drained 2000']);
 });
 
-test('sendOnFd (the send fast path): bytes sent, -EAGAIN on a full queue, -errno on failure, TypeError on bad arguments', async (t) => {
+test('send (by fd): bytes sent, WOULD_BLOCK on a full queue, the complete error on failure, TypeError on bad arguments', async (t) => {
   const [a, b] = UnixDatagramClient.socketpair(new DatagramProtocol(new StringSerializer()));
   const fd = a.socket.fd;
-  t.is(sendOnFd(fd, Buffer.from('hello')), 5);
+  t.is(send(fd, Buffer.from('hello')), 5);
   t.is(await b.recvPacket({ timeout: 5 }), 'hello');
-  t.is(sendOnFd(fd, Buffer.alloc(0)), 0, 'an empty datagram is a datagram');
+  t.is(send(fd, Buffer.alloc(0)), 0, 'an empty datagram is a datagram');
   t.is(await b.recvPacket({ timeout: 5 }), '');
+  t.is(send(fd, [Buffer.from('gath'), Buffer.alloc(0), Buffer.from('ered')]), 8, 'an array of Buffers is one datagram');
+  t.is(await b.recvPacket({ timeout: 5 }), 'gathered');
 
-  // nobody reads b: its queue fills and the fast path reports it instead of blocking
+  // nobody reads b: its queue fills and send reports it instead of blocking
   let sent = 0;
   let last = 0;
-  while ((last = sendOnFd(fd, Buffer.from(`#${sent}`))) >= 0) sent++;
+  while ((last = send(fd, Buffer.from(`#${sent}`))) >= 0) sent++;
   t.is(last, WOULD_BLOCK);
   t.true(sent >= 1 && sent < 100_000, `${sent} datagrams fit`);
   for (let i = 0; i < sent; i++) t.is(await b.recvPacket({ timeout: 5 }), `#${i}`);
 
-  for (const bad of [[], ['3', Buffer.alloc(1)], [-1, Buffer.alloc(1)], [fd, 'text'], [fd, {}]] as unknown[][]) {
-    t.throws(() => (sendOnFd as (...args: unknown[]) => number)(...bad), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' });
+  const bad: unknown[][] = [[], [fd], ['3', Buffer.alloc(1)], [fd, {}], [fd, 5], [fd, [Buffer.alloc(1), 'x']], [fd, Buffer.alloc(1), 'dest'], [fd, Buffer.alloc(1), null, { fds: 'x' }]];
+  for (const args of bad) {
+    t.throws(() => (send as (...args: unknown[]) => number)(...args), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' });
   }
   await b.close();
-  t.is(sendOnFd(fd, Buffer.from('x')), -111, 'ECONNREFUSED: the peer is gone');
+  const gone = t.throws(() => send(fd, Buffer.from('x')), { code: 'ECONNREFUSED' });
+  t.like(gone, { errno: -111, syscall: 'send' });
+  t.regex(gone.message, /^send ECONNREFUSED: nothing is receiving at that address/);
+  const later = t.throws(() => send(fd, Buffer.from('x')), { code: 'ENOTCONN' });
+  t.regex(later.message, /other end of the socket pair is closed/);
   await a.close();
-  t.is(sendOnFd(fd, Buffer.from('x')), -9, 'EBADF once closed (the client checks closed first)');
+  t.throws(() => send(fd, Buffer.from('x')), { code: 'ERR_UNIXGRAM_CLOSED' }, 'a closed socket is not sent on, even if its fd number is reused');
 });
 
-test('sendTextOnFd sends exactly the bytes Buffer.from(text) has, at every length around its scratch buffer; -errno, TypeError on bad arguments', async (t) => {
+test('send (by fd) of a string sends exactly the bytes Buffer.from(text) has, at every length around its scratch buffer, and grows SO_SNDBUF itself', async (t) => {
   const [a, b] = UnixDatagramClient.socketpair(new DatagramProtocol(new BytesSerializer()));
   const fd = a.socket.fd;
   const texts = [
@@ -79,44 +117,45 @@ test('sendTextOnFd sends exactly the bytes Buffer.from(text) has, at every lengt
   texts.push('mixé 😀 '.repeat(12_000)); // ~130 KB: the scratch grows
   for (const text of texts) {
     const expected = Buffer.from(text, 'utf8');
-    t.is(sendTextOnFd(fd, text), expected.length);
+    t.is(send(fd, text), expected.length);
     const got = await b.recvPacket({ timeout: 5 });
     t.true(got.equals(expected), `${expected.length} bytes of ${JSON.stringify(text.slice(-12))} arrive as Buffer.from has them`);
   }
-  t.is(sendTextOnFd(fd, 'é'.repeat(300_000)), -90, 'EMSGSIZE: 600 kB is more than SO_SNDBUF allows (the client then raises it)');
-  t.is(sendTextOnFd(fd, 'after'), 5, 'and the next text goes out whole');
-  t.deepEqual(await b.recvPacket({ timeout: 5 }), Buffer.from('after'));
+  const before = a.socket.maxDatagramSize;
+  const big = 'é'.repeat(300_000);
+  t.true(before < 600_000, 'the default SO_SNDBUF is too small for 600 kB');
+  t.is(send(fd, big), 600_000, 'EMSGSIZE is finished natively: SO_SNDBUF grows and the text goes out whole');
+  t.true(a.socket.maxDatagramSize >= 600_000);
+  t.deepEqual(await b.recvPacket({ timeout: 5 }), Buffer.from(big));
 
   let sent = 0;
   let last = 0;
-  while ((last = sendTextOnFd(fd, `#${sent}`)) >= 0) sent++;
-  t.is(last, WOULD_BLOCK, 'a full queue is -EAGAIN, not a block');
+  while ((last = send(fd, `#${sent}`)) >= 0) sent++;
+  t.is(last, WOULD_BLOCK, 'a full queue is WOULD_BLOCK, not a block');
   for (let i = 0; i < sent; i++) t.deepEqual(await b.recvPacket({ timeout: 5 }), Buffer.from(`#${i}`));
-
-  for (const bad of [[], ['3', 'x'], [-1, 'x'], [fd, Buffer.from('x')], [fd, {}], [fd, 5]] as unknown[][]) {
-    t.throws(() => (sendTextOnFd as (...args: unknown[]) => number)(...bad), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' });
-  }
   await b.close();
-  t.is(sendTextOnFd(fd, 'x'), -111, 'ECONNREFUSED: the peer is gone');
+  t.like(t.throws(() => send(fd, 'x'), { code: 'ECONNREFUSED' }), { errno: -111 });
   await a.close();
 });
 
 test('setTextPayloads: a batch of valid UTF-8 comes as one string with UTF-16 lengths; one invalid payload makes the whole batch bytes', (t) => {
-  const [a, b] = native.socketpair() as [NativeSocket, NativeSocket];
+  const [a, b] = socketpair() as [NativeSocket, NativeSocket];
   b.setTextPayloads(true);
   const texts = ['plain', '', 'é😀', 'end'];
-  for (const text of texts) t.is(sendTextOnFd(a.fd, text), Buffer.byteLength(text));
-  const [slab, meta, , , text] = b.readNow() as [ArrayBuffer | undefined, Uint32Array, unknown, unknown, string | undefined];
+  for (const text of texts) t.is(send(a.fd, text), Buffer.byteLength(text));
+  const [slab, meta, , , text, writable] = readBatch(b)!;
   t.is(slab, undefined);
   t.is(text, texts.join(''));
-  t.deepEqual([...meta.subarray(0, 2 + 2 * texts.length)], [texts.length, 0, ...texts.flatMap((x) => [x.length, 0])]);
+  t.false(writable);
+  t.deepEqual([...meta!.subarray(0, META_ENTRIES + 2 * texts.length)], [texts.length, 0, ...texts.flatMap((x) => [x.length, 0])]);
 
-  t.is(sendOnFd(a.fd, Buffer.from('ok')), 2);
-  t.is(sendOnFd(a.fd, Buffer.from([0xc3])), 1); // a UTF-8 sequence cut short
-  const bytes = b.readNow() as [ArrayBuffer, Uint32Array, unknown, unknown, string | undefined];
+  t.is(send(a.fd, Buffer.from('ok')), 2);
+  t.is(send(a.fd, Buffer.from([0xc3])), 1); // a UTF-8 sequence cut short
+  const bytes = readBatch(b)!;
   t.is(bytes[4], undefined);
   t.true(bytes[0] instanceof ArrayBuffer);
-  t.deepEqual([bytes[1][0], bytes[1][2], bytes[1][4]], [2, 2, 1]);
+  t.deepEqual([bytes[1]![META_COUNT], bytes[1]![META_ENTRIES], bytes[1]![META_ENTRIES + 2]], [2, 2, 1]);
+  t.is(readBatch(b), undefined, 'readNow with nothing queued delivers nothing');
   a.close();
   b.close();
 });
@@ -124,7 +163,7 @@ test('setTextPayloads: a batch of valid UTF-8 comes as one string with UTF-16 le
 test('setWantAddress: an entry carries its sender address only when it differs from the last one reported, across batches', (t) => {
   const name = (who: string) => Buffer.from(`\0unixgram-test-${process.pid}-${who}`);
   const bound = (who: string): NativeSocket => {
-    const s = native.NativeSocket.create();
+    const s = NativeSocket.create();
     s.bind(name(who));
     return s;
   };
@@ -132,55 +171,56 @@ test('setWantAddress: an entry carries its sender address only when it differs f
   rx.setWantAddress(true);
   // One readNow() batch: per entry its payload, and the address it reports (null: none).
   const read = (): [string, string | null][] => {
-    const [slab, meta, extras] = rx.readNow() as [ArrayBuffer, Uint32Array, { address?: Buffer }[] | undefined];
+    const [slab, meta, extras] = readBatch(rx)!;
     const out: [string, string | null][] = [];
-    let offset = meta[1] as number;
+    let offset = meta![META_BASE] as number;
     let x = 0;
-    for (let m = 2; m < 2 + 2 * (meta[0] as number); m += 2) {
-      const len = meta[m] as number;
-      const address = (meta[m + 1] as number) & 2 ? (extras?.[x++]?.address?.toString('latin1') ?? 'missing') : null;
-      out.push([Buffer.from(slab, offset, len).toString(), address]);
+    for (let m = META_ENTRIES; m < META_ENTRIES + 2 * (meta![META_COUNT] as number); m += 2) {
+      const len = meta![m] as number;
+      const address = (meta![m + 1] as number) & ENTRY_ADDRESS ? (extras?.[x++]?.address?.toString('latin1') ?? 'missing') : null;
+      out.push([Buffer.from(slab!, offset, len).toString(), address]);
       offset += len;
     }
     return out;
   };
-  const send = (from: NativeSocket, text: string) => t.is(from.send(Buffer.from(text), name('rx')), text.length);
+  const sendFrom = (from: NativeSocket, text: string) => t.is(send(from.fd, Buffer.from(text), name('rx')), text.length);
   const [A, B] = [name('a').toString('latin1'), name('b').toString('latin1')];
-  send(a, '1');
-  send(a, '2');
+  sendFrom(a, '1');
+  sendFrom(a, '2');
   t.deepEqual(read(), [['1', A], ['2', null]]);
-  send(a, '3');
+  sendFrom(a, '3');
   t.deepEqual(read(), [['3', null]], 'the same sender in the next batch: no address again');
-  send(b, '4');
-  send(a, '5');
+  sendFrom(b, '4');
+  sendFrom(a, '5');
   t.deepEqual(read(), [['4', B], ['5', A]]);
   rx.setWantAddress(true);
-  send(a, '6');
+  sendFrom(a, '6');
   t.deepEqual(read(), [['6', A]], 'setting it again reports the next address again');
   for (const s of [rx, a, b]) s.close();
 });
 
-test('sendManyOnFd (the sendPackets fast path): datas[start..end] in one call, how many went out, -errno, TypeError on bad arguments', async (t) => {
+test('sendMany (by fd): datas[start..end] in one call, how many went out, WOULD_BLOCK, the complete error, TypeError on bad arguments', async (t) => {
   const [a, b] = UnixDatagramClient.socketpair(new DatagramProtocol(new StringSerializer()));
   const fd = a.socket.fd;
   const datas = ['zero', 'one', 'two', 'three', ''].map((s) => Buffer.from(s));
-  t.is(sendManyOnFd(fd, datas, 1, 5), 4);
+  t.is(sendMany(fd, datas, 1, 5), 4);
   for (const want of ['one', 'two', 'three', '']) t.is(await b.recvPacket({ timeout: 5 }), want);
-  t.is(sendManyOnFd(fd, datas, 2, 2), 0, 'an empty range sends nothing');
+  t.is(sendMany(fd, datas, 2, 2), 0, 'an empty range sends nothing');
 
-  // nobody reads b: one call stops where the queue is full, the next gets -EAGAIN
+  // nobody reads b: one call stops where the queue is full, the next gets WOULD_BLOCK
   const many = Array.from({ length: 1024 }, (_, i) => Buffer.from(`#${i}`));
-  const sent = sendManyOnFd(fd, many, 0, many.length);
+  const sent = sendMany(fd, many, 0, many.length);
   t.true(sent >= 1 && sent < many.length, `${sent} of 1024 fit (SO_SNDBUF)`);
-  t.is(sendManyOnFd(fd, many, sent, many.length), WOULD_BLOCK);
+  t.is(sendMany(fd, many, sent, many.length), WOULD_BLOCK);
   for (let i = 0; i < sent; i++) t.is(await b.recvPacket({ timeout: 5 }), `#${i}`);
 
-  const call = sendManyOnFd as (...args: unknown[]) => number;
-  for (const bad of [[fd, datas, 0], [fd, 'x', 0, 1], [fd, datas, 3, 2], [fd, datas, 0, 6], [-1, datas, 0, 1], [fd, [Buffer.alloc(1), 'text'], 0, 2]]) {
-    t.throws(() => call(...bad), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' });
+  const call = sendMany as (...args: unknown[]) => number;
+  const bad = [[fd, datas, 0], [fd, 'x', 0, 1], [fd, datas, 3, 2], [fd, datas, 0, 6], ['x', datas, 0, 1], [fd, [Buffer.alloc(1), 'text'], 0, 2], [fd, datas, 0, 1, null, [{ fds: [1, 'x'] }]]];
+  for (const args of bad) {
+    t.throws(() => call(...args), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' });
   }
   await b.close();
-  t.is(sendManyOnFd(fd, datas, 0, 2), -111, 'ECONNREFUSED: the peer is gone');
+  t.like(t.throws(() => sendMany(fd, datas, 0, 2), { code: 'ECONNREFUSED' }), { errno: -111, syscall: 'sendmmsg' });
   await a.close();
 });
 
@@ -205,7 +245,7 @@ test('closeFdRange closes exactly the entries of its range still >= 0, marks the
 });
 
 test.serial('round trips do not re-arm the watch: 2000 of them make a handful of native watch() calls', async (t) => {
-  const proto = native.NativeSocket.prototype;
+  const proto = NativeSocket.prototype;
   const watch = proto.watch;
   let calls = 0;
   const ours = new Set<number>();

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { currentPlatform, platformOfTriple, supportedPlatforms } from '../src/load-binding.js';
+import { currentPlatform, platformOfTriple, supportedPlatforms } from '../src/native/load.js';
 import { REPO_ROOT } from './helpers.js';
 
 interface Manifest {

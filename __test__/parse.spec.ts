@@ -2,7 +2,7 @@
 import test from 'ava';
 import path from 'node:path';
 import { DatagramProtocol, DatagramProtocolParseError, JSONSerializer, StringSerializer, UnixDatagramClient } from '../src/index.js';
-import { sendOnFd } from '../src/native.js';
+import { send as nativeSend } from '../src/native/binding.js';
 import { autoClose, hex, startPeer, tempDir } from './helpers.js';
 
 test('invalid JSON from python fails one recvPacket with the raw datagram; the next valid packet arrives', async (t) => {
@@ -39,7 +39,7 @@ test('text payloads: a batch of valid UTF-8 arrives whole, emoji and all; a byte
   for (const text of texts) t.is(await b.recvPacket({ timeout: 5 }), text);
 
   const raw = a.socket.fd;
-  const send = (bytes: number[]): void => void sendOnFd(raw, Buffer.from(bytes));
+  const send = (bytes: number[]): void => void nativeSend(raw, Buffer.from(bytes));
   send([0xef, 0xbb, 0xbf, 0x68, 0x69]); // BOM + "hi"
   t.is(await b.recvPacket({ timeout: 5 }), 'hi');
   send([0x61]);

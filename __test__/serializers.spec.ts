@@ -16,7 +16,7 @@ import {
   type Serializer,
   UnixDatagramClient,
 } from '../src/index.js';
-import { loadOptionalPeer } from '../src/serializers/optional-peer.js';
+import { loadOptionalPeer } from '../src/protocol/serializers/optional-peer.js';
 import { autoClose, REPO_ROOT } from './helpers.js';
 
 const GUARD = { timeout: 20 };

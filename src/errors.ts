@@ -115,46 +115,6 @@ export function invalidArgType(name: string, expected: string, actual: unknown):
   return err;
 }
 
-/**
- * @internal What is wrong with an `options` argument, or `undefined`: not an object
- * (`ERR_INVALID_ARG_TYPE`), or a key the call does not know (`ERR_INVALID_ARG_VALUE`, naming
- * it and the known ones: a misspelt `timout` must not be silently ignored). For methods that
- * reject rather than throw.
- * @param options - what the caller passed (`undefined`: none)
- * @param known - the option names the call takes
- */
-export function badOptions(options: unknown, known: readonly string[]): TypeError | undefined {
-  if (options === undefined) return undefined;
-  if (typeof options !== 'object' || options === null) return invalidArgType('options', 'an object', options);
-  for (const key in options) {
-    if (!known.includes(key)) {
-      const list = known.length > 0 ? `the known options are ${known.join(', ')}` : 'it takes no options';
-      return invalidArgValue(`options.${key}`, `is not an option of this call (${list})`, (options as Record<string, unknown>)[key]);
-    }
-  }
-  return undefined;
-}
-
-/** @internal Throw {@link badOptions}'s error, if any. */
-export function checkOptions(options: unknown, known: readonly string[]): void {
-  const err = badOptions(options, known);
-  if (err) throw err;
-}
-
-/**
- * @internal A `signal` option, checked.
- * @param signal - what the caller passed
- * @param name - the option's name, for the message
- * @returns the signal, or `undefined`
- * @throws `ERR_INVALID_ARG_TYPE` for anything but an `AbortSignal`; {@link AbortError} if it is already aborted
- */
-export function checkSignal(signal: unknown, name = 'options.signal'): AbortSignal | undefined {
-  if (signal === undefined) return undefined;
-  if (!(signal instanceof AbortSignal)) throw invalidArgType(name, 'an AbortSignal', signal);
-  if (signal.aborted) throw new AbortError(signal.reason);
-  return signal;
-}
-
 /** @internal A `RangeError` with Node's `ERR_OUT_OF_RANGE` code. */
 export function outOfRange(name: string, range: string, actual: unknown): RangeError {
   const err = new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${describe(actual)}`);

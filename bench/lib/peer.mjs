@@ -142,16 +142,19 @@ export function pinger(args, sendPing, sendEnd) {
 }
 
 /**
- * A callback for unixgram's native binding (the floor rows): calls `onDatagram` with a view
- * of every datagram of a batch. `meta` is [count, base, len, flags, len, flags, …].
+ * A batch callback for unixgram's native binding (the floor rows): calls `onDatagram` with a
+ * view of every datagram of a batch. The format's numbers (`META_*`) are the binding's.
  */
-export const eachDatagram = (onDatagram) => (slab, meta) => {
-  if (slab === undefined) return;
-  let offset = meta[1];
-  for (let m = 2; m < 2 + 2 * meta[0]; m += 2) {
-    onDatagram(new Uint8Array(slab, offset, meta[m]));
-    offset += meta[m];
-  }
+export const eachDatagram = (binding, onDatagram) => {
+  const { META_COUNT, META_BASE, META_ENTRIES } = binding;
+  return (slab, meta) => {
+    if (slab === undefined) return;
+    let offset = meta[META_BASE];
+    for (let m = META_ENTRIES; m < META_ENTRIES + 2 * meta[META_COUNT]; m += 2) {
+      onDatagram(new Uint8Array(slab, offset, meta[m]));
+      offset += meta[m];
+    }
+  };
 };
 
 /** Receiver-side bookkeeping shared by the callback-style receivers. */

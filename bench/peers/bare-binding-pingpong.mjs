@@ -10,14 +10,14 @@ const binding = createRequire(import.meta.url)('../../native.cjs');
 const args = parseArgs();
 const sock = binding.NativeSocket.fromFd(args.fd);
 const send = (buf) => {
-  const sent = binding.sendOnFd(args.fd, buf);
-  if (sent < 0) throw new Error(`send failed: errno ${-sent}`); // a full queue cannot happen: one datagram in flight
+  // A full queue cannot happen: one datagram in flight. Other failures throw.
+  if (binding.send(args.fd, buf) === binding.WOULD_BLOCK) throw new Error('send: the peer queue is full');
 };
 
 if (args.role === 'echo') {
   let count = 0;
   sock.setCallback(
-    eachDatagram((d) => {
+    eachDatagram(binding, (d) => {
       if (d[0] === MARK_END) {
         sock.close(); // (the callbacks refer to the socket, which keeps it from the GC)
         return finish({ count });
@@ -37,7 +37,7 @@ if (args.role === 'echo') {
     sock.close(); // (the callbacks refer to the socket, which keeps it from the GC)
   };
   const p = pinger(args, () => send(data), sendEnd);
-  sock.setCallback(eachDatagram(() => p.reply()));
+  sock.setCallback(eachDatagram(binding, () => p.reply()));
   sock.watch(1, true, true);
   p.start();
 }

@@ -11,7 +11,7 @@ const args = parseArgs();
 const sock = binding.NativeSocket.fromFd(args.fd);
 const counter = new Counter(args.size);
 sock.setCallback(
-  eachDatagram((d) => {
+  eachDatagram(binding, (d) => {
     if (d[0] !== MARK_END) return counter.data(d.length);
     sock.close(); // (the callback refers to the socket, which keeps it from the GC)
     counter.end();

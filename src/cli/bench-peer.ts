@@ -11,9 +11,7 @@
  */
 import { performance } from 'node:perf_hooks';
 
-import { UnixDatagramClient } from '../client.js';
-import { DatagramProtocol } from '../protocol.js';
-import { BytesSerializer } from '../serializers/bytes.js';
+import { UnixDatagramClient, DatagramProtocol, BytesSerializer } from '../index.js';
 
 const role = process.argv[2];
 const client = UnixDatagramClient.fromFd(3, new DatagramProtocol(new BytesSerializer()));

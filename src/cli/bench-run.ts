@@ -11,9 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-import { UnixDatagramClient } from '../client.js';
-import { DatagramProtocol } from '../protocol.js';
-import { BytesSerializer } from '../serializers/bytes.js';
+import { UnixDatagramClient, DatagramProtocol, BytesSerializer } from '../index.js';
 import { CliError } from './io.js';
 
 /** Datagrams per `sendPackets` call. */

@@ -5,8 +5,7 @@
 import { Buffer } from 'node:buffer';
 import { readlinkSync } from 'node:fs';
 
-import { formatAddress, type UnixAddress } from '../address.js';
-import type { Credentials } from '../ancillary.js';
+import { formatAddress, type UnixAddress, type Credentials } from '../index.js';
 
 /** One received datagram, as printed. */
 export interface Received {

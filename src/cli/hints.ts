@@ -7,7 +7,7 @@
 import { accessSync, constants, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 
-import type { UnixAddress } from '../address.js';
+import type { UnixAddress } from '../index.js';
 
 /**
  * A connect error (from `send`) with its usual meaning appended in brackets.

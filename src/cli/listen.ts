@@ -5,11 +5,7 @@
 import { Buffer } from 'node:buffer';
 import { parseArgs } from 'node:util';
 
-import { formatAddress } from '../address.js';
-import { DatagramProtocol } from '../protocol.js';
-import { BytesSerializer } from '../serializers/bytes.js';
-import { UnixDatagramServer } from '../server.js';
-import type { UnixDatagramServerClient } from '../server-client.js';
+import { formatAddress, DatagramProtocol, BytesSerializer, UnixDatagramServer, type UnixDatagramServerClient } from '../index.js';
 import { describeFd, formatJson, formatLine, type Received } from './format.js';
 import { bindHint } from './hints.js';
 import { plural, type Io } from './io.js';

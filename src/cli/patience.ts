@@ -8,9 +8,7 @@
 import type { Buffer } from 'node:buffer';
 import { performance } from 'node:perf_hooks';
 
-import type { SocketAncillary } from '../ancillary.js';
-import type { UnixDatagramClient } from '../client.js';
-import { TimeoutError } from '../errors.js';
+import { type SocketAncillary, type UnixDatagramClient, TimeoutError } from '../index.js';
 import { CliError, type Io } from './io.js';
 
 /** Seconds a send may wait for room in the receiver's queue before stderr says so. */

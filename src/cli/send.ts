@@ -6,11 +6,7 @@
 import { closeSync, openSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
-import { formatAddress } from '../address.js';
-import { SocketAncillary } from '../ancillary.js';
-import { UnixDatagramClient } from '../client.js';
-import { DatagramProtocol } from '../protocol.js';
-import { BytesSerializer } from '../serializers/bytes.js';
+import { formatAddress, SocketAncillary, UnixDatagramClient, DatagramProtocol, BytesSerializer } from '../index.js';
 import { formatLine, jsonRecord, type Received } from './format.js';
 import { connectHint } from './hints.js';
 import { argumentSource, outgoing, type Encoding, type Source } from './input.js';

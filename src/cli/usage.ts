@@ -2,7 +2,7 @@
  * @internal The CLI's help texts, usage errors and argument helpers.
  * @packageDocumentation
  */
-import type { UnixAddress } from '../address.js';
+import type { UnixAddress } from '../index.js';
 
 /** Wrong arguments: printed as one line, exit code 2. */
 export class UsageError extends Error {

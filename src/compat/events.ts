@@ -1,5 +1,5 @@
 /**
- * The drop-in's events and callbacks: what a {@link Socket} emits, with which arguments, and
+ * The drop-in's events and callbacks: what a `Socket` emits, with which arguments, and
  * the shapes of `'message'` listeners and `send` callbacks.
  * @packageDocumentation
  */
@@ -7,7 +7,6 @@ import type { Buffer } from 'node:buffer';
 
 import type { SystemError } from '../errors.js';
 import type { RemoteInfo } from './rinfo.js';
-import type { Socket } from './unix-dgram.js';
 
 /** `send` / `sendto` callbacks: called once the datagram is in the kernel, or with why not. */
 export type SendCallback = (error?: SystemError | null) => void;
@@ -15,7 +14,7 @@ export type SendCallback = (error?: SystemError | null) => void;
 /** Listener of `'message'`. */
 export type MessageListener = (message: Buffer, rinfo: RemoteInfo) => void;
 
-/** The events a {@link Socket} emits and their arguments. */
+/** The events a drop-in `Socket` emits and their arguments. */
 export interface SocketEvents {
   /** A datagram arrived (its own `Buffer`). */
   message: [message: Buffer, rinfo: RemoteInfo];

@@ -31,10 +31,9 @@ import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 
 import { encodeAddress } from '../address.js';
-import { closedError, codedError, ErrorCodes, invalidArgType, type SystemError } from '../errors.js';
-import { native, sendOnFd, READABLE, WRITABLE, WOULD_BLOCK, type NativeSocket } from '../native.js';
-import { Receiver } from '../receiver.js';
-import { Sender } from '../sender.js';
+import { codedError, ErrorCodes, invalidArgType, type SystemError } from '../errors.js';
+import { Endpoint } from '../lowlevel/endpoint.js';
+import type { Peer } from '../lowlevel/receiver.js';
 import type { MessageListener, SendCallback, SocketEvents } from './events.js';
 import { pathOf } from './rinfo.js';
 import { slice, toBuffer } from './send-args.js';
@@ -51,44 +50,30 @@ export class Socket extends EventEmitter<SocketEvents> {
   readonly type = 'unix_dgram';
   /** Whether `connect()` succeeded. */
   connected = false;
-  readonly #native: NativeSocket;
-  /** The descriptor, for the fast send path (never used once closed). */
-  readonly #fd: number;
-  readonly #receiver: Receiver;
-  readonly #sender: Sender;
-  #closed = false;
-  #ref = true;
+  readonly #endpoint: Endpoint;
   #congested = false;
-  #watching = -1;
-  #keepAlive = false;
-  /** The sender address last seen, and its `rinfo.path`. */
-  #peerAddress: Buffer | undefined;
+  /** The sender last seen, and its `rinfo.path`. */
+  #peer: Peer | undefined;
   #peerPath: string | null = null;
 
   /** @internal Use {@link createSocket}. */
   constructor(listener?: MessageListener) {
     super();
-    this.#native = native.NativeSocket.create();
-    this.#native.setWantAddress(true);
-    this.#fd = this.#native.fd;
-    this.#receiver = new Receiver(this.#native, () => this.#updateWatch());
-    this.#sender = new Sender(() => this.connected, () => this.#sendersChanged());
-    this.#native.setCallback((slab?: ArrayBuffer, meta?: Uint32Array, extras?: object[], writable?: boolean, fds?: Int32Array) => {
-      // The batch first: its metadata array is reused by the next read.
-      if (slab && meta) this.#receiver.onBatch(slab, meta, extras as never, fds);
-      if (writable) {
-        this.#watching &= ~WRITABLE;
-        this.#sender.onWritable();
-      }
-      if (slab && meta) this.#drain();
+    this.#endpoint = Endpoint.create({
+      addresses: true,
+      text: false,
+      keepAlive: 'open',
+      connected: () => this.connected,
+      onReceived: () => this.#drain(),
+      onSendsChanged: () => this.#sendsChanged(),
     });
-    this.#receiver.hold(); // read as long as the socket is open, as unix-dgram does
+    this.#endpoint.receiver.hold(); // read as long as the socket is open, as unix-dgram does
     if (typeof listener === 'function') this.on('message', listener);
   }
 
   /** The descriptor (`-1` once closed). */
   get fd(): number {
-    return this.#closed ? -1 : this.#native.fd;
+    return this.#endpoint.closed ? -1 : this.#endpoint.fd;
   }
 
   /**
@@ -98,7 +83,7 @@ export class Socket extends EventEmitter<SocketEvents> {
    * @param path - where to bind
    */
   bind(path: string): void {
-    this.#attempt(() => this.#native.bind(encodeAddress(path, 'path')), () => this.emit('listening'));
+    this.#attempt(() => this.#endpoint.bind(encodeAddress(path, 'path')), () => this.emit('listening'));
   }
 
   /**
@@ -110,7 +95,7 @@ export class Socket extends EventEmitter<SocketEvents> {
   connect(path: string): void {
     this.#attempt(
       () => {
-        this.#native.connect(encodeAddress(path, 'path'));
+        this.#endpoint.connect(encodeAddress(path, 'path'));
         this.connected = true;
       },
       () => this.emit('connect'),
@@ -165,71 +150,42 @@ export class Socket extends EventEmitter<SocketEvents> {
    * get `ERR_UNIXGRAM_CLOSED`. The socket file is not removed. Calling it again does nothing.
    */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#native.close();
-    this.#receiver.close();
-    this.#sender.close(closedError());
+    this.#endpoint.close();
   }
 
   /** Let the process exit while this socket is open. @returns this */
   unref(): this {
-    this.#ref = false;
-    this.#sender.setRef(false);
-    this.#updateWatch();
+    this.#endpoint.setRef(false);
     return this;
   }
 
   /** Undo {@link unref}: the open socket keeps the process alive (the default). @returns this */
   ref(): this {
-    this.#ref = true;
-    this.#sender.setRef(true);
-    this.#updateWatch();
+    this.#endpoint.setRef(true);
     return this;
   }
 
   #attempt(action: () => void, done: () => void): void {
-    if (this.#closed) throw closedError();
+    if (this.#endpoint.closed) throw codedError(ErrorCodes.CLOSED, 'the socket is closed');
     try {
       action();
     } catch (err) {
       process.nextTick(() => this.emit('error', err as SystemError));
       return;
     }
-    this.#updateWatch();
     process.nextTick(done);
   }
 
   #queueSend(data: Buffer, dest: Buffer | null, callback: SendCallback | undefined): void {
-    if (this.#closed) {
-      const err = closedError();
-      process.nextTick(() => (callback ? callback(err) : this.emit('error', err)));
-      return;
-    }
-    const sock = this.#native;
-    const wasWaiting = this.#sender.pending;
-    if (dest === null && !wasWaiting) {
-      // Connected, nothing queued ahead: send now by fd number (the client's fast path in
-      // send-one.ts), the outcome a microtask later, as from the queue. A full peer queue
-      // goes on below.
-      let result: number;
-      try {
-        result = sendOnFd(this.#fd, data);
-        if (result < 0 && result !== WOULD_BLOCK) result = sock.sendFailed(-result, data);
-      } catch (err) {
-        queueMicrotask(() => this.#sent(callback, err as SystemError));
-        return;
-      }
-      if (result !== WOULD_BLOCK) {
-        if (callback) queueMicrotask(() => callback(null));
-        return;
-      }
-    }
-    this.#sender.send(() => sock.send(data, dest)).then(
+    const endpoint = this.#endpoint;
+    const wasWaiting = endpoint.sendPending;
+    // The outcome a microtask later at the soonest, as from the queue: a send that went out
+    // at once settles a resolved promise. A full peer queue makes it wait in line.
+    endpoint.send(data, dest, null).then(
       () => callback?.(null),
       (err: SystemError) => this.#sent(callback, err),
     );
-    if (!wasWaiting && this.#sender.pending && !this.#congested) {
+    if (!wasWaiting && endpoint.sendPending && !this.#congested) {
       this.#congested = true;
       process.nextTick(() => this.emit('congestion', data));
     }
@@ -241,9 +197,8 @@ export class Socket extends EventEmitter<SocketEvents> {
     else if (err.code !== ErrorCodes.CLOSED) this.emit('error', err);
   }
 
-  #sendersChanged(): void {
-    this.#updateWatch();
-    if (this.#congested && !this.#sender.pending && !this.#closed) {
+  #sendsChanged(): void {
+    if (this.#congested && !this.#endpoint.sendPending && !this.#endpoint.closed) {
       this.#congested = false;
       // After the callbacks of what was queued (they run as promise reactions).
       setImmediate(() => this.emit('writable'));
@@ -251,17 +206,18 @@ export class Socket extends EventEmitter<SocketEvents> {
   }
 
   #drain(): void {
-    for (let raw = this.#receiver.takeQueued(); raw && !this.#closed; raw = this.#receiver.takeQueued()) {
+    const receiver = this.#endpoint.receiver;
+    for (let raw = receiver.takeQueued(); raw && !this.#endpoint.closed; raw = receiver.takeQueued()) {
       raw.fds?.close();
       if (raw.error) {
         this.#emitOrSchedule('error', raw.error);
         continue;
       }
-      const message = Buffer.from(raw.data); // its own memory, as unix-dgram gives
-      // The binding gives one address Buffer per change of sender: decode it once.
-      if (raw.address !== this.#peerAddress) {
-        this.#peerAddress = raw.address;
-        this.#peerPath = pathOf(raw.address);
+      const message = Buffer.from(raw.data as Buffer); // its own memory, as unix-dgram gives
+      // One Peer per change of sender: its rinfo.path is made once.
+      if (raw.from !== this.#peer) {
+        this.#peer = raw.from;
+        this.#peerPath = pathOf(raw.from?.raw);
       }
       this.#emitOrSchedule('message', message, { size: message.length, address: {}, path: this.#peerPath });
     }
@@ -275,16 +231,6 @@ export class Socket extends EventEmitter<SocketEvents> {
       process.nextTick(() => this.#drain());
       throw err;
     }
-  }
-
-  #updateWatch(): void {
-    if (this.#closed) return;
-    const events = (this.#receiver.wantsData ? READABLE : 0) | (this.#sender.wantsWritable ? WRITABLE : 0);
-    const keepAlive = this.#ref;
-    if (events === this.#watching && keepAlive === this.#keepAlive) return;
-    this.#watching = events;
-    this.#keepAlive = keepAlive;
-    this.#native.watch(events, keepAlive);
   }
 }
 

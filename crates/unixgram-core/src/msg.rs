@@ -32,6 +32,13 @@ pub struct SendAncillary<'a> {
     pub credentials: Option<Credentials>,
 }
 
+impl SendAncillary<'_> {
+    /// No descriptors and no credentials.
+    pub fn is_empty(&self) -> bool {
+        self.fds.is_empty() && self.credentials.is_none()
+    }
+}
+
 /// One received datagram, without its bytes (those were appended to the caller's buffer).
 #[derive(Debug)]
 pub struct Datagram {
@@ -45,7 +52,7 @@ pub struct Datagram {
 
 /// Send one datagram of `data` on a connected socket, without control data: send(2)
 /// with `MSG_DONTWAIT | MSG_NOSIGNAL`, the cheapest way out (no `msghdr`, no allocation).
-/// Errors carry no address; callers that report them use [`sendmsg`] instead.
+/// Errors carry no address: [`UnixDatagram::send`](crate::UnixDatagram::send) adds it.
 pub fn send(fd: BorrowedFd<'_>, data: &[u8]) -> Result<usize> {
     sys::retry(|| socket::send(fd.as_raw_fd(), data, sys::send_flags()))
         .map_err(|errno| Error::os(errno, "send"))

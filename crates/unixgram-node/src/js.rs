@@ -93,6 +93,34 @@ pub(crate) fn string(env: sys::napi_env, s: &str) -> Result<sys::napi_value> {
     Ok(out)
 }
 
+pub(crate) fn boolean(env: sys::napi_env, v: bool) -> Result<sys::napi_value> {
+    let mut out = ptr::null_mut();
+    check(
+        // SAFETY: as above.
+        unsafe { sys::napi_get_boolean(env, v, &mut out) },
+        "get_boolean",
+    )?;
+    Ok(out)
+}
+
+pub(crate) fn global(env: sys::napi_env) -> Result<sys::napi_value> {
+    let mut out = ptr::null_mut();
+    check(
+        // SAFETY: as above.
+        unsafe { sys::napi_get_global(env, &mut out) },
+        "get_global",
+    )?;
+    Ok(out)
+}
+
+/// Whether a JS exception is pending (thrown by JS the binding called).
+pub(crate) fn exception_pending(env: sys::napi_env) -> bool {
+    let mut pending = false;
+    // SAFETY: as above.
+    unsafe { sys::napi_is_exception_pending(env, &mut pending) };
+    pending
+}
+
 pub(crate) fn undefined(env: sys::napi_env) -> Result<sys::napi_value> {
     let mut out = ptr::null_mut();
     check(

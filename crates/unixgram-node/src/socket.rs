@@ -1,20 +1,23 @@
-//! `NativeSocket`: the JS-visible socket. Marshalling only; semantics live in the core
-//! crate and policy (queues, waiting, parsing) in TypeScript.
-//!
-//! This file holds the class, its creation (`create`, `fromFd`, `socketpair`), the fd,
-//! naming (`bind`, `connect`, addresses), `close` and the socket options. Its send methods
-//! are in `socket/send.rs`, its receive side (callback, watch, `readNow`) in
-//! `socket/receive.rs`.
+//! `NativeSocket`: the JS-visible socket. Marshalling only: semantics live in the core crate,
+//! policy (queues, waiting, parsing) in TypeScript, the watcher in `watcher.rs`, and sends in
+//! `send.rs` (by fd, not on the class).
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, IntoRawFd};
 
-use napi::bindgen_prelude::{BufferSlice, ObjectFinalize};
-use napi::{Env, Result};
+use napi::bindgen_prelude::{Buffer, BufferSlice, ObjectFinalize, This};
+use napi::{Env, Error, JsValue, Result, Status, Unknown};
 use napi_derive::napi;
 use unixgram_core::{Address, Credentials, Error as CoreError, UnixDatagram};
 
 use crate::error;
+use crate::js;
 use crate::state::{Inner, Shared};
+use crate::watcher;
+
+/// The most bytes of a filesystem path a socket address holds (`sun_path` less its NUL):
+/// longer paths are `ENAMETOOLONG`, never cut.
+#[napi]
+pub const SUN_PATH_MAX: u32 = (unixgram_core::addr::SUN_PATH_LEN - 1) as u32;
 
 /// Credentials as JS sees them.
 #[napi(object)]
@@ -26,16 +29,6 @@ pub struct JsCredentials {
 
 impl From<Credentials> for JsCredentials {
     fn from(c: Credentials) -> Self {
-        Self {
-            pid: c.pid,
-            uid: c.uid,
-            gid: c.gid,
-        }
-    }
-}
-
-impl From<&JsCredentials> for Credentials {
-    fn from(c: &JsCredentials) -> Self {
         Self {
             pid: c.pid,
             uid: c.uid,
@@ -60,12 +53,8 @@ impl ObjectFinalize for NativeSocket {
     }
 }
 
-fn closed(env: &Env) -> napi::Error {
+fn closed(env: &Env) -> Error {
     error::throw_code(env.raw(), "ERR_UNIXGRAM_CLOSED", "the socket is closed")
-}
-
-fn address(bytes: &[u8]) -> Address {
-    Address::from_sun_path(bytes)
 }
 
 impl NativeSocket {
@@ -84,6 +73,13 @@ impl NativeSocket {
         let mut inner = self.shared.borrow_mut();
         let sock = inner.sock.as_mut().ok_or_else(|| closed(env))?;
         f(sock).map_err(|e| error::throw(env.raw(), &e))
+    }
+
+    fn check_open(&self, env: &Env) -> Result<()> {
+        if self.shared.borrow().is_closed() {
+            return Err(closed(env));
+        }
+        Ok(())
     }
 }
 
@@ -116,7 +112,7 @@ impl NativeSocket {
         }
     }
 
-    /// The fd number (still owned by this socket).
+    /// The fd number (still owned by this socket): what the send functions take.
     #[napi(getter)]
     pub fn fd(&self, env: Env) -> Result<i32> {
         self.with(&env, |s| Ok(s.as_raw_fd()))
@@ -125,7 +121,6 @@ impl NativeSocket {
     /// A new close-on-exec descriptor for the same socket; the caller owns it.
     #[napi(catch_unwind)]
     pub fn dup_fd(&self, env: Env) -> Result<i32> {
-        use std::os::fd::IntoRawFd;
         self.with(&env, |s| s.dup_fd().map(IntoRawFd::into_raw_fd))
     }
 
@@ -145,7 +140,7 @@ impl NativeSocket {
     /// those permission bits when it appears (see the core's `bind_with_mode`).
     #[napi(catch_unwind)]
     pub fn bind(&self, env: Env, addr: BufferSlice, mode: Option<u32>) -> Result<()> {
-        let addr = address(&addr);
+        let addr = Address::from_sun_path(&addr);
         self.with(&env, |s| match mode {
             Some(mode) => s.bind_with_mode(&addr, mode),
             None => s.bind(&addr),
@@ -154,7 +149,8 @@ impl NativeSocket {
 
     #[napi(catch_unwind)]
     pub fn connect(&self, env: Env, addr: BufferSlice) -> Result<()> {
-        self.with(&env, |s| s.connect(&address(&addr)))
+        let addr = Address::from_sun_path(&addr);
+        self.with(&env, |s| s.connect(&addr))
     }
 
     #[napi(catch_unwind)]
@@ -164,28 +160,89 @@ impl NativeSocket {
 
     /// `sun_path` bytes of the local address (empty = unnamed, leading NUL = abstract).
     #[napi(catch_unwind)]
-    pub fn local_address(&self, env: Env) -> Result<napi::bindgen_prelude::Buffer> {
+    pub fn local_address(&self, env: Env) -> Result<Buffer> {
         self.with(&env, |s| s.local_addr())
             .map(|a| a.to_sun_path().into())
     }
 
     #[napi(catch_unwind)]
-    pub fn peer_address(&self, env: Env) -> Result<napi::bindgen_prelude::Buffer> {
+    pub fn peer_address(&self, env: Env) -> Result<Buffer> {
         self.with(&env, |s| s.peer_addr())
             .map(|a| a.to_sun_path().into())
     }
-}
 
-// napi-rs writes the members of `NativeSocket` into the generated `index.d.ts` in source order,
-// each `mod` item's file in its place: the block above, the send methods, the receive side,
-// then the block below. The `mod` items stay here, send first (the blank line keeps rustfmt
-// from sorting them), so the declarations keep the order they had before the split.
-mod send;
+    /// The function called with each batch (the format is in the binding's `batch.rs`). It
+    /// is kept as a hidden property of this object, so it lives exactly as long as the socket
+    /// object does; the native side refers to it weakly while idle and strongly while
+    /// watching (see `watch`).
+    #[napi(catch_unwind, ts_args_type = "callback: BatchCallback")]
+    pub fn set_callback(&self, env: Env, this: This, callback: Unknown) -> Result<()> {
+        self.check_open(&env)?;
+        js::keep_alive_on(env.raw(), this.object.raw(), callback.raw())?;
+        watcher::set_callback(&self.shared, &env, callback.raw())
+    }
 
-mod receive;
+    /// The control words shared with JS (`CONTROL_*`; see the binding's `watcher.rs`).
+    #[napi(catch_unwind, ts_return_type = "Uint32Array")]
+    pub fn control(&self, env: Env) -> Result<Unknown<'_>> {
+        self.check_open(&env)?;
+        let raw = env.raw();
+        let value = watcher::control_to_js(&self.shared, raw)?;
+        // SAFETY: value is a live value of this env.
+        Ok(unsafe { Unknown::from_raw_unchecked(raw, value) })
+    }
 
-#[napi]
-impl NativeSocket {
+    /// Report each datagram's sender address in batches (`ENTRY_ADDRESS`). Set before
+    /// reading.
+    #[napi]
+    pub fn set_want_address(&self, on: bool) {
+        self.shared.borrow_mut().addresses.set_wanted(on);
+    }
+
+    /// Deliver a batch whose payloads are all valid UTF-8 as one string (the callback's
+    /// `text`), for a protocol that reads text.
+    #[napi]
+    pub fn set_text_payloads(&self, on: bool) {
+        self.shared.borrow_mut().text_payloads = on;
+    }
+
+    /// What to watch: `READABLE`, `WRITABLE` (one-shot); `keep_alive` holds the process open
+    /// while watching; `strong` (default: whether anything is watched) holds the JS
+    /// callback, and so the socket's JS side, alive.
+    #[napi(catch_unwind)]
+    pub fn watch(
+        &self,
+        env: Env,
+        events: u32,
+        keep_alive: bool,
+        strong: Option<bool>,
+    ) -> Result<()> {
+        let events = (events & crate::state::STATE_EVENTS) as i32;
+        watcher::watch(
+            &self.shared,
+            events,
+            keep_alive,
+            strong.unwrap_or(events != 0),
+        )
+        .map_err(|e| error::throw(env.raw(), &e))
+    }
+
+    /// Drain what is queued now, without waiting, and deliver it through the callback before
+    /// returning. Returns whether anything was read.
+    #[napi(catch_unwind)]
+    pub fn read_now(&self, env: Env) -> Result<bool> {
+        self.check_open(&env)?;
+        let read =
+            watcher::read_now(&self.shared, env.raw()).map_err(|e| error::throw(env.raw(), &e))?;
+        if js::exception_pending(env.raw()) {
+            return Err(Error::new(
+                Status::PendingException,
+                "the batch callback threw",
+            ));
+        }
+        Ok(read)
+    }
+
     /// Close: stop watching, close the poll handle, then the fd. Idempotent.
     #[napi(catch_unwind)]
     pub fn close(&self) {
@@ -199,7 +256,6 @@ impl NativeSocket {
     /// -1 if the socket was already closed.
     #[napi(catch_unwind)]
     pub fn release(&self) -> i32 {
-        use std::os::fd::IntoRawFd;
         match self.shared.try_borrow_mut() {
             Ok(mut inner) => inner
                 .release()

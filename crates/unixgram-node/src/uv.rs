@@ -26,7 +26,7 @@ pub const READABLE: c_int = 1;
 pub const WRITABLE: c_int = 2;
 
 pub type PollCb = unsafe extern "C" fn(handle: *mut PollHandle, status: c_int, events: c_int);
-pub type CloseCb = unsafe extern "C" fn(handle: *mut PollHandle);
+type CloseCb = unsafe extern "C" fn(handle: *mut PollHandle);
 
 extern "C" {
     fn uv_handle_size(kind: c_int) -> usize;
@@ -40,15 +40,17 @@ extern "C" {
     fn uv_handle_get_data(handle: *const PollHandle) -> *mut c_void;
 }
 
-/// Allocate and initialise a poll handle for `fd` on `lp`, carrying `data`.
+/// Allocate and initialise a poll handle for `fd` on `lp`, owning `data` until [`close`]
+/// frees both (on failure `data` is dropped at once).
 ///
 /// # Safety
 /// Must run on the thread that owns `lp`. `fd` must stay open until [`stop`] has been
-/// called on the handle. The handle must eventually be given to [`close`].
-pub unsafe fn poll_new(
+/// called on the handle. The handle must eventually be given to [`close::<T>`](close), with
+/// the same `T`.
+pub unsafe fn poll_new<T>(
     lp: *mut Loop,
     fd: c_int,
-    data: *mut c_void,
+    data: Box<T>,
 ) -> Result<*mut PollHandle, c_int> {
     // SAFETY: uv_handle_size is a pure query.
     let size = unsafe { uv_handle_size(UV_POLL) };
@@ -64,8 +66,8 @@ pub unsafe fn poll_new(
         unsafe { libc::free(handle.cast()) };
         return Err(rc);
     }
-    // SAFETY: handle is initialised.
-    unsafe { uv_handle_set_data(handle, data) };
+    // SAFETY: handle is initialised; the Box is taken back by close_and_free.
+    unsafe { uv_handle_set_data(handle, Box::into_raw(data).cast()) };
     Ok(handle)
 }
 
@@ -87,22 +89,27 @@ pub unsafe fn stop(handle: *mut PollHandle) {
     unsafe { uv_poll_stop(handle) };
 }
 
-/// Close the handle; `cb` runs on a later loop turn and must free the memory with [`free`].
+/// Close the handle: on a later loop turn libuv is done with it, and its memory and the
+/// `data` it owns are freed.
 ///
 /// # Safety
-/// `handle` is a live handle from [`poll_new`], not closed before.
-pub unsafe fn close(handle: *mut PollHandle, cb: CloseCb) {
+/// `handle` is a live handle from [`poll_new::<T>`](poll_new), not closed before.
+pub unsafe fn close<T>(handle: *mut PollHandle) {
     // SAFETY: per the contract.
-    unsafe { uv_close(handle, cb) };
+    unsafe { uv_close(handle, close_and_free::<T>) };
 }
 
-/// Free the memory of a handle whose close callback is running.
-///
-/// # Safety
-/// Only from the close callback of `handle`.
-pub unsafe fn free(handle: *mut PollHandle) {
-    // SAFETY: the memory came from calloc in poll_new and libuv is done with it.
-    unsafe { libc::free(handle.cast()) };
+/// The close callback of a handle made by [`poll_new::<T>`](poll_new).
+unsafe extern "C" fn close_and_free<T>(handle: *mut PollHandle) {
+    // SAFETY: data is the Box<T> set in poll_new; libuv calls this once, after which nothing
+    // uses the handle, so both are freed exactly once, here.
+    unsafe {
+        let data = uv_handle_get_data(handle).cast::<T>();
+        if !data.is_null() {
+            drop(Box::from_raw(data));
+        }
+        libc::free(handle.cast());
+    }
 }
 
 /// Whether the handle keeps the loop alive while active.
@@ -120,11 +127,11 @@ pub unsafe fn set_ref(handle: *mut PollHandle, on: bool) {
     }
 }
 
-/// The pointer given to [`poll_new`].
+/// The `data` given to [`poll_new::<T>`](poll_new).
 ///
 /// # Safety
-/// `handle` is a handle from [`poll_new`] that has not been freed.
-pub unsafe fn data(handle: *const PollHandle) -> *mut c_void {
-    // SAFETY: per the contract.
-    unsafe { uv_handle_get_data(handle) }
+/// `handle` is a handle from [`poll_new::<T>`](poll_new) whose close callback has not run.
+pub unsafe fn data<'a, T>(handle: *const PollHandle) -> &'a T {
+    // SAFETY: per the contract, the Box<T> is alive until close_and_free.
+    unsafe { &*uv_handle_get_data(handle).cast::<T>() }
 }

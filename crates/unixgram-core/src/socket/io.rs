@@ -44,29 +44,36 @@ impl UnixDatagram {
             .map_err(|e| Error::os(e, "poll"))
     }
 
-    /// Send one datagram to the connected peer or to `dest`.
+    /// Send one datagram, gathered from `iov`, to the connected peer or to `dest`: send(2)
+    /// when there is one buffer, no control data and no destination (no `msghdr` to build),
+    /// sendmsg(2) otherwise.
     ///
     /// A datagram too big for the current `SO_SNDBUF` raises it (with `SO_SNDBUFFORCE` when
     /// privileged, on Linux) and is sent; past what the system allows it is `EMSGSIZE` with
     /// the limit in the message. `EAGAIN` (the receiver's queue is full) is returned as is:
-    /// waiting is the caller's policy.
+    /// waiting is the caller's policy. Any other error carries the target's address and what
+    /// the errno alone does not say.
     pub fn send(
         &self,
         iov: &[IoSlice<'_>],
         ancillary: &SendAncillary<'_>,
         dest: Option<&Address>,
     ) -> Result<usize> {
-        let dest_addr = dest.map(|a| a.to_unix_addr("sendmsg")).transpose()?;
-        let first = msg::sendmsg(self.fd.as_fd(), iov, ancillary, dest_addr.as_ref());
-        self.complete_send(first, iov, ancillary, dest)
+        let first = match (iov, dest) {
+            ([data], None) if ancillary.is_empty() => msg::send(self.fd.as_fd(), data),
+            _ => {
+                let dest_addr = dest.map(|a| a.to_unix_addr("sendmsg")).transpose()?;
+                msg::sendmsg(self.fd.as_fd(), iov, ancillary, dest_addr.as_ref())
+            }
+        };
+        self.finish_send(first, iov, ancillary, dest)
     }
 
-    /// Finish a send whose first attempt already ran, here or on a fast path that called
-    /// [`msg::send`] on this socket's fd: an `EMSGSIZE` grows `SO_SNDBUF` and sends again
-    /// (see [`send`](Self::send)); any other error gets the target's address and what the
-    /// errno alone does not say. The send is never simply repeated: the kernel reports
-    /// some errors only once (a vanished peer's `ECONNREFUSED` is `ENOTCONN` next time).
-    pub fn complete_send(
+    /// Finish a send whose first attempt ran: an `EMSGSIZE` grows `SO_SNDBUF` and sends
+    /// again; any other error gets the target's address and what the errno alone does not
+    /// say. The send is never simply repeated: the kernel reports some errors only once (a
+    /// vanished peer's `ECONNREFUSED` is `ENOTCONN` next time).
+    fn finish_send(
         &self,
         first: Result<usize>,
         iov: &[IoSlice<'_>],

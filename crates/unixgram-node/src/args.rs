@@ -1,0 +1,225 @@
+//! The arguments of the raw N-API functions registered by hand (`send.rs`,
+//! `batch/fdset.rs`): read them without napi-rs's glue, check their types, and throw a
+//! `TypeError` (`ERR_INVALID_ARG_TYPE`) for a wrong one. And the guard every raw function
+//! runs under, so that no panic crosses into JS.
+
+use std::ffi::{c_void, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+
+use napi::sys;
+use unixgram_core::Credentials;
+
+/// What a raw function returns after throwing: no value (N-API reads null as `undefined`,
+/// and the pending exception is what JS sees).
+pub(crate) type Thrown = sys::napi_value;
+
+/// Run the body of a raw function; a panic (a bug) becomes a JS `Error` instead of
+/// unwinding into Node, which would abort the process.
+pub(crate) fn guard(env: sys::napi_env, body: impl FnOnce() -> sys::napi_value) -> sys::napi_value {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| {
+        // SAFETY: `env` is the running callback's; both strings are NUL-terminated statics.
+        unsafe {
+            sys::napi_throw_error(
+                env,
+                c"ERR_UNIXGRAM_INTERNAL".as_ptr(),
+                c"unixgram: internal error in the native addon (a panic); please report it"
+                    .as_ptr(),
+            )
+        };
+        ptr::null_mut()
+    })
+}
+
+/// Throw a `TypeError` with `ERR_INVALID_ARG_TYPE` and return no value.
+///
+/// # Safety
+/// `env` must be the environment of the running callback.
+pub(crate) unsafe fn type_error(env: sys::napi_env, message: &CStr) -> Thrown {
+    // SAFETY: per the contract; both strings are NUL-terminated.
+    unsafe { sys::napi_throw_type_error(env, c"ERR_INVALID_ARG_TYPE".as_ptr(), message.as_ptr()) };
+    ptr::null_mut()
+}
+
+/// The first `N` arguments of the running call (`undefined` for those not given), and how
+/// many were given.
+///
+/// # Safety
+/// `env` and `info` are the running callback's.
+pub(crate) unsafe fn args<const N: usize>(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> Option<([sys::napi_value; N], usize)> {
+    let mut argc = N;
+    let mut argv = [ptr::null_mut(); N];
+    // SAFETY: `argv` has room for `argc` handles (N-API fills the missing ones with
+    // `undefined`); `this` and data are not asked for.
+    let status = unsafe {
+        sys::napi_get_cb_info(
+            env,
+            info,
+            &mut argc,
+            argv.as_mut_ptr(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    (status == sys::Status::napi_ok).then_some((argv, argc))
+}
+
+/// Whether an argument is `undefined` or `null` (an optional argument not given).
+///
+/// # Safety
+/// `env` is the running callback's and `value` a live handle of it.
+pub(crate) unsafe fn absent(env: sys::napi_env, value: sys::napi_value) -> bool {
+    let mut kind = sys::ValueType::napi_undefined;
+    // SAFETY: per the contract.
+    unsafe { sys::napi_typeof(env, value, &mut kind) };
+    kind == sys::ValueType::napi_undefined || kind == sys::ValueType::napi_null
+}
+
+/// Whether an argument is a string.
+///
+/// # Safety
+/// `env` is the running callback's and `value` a live handle of it.
+pub(crate) unsafe fn is_string(env: sys::napi_env, value: sys::napi_value) -> bool {
+    let mut kind = sys::ValueType::napi_undefined;
+    // SAFETY: per the contract.
+    unsafe { sys::napi_typeof(env, value, &mut kind) };
+    kind == sys::ValueType::napi_string
+}
+
+/// An argument as an `i32`, or `None` if it is not a number.
+///
+/// # Safety
+/// `env` is the running callback's and `value` a live handle of it.
+pub(crate) unsafe fn int_arg(env: sys::napi_env, value: sys::napi_value) -> Option<i32> {
+    let mut out = 0i32;
+    // SAFETY: per the contract; a non-number makes the call fail, checked.
+    (unsafe { sys::napi_get_value_int32(env, value, &mut out) } == sys::Status::napi_ok)
+        .then_some(out)
+}
+
+/// An argument as a `u32`, or `None` if it is not a number.
+///
+/// # Safety
+/// `env` is the running callback's and `value` a live handle of it.
+unsafe fn uint_arg(env: sys::napi_env, value: sys::napi_value) -> Option<u32> {
+    let mut out = 0u32;
+    // SAFETY: per the contract; a non-number makes the call fail, checked.
+    (unsafe { sys::napi_get_value_uint32(env, value, &mut out) } == sys::Status::napi_ok)
+        .then_some(out)
+}
+
+/// The bytes of a Buffer argument, or `None` if it is not one.
+///
+/// # Safety
+/// `env` is the running callback's and `value` a live handle of it; the slice must not be
+/// used after the callback returns (the Buffer keeps the bytes alive until then, and no JS
+/// runs meanwhile).
+pub(crate) unsafe fn buffer_arg<'a>(
+    env: sys::napi_env,
+    value: sys::napi_value,
+) -> Option<&'a [u8]> {
+    let mut data: *mut c_void = ptr::null_mut();
+    let mut len = 0usize;
+    // SAFETY: per the contract; a non-Buffer makes the call fail, checked.
+    if unsafe { sys::napi_get_buffer_info(env, value, &mut data, &mut len) } != sys::Status::napi_ok
+    {
+        return None;
+    }
+    Some(if len == 0 || data.is_null() {
+        &[]
+    } else {
+        // SAFETY: N-API reports `len` bytes at `data`, alive per the contract.
+        unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) }
+    })
+}
+
+/// The length of an array argument, or `None` if it is not an array.
+///
+/// # Safety
+/// `env` is the running callback's and `value` a live handle of it.
+pub(crate) unsafe fn array_len(env: sys::napi_env, value: sys::napi_value) -> Option<u32> {
+    let mut is_array = false;
+    // SAFETY: per the contract.
+    unsafe { sys::napi_is_array(env, value, &mut is_array) };
+    if !is_array {
+        return None;
+    }
+    let mut length = 0u32;
+    // SAFETY: an array handle of this callback.
+    (unsafe { sys::napi_get_array_length(env, value, &mut length) } == sys::Status::napi_ok)
+        .then_some(length)
+}
+
+/// Element `index` of an array argument.
+///
+/// # Safety
+/// `env` is the running callback's and `array` a live array handle of it.
+pub(crate) unsafe fn element(
+    env: sys::napi_env,
+    array: sys::napi_value,
+    index: u32,
+) -> Option<sys::napi_value> {
+    let mut out = ptr::null_mut();
+    // SAFETY: per the contract.
+    (unsafe { sys::napi_get_element(env, array, index, &mut out) } == sys::Status::napi_ok)
+        .then_some(out)
+}
+
+/// Property `name` of an object argument.
+///
+/// # Safety
+/// `env` is the running callback's and `object` a live handle of it.
+unsafe fn property(
+    env: sys::napi_env,
+    object: sys::napi_value,
+    name: &CStr,
+) -> Option<sys::napi_value> {
+    let mut out = ptr::null_mut();
+    // SAFETY: per the contract; `name` is NUL-terminated. A non-object fails, checked.
+    (unsafe { sys::napi_get_named_property(env, object, name.as_ptr(), &mut out) }
+        == sys::Status::napi_ok)
+        .then_some(out)
+}
+
+/// The control data to send with one datagram, as JS gives it: `undefined` / `null`, or
+/// `{ fds?: number[], credentials?: { pid, uid, gid } }`.
+#[derive(Default)]
+pub(crate) struct Ancillary {
+    pub(crate) fds: Vec<i32>,
+    pub(crate) credentials: Option<Credentials>,
+}
+
+/// An ancillary argument (see [`Ancillary`]), or `None` if it is malformed.
+///
+/// # Safety
+/// `env` is the running callback's and `value` a live handle of it.
+pub(crate) unsafe fn ancillary_arg(
+    env: sys::napi_env,
+    value: sys::napi_value,
+) -> Option<Ancillary> {
+    // SAFETY: every call below is on live handles of this callback.
+    unsafe {
+        if absent(env, value) {
+            return Some(Ancillary::default());
+        }
+        let mut out = Ancillary::default();
+        let fds = property(env, value, c"fds")?;
+        if !absent(env, fds) {
+            for i in 0..array_len(env, fds)? {
+                out.fds.push(int_arg(env, element(env, fds, i)?)?);
+            }
+        }
+        let credentials = property(env, value, c"credentials")?;
+        if !absent(env, credentials) {
+            out.credentials = Some(Credentials {
+                pid: int_arg(env, property(env, credentials, c"pid")?)?,
+                uid: uint_arg(env, property(env, credentials, c"uid")?)?,
+                gid: uint_arg(env, property(env, credentials, c"gid")?)?,
+            });
+        }
+        Some(out)
+    }
+}

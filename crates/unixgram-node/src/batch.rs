@@ -1,0 +1,68 @@
+//! A batch: what one wakeup (or one `readNow`) read from a socket, handed to JS in **one**
+//! call of the socket's callback. This is the one description of the format; its numbers
+//! are exported to JS (`ENTRY_*`, `META_*`), which reads them from the binding.
+//!
+//! The callback is called as `(slab, meta, extras, fds, text, writable)`:
+//! - `slab`: an ArrayBuffer holding the payloads back to back (`undefined` when `text` holds
+//!   them, or when only `writable` is reported).
+//! - `meta`: a `Uint32Array` reused by every batch of the socket (read it before the callback
+//!   returns): `meta[META_COUNT]` entries, whose payloads start at byte `meta[META_BASE]` of
+//!   `slab`; from index `META_ENTRIES` on, `[len, flags]` per entry, in arrival order.
+//! - `flags` of an entry: `ENTRY_ERROR` (the datagram was discarded, e.g. truncated: its
+//!   extras object holds the error), `ENTRY_ADDRESS` (its sender's address differs from the
+//!   last one reported, in this batch or an earlier one: its extras object holds the new
+//!   one; JS keeps the last), `ENTRY_CREDENTIALS` (`SCM_CREDENTIALS` arrived), `ENTRY_FDS`
+//!   (descriptors arrived; their count is `flags >>> ENTRY_FDS_SHIFT`, at most 253).
+//! - `extras`: one object per entry with `flags & ENTRY_EXTRA_MASK`, in entry order:
+//!   `{ address?: Buffer, credentials?: { pid, uid, gid }, error?: Error }` (`undefined`
+//!   when no entry has one). An address is `sun_path` bytes: empty for an unnamed sender, a
+//!   leading NUL for an abstract name.
+//! - `fds`: **one** `Int32Array`, the fd set, holding the descriptors of every entry in entry
+//!   order: an entry with `ENTRY_FDS` owns the next count of them. JS steals one by reading
+//!   it and writing `-1` (no native call) and closes a range with `closeFdRange`; what is
+//!   still `>= 0` when the array's memory is garbage-collected is closed then (`fdset.rs`),
+//!   so a received fd has exactly one owner from the moment it exists.
+//! - `text`: on a socket set to text payloads (`setTextPayloads`), a batch whose payloads are
+//!   all valid UTF-8 comes as this one string instead of `slab`, each length in UTF-16 code
+//!   units: JS slices it, with no Buffer and no decoding per datagram.
+//! - `writable`: the writable wakeup JS asked for (one-shot) came.
+//!
+//! There is no thread, no per-datagram JS call and no per-datagram native object. The slab
+//! is the socket's pool (`js.rs`) for small batches, or handed over whole for big ones.
+
+mod drain;
+pub(crate) mod fdset;
+mod js;
+
+use napi_derive::napi;
+
+pub(crate) use drain::{drain, Addresses, Batch};
+pub(crate) use js::{to_js, Area, AreaCell};
+
+/// Index in `meta` of the number of entries.
+#[napi]
+pub const META_COUNT: u32 = 0;
+/// Index in `meta` of the byte offset in `slab` where the first payload starts.
+#[napi]
+pub const META_BASE: u32 = 1;
+/// Index in `meta` of the first entry's `len`; each entry is `[len, flags]`.
+#[napi]
+pub const META_ENTRIES: u32 = 2;
+/// Entry flag: the datagram was discarded; the entry's extras object holds the error.
+#[napi]
+pub const ENTRY_ERROR: u32 = 1;
+/// Entry flag: a sender address that differs from the last reported; in the extras object.
+#[napi]
+pub const ENTRY_ADDRESS: u32 = 2;
+/// Entry flag: `SCM_CREDENTIALS` arrived; in the extras object.
+#[napi]
+pub const ENTRY_CREDENTIALS: u32 = 4;
+/// Entry flag: descriptors arrived, the next `flags >>> ENTRY_FDS_SHIFT` of the fd set.
+#[napi]
+pub const ENTRY_FDS: u32 = 8;
+/// Where an entry's descriptor count starts in its flags.
+#[napi]
+pub const ENTRY_FDS_SHIFT: u32 = 8;
+/// The flags that come with an extras object.
+#[napi]
+pub const ENTRY_EXTRA_MASK: u32 = ENTRY_ERROR | ENTRY_ADDRESS | ENTRY_CREDENTIALS;

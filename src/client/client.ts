@@ -1,0 +1,461 @@
+/**
+ * The Unix datagram client, modelled on easynetwork's `UnixDatagramClient`.
+ * @packageDocumentation
+ */
+import { Buffer } from 'node:buffer';
+
+import { encodeAddress, decodeAddress, type AddressLike, type UnixAddress } from '../address.js';
+import { SocketAncillary } from '../ancillary/ancillary.js';
+import { checkOptions, checkSignalType, checkTimeout, NO_OPTIONS } from '../checks.js';
+import { AbortError, closedError, invalidArgType, outOfRange, TimeoutError } from '../errors.js';
+import { Endpoint, type EndpointOptions } from '../lowlevel/endpoint.js';
+import type { RawDatagram } from '../lowlevel/receiver.js';
+import { sendLimits, type SendLimits } from '../lowlevel/sender.js';
+import { bindSocketFile, unlinkSocketFile, type SocketFile } from '../lowlevel/socket-file.js';
+import type { SocketProxy } from '../lowlevel/socket-proxy.js';
+import { codecOf, type Codec } from '../protocol/codec.js';
+import { checkProtocol, type DatagramProtocol } from '../protocol/protocol.js';
+import { PacketIterator } from './iterator.js';
+import { OPTION_NAMES, type ConnectOptions, type IterOptions, type RecvOptions, type SendManyOptions, type SendOptions } from './options.js';
+import { receiveSync, sendSync, type SyncRecvOptions, type SyncSendOptions } from './sync.js';
+
+export type { ConnectOptions, SendOptions, SendManyOptions, RecvOptions, IterOptions } from './options.js';
+
+/**
+ * A connected Unix datagram socket that sends and receives packets through a
+ * {@link DatagramProtocol}.
+ *
+ * Concurrency: concurrent `recvPacket` calls are served in call order, each datagram to
+ * exactly one caller; concurrent `sendPacket` calls go out in call order. Receiving is
+ * driven by Node's own event loop; nothing is read while nobody waits, so a slow consumer
+ * leaves datagrams in the kernel queue and the sender waits (backpressure).
+ *
+ * @typeParam SentPacket - what this client sends
+ * @typeParam ReceivedPacket - what it receives
+ * @example
+ * ```ts
+ * const client = await UnixDatagramClient.connect('/run/app.sock', new DatagramProtocol(new JSONSerializer()));
+ * await client.sendPacket({ data: 42 });
+ * const reply = await client.recvPacket({ timeout: 5 }); // seconds
+ * await client.close();
+ * ```
+ */
+export class UnixDatagramClient<SentPacket, ReceivedPacket> {
+  readonly #endpoint: Endpoint;
+  readonly #codec: Codec<SentPacket, ReceivedPacket>;
+  readonly #peer: UnixAddress;
+  /** The socket file `connect` bound (a `localAddress` path), unlinked by `close()`. */
+  #file: SocketFile | undefined;
+  /** Stops listening to `connect`'s `signal`. */
+  #unlisten: (() => void) | undefined;
+
+  /**
+   * Connect to `address`. The socket is bound first (see {@link ConnectOptions.localAddress}).
+   * Every argument is checked before any socket is created.
+   * @param address - a path, `'\0name'`, or a {@link UnixAddress}
+   * @param protocol - how packets are encoded
+   * @param options - local address, credentials, a signal that closes the client
+   * @returns the connected client
+   * @throws an error with `code` `'ENOENT'` (nothing there), `'ECONNREFUSED'` (a file but no
+   * socket behind it), `'EACCES'`, `'ENAMETOOLONG'`, … and `syscall`, `address`;
+   * `'ERR_INVALID_ARG_TYPE'` / `'ERR_INVALID_ARG_VALUE'` for bad arguments; an `AbortError`
+   * if the signal is already aborted
+   */
+  static async connect<S, R>(address: AddressLike, protocol: DatagramProtocol<S, R>, options: ConnectOptions = {}): Promise<UnixDatagramClient<S, R>> {
+    const remote = encodeAddress(address);
+    checkProtocol(protocol);
+    checkOptions(options, OPTION_NAMES.connect);
+    const signal = checkSignalType(options.signal);
+    if (signal?.aborted) throw new AbortError(signal.reason);
+    const local = localAddressOf(options);
+    const codec = codecOf(protocol);
+    const endpoint = Endpoint.create(endpointOptions(codec));
+    let file: SocketFile | undefined;
+    try {
+      if (options.passCredentials) endpoint.passCredentials();
+      if (local !== null && local.length > 0 && local[0] !== 0) file = bindSocketFile(endpoint, (decodeAddress(local) as { path: string }).path, {});
+      else if (local !== null) endpoint.bind(local);
+      endpoint.connect(remote);
+    } catch (err) {
+      endpoint.close();
+      if (file) unlinkSocketFile(file);
+      throw err;
+    }
+    const client = new UnixDatagramClient(endpoint, codec, decodeAddress(remote));
+    client.#file = file;
+    if (signal) client.#closeOn(signal);
+    return client;
+  }
+
+  /**
+   * Take over an existing `AF_UNIX` `SOCK_DGRAM` socket, e.g. one inherited from a parent
+   * process. The client owns it from now on and closes it. The arguments are checked before
+   * the descriptor is touched, and on every failure the descriptor is left open and yours.
+   * @param fd - the descriptor
+   * @param protocol - how packets are encoded
+   * @returns the client
+   * @throws `ERR_UNIXGRAM_NOT_UNIX_DGRAM` if `fd` is not such a socket;
+   * `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for bad arguments
+   */
+  static fromFd<S, R>(fd: number, protocol: DatagramProtocol<S, R>): UnixDatagramClient<S, R> {
+    if (typeof fd !== 'number') throw invalidArgType('fd', 'of type number', fd);
+    if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw outOfRange('fd', 'an integer >= 0', fd);
+    checkProtocol(protocol);
+    const codec = codecOf(protocol);
+    const endpoint = Endpoint.adopt(fd, endpointOptions(codec));
+    let peer: UnixAddress;
+    try {
+      peer = decodeAddress(endpoint.peerAddress());
+    } catch {
+      peer = { unnamed: true };
+    }
+    return new UnixDatagramClient(endpoint, codec, peer);
+  }
+
+  /**
+   * Two clients connected to each other (`socketpair`), e.g. to hand one to a child process.
+   * @param protocol - how packets are encoded, for both ends
+   * @returns both ends
+   * @throws `ERR_INVALID_ARG_TYPE` for a protocol that is not a {@link DatagramProtocol} (before any socket exists)
+   */
+  static socketpair<S, R>(protocol: DatagramProtocol<S, R>): [UnixDatagramClient<S, R>, UnixDatagramClient<S, R>] {
+    checkProtocol(protocol);
+    const codec = codecOf(protocol);
+    const [a, b] = Endpoint.pair(endpointOptions(codec));
+    return [new UnixDatagramClient(a, codec, { unnamed: true }), new UnixDatagramClient(b, codec, { unnamed: true })];
+  }
+
+  private constructor(endpoint: Endpoint, codec: Codec<SentPacket, ReceivedPacket>, peer: UnixAddress) {
+    this.#endpoint = endpoint;
+    this.#codec = codec;
+    this.#peer = peer;
+  }
+
+  /** The peer's address, as given to `connect` (`{ unnamed: true }` for a socketpair). */
+  getPeerName(): UnixAddress {
+    this.#checkOpen();
+    return this.#peer;
+  }
+
+  /** The address this socket is bound to. */
+  getLocalName(): UnixAddress {
+    this.#checkOpen();
+    return decodeAddress(this.#endpoint.localAddress());
+  }
+
+  /** Low-level socket access: descriptor and options. */
+  get socket(): SocketProxy {
+    this.#checkOpen();
+    return this.#endpoint.proxy;
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.#endpoint.closed;
+  }
+
+  /**
+   * Send one packet. Resolves once the datagram is queued in the kernel. While the peer's
+   * queue is full it waits (never drops, never spins, never blocks the loop), until
+   * `options.signal` aborts or `options.timeout` seconds pass: then it rejects and the
+   * datagram is never sent. A datagram bigger than `SO_SNDBUF` allows raises it first.
+   * @param packet - what to send
+   * @param options - ancillary data to send with it; `signal`, `timeout` (seconds) for the wait
+   * @throws `'ECONNREFUSED'` (the peer is gone), `'ENOTCONN'` (gone earlier: `reconnect()`),
+   * `'EMSGSIZE'` (bigger than the system allows, limit in the message), `'ERR_UNIXGRAM_CLOSED'`,
+   * {@link AbortError} (`'ABORT_ERR'`), {@link TimeoutError} (`'ETIMEDOUT'`)
+   */
+  sendPacket(packet: SentPacket, options?: SendOptions): Promise<void> {
+    let data: Buffer | string;
+    let ancillary: SocketAncillary | undefined;
+    let limits: SendLimits | undefined;
+    try {
+      if (options !== undefined) {
+        checkOptions(options, OPTION_NAMES.send);
+        limits = sendLimits(options);
+        ancillary = checkAncillary(options.ancillary);
+      }
+      // A text serializer's text goes straight into the send: no Buffer per packet.
+      data = this.#codec.encode(packet);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#endpoint.send(data, null, ancillary?._toSend() ?? null, limits);
+  }
+
+  /**
+   * Send many packets with as few syscalls as possible (`sendmmsg`, up to 1024 datagrams
+   * each), in order, each with its own optional ancillary data. Resolves once all are
+   * queued in the kernel; while the peer's queue is full it waits, as {@link sendPacket}.
+   * Every packet is serialized and checked before the first is sent.
+   * @param packets - what to send
+   * @param options - `ancillary[i]` goes with the i-th packet; `signal`, `timeout` (seconds) for the waits
+   * @throws as {@link sendPacket}; the error's `sent` says how many packets went out before
+   * it (the rest are never sent)
+   */
+  sendPackets(packets: Iterable<SentPacket>, options?: SendManyOptions): Promise<void> {
+    let datas: Buffer[];
+    let extras: ReturnType<SocketAncillary['_toSend']>[] | null = null;
+    let limits: SendLimits | undefined;
+    try {
+      checkOptions(options, OPTION_NAMES.sendMany);
+      if (options !== undefined) limits = sendLimits(options);
+      if (packets === null || typeof (packets as Iterable<SentPacket>)[Symbol.iterator] !== 'function') {
+        throw invalidArgType('packets', 'an iterable of packets', packets);
+      }
+      const encode = this.#codec.encodeBytes;
+      datas = Array.from(packets, (packet) => encode(packet));
+      const list = options?.ancillary;
+      if (list !== undefined) {
+        extras = datas.map((_, i) => checkAncillary(list[i] ?? undefined, `options.ancillary[${i}]`)?._toSend() ?? null);
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const { done, sent } = this.#endpoint.sendMany(datas, extras, limits);
+    return done.catch((err: unknown) => {
+      throw withSent(err, sent());
+    });
+  }
+
+  /**
+   * Receive the next packet.
+   * @param options - timeout (seconds), abort signal, ancillary data sink
+   * @returns the parsed packet
+   * @throws {@link TimeoutError} (`'ETIMEDOUT'`), {@link AbortError} (`'ABORT_ERR'`),
+   * `DatagramProtocolParseError` (the client keeps working), `'ERR_UNIXGRAM_TRUNCATED'`,
+   * `'ERR_UNIXGRAM_CLOSED'`
+   */
+  recvPacket(options: RecvOptions = NO_OPTIONS): Promise<ReceivedPacket> {
+    // Not an `async` function: a receive loop pays for one promise per packet, not three.
+    let timeout: number | null;
+    let signal: AbortSignal | undefined;
+    let ancillary: SocketAncillary | undefined;
+    const receiver = this.#endpoint.receiver;
+    try {
+      if (options !== NO_OPTIONS) checkOptions(options, OPTION_NAMES.recv);
+      timeout = checkTimeout(options.timeout);
+      signal = checkSignalType(options.signal);
+      ancillary = checkAncillary(options.ancillary);
+      this.#checkOpen();
+      if (signal?.aborted) throw new AbortError(signal.reason);
+      // A datagram already delivered is taken at once (no waiter, timer or inner promise):
+      // when one is queued nobody waits ahead of this call, so the order is kept.
+      const raw = timeout === 0 ? receiver.takeNow() : receiver.takeQueued();
+      if (raw !== undefined) return Promise.resolve(this.#unpack(raw, ancillary));
+      if (timeout === 0) throw new TimeoutError(0);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (timeout === null && signal === undefined) {
+      // The common wait: no timer, no signal, so nothing to withdraw.
+      return new Promise<ReceivedPacket>((resolve, reject) => {
+        receiver.wait({
+          resolve: (d) => {
+            try {
+              resolve(this.#unpack(d, ancillary));
+            } catch (err) {
+              reject(err);
+            }
+          },
+        });
+      });
+    }
+    return receiver.waitWithin(timeout, signal, !this.#endpoint.refed).then((d) => this.#unpack(d, ancillary));
+  }
+
+  /**
+   * Yield packets as they arrive, easynetwork-style: everything already queued (timeout 0,
+   * the default) or arriving within `timeout` seconds of waiting in all, then end. Ends too
+   * when the client is closed during the iteration; starting one on a closed client throws
+   * `ERR_UNIXGRAM_CLOSED` from its first `next()`. Parse errors reject `next()` and end the
+   * iteration; so does `options.signal` aborting (with an `AbortError`, no datagram taken).
+   * @param options - the waiting budget (seconds), a signal that ends it
+   * @returns an async iterator of packets
+   * @example
+   * ```ts
+   * for await (const packet of client.iterReceivedPackets({ timeout: 1 })) console.log(packet);
+   * ```
+   */
+  iterReceivedPackets(options: IterOptions = {}): AsyncIterableIterator<ReceivedPacket, undefined, undefined> {
+    checkOptions(options, OPTION_NAMES.iter);
+    const budget = checkTimeout(options.timeout === undefined ? 0 : options.timeout);
+    const signal = checkSignalType(options.signal);
+    if (this.closed) return PacketIterator.failed(closedError());
+    const endpoint = this.#endpoint;
+    const receiver = endpoint.receiver;
+    return new PacketIterator<ReceivedPacket>(
+      {
+        takeQueued: () => receiver.takeQueued(),
+        takeNow: () => receiver.takeNow(),
+        wait: (seconds, waitSignal) => receiver.waitWithin(seconds, waitSignal, !endpoint.refed),
+        waitForever: (onDatagram) => void receiver.wait({ resolve: onDatagram }),
+        unpack: (raw) => this.#unpack(raw, undefined),
+        closed: () => endpoint.closed,
+        hold: () => receiver.hold(),
+      },
+      budget,
+      signal,
+    );
+  }
+
+  /**
+   * `for await (const packet of client)`: every packet, as they arrive, until the client is
+   * closed (`iterReceivedPackets({ timeout: null })`).
+   * @returns an async iterator of packets
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<ReceivedPacket, undefined, undefined> {
+    return this.iterReceivedPackets({ timeout: null });
+  }
+
+  /**
+   * Connect again to the same address: after the peer restarted, the kernel has dropped the
+   * old association and sends fail with `ENOTCONN`.
+   * @throws `'ENOENT'` / `'ECONNREFUSED'` if it is not back yet
+   */
+  async reconnect(): Promise<void> {
+    this.#checkOpen();
+    this.#endpoint.reconnect();
+  }
+
+  /**
+   * A new descriptor for this socket, to hand to another process (`child_process.spawn`'s
+   * `stdio`, which clears close-on-exec in the child) or to send as an fd over another
+   * socket. The client keeps its own descriptor and keeps working. Both share one open file
+   * description, so the duplicate is non-blocking (`O_NONBLOCK`) as well: a program that
+   * wants blocking calls on it turns that off (Python: `sock.setblocking(True)`), which
+   * unixgram does not mind.
+   * @returns a close-on-exec fd that you own and must close
+   * @throws `'ERR_UNIXGRAM_CLOSED'`
+   * @example
+   * ```ts
+   * const fd = client.dupFd();
+   * spawn(process.execPath, ['child.js'], { stdio: ['inherit', 'inherit', 'inherit', fd] }); // fd 3 there
+   * fs.closeSync(fd);
+   * ```
+   */
+  dupFd(): number {
+    this.#checkOpen();
+    return this.#endpoint.dupFd();
+  }
+
+  /**
+   * Receive the next packet, blocking the calling thread (for scripts, CLIs and worker
+   * threads). Packets already delivered to this client come first, in order.
+   * @param options - timeout (seconds; `0` = only what is queued; default: no limit), ancillary data sink
+   * @returns the parsed packet
+   * @throws `'ERR_UNIXGRAM_BUSY'` while a `recvPacket()` is pending on this client,
+   * {@link TimeoutError} (`'ETIMEDOUT'`), `DatagramProtocolParseError`, `'ERR_UNIXGRAM_CLOSED'`
+   */
+  recvPacketSync(options: SyncRecvOptions = {}): ReceivedPacket {
+    checkOptions(options, OPTION_NAMES.recvSync);
+    const timeout = checkTimeout(options.timeout);
+    const ancillary = checkAncillary(options.ancillary);
+    return this.#unpack(receiveSync(this.#endpoint, timeout), ancillary);
+  }
+
+  /**
+   * Send one packet, blocking the calling thread while the peer's queue is full (never
+   * dropping it).
+   * @param packet - what to send
+   * @param options - ancillary data, timeout (seconds; `0` = only if there is room now; default: no limit)
+   * @throws `'ERR_UNIXGRAM_BUSY'` while `sendPacket()` calls are queued on this client,
+   * {@link TimeoutError} (`'ETIMEDOUT'`, nothing was sent), and as {@link sendPacket}
+   */
+  sendPacketSync(packet: SentPacket, options: SyncSendOptions = {}): void {
+    checkOptions(options, OPTION_NAMES.sendSync);
+    const timeout = checkTimeout(options.timeout);
+    const ancillary = checkAncillary(options.ancillary);
+    this.#checkOpen();
+    sendSync(this.#endpoint, this.#codec.encode(packet), ancillary?._toSend() ?? null, timeout);
+  }
+
+  /** Let the process exit even while a receive is pending. @returns this */
+  unref(): this {
+    this.#endpoint.setRef(false);
+    return this;
+  }
+
+  /** Undo {@link unref}: a pending receive keeps the process alive. @returns this */
+  ref(): this {
+    this.#endpoint.setRef(true);
+    return this;
+  }
+
+  /**
+   * Close the socket. Pending receives and queued sends reject with `ERR_UNIXGRAM_CLOSED`;
+   * descriptors received but not handed out are closed; a socket file `connect` bound is
+   * unlinked. Calling it again does nothing.
+   */
+  async close(): Promise<void> {
+    if (this.#endpoint.closed) return;
+    this.#unlisten?.();
+    this.#unlisten = undefined;
+    this.#endpoint.close();
+    if (this.#file) unlinkSocketFile(this.#file);
+  }
+
+  /** `await using client = …` closes it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #checkOpen(): void {
+    if (this.#endpoint.closed) throw closedError();
+  }
+
+  /** Close when `signal` aborts (and stop listening to it once closed). */
+  #closeOn(signal: AbortSignal): void {
+    const onAbort = (): void => void this.close();
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.#unlisten = () => signal.removeEventListener('abort', onAbort);
+  }
+
+  /**
+   * The packet in `raw`; its descriptors go to `ancillary`, or are closed (also when it
+   * carries an error or fails to parse).
+   */
+  #unpack(raw: RawDatagram, ancillary: SocketAncillary | undefined): ReceivedPacket {
+    if (raw.error) {
+      raw.fds?.close();
+      throw raw.error;
+    }
+    let packet: ReceivedPacket;
+    try {
+      packet = this.#codec.decode(raw.data);
+    } catch (err) {
+      raw.fds?.close();
+      throw err;
+    }
+    if (ancillary) ancillary._receive(raw.fds, raw.credentials);
+    else raw.fds?.close();
+    return packet;
+  }
+}
+
+/** How a client uses its endpoint. */
+function endpointOptions(codec: Codec<unknown, unknown>): EndpointOptions {
+  return { addresses: false, text: codec.receivesText, keepAlive: 'waiting', connected: () => true };
+}
+
+/**
+ * Where `connect` binds, checked: `sun_path` bytes (empty: autobind, the default on Linux,
+ * so the peer can answer; macOS and FreeBSD have no autobind), or null to stay unnamed.
+ */
+function localAddressOf(options: ConnectOptions): Buffer | null {
+  if (options.localAddress === undefined) return process.platform === 'linux' ? Buffer.alloc(0) : null;
+  if (options.localAddress === null) return null;
+  return encodeAddress(options.localAddress, 'localAddress');
+}
+
+/** An `ancillary` option, checked. */
+function checkAncillary(ancillary: unknown, name = 'options.ancillary'): SocketAncillary | undefined {
+  if (ancillary !== undefined && !(ancillary instanceof SocketAncillary)) throw invalidArgType(name, 'a SocketAncillary', ancillary);
+  return ancillary;
+}
+
+/** `err` with `sent`: how many packets of a `sendPackets` call went out before it. */
+function withSent(err: unknown, sent: number): unknown {
+  if (typeof err === 'object' && err !== null) (err as { sent?: number }).sent = sent;
+  return err;
+}

@@ -1,0 +1,372 @@
+/**
+ * @internal The one owner of a native socket. Client, server and the `unix-dgram` drop-in
+ * each sit on an {@link Endpoint}; none touches the binding's socket itself. It holds the
+ * receive queue, the ordered sender(s), what the binding watches, `ref`/`unref` and close,
+ * and it makes the socket's one `setCallback`.
+ * @packageDocumentation
+ */
+import type { Buffer } from 'node:buffer';
+
+import { closedError, type SystemError } from '../errors.js';
+import {
+  NativeSocket,
+  READABLE,
+  WOULD_BLOCK,
+  WRITABLE,
+  send,
+  sendMany,
+  socketpair,
+  SEND_MANY_MAX,
+  type NativeSendAncillary,
+} from '../native/binding.js';
+import { Receiver } from './receiver.js';
+import { Sender, type SendLimits } from './sender.js';
+import { SocketProxy } from './socket-proxy.js';
+import { WatchControl } from './watch.js';
+
+/** How an endpoint's owner uses it. */
+export interface EndpointOptions {
+  /** Report each datagram's sender (servers and the drop-in answer many peers). */
+  readonly addresses: boolean;
+  /** Deliver batches of valid UTF-8 as text: the owner's protocol reads text. */
+  readonly text: boolean;
+  /**
+   * When the socket holds the process open (unless unref'd): `'waiting'` while a receive or
+   * a send waits (a client), `'open'` while it reads at all (a server, the drop-in).
+   */
+  readonly keepAlive: 'waiting' | 'open';
+  /** Whether the kernel wakes a send that waits for room: the socket is connected. */
+  readonly connected: () => boolean;
+  /** Called once a batch is queued in the receiver (a server dispatches, the drop-in emits). */
+  readonly onReceived?: () => void;
+  /** Called when the sends waiting for room change (the drop-in's `'writable'`). */
+  readonly onSendsChanged?: () => void;
+}
+
+/** What a send that went out at once returns: one settled promise, shared. */
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Datagrams per `sendMany` call: where to start, and the least. */
+const SEND_MANY_FIRST = 64;
+const SEND_MANY_MIN = 16;
+
+/** A native socket, its receive queue, its sends and what the binding watches for it. */
+export class Endpoint {
+  /** Datagrams delivered by the binding, and the callers waiting for one. */
+  readonly receiver: Receiver;
+  readonly #native: NativeSocket;
+  /** The fd number, for the send functions; valid while the endpoint is open. */
+  readonly #fd: number;
+  readonly #options: EndpointOptions;
+  /** The socket's own sends, in call order. */
+  readonly #sender: Sender;
+  /** More send queues, each for one peer of an unconnected socket (a server's replies). */
+  readonly #peerSenders = new Set<Sender>();
+  readonly #watch: WatchControl;
+  #ref = true;
+  #closed = false;
+  #proxy: SocketProxy | undefined;
+
+  /**
+   * A new unbound socket.
+   * @param options - how the owner uses it
+   * @returns the endpoint
+   */
+  static create(options: EndpointOptions): Endpoint {
+    return Endpoint.#adopt(NativeSocket.create(), options, (sock) => sock.close());
+  }
+
+  /**
+   * Take over `fd` (checked to be an `AF_UNIX` / `SOCK_DGRAM` socket by the binding). On any
+   * failure the descriptor is left open and the caller's.
+   * @param fd - the descriptor
+   * @param options - how the owner uses it
+   * @returns the endpoint, which owns the descriptor from now on
+   */
+  static adopt(fd: number, options: EndpointOptions): Endpoint {
+    return Endpoint.#adopt(NativeSocket.fromFd(fd), options, (sock) => sock.release());
+  }
+
+  /**
+   * Two sockets connected to each other.
+   * @param options - how the owner uses both
+   * @returns both endpoints
+   */
+  static pair(options: EndpointOptions): [Endpoint, Endpoint] {
+    const [a, b] = socketpair() as [NativeSocket, NativeSocket];
+    try {
+      return [new Endpoint(a, options), new Endpoint(b, options)];
+    } catch (err) {
+      a.close();
+      b.close();
+      throw err;
+    }
+  }
+
+  static #adopt(sock: NativeSocket, options: EndpointOptions, undo: (sock: NativeSocket) => void): Endpoint {
+    try {
+      return new Endpoint(sock, options);
+    } catch (err) {
+      undo(sock);
+      throw err;
+    }
+  }
+
+  private constructor(sock: NativeSocket, options: EndpointOptions) {
+    this.#native = sock;
+    this.#fd = sock.fd;
+    this.#options = options;
+    const changed = (): void => this.#update();
+    this.receiver = new Receiver(() => sock.readNow(), changed);
+    this.#sender = new Sender(options.connected, () => {
+      this.#update();
+      options.onSendsChanged?.();
+    });
+    this.#watch = new WatchControl(sock);
+    if (options.addresses) sock.setWantAddress(true);
+    if (options.text) sock.setTextPayloads(true);
+    const { onReceived } = options;
+    sock.setCallback((slab, meta, extras, fds, text, writable) => {
+      // The batch first: its metadata array is reused by the next read. A writable event
+      // was one-shot: the binding has already dropped it from the applied state.
+      if (meta) this.receiver.onBatch(slab, meta, extras, fds, text);
+      if (writable) this.#sender.onWritable();
+      if (meta && onReceived) onReceived();
+    });
+  }
+
+  /** The descriptor, still owned by the endpoint. */
+  get fd(): number {
+    return this.#native.fd;
+  }
+
+  /** Whether {@link close} or {@link release} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Whether the socket may hold the process open ({@link setRef}). */
+  get refed(): boolean {
+    return this.#ref;
+  }
+
+  /** Low-level access for users: the descriptor and socket options. */
+  get proxy(): SocketProxy {
+    this.#proxy ??= new SocketProxy(this.#native);
+    return this.#proxy;
+  }
+
+  /**
+   * Bind to `sun_path` bytes (empty: autobind), with `mode` for a path's socket file.
+   * @param address - `sun_path` bytes
+   * @param mode - permission bits of the socket file
+   */
+  bind(address: Buffer, mode?: number): void {
+    if (mode === undefined) this.#native.bind(address);
+    else this.#native.bind(address, mode);
+  }
+
+  /** Connect to `sun_path` bytes. @param address - the peer */
+  connect(address: Buffer): void {
+    this.#native.connect(address);
+  }
+
+  /** Connect again to the address last connected to. */
+  reconnect(): void {
+    this.#native.reconnect();
+  }
+
+  /** Turn `SO_PASSCRED` on. */
+  passCredentials(): void {
+    this.#native.setPassCredentials(true);
+  }
+
+  /** @returns the `sun_path` bytes of the local address */
+  localAddress(): Buffer {
+    return this.#native.localAddress();
+  }
+
+  /** @returns the `sun_path` bytes of the peer's address */
+  peerAddress(): Buffer {
+    return this.#native.peerAddress();
+  }
+
+  /** @returns a new close-on-exec descriptor for the socket, the caller's */
+  dupFd(): number {
+    return this.#native.dupFd();
+  }
+
+  /**
+   * Block the thread until a datagram is queued or `ms` pass (negative: no limit).
+   * @param ms - milliseconds
+   * @returns whether one is queued
+   */
+  waitReadable(ms: number): boolean {
+    return this.#native.waitReadable(ms);
+  }
+
+  /** Whether sends of the socket's own queue wait for room. */
+  get sendPending(): boolean {
+    return this.#sender.pending;
+  }
+
+  /**
+   * Send one datagram in call order: at once if nothing waits ahead of it, else (or when the
+   * peer's queue is full) once there is room, until `limits` withdraw it.
+   * @param data - the bytes, or a text sent as UTF-8
+   * @param dest - the receiver's `sun_path` bytes on an unconnected socket, else null
+   * @param ancillary - descriptors and credentials, or null
+   * @param limits - what may end its wait for room
+   * @returns a promise that resolves once the datagram is in the kernel
+   */
+  send(data: Buffer | string, dest: Buffer | null, ancillary: NativeSendAncillary | null, limits?: SendLimits): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError());
+    const fd = this.#fd;
+    if (!this.#sender.pending) {
+      let sent: number;
+      try {
+        sent = send(fd, data, dest, ancillary);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      if (sent !== WOULD_BLOCK) return RESOLVED;
+    }
+    return this.#sender.enqueue(() => send(fd, data, dest, ancillary), limits);
+  }
+
+  /**
+   * Send one datagram now if there is room, without waiting (the synchronous API).
+   * @param data - the bytes, or a text sent as UTF-8
+   * @param ancillary - descriptors and credentials, or null
+   * @returns whether it was sent: false when the peer's queue is full
+   */
+  sendNow(data: Buffer | string, ancillary: NativeSendAncillary | null): boolean {
+    if (this.#closed) throw closedError();
+    return send(this.#fd, data, null, ancillary) !== WOULD_BLOCK;
+  }
+
+  /**
+   * Send many datagrams in call order with as few `sendmmsg` calls as the peer's queue
+   * allows, each with its own control data.
+   * @param datas - the datagrams
+   * @param extras - control data by index, or null for none at all
+   * @param limits - what may end a wait for room
+   * @returns a promise that resolves once all are in the kernel, and how many went out so
+   * far (for the error of one that fails or is withdrawn)
+   */
+  sendMany(datas: Buffer[], extras: Array<NativeSendAncillary | null> | null, limits?: SendLimits): { done: Promise<void>; sent: () => number } {
+    if (this.#closed) return { done: Promise.reject(closedError()), sent: () => 0 };
+    const fd = this.#fd;
+    let offset = 0;
+    // A full peer queue takes only a few (11 by default), and each call marshals its whole
+    // chunk: start small, grow while everything goes out, shrink to about what fitted.
+    let chunk = SEND_MANY_FIRST;
+    const attempt = (): number => {
+      while (offset < datas.length) {
+        const end = Math.min(datas.length, offset + chunk);
+        const asked = end - offset;
+        const sent = sendMany(fd, datas, offset, end, null, extras);
+        if (sent === WOULD_BLOCK) return WOULD_BLOCK;
+        offset += sent;
+        if (sent < asked) {
+          chunk = Math.max(SEND_MANY_MIN, sent * 2);
+          return WOULD_BLOCK; // the peer's queue filled up
+        }
+        chunk = Math.min(SEND_MANY_MAX, chunk * 2);
+      }
+      return datas.length;
+    };
+    return { done: this.#sender.send(attempt, limits), sent: () => offset };
+  }
+
+  /**
+   * A send queue of its own, for the replies to one peer of an unconnected socket: they
+   * wait on that peer's queue only (Linux wakes no unconnected sender: it retries on a
+   * timer). It follows the endpoint's `ref`, and its close.
+   * @param changed - called when the replies waiting in it change
+   * @returns the queue; give it back with {@link dropPeerSender}
+   */
+  peerSender(changed: () => void): Sender {
+    const sender = new Sender(() => false, changed);
+    sender.setRef(this.#ref);
+    this.#peerSenders.add(sender);
+    return sender;
+  }
+
+  /** Forget a queue from {@link peerSender} (its peer went idle). @param sender - the queue */
+  dropPeerSender(sender: Sender): void {
+    this.#peerSenders.delete(sender);
+  }
+
+  /**
+   * Send one datagram to `dest` through `sender`, in that queue's order.
+   * @param sender - a queue from {@link peerSender}
+   * @param data - the bytes, or a text sent as UTF-8
+   * @param dest - the peer's `sun_path` bytes
+   * @param ancillary - descriptors and credentials, or null
+   * @param limits - what may end its wait for room
+   * @returns a promise that resolves once the datagram is in the kernel
+   */
+  sendTo(sender: Sender, data: Buffer | string, dest: Buffer, ancillary: NativeSendAncillary | null, limits?: SendLimits): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError());
+    const fd = this.#fd;
+    return sender.send(() => send(fd, data, dest, ancillary), limits);
+  }
+
+  /**
+   * Whether the socket may hold the process open: while something waits (`'waiting'`) or
+   * while it reads (`'open'`). Retry timers of waiting sends follow it.
+   * @param on - ref (the default) or unref
+   */
+  setRef(on: boolean): void {
+    this.#ref = on;
+    this.#sender.setRef(on);
+    for (const sender of this.#peerSenders) sender.setRef(on);
+    this.#update();
+  }
+
+  /**
+   * Close the socket: stop watching, close the fd, reject waiting sends with `err`, close
+   * descriptors received but not taken, and resolve waiting receives with `err` entries.
+   * Idempotent.
+   * @param err - what pending operations are told
+   */
+  close(err: SystemError = closedError()): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#native.close();
+    this.#finish(err);
+  }
+
+  /**
+   * As {@link close}, but hand the descriptor back open instead of closing it.
+   * @param err - what pending operations are told
+   * @returns the descriptor, now the caller's
+   */
+  release(err: SystemError = closedError()): number {
+    if (this.#closed) return -1;
+    this.#closed = true;
+    const fd = this.#native.release();
+    this.#finish(err);
+    return fd;
+  }
+
+  #finish(err: SystemError): void {
+    this.#sender.close(err);
+    for (const sender of this.#peerSenders) sender.close(err);
+    this.#peerSenders.clear();
+    for (const waiter of this.receiver.close()) waiter.resolve({ data: '', from: undefined, fds: undefined, credentials: undefined, error: err });
+  }
+
+  /** Tell the binding what to watch now. */
+  #update(): void {
+    if (this.#closed) return;
+    const events = (this.receiver.wantsData ? READABLE : 0) | (this.#sender.wantsWritable ? WRITABLE : 0);
+    if (this.#options.keepAlive === 'waiting') {
+      const busy = this.receiver.hasWaiters || this.#sender.pending;
+      this.#watch.set(events, this.#ref && busy, busy);
+    } else {
+      this.#watch.set(events, this.#ref && events !== 0, events !== 0);
+    }
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * @internal The receive side of a socket: datagrams the binding delivered in batches,
+ * queued until a caller takes them, and the callers waiting for one, served in call order.
+ * @packageDocumentation
+ */
+import { Buffer } from 'node:buffer';
+
+import { decodeAddress, type UnixAddress } from '../address.js';
+import type { Credentials } from '../ancillary/ancillary.js';
+import { FdRange, type ReceivedFds } from '../ancillary/received-fds.js';
+import { AbortError, TimeoutError, type SystemError } from '../errors.js';
+import {
+  ENTRY_EXTRA_MASK,
+  ENTRY_FDS,
+  ENTRY_FDS_SHIFT,
+  META_BASE,
+  META_COUNT,
+  META_ENTRIES,
+  type BatchExtra,
+} from '../native/binding.js';
+
+/**
+ * A sender as a batch reports it: made once per change of sender (the binding reports an
+ * address only when it differs from the last one), so datagrams in a run from one sender
+ * share it, and what is derived from the address is derived once.
+ */
+export class Peer {
+  /** The sender's `sun_path` bytes (empty: an unnamed sender). */
+  readonly raw: Buffer;
+  #key: string | undefined;
+  #address: UnixAddress | undefined;
+
+  /** @param raw - `sun_path` bytes */
+  constructor(raw: Buffer) {
+    this.raw = raw;
+  }
+
+  /** The address as a string key, for maps of senders. */
+  get key(): string {
+    this.#key ??= this.raw.toString('latin1');
+    return this.#key;
+  }
+
+  /** The address, decoded. */
+  get address(): UnixAddress {
+    this.#address ??= decodeAddress(this.raw);
+    return this.#address;
+  }
+}
+
+/** One datagram as received, before parsing. */
+export interface RawDatagram {
+  /**
+   * The payload: a view into the batch slab, or, on a socket set to text payloads and when
+   * its bytes are valid UTF-8, their text (a slice of the batch's string).
+   */
+  readonly data: Buffer | string;
+  /** The sender, on a socket that reports addresses. */
+  readonly from: Peer | undefined;
+  /** Descriptors that came with it, owned until someone takes them. */
+  readonly fds: ReceivedFds | undefined;
+  /** `SCM_CREDENTIALS`, with `SO_PASSCRED` on. */
+  readonly credentials: Credentials | undefined;
+  /** Set instead of a payload when the datagram was discarded (e.g. truncated). */
+  readonly error: SystemError | undefined;
+}
+
+/** Someone waiting for a datagram. */
+export interface Waiter {
+  resolve(datagram: RawDatagram): void;
+}
+
+/**
+ * Prefetch at most this many datagrams ahead of the callers; the rest wait in the kernel.
+ * Reading starts with the first receive and then continues between receives (so a receive
+ * loop does not stop and restart the watch each time), up to this bound.
+ */
+const HIGH_WATER = 1024;
+
+/** Queue of received datagrams and FIFO of waiting callers. */
+export class Receiver {
+  #queue: RawDatagram[] = [];
+  #head = 0;
+  #waiters: Waiter[] = [];
+  #holds = 0;
+  /** The sender last reported (an address is reported only when it changes, across batches). */
+  #from: Peer | undefined;
+  /** Someone has received from this socket: keep prefetching (bounded) between calls. */
+  #primed = false;
+  readonly #readNow: () => boolean;
+  readonly #changed: () => void;
+
+  /**
+   * @param readNow - drain what the kernel holds now, delivering it to {@link onBatch}
+   * @param changed - called when the demand for data changes
+   */
+  constructor(readNow: () => boolean, changed: () => void) {
+    this.#readNow = readNow;
+    this.#changed = changed;
+  }
+
+  /** Whether the binding should watch for readable now. */
+  get wantsData(): boolean {
+    return (this.#primed || this.#waiters.length > 0 || this.#holds > 0) && this.#queue.length - this.#head < HIGH_WATER;
+  }
+
+  /** Whether a caller is waiting (which keeps the process alive). */
+  get hasWaiters(): boolean {
+    return this.#waiters.length > 0;
+  }
+
+  /** Keep reading while an iterator or a server runs, even between its steps. */
+  hold(): () => void {
+    this.#primed = true;
+    this.#holds++;
+    this.#changed();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#holds--;
+      this.#changed();
+    };
+  }
+
+  /** Take the next datagram already delivered to JS, if any (no syscall). */
+  takeQueued(): RawDatagram | undefined {
+    return this.#shift();
+  }
+
+  /** Take the next datagram if one is queued here or in the kernel, without waiting. */
+  takeNow(): RawDatagram | undefined {
+    if (this.#head === this.#queue.length) this.#readNow();
+    return this.#shift();
+  }
+
+  /**
+   * Wait for the next datagram. `waiter.resolve` is called exactly once, unless the waiter
+   * is withdrawn first with the returned function.
+   */
+  wait(waiter: Waiter): () => boolean {
+    const queued = this.#shift();
+    if (queued) {
+      waiter.resolve(queued);
+      return () => false;
+    }
+    this.#waiters.push(waiter);
+    this.#primed = true;
+    this.#changed();
+    return () => {
+      const i = this.#waiters.indexOf(waiter);
+      if (i < 0) return false;
+      this.#waiters.splice(i, 1);
+      this.#changed();
+      return true;
+    };
+  }
+
+  /**
+   * Wait for the next datagram, for at most `timeout` seconds (null: no limit) and until
+   * `signal` aborts; a timed-out or aborted wait is withdrawn, so no datagram is lost to it.
+   * @param timeout - seconds, or null
+   * @param signal - cancels the wait
+   * @param unrefTimer - the timer does not hold the process open
+   * @returns the datagram; rejects with {@link TimeoutError} or {@link AbortError}
+   */
+  waitWithin(timeout: number | null, signal: AbortSignal | undefined, unrefTimer: boolean): Promise<RawDatagram> {
+    return new Promise<RawDatagram>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = (): void => {
+        if (withdraw()) finish(() => reject(new AbortError(signal?.reason)));
+      };
+      const finish = (settle: () => void): void => {
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        settle();
+      };
+      const withdraw = this.wait({ resolve: (d) => finish(() => resolve(d)) });
+      if (timeout !== null) {
+        timer = setTimeout(() => {
+          if (withdraw()) finish(() => reject(new TimeoutError(timeout)));
+        }, timeout * 1000);
+        if (unrefTimer) timer.unref();
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /**
+   * A batch from the binding (the format: the binding's `batch.rs`). `meta` is reused by the
+   * next batch, so it is read here at once.
+   */
+  onBatch(slab: ArrayBuffer | undefined, meta: Uint32Array, extras: BatchExtra[] | undefined, set: Int32Array | undefined, text: string | undefined): void {
+    const end = META_ENTRIES + 2 * (meta[META_COUNT] as number);
+    let offset = meta[META_BASE] as number;
+    let x = 0;
+    let nextFd = 0;
+    let from = this.#from;
+    for (let m = META_ENTRIES; m < end; m += 2) {
+      const len = meta[m] as number;
+      const flags = meta[m + 1] as number;
+      const data = text === undefined ? Buffer.from(slab as ArrayBuffer, offset, len) : text.slice(offset, offset + len);
+      offset += len;
+      if (flags === 0) {
+        this.#accept({ data, from, fds: undefined, credentials: undefined, error: undefined });
+        continue;
+      }
+      let fds: FdRange | undefined;
+      if (flags & ENTRY_FDS && set) {
+        const count = flags >>> ENTRY_FDS_SHIFT;
+        fds = new FdRange(set, nextFd, count);
+        nextFd += count;
+      }
+      if ((flags & ENTRY_EXTRA_MASK) === 0) {
+        this.#accept({ data, from, fds, credentials: undefined, error: undefined });
+        continue;
+      }
+      const extra = extras?.[x++] ?? {};
+      if (extra.address) this.#from = from = new Peer(extra.address);
+      this.#accept({ data, from, fds, credentials: extra.credentials, error: extra.error as SystemError | undefined });
+    }
+    this.#changed();
+  }
+
+  /** Drop everything queued (closing its descriptors) and return the waiters. */
+  close(): Waiter[] {
+    for (let i = this.#head; i < this.#queue.length; i++) this.#queue[i]?.fds?.close();
+    this.#queue = [];
+    this.#head = 0;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    return waiters;
+  }
+
+  /**
+   * A datagram in arrival order: straight to the first waiting caller when nothing is
+   * queued ahead of it (callers wait only while the queue is empty, so order is kept),
+   * else to the queue.
+   */
+  #accept(datagram: RawDatagram): void {
+    if (this.#waiters.length > 0 && this.#head === this.#queue.length) (this.#waiters.shift() as Waiter).resolve(datagram);
+    else this.#queue.push(datagram);
+  }
+
+  #shift(): RawDatagram | undefined {
+    if (this.#head === this.#queue.length) return undefined;
+    if (this.#queue.length - this.#head === HIGH_WATER) queueMicrotask(this.#changed);
+    const datagram = this.#queue[this.#head] as RawDatagram;
+    this.#queue[this.#head++] = undefined as unknown as RawDatagram;
+    if (this.#head === this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+    return datagram;
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Low-level access to a socket's descriptor and options (`client.socket`).
+ * @packageDocumentation
+ */
+import type { Credentials } from '../ancillary/ancillary.js';
+import { outOfRange } from '../errors.js';
+import type { NativeSocket } from '../native/binding.js';
+
+function checkSize(name: string, n: number): number {
+  if (!Number.isInteger(n) || n < 1 || n > 0x7fffffff) throw outOfRange(name, 'an integer between 1 and 2147483647', n);
+  return n;
+}
+
+/**
+ * Low-level access to a client's socket: its descriptor and options. Every method throws
+ * `ERR_UNIXGRAM_CLOSED` once the client is closed.
+ * @example
+ * ```ts
+ * client.socket.setSendBufferSize(1 << 20);
+ * console.log(client.socket.maxDatagramSize);
+ * ```
+ */
+export class SocketProxy {
+  readonly #native: NativeSocket;
+
+  /** @internal Made by the socket's endpoint, its one owner. */
+  constructor(nativeSocket: NativeSocket) {
+    this.#native = nativeSocket;
+  }
+
+  /** The descriptor, still owned by the client (do not close it). */
+  get fd(): number {
+    return this.#native.fd;
+  }
+
+  /** `SO_SNDBUF` as the kernel reports it (twice what was set). */
+  getSendBufferSize(): number {
+    return this.#native.getSendBufferSize();
+  }
+
+  /**
+   * Set `SO_SNDBUF` (doubled and capped at `net.core.wmem_max` by the kernel). The largest
+   * datagram is this minus 32; `sendPacket` raises it by itself when a datagram needs more.
+   * @param size - bytes
+   */
+  setSendBufferSize(size: number): void {
+    this.#native.setSendBufferSize(checkSize('size', size));
+  }
+
+  /** `SO_RCVBUF`. Linux does not use it to limit unix datagram queues. */
+  getReceiveBufferSize(): number {
+    return this.#native.getReceiveBufferSize();
+  }
+
+  /** Set `SO_RCVBUF`. @param size - bytes */
+  setReceiveBufferSize(size: number): void {
+    this.#native.setReceiveBufferSize(checkSize('size', size));
+  }
+
+  /** Whether `SO_PASSCRED` is on. */
+  getPassCredentials(): boolean {
+    return this.#native.getPassCredentials();
+  }
+
+  /**
+   * Turn `SO_PASSCRED` on or off: every datagram then carries its sender's credentials.
+   * Datagrams already queued when it is turned on carry pid 0 and the overflow uid/gid.
+   * @param on - on or off
+   */
+  setPassCredentials(on: boolean): void {
+    this.#native.setPassCredentials(Boolean(on));
+  }
+
+  /**
+   * `SO_PEERCRED`: the peer's credentials, as of when the connection was made. Datagram
+   * sockets only have them for socketpairs; otherwise `null`.
+   */
+  getPeerCredentials(): Credentials | null {
+    return this.#native.getPeerCredentials() ?? null;
+  }
+
+  /** The largest datagram that can be sent without raising `SO_SNDBUF` (`SO_SNDBUF - 32`). */
+  get maxDatagramSize(): number {
+    return this.#native.maxDatagramSize();
+  }
+}

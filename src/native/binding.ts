@@ -1,0 +1,48 @@
+/**
+ * @internal The only module that loads the compiled addon: everything else imports the
+ * binding from here. Its constants (batch format, control words, `WOULD_BLOCK`, limits) are
+ * the binding's own, read from it, never retyped.
+ * @packageDocumentation
+ */
+import type * as Binding from '../../index.js';
+import { loadBinding } from './load.js';
+
+/** The generated napi-rs binding (see `index.d.ts`). */
+const native: typeof Binding = loadBinding<typeof Binding>();
+
+export const {
+  NativeSocket,
+  socketpair,
+  currentCredentials,
+  send,
+  sendMany,
+  closeFdRange,
+  WOULD_BLOCK,
+  READABLE,
+  WRITABLE,
+  MAX_FDS_PER_DATAGRAM,
+  SEND_MANY_MAX,
+  SUN_PATH_MAX,
+  META_COUNT,
+  META_BASE,
+  META_ENTRIES,
+  ENTRY_ADDRESS,
+  ENTRY_CREDENTIALS,
+  ENTRY_ERROR,
+  ENTRY_EXTRA_MASK,
+  ENTRY_FDS,
+  ENTRY_FDS_SHIFT,
+  CONTROL_IN_CALLBACK,
+  CONTROL_REQUEST,
+  CONTROL_APPLIED,
+  STATE_EVENTS,
+  STATE_KEEP_ALIVE,
+  STATE_STRONG,
+  REQUEST_PENDING,
+} = native;
+
+export type NativeSocket = Binding.NativeSocket;
+export type NativeCredentials = Binding.JsCredentials;
+export type NativeSendAncillary = Binding.SendAncillary;
+export type BatchExtra = Binding.BatchExtra;
+export type BatchCallback = Binding.BatchCallback;

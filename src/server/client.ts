@@ -1,0 +1,143 @@
+/**
+ * The per-sender object a server's request handler talks to.
+ * @packageDocumentation
+ */
+import type { Buffer } from 'node:buffer';
+
+import { formatAddress, type UnixAddress } from '../address.js';
+import { SocketAncillary, type Credentials } from '../ancillary/ancillary.js';
+import { badOptions } from '../checks.js';
+import { codedError, ErrorCodes, invalidArgType } from '../errors.js';
+import type { Endpoint } from '../lowlevel/endpoint.js';
+import { sendLimits, type SendLimits, type Sender } from '../lowlevel/sender.js';
+import type { Codec } from '../protocol/codec.js';
+
+/** The option names of {@link UnixDatagramServerClient.sendPacket} (an unknown one is refused). */
+const SEND_OPTION_NAMES = ['ancillary', 'signal', 'timeout'] as const;
+
+/** Options of `UnixDatagramServerClient.sendPacket`. */
+export interface ServerSendOptions {
+  /** Descriptors and/or credentials to send with the reply. */
+  ancillary?: SocketAncillary;
+  /**
+   * Cancels a reply that waits for room in this sender's queue: it rejects with an
+   * `AbortError` and is never sent.
+   */
+  signal?: AbortSignal;
+  /**
+   * Seconds a reply may wait for room in this sender's queue; then it rejects with a
+   * `TimeoutError` (`'ETIMEDOUT'`) and is never sent. Default: no limit.
+   */
+  timeout?: number | null;
+}
+
+/** @internal What a server client needs from its server. */
+export interface ServerClientLink<SentPacket> {
+  readonly endpoint: Endpoint;
+  readonly codec: Codec<SentPacket, unknown>;
+  /** The sender's `sun_path` bytes (empty: unnamed). */
+  readonly rawAddress: Buffer;
+  /** Replies to this sender, in order; waits on this sender's queue only. */
+  readonly sender: Sender;
+}
+
+/**
+ * One sender of datagrams to a {@link UnixDatagramServer}, as its request handler sees it.
+ * The same object is used for every packet of a sender while its handler runs or its
+ * packets wait, so it can serve as a key (`Set`, `Map`) for per-conversation state.
+ *
+ * @typeParam SentPacket - what the server sends back
+ * @example
+ * ```ts
+ * const handler = async (request: string, client: UnixDatagramServerClient<string>) => {
+ *   if (client.canReply) await client.sendPacket(request.toUpperCase());
+ * };
+ * ```
+ */
+export class UnixDatagramServerClient<SentPacket> {
+  /** Where the datagrams come from (`{ unnamed: true }` for an unbound sender). */
+  readonly address: UnixAddress;
+  readonly #link: ServerClientLink<SentPacket>;
+  #ancillary: SocketAncillary | undefined;
+  #credentials: Credentials | undefined;
+
+  /** @internal Created by the server, one per sender address. */
+  constructor(link: ServerClientLink<SentPacket>, address: UnixAddress) {
+    this.#link = link;
+    this.address = address;
+  }
+
+  /**
+   * Whether replies can reach this sender: `false` for an unbound sender (no address to
+   * send to; `sendPacket` rejects with `ERR_UNIXGRAM_UNNAMED_PEER`).
+   */
+  get canReply(): boolean {
+    return this.#link.rawAddress.length > 0;
+  }
+
+  /**
+   * Descriptors and credentials that came with the packet being handled. Descriptors you
+   * do not `steal()` are closed when the handler's step for that packet ends (a plain
+   * handler returns, a generator handler yields again).
+   */
+  get ancillary(): SocketAncillary {
+    this.#ancillary ??= new SocketAncillary();
+    return this.#ancillary;
+  }
+
+  /** The sender's credentials for the packet being handled (with `passCredentials`). */
+  get credentials(): Credentials | undefined {
+    return this.#credentials;
+  }
+
+  /**
+   * Send a packet to this sender. Resolves once queued in the kernel; while this sender's
+   * queue is full it waits (other senders are not held up), never drops.
+   * @param packet - the reply
+   * @param options - ancillary data to send with it
+   * @throws `ERR_UNIXGRAM_UNNAMED_PEER` (an unbound sender), `ECONNREFUSED` (it is gone),
+   * `EMSGSIZE`, `ERR_UNIXGRAM_CLOSED` (the server closed)
+   */
+  sendPacket(packet: SentPacket, options?: ServerSendOptions): Promise<void> {
+    const link = this.#link;
+    const invalid = badOptions(options, SEND_OPTION_NAMES);
+    if (invalid) return Promise.reject(invalid);
+    if (!this.canReply) {
+      return Promise.reject(
+        codedError(ErrorCodes.UNNAMED_PEER, 'cannot reply: the sender is not bound to an address (an unbound socket); it can send but not be answered'),
+      );
+    }
+    let data: Buffer | string;
+    let ancillary: SocketAncillary | undefined;
+    let limits: SendLimits | undefined;
+    try {
+      if (options !== undefined) {
+        limits = sendLimits(options);
+        ancillary = options.ancillary;
+        if (ancillary !== undefined && !(ancillary instanceof SocketAncillary)) throw invalidArgType('options.ancillary', 'a SocketAncillary', ancillary);
+      }
+      data = link.codec.encode(packet);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return link.endpoint.sendTo(link.sender, data, link.rawAddress, ancillary?._toSend() ?? null, limits);
+  }
+
+  /** A printable form, e.g. for logs: the sender's address. */
+  toString(): string {
+    return formatAddress(this.address);
+  }
+
+  /** @internal Set the packet being handled: its ancillary (descriptors not stolen are closed by `_end`) and credentials. */
+  _begin(ancillary: SocketAncillary, credentials: Credentials | undefined): void {
+    this.#ancillary = ancillary;
+    this.#credentials = credentials;
+  }
+
+  /** @internal The step for the current packet is over: close descriptors not stolen. */
+  _end(): void {
+    this.#ancillary?.close();
+    this.#ancillary = undefined;
+    this.#credentials = undefined;
+  }
+}

@@ -1,0 +1,310 @@
+/**
+ * The Unix datagram server, modelled on easynetwork's `AsyncUnixDatagramServer`: one bound
+ * socket, a request handler per sender address, replies that wait on their own peer only.
+ * @packageDocumentation
+ */
+import { Buffer } from 'node:buffer';
+
+import { decodeAddress, encodeAddress, type AddressLike, type UnixAddress } from '../address.js';
+import { checkOptions, checkSignal, checkSignalType } from '../checks.js';
+import { AbortError, closedError, invalidArgType, invalidArgValue } from '../errors.js';
+import { Endpoint } from '../lowlevel/endpoint.js';
+import type { Peer, RawDatagram } from '../lowlevel/receiver.js';
+import { bindSocketFile, unlinkSocketFile, type SocketFile } from '../lowlevel/socket-file.js';
+import { codecOf, type Codec } from '../protocol/codec.js';
+import { checkProtocol, type DatagramProtocol } from '../protocol/protocol.js';
+import { UnixDatagramServerClient } from './client.js';
+import { checkHandler, ClientSlot, type RequestHandler, type SlotHost } from './handler.js';
+import { defaultOnError, SERVER_OPTION_NAMES, type ServeOptions, type ServerOptions } from './options.js';
+
+export type { ServeOptions, ServerOptions } from './options.js';
+
+/**
+ * Most packets queued for one sender's handler. When a sender has this many waiting, the
+ * server stops reading: datagrams wait in the kernel queue and senders wait (backpressure),
+ * nothing is dropped. Reading resumes as that handler catches up.
+ */
+export const MAX_QUEUED_PER_CLIENT = 1024;
+
+/**
+ * A server on one Unix datagram socket: each sender address gets its own handler run, so
+ * handlers of different senders run concurrently while packets of one sender are handled
+ * in order. Serving starts at {@link UnixDatagramServer.listen}.
+ *
+ * @typeParam SentPacket - what the server sends (replies)
+ * @typeParam ReceivedPacket - what it receives (requests)
+ * @example
+ * ```ts
+ * const server = await UnixDatagramServer.listen('/run/app.sock', new DatagramProtocol(new JSONSerializer()),
+ *   async (request, client) => {
+ *     await client.sendPacket({ echo: request });
+ *   }, { mode: 0o600, removeStale: true });
+ * await server.serveForever(); // until server.close()
+ * ```
+ */
+export class UnixDatagramServer<SentPacket, ReceivedPacket> {
+  readonly #endpoint: Endpoint;
+  readonly #host: SlotHost<SentPacket, ReceivedPacket>;
+  /** Slots of bound senders, by address key. */
+  readonly #slots = new Map<string, ClientSlot<SentPacket, ReceivedPacket>>();
+  /** Slots of unbound senders (one per packet) still running. */
+  readonly #anonymous = new Set<ClientSlot<SentPacket, ReceivedPacket>>();
+  readonly #keys = new WeakMap<ClientSlot<SentPacket, ReceivedPacket>, string>();
+  readonly #file: SocketFile | undefined;
+  readonly #local: UnixAddress;
+  readonly #onError: (error: unknown, client: UnixDatagramServerClient<SentPacket> | undefined) => void;
+  #release: (() => void) | undefined;
+  #full = new Set<ClientSlot<SentPacket, ReceivedPacket>>();
+  #pumping = false;
+  #closing: Promise<void> | undefined;
+  readonly #done: Promise<void>;
+  #resolveDone!: () => void;
+  /** Stops listening to `listen`'s `signal`. */
+  #unlisten: (() => void) | undefined;
+
+  /**
+   * Bind `address` and start serving. Every argument is checked before any socket exists.
+   * @param address - a path, `'\0name'` / `{ abstract }` for an abstract name
+   * @param protocol - how packets are encoded
+   * @param handler - `async (packet, client) => …`, called per packet (`PacketHandler`),
+   *   or `{ async *handle(client) { … } }`, run per conversation (`ConversationHandler`);
+   *   either written inline gets its parameter types from `protocol`
+   * @param options - mode, stale files, credentials, error hook, a signal that closes the server
+   * @returns the serving server
+   * @throws `EADDRINUSE` (with the reason), `EACCES`, `ENOENT`, `ENAMETOOLONG`, …;
+   * `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for bad arguments; an `AbortError` if
+   * the signal is already aborted
+   */
+  static async listen<S, R>(
+    address: AddressLike,
+    protocol: DatagramProtocol<S, R>,
+    handler: NoInfer<RequestHandler<S, R>>,
+    options: ServerOptions<NoInfer<S>> = {},
+  ): Promise<UnixDatagramServer<S, R>> {
+    const raw = encodeAddress(address);
+    checkProtocol(protocol);
+    checkHandler(handler);
+    checkOptions(options, SERVER_OPTION_NAMES.listen);
+    const { onError } = options;
+    if (onError !== undefined && typeof onError !== 'function') throw invalidArgType('options.onError', 'a function', onError);
+    const signal = checkSignal(options.signal);
+    const local = decodeAddress(raw);
+    if (!('path' in local) && options.mode !== undefined) {
+      throw invalidArgValue('options.mode', 'applies to socket files only (an abstract name has no permissions)', options.mode);
+    }
+    const codec = codecOf(protocol);
+    let server: UnixDatagramServer<S, R> | undefined;
+    const endpoint = Endpoint.create({ addresses: true, text: codec.receivesText, keepAlive: 'open', connected: () => false, onReceived: () => {
+        if (server) server.#pump();
+      } });
+    let file: SocketFile | undefined;
+    try {
+      if (options.passCredentials) endpoint.passCredentials();
+      if ('path' in local) file = bindSocketFile(endpoint, local.path, options);
+      else endpoint.bind(raw);
+      server = new UnixDatagramServer(endpoint, codec, handler, file, 'path' in local ? local : decodeAddress(endpoint.localAddress()), onError);
+    } catch (err) {
+      endpoint.close();
+      if (file) unlinkSocketFile(file);
+      throw err;
+    }
+    if (signal) server.#closeOn(signal);
+    return server;
+  }
+
+  private constructor(
+    endpoint: Endpoint,
+    codec: Codec<SentPacket, ReceivedPacket>,
+    handler: RequestHandler<SentPacket, ReceivedPacket>,
+    file: SocketFile | undefined,
+    local: UnixAddress,
+    onError: ServerOptions<SentPacket>['onError'],
+  ) {
+    this.#endpoint = endpoint;
+    this.#file = file;
+    this.#local = local;
+    this.#onError = onError ?? defaultOnError(local);
+    this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
+    this.#host = {
+      codec,
+      handler,
+      report: (err, client) => this.#report(err, client),
+      closed: () => this.closed,
+      shifted: (slot) => {
+        if (this.#full.has(slot) && slot.queued < MAX_QUEUED_PER_CLIENT) {
+          this.#full.delete(slot);
+          this.#pump();
+        }
+      },
+      settled: (slot) => this.#forgetIfIdle(slot),
+    };
+    this.#release = endpoint.receiver.hold();
+  }
+
+  /** The address the server is bound to (the path given to `listen` for socket files). */
+  getLocalName(): UnixAddress {
+    if (this.closed) throw closedError();
+    return this.#local;
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.#endpoint.closed;
+  }
+
+  /**
+   * Wait while the server serves (it started at `listen`).
+   * @param options - `signal`: closes the server when it aborts; the promise then rejects
+   *   with an `AbortError` once the close has finished
+   * @returns a promise that resolves once {@link close} has finished
+   */
+  serveForever(options?: ServeOptions): Promise<void> {
+    let signal: AbortSignal | undefined;
+    try {
+      checkOptions(options, SERVER_OPTION_NAMES.serve);
+      signal = checkSignalType(options?.signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (signal === undefined || this.closed) return this.#done;
+    const abort = signal;
+    if (abort.aborted) return this.close().then(() => Promise.reject(new AbortError(abort.reason)));
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => void this.close().then(() => reject(new AbortError(abort.reason)));
+      abort.addEventListener('abort', onAbort, { once: true });
+      void this.#done.then(() => {
+        abort.removeEventListener('abort', onAbort);
+        if (!abort.aborted) resolve();
+      });
+    });
+  }
+
+  /** Let the process exit while the server waits for datagrams. @returns this */
+  unref(): this {
+    this.#endpoint.setRef(false);
+    return this;
+  }
+
+  /** Undo {@link unref}: the listening server keeps the process alive (the default). @returns this */
+  ref(): this {
+    this.#endpoint.setRef(true);
+    return this;
+  }
+
+  /**
+   * Stop serving: close the socket, end conversations waiting for a packet (their
+   * generators are `return()`ed), reject replies still waiting with `ERR_UNIXGRAM_CLOSED`,
+   * close descriptors of packets not handled, unlink the socket file if it is still the one
+   * this server created, and wait for handlers still running. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  /** `await using server = …` closes it. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #close(): Promise<void> {
+    this.#unlisten?.();
+    this.#unlisten = undefined;
+    this.#release?.();
+    this.#release = undefined;
+    this.#endpoint.close(); // fails waiting replies, closes fds of packets not dispatched
+    const running: Promise<void>[] = [];
+    for (const slot of [...this.#slots.values(), ...this.#anonymous]) {
+      slot.close();
+      if (slot.running) running.push(slot.running);
+    }
+    if (this.#file) unlinkSocketFile(this.#file);
+    await Promise.allSettled(running);
+    this.#slots.clear();
+    this.#anonymous.clear();
+    this.#full.clear();
+    this.#resolveDone();
+  }
+
+  /** Close when `signal` aborts (and stop listening to it once closed). */
+  #closeOn(signal: AbortSignal): void {
+    const onAbort = (): void => void this.close();
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.#unlisten = () => signal.removeEventListener('abort', onAbort);
+  }
+
+  /** Hand what the receiver holds to the senders' slots, until one sender's queue is full. */
+  #pump(): void {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    const receiver = this.#endpoint.receiver;
+    try {
+      while (!this.closed && this.#full.size === 0) {
+        const raw = receiver.takeQueued();
+        if (!raw) break;
+        this.#dispatch(raw);
+      }
+    } finally {
+      this.#pumping = false;
+    }
+    if (this.closed) return;
+    const reading = this.#full.size === 0;
+    if (reading && !this.#release) this.#release = receiver.hold();
+    if (!reading && this.#release) {
+      this.#release();
+      this.#release = undefined;
+    }
+  }
+
+  #dispatch(raw: RawDatagram): void {
+    if (raw.error) {
+      raw.fds?.close();
+      this.#report(raw.error, undefined);
+      return;
+    }
+    const from = raw.from;
+    if (from === undefined || from.raw.length === 0) {
+      const slot = this.#newSlot(from, true); // unbound senders cannot be told apart
+      this.#anonymous.add(slot);
+      slot.push(raw);
+      return;
+    }
+    const key = from.key;
+    let slot = this.#slots.get(key);
+    if (!slot) {
+      slot = this.#newSlot(from, false);
+      this.#slots.set(key, slot);
+      this.#keys.set(slot, key);
+    }
+    slot.push(raw);
+    if (slot.queued >= MAX_QUEUED_PER_CLIENT) this.#full.add(slot);
+  }
+
+  #newSlot(from: Peer | undefined, once: boolean): ClientSlot<SentPacket, ReceivedPacket> {
+    let slot: ClientSlot<SentPacket, ReceivedPacket> | undefined;
+    const sender = this.#endpoint.peerSender(() => slot && this.#forgetIfIdle(slot));
+    const rawAddress = from?.raw ?? Buffer.alloc(0);
+    const client = new UnixDatagramServerClient<SentPacket>(
+      { endpoint: this.#endpoint, codec: this.#host.codec as Codec<SentPacket, unknown>, rawAddress, sender },
+      from?.address ?? { unnamed: true },
+    );
+    slot = new ClientSlot(this.#host, client, sender, once);
+    return slot;
+  }
+
+  #forgetIfIdle(slot: ClientSlot<SentPacket, ReceivedPacket>): void {
+    if (!slot.idle || this.closed) return;
+    this.#anonymous.delete(slot);
+    this.#endpoint.dropPeerSender(slot.sender);
+    const key = this.#keys.get(slot);
+    if (key !== undefined && this.#slots.get(key) === slot) this.#slots.delete(key);
+  }
+
+  #report(err: unknown, client: UnixDatagramServerClient<SentPacket> | undefined): void {
+    try {
+      this.#onError(err, client);
+    } catch (hookError) {
+      console.error('unixgram server: the onError hook threw', hookError, 'while reporting', err);
+    }
+  }
+}
