@@ -29,10 +29,7 @@ test('our abstract bind is seen by python with its exact length', async (t) => {
   const serverName = abstractName('srv');
   const ourName = abstractName('ours');
   await startPeer(t, 'echo_server.py', [atName(serverName)]);
-  const client = autoClose(
-    t,
-    await UnixDatagramClient.connect({ abstract: serverName }, json(), { localAddress: { abstract: ourName } }),
-  );
+  const client = autoClose(t, await UnixDatagramClient.connect({ abstract: serverName }, json(), { localAddress: { abstract: ourName } }));
   t.deepEqual(client.getLocalName(), { abstract: ourName });
 
   await client.sendPacket('describe');

@@ -23,7 +23,7 @@ const strings = () => new DatagramProtocol(new StringSerializer());
 const typeError = { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' };
 const BAD_PROTOCOLS: unknown[] = [undefined, null, 5, {}, 'json', new StringSerializer()];
 
-test('fromFd with a bad protocol throws before taking the fd: it stays open and the caller\'s, through garbage collections', async (t) => {
+test("fromFd with a bad protocol throws before taking the fd: it stays open and the caller's, through garbage collections", async (t) => {
   const child = startNodeFixture(t, 'from-fd-bad-protocol.ts', [], { nodeFlags: ['--expose-gc'] });
   t.deepEqual(await child.waitExit(), { code: 0, signal: null }, child.stderr);
   t.deepEqual(JSON.parse(child.lines[0]!), {
@@ -41,22 +41,35 @@ test.serial('socketpair, connect and listen check the protocol and handler befor
   await startPeer(t, 'echo_server.py', [server]);
   const before = fdCount();
   for (const bad of BAD_PROTOCOLS) {
-    t.throws(() => UnixDatagramClient.socketpair(bad as never), { ...typeError, message: /"protocol" argument must be an instance of DatagramProtocol/ });
+    t.throws(() => UnixDatagramClient.socketpair(bad as never), {
+      ...typeError,
+      message: /"protocol" argument must be an instance of DatagramProtocol/,
+    });
     await t.throwsAsync(UnixDatagramClient.connect(server, bad as never, { localAddress: local }), typeError);
-    await t.throwsAsync(UnixDatagramServer.listen(path.join(dir, 'never.sock'), bad as never, () => {}), typeError);
+    await t.throwsAsync(
+      UnixDatagramServer.listen(path.join(dir, 'never.sock'), bad as never, () => {}),
+      typeError,
+    );
   }
   for (const bad of [undefined, 5, {}, { handle: 1 }, async function* () {}]) {
-    await t.throwsAsync(UnixDatagramServer.listen(path.join(dir, 'never.sock'), strings(), bad as never), { ...typeError, message: /"handler" argument/ });
+    await t.throwsAsync(UnixDatagramServer.listen(path.join(dir, 'never.sock'), strings(), bad as never), {
+      ...typeError,
+      message: /"handler" argument/,
+    });
   }
   t.is(fdCount(), before, 'no socket was created');
   t.deepEqual(fs.readdirSync(dir).sort(), ['server.sock'], 'nothing was bound');
 });
 
-test('the library\'s own errors carry codes: serializers, addresses, ancillary data, protocols', async (t) => {
+test("the library's own errors carry codes: serializers, addresses, ancillary data, protocols", async (t) => {
   t.throws(() => new StringSerializer().serialize(5 as never), { ...typeError, message: /"packet" argument must be of type string/ });
   t.throws(() => new StringSerializer().serializeText({} as never), typeError);
   t.throws(() => new BytesSerializer().serialize('text' as never), { ...typeError, message: /Uint8Array or Buffer/ });
-  t.throws(() => new JSONSerializer().serialize(undefined), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE', message: /no JSON form/ });
+  t.throws(() => new JSONSerializer().serialize(undefined), {
+    instanceOf: TypeError,
+    code: 'ERR_INVALID_ARG_VALUE',
+    message: /no JSON form/,
+  });
   t.throws(() => formatAddress(0 as never), typeError);
   t.throws(() => formatAddress({ path: 1 } as never), typeError);
   t.throws(() => new SCMRights({} as never), typeError);
@@ -69,7 +82,11 @@ test('the library\'s own errors carry codes: serializers, addresses, ancillary d
   t.throws(() => new SocketAncillary().addFds(null as never), typeError);
   t.throws(() => strings().buildPacketFromDatagram(null as never), { ...typeError, message: /"datagram" argument must be a Buffer/ });
   t.throws(() => new DatagramProtocol(undefined as never), typeError);
-  t.throws(() => new DatagramProtocol({} as never), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE', message: /serialize\(\) and deserialize\(\)/ });
+  t.throws(() => new DatagramProtocol({} as never), {
+    instanceOf: TypeError,
+    code: 'ERR_INVALID_ARG_VALUE',
+    message: /serialize\(\) and deserialize\(\)/,
+  });
   // Through a client: the serializer's error, and nothing sent.
   const [a, b] = autoClose(t, UnixDatagramClient.socketpair(strings()));
   await t.throwsAsync(a.sendPacket(42 as never), typeError);
@@ -84,7 +101,10 @@ test('listen where the path cannot be looked at names the operation (bind), the 
   const file = path.join(dir, 'regular');
   fs.writeFileSync(file, '');
   const address = path.join(file, 'server.sock'); // under a regular file: ENOTDIR
-  const err = await t.throwsAsync(UnixDatagramServer.listen(address, strings(), () => {}), { code: 'ENOTDIR' });
+  const err = await t.throwsAsync(
+    UnixDatagramServer.listen(address, strings(), () => {}),
+    { code: 'ENOTDIR' },
+  );
   t.like(err, { syscall: 'bind', address, errno: -20 });
   t.regex(err.message, /^bind ENOTDIR .*server\.sock: cannot look at the path \(lstat: /);
 });
@@ -92,7 +112,11 @@ test('listen where the path cannot be looked at names the operation (bind), the 
 test('unknown option keys are refused, naming the key and the known ones, before anything happens', async (t) => {
   const dir = tempDir(t);
   const [a, b] = autoClose(t, UnixDatagramClient.socketpair(strings()));
-  const unknown = (key: string, known: RegExp) => ({ instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE', message: new RegExp(`'options\\.${key}' is not an option of this call \\(the known options are ${known.source}\\)`) });
+  const unknown = (key: string, known: RegExp) => ({
+    instanceOf: TypeError,
+    code: 'ERR_INVALID_ARG_VALUE',
+    message: new RegExp(`'options\\.${key}' is not an option of this call \\(the known options are ${known.source}\\)`),
+  });
 
   // A misspelt timeout would otherwise wait forever.
   await t.throwsAsync(b.recvPacket({ timout: 1 } as never), unknown('timout', /timeout, signal, ancillary/));
@@ -104,11 +128,23 @@ test('unknown option keys are refused, naming the key and the known ones, before
   t.throws(() => b.iterReceivedPackets({ budget: 1 } as never), unknown('budget', /timeout, signal/));
   t.throws(() => b.recvPacketSync({ signal: undefined } as never), unknown('signal', /timeout, ancillary/));
   t.throws(() => a.sendPacketSync('x', { peek: true } as never), unknown('peek', /timeout, ancillary/));
-  await t.throwsAsync(UnixDatagramClient.connect(path.join(dir, 'none.sock'), strings(), { local: '/x' } as never), unknown('local', /localAddress, passCredentials, signal/));
-  await t.throwsAsync(UnixDatagramServer.listen(path.join(dir, 's.sock'), strings(), () => {}, { umask: 0 } as never), unknown('umask', /mode, removeStale, passCredentials, onError, signal/));
+  await t.throwsAsync(
+    UnixDatagramClient.connect(path.join(dir, 'none.sock'), strings(), { local: '/x' } as never),
+    unknown('local', /localAddress, passCredentials, signal/),
+  );
+  await t.throwsAsync(
+    UnixDatagramServer.listen(path.join(dir, 's.sock'), strings(), () => {}, { umask: 0 } as never),
+    unknown('umask', /mode, removeStale, passCredentials, onError, signal/),
+  );
   t.false(fs.existsSync(path.join(dir, 's.sock')), 'nothing was bound');
-  t.throws(() => new CompressedSerializer(new JSONSerializer(), { lvl: 3 } as never), unknown('lvl', /algorithm, level, maxDecompressedSize/));
-  t.throws(() => new SocketAncillary().addCredentials({ pid: 1, user: 0 } as never), { code: 'ERR_INVALID_ARG_VALUE', message: /'options\.user'/ });
+  t.throws(
+    () => new CompressedSerializer(new JSONSerializer(), { lvl: 3 } as never),
+    unknown('lvl', /algorithm, level, maxDecompressedSize/),
+  );
+  t.throws(() => new SocketAncillary().addCredentials({ pid: 1, user: 0 } as never), {
+    code: 'ERR_INVALID_ARG_VALUE',
+    message: /'options\.user'/,
+  });
 
   const server = autoClose(t, await UnixDatagramServer.listen(path.join(dir, 'ok.sock'), strings(), () => {}));
   await t.throwsAsync(server.serveForever({ sig: 1 } as never), unknown('sig', /signal/));

@@ -29,9 +29,7 @@ test('100 000 packets to our own client that is not reading wait, then all arriv
   let failed: unknown;
   const sending = (async () => {
     for (let base = 0; base < TOTAL; base += CHUNK) {
-      await Promise.all(
-        Array.from({ length: CHUNK }, (_, i) => sender.sendPacket(base + i).then(() => void resolved++)),
-      );
+      await Promise.all(Array.from({ length: CHUNK }, (_, i) => sender.sendPacket(base + i).then(() => void resolved++)));
     }
   })().catch((err) => {
     failed = err;

@@ -33,7 +33,10 @@ test('a batch mixing tiny and 1 MB datagrams arrives whole and in order', async 
   await a.sendPackets([Buffer.from('a'), big, Buffer.from('bc'), big, Buffer.alloc(0)]);
   const got = [];
   for await (const p of b.iterReceivedPackets({ timeout: 0 })) got.push(Buffer.from(p));
-  t.deepEqual(got.map((p) => p.length), [1, 1 << 20, 2, 1 << 20, 0]);
+  t.deepEqual(
+    got.map((p) => p.length),
+    [1, 1 << 20, 2, 1 << 20, 0],
+  );
   t.true(got[1]!.equals(big) && got[3]!.equals(big));
   t.is(got[2]!.toString(), 'bc');
 });
@@ -65,7 +68,10 @@ test('concurrent sendPacket and sendPackets calls go out in call order', async (
   })();
   await Promise.all(sends);
   await reading;
-  t.deepEqual(received, Array.from({ length: n }, (_, i) => i));
+  t.deepEqual(
+    received,
+    Array.from({ length: n }, (_, i) => i),
+  );
 });
 
 // Small batches are copied into a shared pool that the binding only appends to; big ones are

@@ -86,7 +86,16 @@ test('send (by fd): bytes sent, WOULD_BLOCK on a full queue, the complete error 
   t.true(sent >= 1 && sent < 100_000, `${sent} datagrams fit`);
   for (let i = 0; i < sent; i++) t.is(await b.recvPacket({ timeout: 5 }), `#${i}`);
 
-  const bad: unknown[][] = [[], [fd], ['3', Buffer.alloc(1)], [fd, {}], [fd, 5], [fd, [Buffer.alloc(1), 'x']], [fd, Buffer.alloc(1), 'dest'], [fd, Buffer.alloc(1), null, { fds: 'x' }]];
+  const bad: unknown[][] = [
+    [],
+    [fd],
+    ['3', Buffer.alloc(1)],
+    [fd, {}],
+    [fd, 5],
+    [fd, [Buffer.alloc(1), 'x']],
+    [fd, Buffer.alloc(1), 'dest'],
+    [fd, Buffer.alloc(1), null, { fds: 'x' }],
+  ];
   for (const args of bad) {
     t.throws(() => (send as (...args: unknown[]) => number)(...args), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' });
   }
@@ -97,7 +106,11 @@ test('send (by fd): bytes sent, WOULD_BLOCK on a full queue, the complete error 
   const later = t.throws(() => send(fd, Buffer.from('x')), { code: 'ENOTCONN' });
   t.regex(later.message, /other end of the socket pair is closed/);
   await a.close();
-  t.throws(() => send(fd, Buffer.from('x')), { code: 'ERR_UNIXGRAM_CLOSED' }, 'a closed socket is not sent on, even if its fd number is reused');
+  t.throws(
+    () => send(fd, Buffer.from('x')),
+    { code: 'ERR_UNIXGRAM_CLOSED' },
+    'a closed socket is not sent on, even if its fd number is reused',
+  );
 });
 
 test('send (by fd) of a string sends exactly the bytes Buffer.from(text) has, at every length around its scratch buffer, and grows SO_SNDBUF itself', async (t) => {
@@ -134,7 +147,10 @@ test('send (by fd) of a string sends exactly the bytes Buffer.from(text) has, at
   t.is(last, WOULD_BLOCK, 'a full queue is WOULD_BLOCK, not a block');
   for (let i = 0; i < sent; i++) t.deepEqual(await b.recvPacket({ timeout: 5 }), Buffer.from(`#${i}`));
   await b.close();
-  t.like(t.throws(() => send(fd, 'x'), { code: 'ECONNREFUSED' }), { errno: -111 });
+  t.like(
+    t.throws(() => send(fd, 'x'), { code: 'ECONNREFUSED' }),
+    { errno: -111 },
+  );
   await a.close();
 });
 
@@ -187,12 +203,18 @@ test('setWantAddress: an entry carries its sender address only when it differs f
   const [A, B] = [name('a').toString('latin1'), name('b').toString('latin1')];
   sendFrom(a, '1');
   sendFrom(a, '2');
-  t.deepEqual(read(), [['1', A], ['2', null]]);
+  t.deepEqual(read(), [
+    ['1', A],
+    ['2', null],
+  ]);
   sendFrom(a, '3');
   t.deepEqual(read(), [['3', null]], 'the same sender in the next batch: no address again');
   sendFrom(b, '4');
   sendFrom(a, '5');
-  t.deepEqual(read(), [['4', B], ['5', A]]);
+  t.deepEqual(read(), [
+    ['4', B],
+    ['5', A],
+  ]);
   rx.setWantAddress(true);
   sendFrom(a, '6');
   t.deepEqual(read(), [['6', A]], 'setting it again reports the next address again');
@@ -215,12 +237,23 @@ test('sendMany (by fd): datas[start..end] in one call, how many went out, WOULD_
   for (let i = 0; i < sent; i++) t.is(await b.recvPacket({ timeout: 5 }), `#${i}`);
 
   const call = sendMany as (...args: unknown[]) => number;
-  const bad = [[fd, datas, 0], [fd, 'x', 0, 1], [fd, datas, 3, 2], [fd, datas, 0, 6], ['x', datas, 0, 1], [fd, [Buffer.alloc(1), 'text'], 0, 2], [fd, datas, 0, 1, null, [{ fds: [1, 'x'] }]]];
+  const bad = [
+    [fd, datas, 0],
+    [fd, 'x', 0, 1],
+    [fd, datas, 3, 2],
+    [fd, datas, 0, 6],
+    ['x', datas, 0, 1],
+    [fd, [Buffer.alloc(1), 'text'], 0, 2],
+    [fd, datas, 0, 1, null, [{ fds: [1, 'x'] }]],
+  ];
   for (const args of bad) {
     t.throws(() => call(...args), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' });
   }
   await b.close();
-  t.like(t.throws(() => sendMany(fd, datas, 0, 2), { code: 'ECONNREFUSED' }), { errno: -111, syscall: 'sendmmsg' });
+  t.like(
+    t.throws(() => sendMany(fd, datas, 0, 2), { code: 'ECONNREFUSED' }),
+    { errno: -111, syscall: 'sendmmsg' },
+  );
   await a.close();
 });
 
@@ -239,7 +272,12 @@ test('closeFdRange closes exactly the entries of its range still >= 0, marks the
   t.deepEqual([...set], [-1, -1, -1, -1]);
   fs.closeSync(fds[1]!);
   const call = closeFdRange as (...args: unknown[]) => void;
-  for (const bad of [[set, 0], [Uint32Array.from([1]), 0, 1], [[3], 0, 1], [set, 'a', 1]]) {
+  for (const bad of [
+    [set, 0],
+    [Uint32Array.from([1]), 0, 1],
+    [[3], 0, 1],
+    [set, 'a', 1],
+  ]) {
     t.throws(() => call(...bad), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' });
   }
 });

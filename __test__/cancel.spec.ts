@@ -11,7 +11,9 @@ import { autoClose, fdCount, PEERS_DIR, LineProcess, startPeer, tempDir } from '
 const strings = () => new DatagramProtocol(new StringSerializer());
 
 /** A python receiver holding its queue full, and a client connected to it. */
-async function heldReceiver(t: import('ava').ExecutionContext): Promise<{ rx: LineProcess; client: UnixDatagramClient<string, string>; file: string }> {
+async function heldReceiver(
+  t: import('ava').ExecutionContext,
+): Promise<{ rx: LineProcess; client: UnixDatagramClient<string, string>; file: string }> {
   const file = path.join(tempDir(t), 'held.sock');
   const rx = new LineProcess('held receiver', 'python3', [path.join(PEERS_DIR, 'held_receiver.py'), file]);
   t.teardown(() => void rx.kill());
@@ -47,7 +49,10 @@ test('a send waiting for room is withdrawn by its signal or timeout and never se
   const queued = fill(client);
   t.true(queued.length >= 2, `the kernel queued ${queued.length}`);
 
-  await t.throwsAsync(client.sendPacket('never: already aborted', { signal: AbortSignal.abort('no') }), { name: 'AbortError', code: 'ABORT_ERR' });
+  await t.throwsAsync(client.sendPacket('never: already aborted', { signal: AbortSignal.abort('no') }), {
+    name: 'AbortError',
+    code: 'ABORT_ERR',
+  });
   const ac = new AbortController();
   const aborted = client.sendPacket('never: aborted while waiting', { signal: ac.signal });
   const timedOut = client.sendPacket('never: timed out', { timeout: 0.05 });
@@ -91,7 +96,7 @@ test('sendPackets: an abort withdraws what waits; an aborted signal sends nothin
   t.deepEqual(await drain(rx, client), packets.slice(0, sent));
 });
 
-test('a server\'s reply waiting on a client that does not read is withdrawn by its timeout, never sent', async (t) => {
+test("a server's reply waiting on a client that does not read is withdrawn by its timeout, never sent", async (t) => {
   const dir = tempDir(t);
   const file = path.join(dir, 'server.sock');
   const rxPath = path.join(dir, 'client.sock');
@@ -118,7 +123,10 @@ test('a server\'s reply waiting on a client that does not read is withdrawn by i
   t.is(code, 'ETIMEDOUT');
   t.true(sent > 0, `${sent} replies fitted`);
   const closer = autoClose(t, await UnixDatagramClient.connect(rxPath, strings()));
-  t.deepEqual(await drain(rx, closer), Array.from({ length: sent }, (_, i) => `r${i}`));
+  t.deepEqual(
+    await drain(rx, closer),
+    Array.from({ length: sent }, (_, i) => `r${i}`),
+  );
 });
 
 test('iterReceivedPackets({ signal }) ends with an AbortError; the next packet goes to the next receive', async (t) => {
@@ -168,7 +176,10 @@ test.serial('connect({ signal }): aborting closes the client; an aborted signal 
 
 test('listen({ signal }) and serveForever({ signal }): aborting closes the server and removes its socket file', async (t) => {
   const dir = tempDir(t);
-  await t.throwsAsync(UnixDatagramServer.listen(path.join(dir, 'never.sock'), strings(), () => {}, { signal: AbortSignal.abort() }), { code: 'ABORT_ERR' });
+  await t.throwsAsync(
+    UnixDatagramServer.listen(path.join(dir, 'never.sock'), strings(), () => {}, { signal: AbortSignal.abort() }),
+    { code: 'ABORT_ERR' },
+  );
   t.deepEqual(fs.readdirSync(dir), []);
 
   const ac = new AbortController();

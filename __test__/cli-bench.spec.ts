@@ -30,10 +30,14 @@ function installedProject(t: ExecutionContext): { project: string; bin: string }
     if (entry !== 'dist') fs.cpSync(path.join(REPO_ROOT, entry), path.join(pkg, entry), { recursive: true });
   }
   // dist/ as the current sources build it (the ES-module build is what bin/ runs).
-  execFileSync(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', path.join(pkg, 'dist')], {
-    cwd: REPO_ROOT,
-    stdio: 'pipe',
-  });
+  execFileSync(
+    process.execPath,
+    [path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', path.join(pkg, 'dist')],
+    {
+      cwd: REPO_ROOT,
+      stdio: 'pipe',
+    },
+  );
   const platformPkg = path.join(project, 'node_modules', `unixgram-${PLATFORM}`);
   fs.cpSync(path.join(REPO_ROOT, 'npm', PLATFORM), platformPkg, { recursive: true });
   fs.copyFileSync(BINARY, path.join(platformPkg, path.basename(BINARY)));
@@ -67,7 +71,13 @@ benchTest('unixgram bench runs from an installed package, says what it does as i
     json.stderr,
     /^unixgram bench: 3 measurements of 0\.05 s each, about [\d.]+ s in all\n {2}\[1\/3\] 64 B, sendPackets → iterReceivedPackets … [^\n]+ datagrams\/s \([\d ]+ in [\d.]+ s\)\n {2}\[2\/3\] 1 KiB, [^\n]+\n {2}\[3\/3\] 64 B round trip, [^\n]+ … p50 [\d.]+ µs, p99 [\d.]+ µs \([\d ]+ round trips\)\nunixgram bench: done in [\d.]+ s\n$/,
   );
-  const report = JSON.parse(json.stdout) as { unixgram: string; setting: string; machine: string; secondsEach: number; results: Array<Record<string, unknown>> };
+  const report = JSON.parse(json.stdout) as {
+    unixgram: string;
+    setting: string;
+    machine: string;
+    secondsEach: number;
+    results: Array<Record<string, unknown>>;
+  };
   t.regex(report.setting, /^a socketpair, unixgram at both ends/);
   t.is(report.secondsEach, 0.05);
   t.deepEqual(

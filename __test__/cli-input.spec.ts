@@ -56,7 +56,13 @@ test('send - into listen --raw: what comes out is what went in', async (t) => {
 
 test('send --lines: one datagram per line of stdin, the bytes of each line kept (a CR too), an empty line an empty datagram', async (t) => {
   const sock = path.join(tempDir(t), 'lines.sock');
-  const lines = [Buffer.from('first'), Buffer.from([0xff, 0x00, 0xc3]), Buffer.from('crlf\r'), Buffer.alloc(0), Buffer.from('last, no newline')];
+  const lines = [
+    Buffer.from('first'),
+    Buffer.from([0xff, 0x00, 0xc3]),
+    Buffer.from('crlf\r'),
+    Buffer.alloc(0),
+    Buffer.from('last, no newline'),
+  ];
   const peer = await startPeer(t, 'datagrams.py', ['record', sock, String(lines.length)]);
   const stdin = Buffer.concat(lines.flatMap((line, i) => (i < lines.length - 1 ? [line, Buffer.from('\n')] : [line])));
   const sender = cli(t, ['send', sock, '--lines'], { stdin });
@@ -93,7 +99,13 @@ test('send --file with --lines sends each line of each file; with --hex each fil
   const peer = await startPeer(t, 'datagrams.py', ['record', name, '5']);
   t.is(await finished(cli(t, ['send', name, '--lines', '--file', a, '--file', b])), 0);
   t.is(await finished(cli(t, ['send', name, '--hex', '--file', h])), 0);
-  t.deepEqual(await recorded(peer, 5), [Buffer.from('a1'), Buffer.from('a2'), Buffer.from([0x62, 0xff]), Buffer.from('b2'), Buffer.from([0, 0xff, 0x0a])]);
+  t.deepEqual(await recorded(peer, 5), [
+    Buffer.from('a1'),
+    Buffer.from('a2'),
+    Buffer.from([0x62, 0xff]),
+    Buffer.from('b2'),
+    Buffer.from([0, 0xff, 0x0a]),
+  ]);
 });
 
 test('send --hex and --base64 decode each argument, the whole of stdin, or each line', async (t) => {
@@ -103,7 +115,11 @@ test('send --hex and --base64 decode each argument, the whole of stdin, or each 
     { args: ['--base64', data.toString('base64'), data.toString('base64url')], expect: [data, data] },
     // xxd -p style: the hex of one datagram over several lines
     { args: ['--hex', '-'], stdin: `${data.toString('hex').replace(/(.{20})/g, '$1\n')}\n`, expect: [data] },
-    { args: ['--base64', '--lines'], stdin: `${data.toString('base64')}\n${Buffer.from('two').toString('base64')}\n`, expect: [data, Buffer.from('two')] },
+    {
+      args: ['--base64', '--lines'],
+      stdin: `${data.toString('base64')}\n${Buffer.from('two').toString('base64')}\n`,
+      expect: [data, Buffer.from('two')],
+    },
     { args: ['--hex', '--lines'], stdin: '00ff\n0a0d\n', expect: [Buffer.from([0, 0xff]), Buffer.from([0x0a, 0x0d])] },
   ];
   for (const { args, stdin, expect } of cases) {
@@ -118,10 +134,23 @@ test('send --hex and --base64 decode each argument, the whole of stdin, or each 
 test('text that is not hex or base64: exit 2 for an argument, exit 1 for stdin, one line saying where', async (t) => {
   const name = `@${abstractName('bad')}`;
   const cases: Array<{ args: string[]; stdin?: string; code: number; message: RegExp }> = [
-    { args: ['--hex', '00', '0g'], code: 2, message: /^unixgram: message 2 is not hex \(pairs of 0-9, a-f\)[^\n]*; see 'unixgram --help'\n$/ },
-    { args: ['--hex', 'abc'], code: 2, message: /^unixgram: message 1 is not hex \(pairs of 0-9, a-f\): an odd number of digits; see 'unixgram --help'\n$/ },
+    {
+      args: ['--hex', '00', '0g'],
+      code: 2,
+      message: /^unixgram: message 2 is not hex \(pairs of 0-9, a-f\)[^\n]*; see 'unixgram --help'\n$/,
+    },
+    {
+      args: ['--hex', 'abc'],
+      code: 2,
+      message: /^unixgram: message 1 is not hex \(pairs of 0-9, a-f\): an odd number of digits; see 'unixgram --help'\n$/,
+    },
     { args: ['--base64', 'a*b='], code: 2, message: /^unixgram: message 1 is not base64[^\n]*; see 'unixgram --help'\n$/ },
-    { args: ['--hex', '--lines'], stdin: '00\nzz\n', code: 1, message: /^unixgram: line 2 of stdin is not hex \(pairs of 0-9, a-f\)[^\n]*\n$/ },
+    {
+      args: ['--hex', '--lines'],
+      stdin: '00\nzz\n',
+      code: 1,
+      message: /^unixgram: line 2 of stdin is not hex \(pairs of 0-9, a-f\)[^\n]*\n$/,
+    },
   ];
   // Nothing listens at `name`: a usage error is found before connecting; stdin's second line after the first was sent,
   // so that case gets a listener.

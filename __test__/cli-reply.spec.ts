@@ -31,13 +31,19 @@ test('listen --reply TEXT answers with TEXT; an unbound sender cannot be answere
   t.regex(listener.stderr, /, answering each datagram with "pöng" until 2 datagrams\n$/);
   const unbound = await startPeer(t, 'datagrams.py', ['send', name, 'unbound', hexOf('from nowhere')]);
   await listener.stderrMatches(/cannot answer/);
-  t.regex(listener.stderr, /\nunixgram: #1: cannot answer: the sender is not bound to an address \(an unbound socket can send but cannot be answered\)\n$/);
+  t.regex(
+    listener.stderr,
+    /\nunixgram: #1: cannot answer: the sender is not bound to an address \(an unbound socket can send but cannot be answered\)\n$/,
+  );
   await unbound.waitExit();
   const asker = await startPeer(t, 'datagrams.py', ['ask', name, hexOf('ping')]);
   t.deepEqual(await asker.nextJson(), { reply: hexOf('pöng') });
   t.is(await finished(listener), 0, listener.stderr);
   const lines = listener.stdout.trimEnd().split('\n');
-  t.deepEqual(lines.map((line) => line.replace(/@[0-9a-f]{5}/, '@x')), ['#1 from (unnamed) 12 bytes "from nowhere"', '#2 from @x 4 bytes "ping"']);
+  t.deepEqual(
+    lines.map((line) => line.replace(/@[0-9a-f]{5}/, '@x')),
+    ['#1 from (unnamed) 12 bytes "from nowhere"', '#2 from @x 4 bytes "ping"'],
+  );
 });
 
 test('send --wait-reply prints each reply as listen does (a python echo server answers)', async (t) => {

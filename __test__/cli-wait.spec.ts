@@ -17,7 +17,10 @@ test('a send blocked by a full receiver says so on stderr, keeps waiting, and ar
   t.true(peer.ready.queued > 0);
   const sender = cli(t, ['send', sock, 'patient']);
   await sender.stderrMatches(/waiting/);
-  t.is(sender.stderr, `unixgram: waiting: the receiver at ${sock} is not reading (its queue is full); message 1 waits to be sent (Ctrl-C to give up)\n`);
+  t.is(
+    sender.stderr,
+    `unixgram: waiting: the receiver at ${sock} is not reading (its queue is full); message 1 waits to be sent (Ctrl-C to give up)\n`,
+  );
   peer.child.kill('SIGUSR1');
   t.is(await finished(sender), 0, sender.stderr);
   t.regex(sender.stderr, /\nunixgram: message 1 sent after waiting \d+\.\d s\n$/);
@@ -44,7 +47,10 @@ test('send --timeout with --lines says how many went out before the one that tim
   const peer = await startPeer(t, 'datagrams.py', ['full', name, '0', '1']); // room for one more datagram
   const sender = cli(t, ['send', name, '--lines', '--timeout', '0.2'], { stdin: 'one\ntwo\nthree\n' });
   t.is(await finished(sender), 1);
-  t.is(sender.stderr, `unixgram: timed out after 0.2 s: the receiver at ${name} is not reading (its queue is full); line 2 of stdin was not sent (1 sent before it)\n`);
+  t.is(
+    sender.stderr,
+    `unixgram: timed out after 0.2 s: the receiver at ${name} is not reading (its queue is full); line 2 of stdin was not sent (1 sent before it)\n`,
+  );
   peer.child.kill('SIGUSR1');
   t.deepEqual(await peer.nextJson(), { received: [hexOf('one')] });
 });
@@ -69,6 +75,10 @@ test('--timeout usage errors: not a number of seconds > 0', async (t) => {
   const codes = await Promise.all(runs.map(finished));
   for (const [i, args] of cases.entries()) {
     t.is(codes[i], 2, args.join(' '));
-    t.regex(runs[i]?.stderr ?? '', /^unixgram: --timeout takes a number of seconds > 0, not '[^']*'; see 'unixgram --help'\n$/, args.join(' '));
+    t.regex(
+      runs[i]?.stderr ?? '',
+      /^unixgram: --timeout takes a number of seconds > 0, not '[^']*'; see 'unixgram --help'\n$/,
+      args.join(' '),
+    );
   }
 });

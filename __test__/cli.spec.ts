@@ -33,7 +33,11 @@ test('listen --json over an abstract name: one JSON object per line', async (t) 
 
 test('send --fd /etc/hostname; listen --show-fds says what arrived (and --json on both sides)', async (t) => {
   const sock = path.join(tempDir(t), 'fds.sock');
-  const { listener, sender, listenCode, sendCode } = await roundTrip(t, [sock, '--json', '--show-fds', '--count', '1'], [sock, 'file', '--fd', '/etc/hostname', '--json']);
+  const { listener, sender, listenCode, sendCode } = await roundTrip(
+    t,
+    [sock, '--json', '--show-fds', '--count', '1'],
+    [sock, 'file', '--fd', '/etc/hostname', '--json'],
+  );
   t.is(sendCode, 0, sender.stderr);
   t.is(listenCode, 0, listener.stderr);
   t.deepEqual(JSON.parse(sender.stdout), { to: sock, size: 4, fdCount: 1 });
@@ -54,7 +58,10 @@ test('send --lines sends one datagram per stdin line; binary payloads print as h
   const { listener, listenCode, sendCode } = await roundTrip(t, [sock, '--count', '3'], [sock, '--lines'], 'one\ntwo\n\x01\x02\n');
   t.is(sendCode, 0);
   t.is(listenCode, 0, listener.stderr);
-  const payloads = listener.stdout.trimEnd().split('\n').map((line) => line.replace(/^#\d+ from @[0-9a-f]{5} \d+ bytes /, ''));
+  const payloads = listener.stdout
+    .trimEnd()
+    .split('\n')
+    .map((line) => line.replace(/^#\d+ from @[0-9a-f]{5} \d+ bytes /, ''));
   t.deepEqual(payloads, ['"one"', '"two"', 'hex 0102']);
 });
 

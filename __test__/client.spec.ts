@@ -142,7 +142,10 @@ test('iterReceivedPackets({ timeout: 0 }) yields exactly the queued packets, the
 
   const got: unknown[] = [];
   for await (const packet of b.iterReceivedPackets({ timeout: 0 })) got.push(packet);
-  t.deepEqual(got, [0, 1, 2, 3, 4].map((i) => ({ i })));
+  t.deepEqual(
+    got,
+    [0, 1, 2, 3, 4].map((i) => ({ i })),
+  );
 
   // nothing was lost or kept back: the next packet is the next one sent
   await a.sendPacket({ i: 5 });
@@ -180,7 +183,10 @@ test('concurrent recvPacket() calls each get a distinct packet, in call order', 
   const [a, b] = autoClose(t, UnixDatagramClient.socketpair(json()));
   const pending = Array.from({ length: 20 }, () => b.recvPacket());
   for (let i = 0; i < 20; i++) await a.sendPacket(i);
-  t.deepEqual(await Promise.all(pending), Array.from({ length: 20 }, (_, i) => i));
+  t.deepEqual(
+    await Promise.all(pending),
+    Array.from({ length: 20 }, (_, i) => i),
+  );
 });
 
 test('recvPacket({ timeout: 0 }) does not jump ahead of a recvPacket() already waiting', async (t) => {
@@ -201,7 +207,10 @@ test('concurrent sendPacket() calls arrive in call order', async (t) => {
   const got: unknown[] = [];
   for (let i = 0; i < count; i++) got.push(await b.recvPacket());
   await sent;
-  t.deepEqual(got, Array.from({ length: count }, (_, i) => i));
+  t.deepEqual(
+    got,
+    Array.from({ length: count }, (_, i) => i),
+  );
 });
 
 test('reconnect() reaches a python server restarted at the same path', async (t) => {

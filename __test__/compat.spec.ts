@@ -86,7 +86,13 @@ type StatsD = import('hot-shots').StatsD;
  */
 function hotShots(t: { teardown(fn: () => Promise<void>): void }, sock: string, errors: Error[]): StatsD {
   const { StatsD: Client } = require('hot-shots') as typeof import('hot-shots');
-  const client = new Client({ protocol: 'uds', path: sock, maxBufferSize: 0, udsGracefulRestartRateLimit: 1, errorHandler: (err) => errors.push(err) });
+  const client = new Client({
+    protocol: 'uds',
+    path: sock,
+    maxBufferSize: 0,
+    udsGracefulRestartRateLimit: 1,
+    errorHandler: (err) => errors.push(err),
+  });
   t.teardown(() => new Promise<void>((resolve) => client.close(() => resolve())));
   return client;
 }
@@ -103,7 +109,12 @@ async function lineReceiver(t: ExecutionContext, sock: string): Promise<LineProc
  * Send `name.N` counters every 20 ms until the receiver prints one (at most 250), then 20
  * more, each waited for: every one of those arrives.
  */
-async function recovers(t: { deepEqual(a: unknown, b: unknown, m?: string): void }, client: StatsD, py: LineProcess, name: string): Promise<void> {
+async function recovers(
+  t: { deepEqual(a: unknown, b: unknown, m?: string): void },
+  client: StatsD,
+  py: LineProcess,
+  name: string,
+): Promise<void> {
   let first: string | undefined;
   for (let i = 0; i < 250 && first === undefined; i++) {
     client.increment(`${name}.${i}`);
@@ -178,7 +189,10 @@ test('bind emits listening, then message with rinfo { size, address, path } from
   const dir = tempDir(t);
   const address = path.join(dir, 'server.sock');
   const received: Array<[string, RemoteInfo]> = [];
-  const server = closeLater(t, createSocket('unix_dgram', (buf, rinfo) => received.push([buf.toString(), rinfo])));
+  const server = closeLater(
+    t,
+    createSocket('unix_dgram', (buf, rinfo) => received.push([buf.toString(), rinfo])),
+  );
   server.bind(address);
   await once(server, 'listening'); // emitted on a later tick, so a listener added now still gets it
 
@@ -205,7 +219,9 @@ test('connect then send(buf, callback) to a python receiver; offset and length w
   await sendOk(client, Buffer.from('hello'));
 
   const other = closeLater(t, createSocket('unix_dgram'));
-  await new Promise<void>((resolve, reject) => other.sendto(Buffer.from('foobarbaz'), 3, 4, address, (err) => (err ? reject(err) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    other.sendto(Buffer.from('foobarbaz'), 3, 4, address, (err) => (err ? reject(err) : resolve())),
+  );
   t.deepEqual(await py.nextJson(), { got: ['hello', 'barb'] });
 });
 
@@ -257,7 +273,10 @@ test('congestion: nothing is dropped; congestion is emitted, then writable once 
   const { got } = await py.nextJson<{ got: string[] }>();
   await Promise.all(done);
   await writable;
-  t.deepEqual(got, Array.from({ length: total }, (_, i) => `m${i}`));
+  t.deepEqual(
+    got,
+    Array.from({ length: total }, (_, i) => `m${i}`),
+  );
   t.deepEqual(events, ['congestion', 'writable']);
 });
 
@@ -269,7 +288,9 @@ test('errors carry string codes and arrive as events on a later tick', async (t)
   t.like(err, { code: 'ENOENT', errno: -2, syscall: 'connect', address: missing });
   t.false(socket.connected);
 
-  const sendErr = await new Promise<NodeJS.ErrnoException | null | undefined>((resolve) => socket.send(Buffer.from('x'), 0, 1, missing, resolve));
+  const sendErr = await new Promise<NodeJS.ErrnoException | null | undefined>((resolve) =>
+    socket.send(Buffer.from('x'), 0, 1, missing, resolve),
+  );
   t.like(sendErr, { code: 'ENOENT', syscall: 'sendmsg' });
 
   const bound = closeLater(t, createSocket('unix_dgram'));

@@ -121,7 +121,11 @@ test('fromFd() with a TCP or unix stream socket fails with ERR_UNIXGRAM_NOT_UNIX
     const reply = await new Promise<string>((resolve, reject) => {
       const conn = typeof target === 'number' ? net.connect(target, '127.0.0.1') : net.connect(target);
       let text = '';
-      conn.setEncoding('utf8').on('data', (d) => (text += d)).on('end', () => resolve(text)).on('error', reject);
+      conn
+        .setEncoding('utf8')
+        .on('data', (d) => (text += d))
+        .on('end', () => resolve(text))
+        .on('error', reject);
     });
     t.is(reply, expected);
   }

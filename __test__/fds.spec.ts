@@ -37,7 +37,10 @@ test.serial('253 fds from python arrive in one datagram, readable, close-on-exec
   t.is(fds.length, 253);
   t.is(new Set(fds).size, 253);
   const rights = [...ancillary.messages()].filter((m): m is SCMRights => m instanceof SCMRights);
-  t.deepEqual(rights.flatMap((m) => [...m.fds]), fds);
+  t.deepEqual(
+    rights.flatMap((m) => [...m.fds]),
+    fds,
+  );
   fds.forEach((fd, i) => {
     t.is(readFd(fd), `fd-${i}`, `content of fd #${i}`);
     t.is(fdFlags(fd) & O_CLOEXEC, O_CLOEXEC, `fd #${i} is close-on-exec`);
@@ -162,7 +165,10 @@ test.serial('one batch of datagrams with different fd counts: each gets exactly 
     ancillary.addFds(fifos[i]!);
     return ancillary;
   });
-  await a.sendPackets(counts.map((_, i) => i), { ancillary: sending });
+  await a.sendPackets(
+    counts.map((_, i) => i),
+    { ancillary: sending },
+  );
   const baseline = fdCount();
 
   // These are received without an ancillary option: their fds must be closed at once.
@@ -214,11 +220,7 @@ test.serial('one batch of datagrams with different fd counts: each gets exactly 
   // Every other packet's fds are still open and read as what was written to them.
   for (const [i, ancillary] of received) {
     if (i === 2 || i === 9) continue;
-    t.deepEqual(
-      [...ancillary.iterFds()].map(readFd),
-      contents[i],
-      `contents of packet ${i}`,
-    );
+    t.deepEqual([...ancillary.iterFds()].map(readFd), contents[i], `contents of packet ${i}`);
     ancillary.close();
     open -= counts[i]!;
     t.is(fdCount(), baseline + open);

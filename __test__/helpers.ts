@@ -101,7 +101,12 @@ export class LineProcess {
   /** Resolves when the child has exited and its stdio is closed (so its pipes no longer count as our fds). */
   readonly closed: Promise<ExitInfo>;
 
-  constructor(readonly label: string, command: string, args: string[], options: { stdio3?: number; env?: NodeJS.ProcessEnv } = {}) {
+  constructor(
+    readonly label: string,
+    command: string,
+    args: string[],
+    options: { stdio3?: number; env?: NodeJS.ProcessEnv } = {},
+  ) {
     const stdio: Array<'ignore' | 'pipe' | number> = ['ignore', 'pipe', 'pipe'];
     if (options.stdio3 !== undefined) stdio.push(options.stdio3);
     this.child = spawn(command, args, { cwd: REPO_ROOT, stdio, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', ...options.env } });
@@ -181,7 +186,10 @@ export class LineProcess {
     let timer: NodeJS.Timeout | undefined;
     const guard = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`${this.label} did not exit within ${guardMs} ms; stdout:\n${this.lines.join('\n')}\nstderr:\n${this.stderrText}`)),
+        () =>
+          reject(
+            new Error(`${this.label} did not exit within ${guardMs} ms; stdout:\n${this.lines.join('\n')}\nstderr:\n${this.stderrText}`),
+          ),
         guardMs,
       );
     });

@@ -107,8 +107,5 @@ test('four workers load the addon at once and each passes packets and an fd; wor
   const child = startNodeFixture(t, 'workers-many.ts');
   t.deepEqual(await child.waitExit(), { code: 0, signal: null }, child.stderr);
   const sum = (199 * 200) / 2;
-  t.deepEqual(child.lines, [
-    ...[0, 1, 2, 3].map((id) => `worker ${id}: sum ${sum}, fd readable`),
-    'main still works',
-  ]);
+  t.deepEqual(child.lines, [...[0, 1, 2, 3].map((id) => `worker ${id}: sum ${sum}, fd readable`), 'main still works']);
 });

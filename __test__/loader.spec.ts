@@ -21,10 +21,24 @@ const read = (file: string): Manifest => JSON.parse(fs.readFileSync(path.join(RE
 test('every napi target has its npm/<platform> package, named, versioned and constrained like the root', (t) => {
   const root = read('package.json');
   const platforms = root.napi.targets.map(platformOfTriple);
-  t.deepEqual(platforms, ['linux-x64-gnu', 'linux-arm64-gnu', 'linux-x64-musl', 'linux-arm64-musl', 'darwin-x64', 'darwin-arm64', 'freebsd-x64']);
+  t.deepEqual(platforms, [
+    'linux-x64-gnu',
+    'linux-arm64-gnu',
+    'linux-x64-musl',
+    'linux-arm64-musl',
+    'darwin-x64',
+    'darwin-arm64',
+    'freebsd-x64',
+  ]);
   t.deepEqual(fs.readdirSync(path.join(REPO_ROOT, 'npm')).sort(), [...platforms].sort());
   for (const platform of platforms) {
-    const pkg = read(`npm/${platform}/package.json`) as Manifest & { os: string[]; cpu: string[]; libc?: string[]; main: string; files: string[] };
+    const pkg = read(`npm/${platform}/package.json`) as Manifest & {
+      os: string[];
+      cpu: string[];
+      libc?: string[];
+      main: string;
+      files: string[];
+    };
     const [os, cpu, libc] = platform.split('-');
     t.is(pkg.name, `${root.name}-${platform}`);
     t.is(pkg.version, root.version);
@@ -60,7 +74,10 @@ test('with no loadable binary, importing unixgram says which platform, which are
   const err = JSON.parse(result.stdout) as { code: string; message: string; cause: string };
   t.is(err.code, 'ERR_UNIXGRAM_NO_BINARY');
   t.true(err.message.startsWith(`unixgram could not load its native addon on ${currentPlatform()}: `), err.message);
-  t.regex(err.message, /the package unixgram-linux-x64-gnu is missing or failed to load|prebuilt binaries exist for linux-x64-gnu, linux-arm64-gnu, linux-x64-musl/);
+  t.regex(
+    err.message,
+    /the package unixgram-linux-x64-gnu is missing or failed to load|prebuilt binaries exist for linux-x64-gnu, linux-arm64-gnu, linux-x64-musl/,
+  );
   t.regex(err.message, /Rust toolchain \(https:\/\/rustup\.rs\).*npm ci.*npm install \/path\/to\/that\/clone/);
   t.regex(err.cause, /Cannot find native binding/);
 });
@@ -71,14 +88,26 @@ test('the CommonJS build (require) and the ES-module build (import) export the s
   if (!fs.existsSync(esmEntry) || !fs.existsSync(cjsEntry)) return t.fail('run npm run build:ts first');
   const esm = (await import(pathToFileURL(esmEntry).href)) as Record<string, unknown>;
   const cjs = createRequire(import.meta.url)(cjsEntry) as Record<string, unknown>;
-  t.deepEqual(Object.keys(cjs).filter((k) => k !== '__esModule').sort(), Object.keys(esm).sort());
+  t.deepEqual(
+    Object.keys(cjs)
+      .filter((k) => k !== '__esModule')
+      .sort(),
+    Object.keys(esm).sort(),
+  );
   t.is(JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'dist', 'cjs', 'package.json'), 'utf8')).type, 'commonjs');
   // The addon is one instance for both: native.cjs is a CommonJS module, cached once.
-  const out = execFileSync(process.execPath, ['-e', `
+  const out = execFileSync(
+    process.execPath,
+    [
+      '-e',
+      `
     const cjs = require(${JSON.stringify(cjsEntry)});
     import(${JSON.stringify(pathToFileURL(esmEntry).href)}).then((esm) => {
       const [a, b] = cjs.UnixDatagramClient.socketpair(new esm.DatagramProtocol(new esm.StringSerializer()));
       a.sendPacketSync('both'); console.log(b.recvPacketSync({ timeout: 5 })); a.close(); b.close();
-    });`], { encoding: 'utf8' });
+    });`,
+    ],
+    { encoding: 'utf8' },
+  );
   t.is(out.trim(), 'both');
 });

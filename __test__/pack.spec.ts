@@ -84,9 +84,12 @@ function runWithStderr(cmd: string, args: string[], options: RunOptions): { stdo
   } catch (err) {
     const { stdout, stderr } = err as { stdout?: string; stderr?: string };
     const { status, signal } = err as { status?: number | null; signal?: string | null };
-    throw new Error(`${cmd} ${args.join(' ')} failed (status ${status ?? '-'}, signal ${signal ?? '-'}):\n${stdout ?? ''}\n${stderr ?? ''}`, {
-      cause: err,
-    });
+    throw new Error(
+      `${cmd} ${args.join(' ')} failed (status ${status ?? '-'}, signal ${signal ?? '-'}):\n${stdout ?? ''}\n${stderr ?? ''}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
@@ -125,12 +128,25 @@ packTest('the packed packages install without a compiler and work from import, r
   const staged = path.join(work, 'root');
   run(process.execPath, [path.join(REPO_ROOT, 'scripts', 'stage-package.mjs'), staged], { cwd: REPO_ROOT, env });
   const packed = fs.readdirSync(staged, { recursive: true }).map(String);
-  t.false(packed.some((file) => file.endsWith('.node')), 'the root package ships no binary');
+  t.false(
+    packed.some((file) => file.endsWith('.node')),
+    'the root package ships no binary',
+  );
   t.true(packed.includes('native.cjs') && packed.includes(path.join('dist', 'cjs', 'index.js')), packed.join(' '));
   t.true(packed.includes('LICENSE'), 'the root package ships its LICENSE');
   const stagedManifest = JSON.parse(fs.readFileSync(path.join(staged, 'package.json'), 'utf8')) as Manifest;
-  const platforms = manifest.napi.targets.map((triple) => run(process.execPath, ['-e', `
-    process.stdout.write(require('@napi-rs/cli').parseTriple(process.argv[1]).platformArchABI)`, triple], { cwd: REPO_ROOT }));
+  const platforms = manifest.napi.targets.map((triple) =>
+    run(
+      process.execPath,
+      [
+        '-e',
+        `
+    process.stdout.write(require('@napi-rs/cli').parseTriple(process.argv[1]).platformArchABI)`,
+        triple,
+      ],
+      { cwd: REPO_ROOT },
+    ),
+  );
   stagedManifest.optionalDependencies = Object.fromEntries(platforms.map((p) => [`${manifest.name}-${p}`, manifest.version]));
   fs.writeFileSync(path.join(staged, 'package.json'), JSON.stringify(stagedManifest, null, 2));
   const rootPackage = pack(staged, tarballs, env).tarball;
@@ -157,7 +173,10 @@ packTest('the packed packages install without a compiler and work from import, r
   const project = path.join(work, 'project');
   fs.mkdirSync(project);
   fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
-  const install = runWithStderr('npm', ['install', '--offline', '--no-audit', '--no-fund', '--no-save', rootPackage, platformPackage], { cwd: project, env });
+  const install = runWithStderr('npm', ['install', '--offline', '--no-audit', '--no-fund', '--no-save', rootPackage, platformPackage], {
+    cwd: project,
+    env,
+  });
   t.false(/install-scripts|install scripts/i.test(install.stdout + install.stderr), install.stderr);
   const installed = path.join(project, 'node_modules');
   t.true(fs.existsSync(path.join(installed, 'unixgram', 'native.cjs')));
@@ -166,30 +185,51 @@ packTest('the packed packages install without a compiler and work from import, r
 
   const payload = path.join(work, 'payload.txt');
   fs.writeFileSync(payload, 'read through a passed fd\n');
-  for (const [file, text] of [['roundtrip.mjs', 'from esm'], ['roundtrip.cjs', 'from cjs']] as const) {
+  for (const [file, text] of [
+    ['roundtrip.mjs', 'from esm'],
+    ['roundtrip.cjs', 'from cjs'],
+  ] as const) {
     fs.copyFileSync(path.join(FIXTURES_DIR, 'consumer', file), path.join(project, file));
     const out = run(process.execPath, [file, payload], { cwd: project, env });
     t.deepEqual(JSON.parse(out), { text, fds: 1, content: 'read through a passed fd\n' }, file);
   }
   // require('unixgram') gets the CommonJS build, import the ES-module one.
-  t.regex(run(process.execPath, ['-p', "require.resolve('unixgram')"], { cwd: project, env }), /node_modules\/unixgram\/dist\/cjs\/index\.js/);
+  t.regex(
+    run(process.execPath, ['-p', "require.resolve('unixgram')"], { cwd: project, env }),
+    /node_modules\/unixgram\/dist\/cjs\/index\.js/,
+  );
 
   // unix-dgram's users (hot-shots, syslog transports) require() the drop-in.
   if ((stagedManifest as { exports?: Record<string, unknown> }).exports?.['./compat/unix-dgram']) {
-    const compat = run(process.execPath, ['-p', "require.resolve('unixgram/compat/unix-dgram') + ' ' + typeof require('unixgram/compat/unix-dgram').createSocket"], { cwd: project, env });
+    const compat = run(
+      process.execPath,
+      ['-p', "require.resolve('unixgram/compat/unix-dgram') + ' ' + typeof require('unixgram/compat/unix-dgram').createSocket"],
+      { cwd: project, env },
+    );
     t.regex(compat, /node_modules\/unixgram\/dist\/cjs\/compat\/unix-dgram\.js function/);
   }
 
   // Strict TypeScript consumers, one per module format, type-checked against the installed .d.ts files.
   for (const file of ['consumer.mts', 'consumer.cts']) fs.copyFileSync(path.join(FIXTURES_DIR, 'consumer', file), path.join(project, file));
-  fs.writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: {
-      strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022',
-      lib: ['es2022', 'esnext.disposable'], types: ['node'], typeRoots: [path.join(REPO_ROOT, 'node_modules', '@types')],
-      skipLibCheck: false, noUncheckedIndexedAccess: true, exactOptionalPropertyTypes: true,
-    },
-    files: ['consumer.mts', 'consumer.cts'],
-  }));
+  fs.writeFileSync(
+    path.join(project, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        noEmit: true,
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        target: 'es2022',
+        lib: ['es2022', 'esnext.disposable'],
+        types: ['node'],
+        typeRoots: [path.join(REPO_ROOT, 'node_modules', '@types')],
+        skipLibCheck: false,
+        noUncheckedIndexedAccess: true,
+        exactOptionalPropertyTypes: true,
+      },
+      files: ['consumer.mts', 'consumer.cts'],
+    }),
+  );
   const tsc = path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   const listed = run(process.execPath, [tsc, '-p', project, '--listFiles'], { cwd: project, env });
   t.true(listed.includes('node_modules/unixgram/dist/index.d.ts'), 'the ES-module types');
@@ -207,11 +247,15 @@ test('the repository root is not packed or published as it is: npm pack says to 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'unixgram-publish-'));
   t.teardown(() => fs.rmSync(work, { recursive: true, force: true }));
   fs.writeFileSync(path.join(work, 'npmrc'), '//127.0.0.1:9/:_authToken=not-a-token\n');
-  const published = spawnSync('npm', ['publish', '--ignore-scripts', '--force', '--registry', 'http://127.0.0.1:9/', '--userconfig', path.join(work, 'npmrc')], {
-    cwd: REPO_ROOT,
-    env,
-    encoding: 'utf8',
-  });
+  const published = spawnSync(
+    'npm',
+    ['publish', '--ignore-scripts', '--force', '--registry', 'http://127.0.0.1:9/', '--userconfig', path.join(work, 'npmrc')],
+    {
+      cwd: REPO_ROOT,
+      env,
+      encoding: 'utf8',
+    },
+  );
   t.not(published.status, 0);
   t.regex(published.stderr, /npm error code EPRIVATE/);
 });

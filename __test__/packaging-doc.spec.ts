@@ -41,7 +41,13 @@ docTest("docs/packaging.md's steps pack both packages and install them in a scra
   const result = spawnSync('bash', ['-euo', 'pipefail', '-c', block ?? 'false'], { cwd: REPO_ROOT, env, encoding: 'utf8' });
   t.is(result.status, 0, `${result.stdout}\n${result.stderr}`);
   t.regex(result.stdout, /^hello through the packed packages$/m);
-  t.false(fs.existsSync(path.join(REPO_ROOT, 'npm', platform ?? '', `unixgram.${platform}.node`)), 'the binary was taken out of npm/<platform> again');
-  const tarballs = fs.readdirSync(home, { recursive: true }).map(String).filter((file) => file.endsWith('.tgz'));
+  t.false(
+    fs.existsSync(path.join(REPO_ROOT, 'npm', platform ?? '', `unixgram.${platform}.node`)),
+    'the binary was taken out of npm/<platform> again',
+  );
+  const tarballs = fs
+    .readdirSync(home, { recursive: true })
+    .map(String)
+    .filter((file) => file.endsWith('.tgz'));
   t.is(tarballs.length, 2, tarballs.join(' '));
 });

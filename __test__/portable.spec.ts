@@ -18,10 +18,12 @@ test('a server and a client bound to socket files talk both ways', async (t) => 
   const dir = tempDir(t);
   const [pa, pb] = [path.join(dir, 'a.sock'), path.join(dir, 'b.sock')];
   // The server binds its file; the client binds its own and connects to the server.
-  const server = await UnixDatagramServer.listen(pa, bytes(), { async *handle(client) {
-    const packet: Buffer = yield;
-    await client.sendPacket(Buffer.concat([Buffer.from('echo:'), packet]));
-  } });
+  const server = await UnixDatagramServer.listen(pa, bytes(), {
+    async *handle(client) {
+      const packet: Buffer = yield;
+      await client.sendPacket(Buffer.concat([Buffer.from('echo:'), packet]));
+    },
+  });
   t.teardown(() => server.close());
   const b = autoClose(t, await UnixDatagramClient.connect(pa, bytes(), { localAddress: pb }));
   await b.sendPacket(Buffer.from('hello'));
@@ -70,10 +72,12 @@ test('Linux-only features work on Linux and are ERR_UNIXGRAM_UNSUPPORTED elsewhe
   const abstract = `\0unixgram-portable-${process.pid}`;
   const unsupported = { code: 'ERR_UNIXGRAM_UNSUPPORTED' };
   if (isLinux) {
-    const server = await UnixDatagramServer.listen(abstract, bytes(), { async *handle(client) {
-      const packet: Buffer = yield;
-      await client.sendPacket(packet);
-    } });
+    const server = await UnixDatagramServer.listen(abstract, bytes(), {
+      async *handle(client) {
+        const packet: Buffer = yield;
+        await client.sendPacket(packet);
+      },
+    });
     t.teardown(() => server.close());
     // Default local address: autobind, so the server can answer.
     const client = autoClose(t, await UnixDatagramClient.connect(abstract, bytes(), { passCredentials: true }));

@@ -9,7 +9,10 @@ import test from 'ava';
 
 const root = resolve(fileURLToPath(import.meta.url), '../..');
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
-const blocks = [...readme.matchAll(/^### (.+)\n[\s\S]*?^```ts\n([\s\S]*?)^```/gm)].map((m) => ({ title: m[1] as string, code: m[2] as string }));
+const blocks = [...readme.matchAll(/^### (.+)\n[\s\S]*?^```ts\n([\s\S]*?)^```/gm)].map((m) => ({
+  title: m[1] as string,
+  code: m[2] as string,
+}));
 const dir = mkdtempSync(join(tmpdir(), 'ug-readme-'));
 const entry = join(root, 'src/index.ts');
 
@@ -22,7 +25,10 @@ for (const [i, { title, code }] of blocks.entries()) {
     t.timeout(30_000);
     const file = join(dir, `example-${i}.mts`);
     // 'unixgram' is src/index.ts; a subpath such as 'unixgram/compat/unix-dgram' is src/compat/unix-dgram.ts.
-    const source = code.replace(/from 'unixgram(\/[^']+)?'/g, (_, sub?: string) => `from ${JSON.stringify(sub ? join(root, 'src', `${sub.slice(1)}.ts`) : entry)}`);
+    const source = code.replace(
+      /from 'unixgram(\/[^']+)?'/g,
+      (_, sub?: string) => `from ${JSON.stringify(sub ? join(root, 'src', `${sub.slice(1)}.ts`) : entry)}`,
+    );
     writeFileSync(file, source);
     const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -20,7 +20,13 @@ import { loadOptionalPeer } from '../src/protocol/serializers/optional-peer.js';
 import { autoClose, REPO_ROOT } from './helpers.js';
 
 const GUARD = { timeout: 20 };
-const SAMPLE = { id: 7, name: 'données ✓', tags: ['a', 'b'], nested: { ok: true, none: null, pi: 3.25, big: 2 ** 40 }, list: [1, -2, 300000] };
+const SAMPLE = {
+  id: 7,
+  name: 'données ✓',
+  tags: ['a', 'b'],
+  nested: { ok: true, none: null, pi: 3.25, big: 2 ** 40 },
+  list: [1, -2, 300000],
+};
 const BINARY = { ...SAMPLE, blob: new Uint8Array([0, 1, 2, 253, 254, 255]) };
 const LONG = { ...SAMPLE, text: 'a datagram worth compressing, '.repeat(200) };
 
@@ -28,9 +34,21 @@ const cases: Array<{ title: string; make: () => Serializer<unknown, unknown>; pa
   { title: 'MessagePackSerializer', make: () => new MessagePackSerializer(), packet: BINARY },
   { title: 'CBORSerializer', make: () => new CBORSerializer(), packet: BINARY },
   { title: 'CompressedSerializer(JSON, deflate)', make: () => new CompressedSerializer(new JSONSerializer()), packet: LONG },
-  { title: 'CompressedSerializer(JSON, brotli)', make: () => new CompressedSerializer(new JSONSerializer(), { algorithm: 'brotli' }), packet: LONG },
-  { title: 'CompressedSerializer(MessagePack, deflate)', make: () => new CompressedSerializer(new MessagePackSerializer(), { algorithm: 'deflate', level: 9 }), packet: { ...LONG, blob: BINARY.blob } },
-  { title: 'CompressedSerializer(CBOR, brotli)', make: () => new CompressedSerializer(new CBORSerializer(), { algorithm: 'brotli', level: 0 }), packet: { ...LONG, blob: BINARY.blob } },
+  {
+    title: 'CompressedSerializer(JSON, brotli)',
+    make: () => new CompressedSerializer(new JSONSerializer(), { algorithm: 'brotli' }),
+    packet: LONG,
+  },
+  {
+    title: 'CompressedSerializer(MessagePack, deflate)',
+    make: () => new CompressedSerializer(new MessagePackSerializer(), { algorithm: 'deflate', level: 9 }),
+    packet: { ...LONG, blob: BINARY.blob },
+  },
+  {
+    title: 'CompressedSerializer(CBOR, brotli)',
+    make: () => new CompressedSerializer(new CBORSerializer(), { algorithm: 'brotli', level: 0 }),
+    packet: { ...LONG, blob: BINARY.blob },
+  },
 ];
 
 /** Binary fields arrive as Buffer views; compare them as plain bytes. */
@@ -102,7 +120,10 @@ test('CompressedSerializer: a datagram that expands beyond maxDecompressedSize i
 
 test('CompressedSerializer validates its arguments', (t) => {
   const json = new JSONSerializer();
-  t.throws(() => new CompressedSerializer(json, { algorithm: 'gzip' as 'deflate' }), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE' });
+  t.throws(() => new CompressedSerializer(json, { algorithm: 'gzip' as 'deflate' }), {
+    instanceOf: TypeError,
+    code: 'ERR_INVALID_ARG_VALUE',
+  });
   t.throws(() => new CompressedSerializer(json, { level: 10 }), { instanceOf: RangeError, code: 'ERR_OUT_OF_RANGE' });
   t.throws(() => new CompressedSerializer(json, { algorithm: 'brotli', level: 12 }), { instanceOf: RangeError, code: 'ERR_OUT_OF_RANGE' });
   t.throws(() => new CompressedSerializer(json, { maxDecompressedSize: 0 }), { instanceOf: RangeError, code: 'ERR_OUT_OF_RANGE' });
@@ -111,7 +132,10 @@ test('CompressedSerializer validates its arguments', (t) => {
 
 test('a missing optional peer is a clear MODULE_NOT_FOUND error naming the package', (t) => {
   const err = t.throws(() => loadOptionalPeer('unixgram-test-no-such-package', 'SomeSerializer'), { code: 'MODULE_NOT_FOUND' });
-  t.is(err!.message, 'SomeSerializer needs the optional peer dependency unixgram-test-no-such-package: npm install unixgram-test-no-such-package');
+  t.is(
+    err!.message,
+    'SomeSerializer needs the optional peer dependency unixgram-test-no-such-package: npm install unixgram-test-no-such-package',
+  );
   t.true(err!.cause instanceof Error);
 });
 
@@ -137,7 +161,10 @@ for (const S of [MessagePackSerializer, CBORSerializer]) {
 console.log(JSON.stringify(result));
 await Promise.all([a.close(), b.close()]);
 `;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let errText = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -147,7 +174,10 @@ await Promise.all([a.close(), b.close()]);
   t.deepEqual(JSON.parse(out), {
     packet: { works: true },
     errors: [
-      { code: 'MODULE_NOT_FOUND', message: 'MessagePackSerializer needs the optional peer dependency @msgpack/msgpack: npm install @msgpack/msgpack' },
+      {
+        code: 'MODULE_NOT_FOUND',
+        message: 'MessagePackSerializer needs the optional peer dependency @msgpack/msgpack: npm install @msgpack/msgpack',
+      },
       { code: 'MODULE_NOT_FOUND', message: 'CBORSerializer needs the optional peer dependency cbor2: npm install cbor2' },
     ],
   });

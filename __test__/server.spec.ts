@@ -59,40 +59,59 @@ function writersGone(read: number): boolean {
 
 test('an echo server answers 50 concurrent clients: 10 python peers and 40 of ours, 5 packets each', async (t) => {
   const sockPath = path.join(tempDir(t), 'echo.sock');
-  const server = autoClose(t, await UnixDatagramServer.listen(sockPath, json(), { async *handle(client) {
-    const request = yield;
-    await client.sendPacket(request);
-  } }));
+  const server = autoClose(
+    t,
+    await UnixDatagramServer.listen(sockPath, json(), {
+      async *handle(client) {
+        const request = yield;
+        await client.sendPacket(request);
+      },
+    }),
+  );
   t.deepEqual(server.getLocalName(), { path: sockPath });
 
-  const pythons = Promise.all(Array.from({ length: 10 }, async () => {
-    const peer = await startPeer(t, 'server_client.py', ['echo', sockPath, '5']);
-    return peer.nextJson();
-  }));
-  const ours = Promise.all(Array.from({ length: 40 }, async (_, c) => {
-    const client = autoClose(t, await UnixDatagramClient.connect(sockPath, json()));
-    const replies = [];
-    for (let i = 0; i < 5; i++) {
-      await client.sendPacket({ c, i });
-      replies.push(await client.recvPacket({ timeout: 20 }));
-    }
-    return replies;
-  }));
+  const pythons = Promise.all(
+    Array.from({ length: 10 }, async () => {
+      const peer = await startPeer(t, 'server_client.py', ['echo', sockPath, '5']);
+      return peer.nextJson();
+    }),
+  );
+  const ours = Promise.all(
+    Array.from({ length: 40 }, async (_, c) => {
+      const client = autoClose(t, await UnixDatagramClient.connect(sockPath, json()));
+      const replies = [];
+      for (let i = 0; i < 5; i++) {
+        await client.sendPacket({ c, i });
+        replies.push(await client.recvPacket({ timeout: 20 }));
+      }
+      return replies;
+    }),
+  );
   for (const done of await pythons) t.like(done, { done: 5, ok: true });
-  (await ours).forEach((replies, c) => t.deepEqual(replies, [0, 1, 2, 3, 4].map((i) => ({ c, i }))));
+  (await ours).forEach((replies, c) =>
+    t.deepEqual(
+      replies,
+      [0, 1, 2, 3, 4].map((i) => ({ c, i })),
+    ),
+  );
 });
 
 test('a conversation handler keeps per-client state across packets; each client has its own', async (t) => {
   const sockPath = path.join(tempDir(t), 'sum.sock');
-  autoClose(t, await UnixDatagramServer.listen(sockPath, json(), { async *handle(client) {
-    let total = 0;
-    for (;;) {
-      const n = (yield) as number;
-      if (n === 0) return void (await client.sendPacket({ final: total }));
-      total += n;
-      await client.sendPacket({ total });
-    }
-  } }));
+  autoClose(
+    t,
+    await UnixDatagramServer.listen(sockPath, json(), {
+      async *handle(client) {
+        let total = 0;
+        for (;;) {
+          const n = (yield) as number;
+          if (n === 0) return void (await client.sendPacket({ final: total }));
+          total += n;
+          await client.sendPacket({ total });
+        }
+      },
+    }),
+  );
   const [a, b] = autoClose(t, [await UnixDatagramClient.connect(sockPath, json()), await UnixDatagramClient.connect(sockPath, json())]);
   const ask = async (c: UnixDatagramClient<unknown, unknown>, n: number) => {
     await c.sendPacket(n);
@@ -110,14 +129,17 @@ test('a conversation handler keeps per-client state across packets; each client 
 test('a text server (StringSerializer) gets valid UTF-8 as text and invalid UTF-8 as a parse error with the raw bytes, in arrival order', async (t) => {
   const sockPath = path.join(tempDir(t), 'text.sock');
   const reported = new Inbox<Reported>();
-  autoClose(t, await UnixDatagramServer.listen(
-    sockPath,
-    strings(),
-    async (packet: string, client: UnixDatagramServerClient<string>) => {
-      await client.sendPacket(`got ${packet}`);
-    },
-    { onError: (error, client) => reported.push({ error, client: client as UnixDatagramServerClient<unknown> }) },
-  ));
+  autoClose(
+    t,
+    await UnixDatagramServer.listen(
+      sockPath,
+      strings(),
+      async (packet: string, client: UnixDatagramServerClient<string>) => {
+        await client.sendPacket(`got ${packet}`);
+      },
+      { onError: (error, client) => reported.push({ error, client: client as UnixDatagramServerClient<unknown> }) },
+    ),
+  );
   const raw = autoClose(t, await UnixDatagramClient.connect(sockPath, new DatagramProtocol(new BytesSerializer())));
   await raw.sendPacket(Buffer.from('héllo 😀')); // a batch of its own: text
   t.is((await raw.recvPacket({ timeout: 20 })).toString(), 'got héllo 😀');
@@ -134,16 +156,22 @@ test('a text server (StringSerializer) gets valid UTF-8 as text and invalid UTF-
 test('a handler that throws is reported with its client; the server keeps serving everyone', async (t) => {
   const sockPath = path.join(tempDir(t), 'boom.sock');
   const reported = new Inbox<Reported>();
-  autoClose(t, await UnixDatagramServer.listen(
-    sockPath,
-    strings(),
-    async (packet: string, client: UnixDatagramServerClient<string>) => {
-      if (packet === 'boom') throw new Error('handler failed on purpose');
-      await client.sendPacket(packet.toUpperCase());
-    },
-    { onError: (error, client) => reported.push({ error, client: client as UnixDatagramServerClient<unknown> }) },
-  ));
-  const [a, b] = autoClose(t, [await UnixDatagramClient.connect(sockPath, strings()), await UnixDatagramClient.connect(sockPath, strings())]);
+  autoClose(
+    t,
+    await UnixDatagramServer.listen(
+      sockPath,
+      strings(),
+      async (packet: string, client: UnixDatagramServerClient<string>) => {
+        if (packet === 'boom') throw new Error('handler failed on purpose');
+        await client.sendPacket(packet.toUpperCase());
+      },
+      { onError: (error, client) => reported.push({ error, client: client as UnixDatagramServerClient<unknown> }) },
+    ),
+  );
+  const [a, b] = autoClose(t, [
+    await UnixDatagramClient.connect(sockPath, strings()),
+    await UnixDatagramClient.connect(sockPath, strings()),
+  ]);
   await a.sendPacket('boom');
   const { error, client } = await reported.next();
   t.is((error as Error).message, 'handler failed on purpose');
@@ -158,10 +186,20 @@ test('garbage datagrams are reported as parse errors, their fds closed, and the 
   const dir = tempDir(t);
   const sockPath = path.join(dir, 'garbage.sock');
   const reported = new Inbox<Reported>();
-  autoClose(t, await UnixDatagramServer.listen(sockPath, json(), { async *handle(client) {
-    const request = yield;
-    await client.sendPacket({ ok: request });
-  } }, { onError: (error, client) => reported.push({ error, client }) }));
+  autoClose(
+    t,
+    await UnixDatagramServer.listen(
+      sockPath,
+      json(),
+      {
+        async *handle(client) {
+          const request = yield;
+          await client.sendPacket({ ok: request });
+        },
+      },
+      { onError: (error, client) => reported.push({ error, client }) },
+    ),
+  );
   const raw = autoClose(t, await UnixDatagramClient.connect(sockPath, new DatagramProtocol(new BytesSerializer())));
   const fifo = fifoEnds(dir);
   t.teardown(() => closeQuietly(fifo.read));
@@ -183,11 +221,14 @@ test('fds a handler does not steal are closed after its step; stolen ones stay o
   const dir = tempDir(t);
   const sockPath = path.join(dir, 'fds.sock');
   const stolen = new Inbox<number>();
-  autoClose(t, await UnixDatagramServer.listen(sockPath, strings(), async (packet: string, client: UnixDatagramServerClient<string>) => {
-    t.is(client.ancillary.fdCount, 1);
-    if (packet === 'keep') stolen.push(client.ancillary.steal(0));
-    await client.sendPacket('handled');
-  }));
+  autoClose(
+    t,
+    await UnixDatagramServer.listen(sockPath, strings(), async (packet: string, client: UnixDatagramServerClient<string>) => {
+      t.is(client.ancillary.fdCount, 1);
+      if (packet === 'keep') stolen.push(client.ancillary.steal(0));
+      await client.sendPacket('handled');
+    }),
+  );
   const c = autoClose(t, await UnixDatagramClient.connect(sockPath, strings()));
   const send = async (text: string) => {
     const fifo = fifoEnds(dir);
@@ -210,11 +251,19 @@ test('fds a handler does not steal are closed after its step; stolen ones stay o
 test('an unbound sender is handled but cannot be answered: canReply is false and sendPacket says why', async (t) => {
   const sockPath = path.join(tempDir(t), 'unbound.sock');
   const seen = new Inbox<{ packet: string; address: unknown; canReply: boolean; error: unknown }>();
-  autoClose(t, await UnixDatagramServer.listen(sockPath, strings(), { async *handle(client) {
-    const packet = yield;
-    const error = await client.sendPacket('hello?').then(() => null, (e: unknown) => e);
-    seen.push({ packet, address: client.address, canReply: client.canReply, error });
-  } }));
+  autoClose(
+    t,
+    await UnixDatagramServer.listen(sockPath, strings(), {
+      async *handle(client) {
+        const packet = yield;
+        const error = await client.sendPacket('hello?').then(
+          () => null,
+          (e: unknown) => e,
+        );
+        seen.push({ packet, address: client.address, canReply: client.canReply, error });
+      },
+    }),
+  );
   const peer = await startPeer(t, 'server_client.py', ['unbound', sockPath, 'from nowhere']);
   t.like(await peer.nextJson(), { sent: true });
   const got = await seen.next();
@@ -227,24 +276,42 @@ test('an unbound sender is handled but cannot be answered: canReply is false and
 
 test('a reply with options that are not an object is refused with ERR_INVALID_ARG_TYPE, and nothing is sent', async (t) => {
   const sockPath = path.join(tempDir(t), 'options.sock');
-  autoClose(t, await UnixDatagramServer.listen(sockPath, strings(), { async *handle(client) {
-    const packet = yield;
-    const error = await client.sendPacket('never', 5 as unknown as object).then(() => null, (e: unknown) => e);
-    await client.sendPacket(`${packet}: ${(error as { code?: string } | null)?.code}`);
-  } }));
+  autoClose(
+    t,
+    await UnixDatagramServer.listen(sockPath, strings(), {
+      async *handle(client) {
+        const packet = yield;
+        const error = await client.sendPacket('never', 5 as unknown as object).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        await client.sendPacket(`${packet}: ${(error as { code?: string } | null)?.code}`);
+      },
+    }),
+  );
   const client = autoClose(t, await UnixDatagramClient.connect(sockPath, strings()));
   await client.sendPacket('hi');
   t.is(await client.recvPacket({ timeout: 10 }), 'hi: ERR_INVALID_ARG_TYPE');
 });
 
-test('passCredentials: the handler sees the python peer\'s pid, uid and gid, checked by the kernel', async (t) => {
+test("passCredentials: the handler sees the python peer's pid, uid and gid, checked by the kernel", async (t) => {
   const name = abstractName('server-creds');
   const creds = new Inbox<unknown>();
-  const server = autoClose(t, await UnixDatagramServer.listen({ abstract: name }, json(), { async *handle(client) {
-    const request = yield;
-    creds.push(client.credentials);
-    await client.sendPacket(request);
-  } }, { passCredentials: true }));
+  const server = autoClose(
+    t,
+    await UnixDatagramServer.listen(
+      { abstract: name },
+      json(),
+      {
+        async *handle(client) {
+          const request = yield;
+          creds.push(client.credentials);
+          await client.sendPacket(request);
+        },
+      },
+      { passCredentials: true },
+    ),
+  );
   t.deepEqual(server.getLocalName(), { abstract: name });
   const peer = await startPeer(t, 'server_client.py', ['echo', atName(name), '1']);
   t.like(await peer.nextJson(), { done: 1, ok: true });
@@ -254,15 +321,20 @@ test('passCredentials: the handler sees the python peer\'s pid, uid and gid, che
 test('replies to a client whose queue is full wait on that client only', async (t) => {
   const sockPath = path.join(tempDir(t), 'slow.sock');
   let sentToSlow = 0;
-  autoClose(t, await UnixDatagramServer.listen(sockPath, json(), { async *handle(client) {
-    const request = yield;
-    if (request === 'flood') {
-      for (let i = 0; i < 40; i++) {
-        await client.sendPacket(i);
-        sentToSlow++;
-      }
-    } else await client.sendPacket({ echo: request });
-  } }));
+  autoClose(
+    t,
+    await UnixDatagramServer.listen(sockPath, json(), {
+      async *handle(client) {
+        const request = yield;
+        if (request === 'flood') {
+          for (let i = 0; i < 40; i++) {
+            await client.sendPacket(i);
+            sentToSlow++;
+          }
+        } else await client.sendPacket({ echo: request });
+      },
+    }),
+  );
   // A python peer that sendto()s without connecting and then reads nothing: its queue fills up.
   const slow = await startPeer(t, 'server_client.py', ['slow', sockPath, '40']);
   while (sentToSlow === 0) await new Promise((resolve) => setImmediate(resolve));
@@ -272,7 +344,11 @@ test('replies to a client whose queue is full wait on that client only', async (
   await fast.sendPacket('hi');
   t.deepEqual(await fast.recvPacket({ timeout: 20 }), { echo: 'hi' });
   slow.child.kill('SIGUSR1');
-  t.deepEqual((await slow.nextJson()).received, Array.from({ length: 40 }, (_, i) => i), 'nothing dropped, in order');
+  t.deepEqual(
+    (await slow.nextJson()).received,
+    Array.from({ length: 40 }, (_, i) => i),
+    'nothing dropped, in order',
+  );
   t.is(sentToSlow, 40);
 });
 
@@ -282,11 +358,14 @@ test('a flood beyond the per-client queue bound is neither dropped nor reordered
   const gate = new Promise<void>((resolve) => (release = resolve));
   const handled: number[] = [];
   const all = new Inbox<void>();
-  autoClose(t, await UnixDatagramServer.listen(sockPath, json(), async (packet: unknown) => {
-    await gate;
-    handled.push(packet as number);
-    if (handled.length === 1500) all.push();
-  }));
+  autoClose(
+    t,
+    await UnixDatagramServer.listen(sockPath, json(), async (packet: unknown) => {
+      await gate;
+      handled.push(packet as number);
+      if (handled.length === 1500) all.push();
+    }),
+  );
   const c = autoClose(t, await UnixDatagramClient.connect(sockPath, json()));
   let allSent = false;
   const sending = c.sendPackets(Array.from({ length: 1500 }, (_, i) => i)).then(() => (allSent = true));
@@ -296,19 +375,24 @@ test('a flood beyond the per-client queue bound is neither dropped nor reordered
   release();
   await sending;
   await all.next();
-  t.deepEqual(handled, Array.from({ length: 1500 }, (_, i) => i));
+  t.deepEqual(
+    handled,
+    Array.from({ length: 1500 }, (_, i) => i),
+  );
 });
 
 test('close() ends conversations waiting for a packet (their finally runs), then serveForever() resolves', async (t) => {
   const sockPath = path.join(tempDir(t), 'close.sock');
   const events: string[] = [];
-  const server = await UnixDatagramServer.listen(sockPath, json(), { async *handle(client) {
-    try {
-      for (;;) await client.sendPacket(yield);
-    } finally {
-      events.push('finally');
-    }
-  } });
+  const server = await UnixDatagramServer.listen(sockPath, json(), {
+    async *handle(client) {
+      try {
+        for (;;) await client.sendPacket(yield);
+      } finally {
+        events.push('finally');
+      }
+    },
+  });
   const serving = server.serveForever().then(() => events.push('served'));
   const c = autoClose(t, await UnixDatagramClient.connect(sockPath, json()));
   await c.sendPacket(1);
@@ -324,16 +408,21 @@ test('close() ends conversations waiting for a packet (their finally runs), then
 test('a conversation may wait with a timeout: TimeoutError is thrown into it at its yield', async (t) => {
   const name = abstractName('server-timeout');
   const outcome = new Inbox<string>();
-  autoClose(t, await UnixDatagramServer.listen(`\0${name}`, strings(), { async *handle(client) {
-    const first = yield;
-    try {
-      yield { timeout: 0.01 };
-      outcome.push('second packet');
-    } catch (err) {
-      outcome.push(`${(err as Error).name} ${(err as { code: string }).code} after ${first}`);
-    }
-    await client.sendPacket('bye');
-  } }));
+  autoClose(
+    t,
+    await UnixDatagramServer.listen(`\0${name}`, strings(), {
+      async *handle(client) {
+        const first = yield;
+        try {
+          yield { timeout: 0.01 };
+          outcome.push('second packet');
+        } catch (err) {
+          outcome.push(`${(err as Error).name} ${(err as { code: string }).code} after ${first}`);
+        }
+        await client.sendPacket('bye');
+      },
+    }),
+  );
   const c = autoClose(t, await UnixDatagramClient.connect({ abstract: name }, strings()));
   await c.sendPacket('hello');
   t.is(await outcome.next(), 'TimeoutError ETIMEDOUT after hello');
@@ -342,7 +431,13 @@ test('a conversation may wait with a timeout: TimeoutError is thrown into it at 
 
 test('listen() checks its arguments; mode is refused for an abstract name', async (t) => {
   const handler = async () => {};
-  await t.throwsAsync(UnixDatagramServer.listen({ abstract: abstractName() }, json(), handler, { mode: 0o600 }), { code: 'ERR_INVALID_ARG_VALUE' });
-  await t.throwsAsync(UnixDatagramServer.listen(path.join(tempDir(t), 'x.sock'), json(), 'nope' as never), { code: 'ERR_INVALID_ARG_TYPE' });
-  await t.throwsAsync(UnixDatagramServer.listen(path.join(tempDir(t), 'x.sock'), json(), handler, { mode: 0o10000 }), { code: 'ERR_OUT_OF_RANGE' });
+  await t.throwsAsync(UnixDatagramServer.listen({ abstract: abstractName() }, json(), handler, { mode: 0o600 }), {
+    code: 'ERR_INVALID_ARG_VALUE',
+  });
+  await t.throwsAsync(UnixDatagramServer.listen(path.join(tempDir(t), 'x.sock'), json(), 'nope' as never), {
+    code: 'ERR_INVALID_ARG_TYPE',
+  });
+  await t.throwsAsync(UnixDatagramServer.listen(path.join(tempDir(t), 'x.sock'), json(), handler, { mode: 0o10000 }), {
+    code: 'ERR_OUT_OF_RANGE',
+  });
 });

@@ -64,7 +64,7 @@ test('removeStale removes a dead socket file and serves there; without it listen
   await roundTrip(t, file);
 });
 
-test('removeStale never touches a live server\'s socket', async (t) => {
+test("removeStale never touches a live server's socket", async (t) => {
   const file = path.join(tempDir(t), 'live.sock');
   await startPeer(t, 'echo_server.py', [file]);
   const before = fs.lstatSync(file);
@@ -87,7 +87,11 @@ test('removeStale never touches a regular file, a directory or a symlink', async
   deadSocket(target);
   const link = path.join(dir, 'link.sock');
   fs.symlinkSync(target, link);
-  for (const [file, why] of [[regular, /is a regular file; it is never removed/], [directory, /is a directory/], [link, /is a symbolic link/]] as const) {
+  for (const [file, why] of [
+    [regular, /is a regular file; it is never removed/],
+    [directory, /is a directory/],
+    [link, /is a symbolic link/],
+  ] as const) {
     const err = await t.throwsAsync(listen(file, { removeStale: true }), { code: 'EADDRINUSE' });
     t.like(err, { syscall: 'bind', address: file });
     t.regex(err.message, why);
@@ -95,7 +99,7 @@ test('removeStale never touches a regular file, a directory or a symlink', async
   t.is(fs.readFileSync(regular, 'utf8'), 'precious');
   t.true(fs.statSync(directory).isDirectory());
   t.is(fs.readlinkSync(link), target);
-  t.true(fs.lstatSync(target).isSocket(), 'not even the symlink\'s target is removed');
+  t.true(fs.lstatSync(target).isSocket(), "not even the symlink's target is removed");
   t.deepEqual(fs.readdirSync(dir).sort(), ['dead.sock', 'directory', 'link.sock', 'regular'], 'no private directory left behind');
 });
 
@@ -131,7 +135,9 @@ test('with a mode, replies come from the path asked for: python answers their so
   t.deepEqual(await py.nextJson(), { data: ['ping', 'again'], source: [file, file] });
 
   // socat drops a reply whose source is not its target ("wrong peer address, ignoring packet").
-  const socat = spawn('socat', ['-t', '20', 'STDIO', `UNIX-SENDTO:${file},bind=${path.join(dir, 'socat.sock')}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const socat = spawn('socat', ['-t', '20', 'STDIO', `UNIX-SENDTO:${file},bind=${path.join(dir, 'socat.sock')}`], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   t.teardown(() => socat.kill('SIGKILL'));
   let out = '';
   let err = '';

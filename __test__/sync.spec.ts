@@ -23,7 +23,12 @@ const GUARD_S = 20; // a failure guard for blocking calls that a peer answers, n
  */
 async function pythonWith(t: ExecutionContext, client: UnixDatagramClient<string, string>, script: string): Promise<LineProcess> {
   const fd = client.dupFd();
-  const proc = new LineProcess('python peer', 'python3', ['-c', `import json, socket\ns = socket.socket(fileno=3)\ns.setblocking(True)\n${script}`], { stdio3: fd });
+  const proc = new LineProcess(
+    'python peer',
+    'python3',
+    ['-c', `import json, socket\ns = socket.socket(fileno=3)\ns.setblocking(True)\n${script}`],
+    { stdio3: fd },
+  );
   t.teardown(() => proc.kill());
   fs.closeSync(fd);
   await client.close();
@@ -106,7 +111,11 @@ test('sendPacketSync blocks while the peer queue is full, until a python reader 
   autoClose(t, mine);
   const queued = fill(t, mine);
   t.true(queued > 0);
-  t.throws(() => mine.sendPacketSync('still full', { timeout: 0.02 }), { instanceOf: TimeoutError, code: 'ETIMEDOUT', message: /queue stayed full/ });
+  t.throws(() => mine.sendPacketSync('still full', { timeout: 0.02 }), {
+    instanceOf: TimeoutError,
+    code: 'ETIMEDOUT',
+    message: /queue stayed full/,
+  });
 
   const reader = await pythonWith(
     t,
@@ -140,7 +149,10 @@ test('a datagram that does not parse fails recvPacketSync with DatagramProtocolP
   t.teardown(() => asJson.close());
   raw.sendPacketSync('{"not json');
   raw.sendPacketSync('{"ok":true}');
-  const err = t.throws(() => asJson.recvPacketSync({ timeout: GUARD_S }), { instanceOf: DatagramProtocolParseError, code: 'ERR_UNIXGRAM_PARSE' });
+  const err = t.throws(() => asJson.recvPacketSync({ timeout: GUARD_S }), {
+    instanceOf: DatagramProtocolParseError,
+    code: 'ERR_UNIXGRAM_PARSE',
+  });
   t.deepEqual(err!.datagram, Buffer.from('{"not json'));
   t.deepEqual(asJson.recvPacketSync({ timeout: GUARD_S }), { ok: true });
 });

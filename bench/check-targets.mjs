@@ -16,9 +16,13 @@ if (!rows.some((r) => r.scenario === 'memory') && existsSync(partial)) {
   rows.push(...JSON.parse(readFileSync(partial, 'utf8')).rows.filter((r) => r.scenario === 'memory'));
 }
 
-const find = (scenario, payload, library) => rows.find((r) => r.scenario === scenario && r.payload === payload && r.library === library && r.median !== null);
+const find = (scenario, payload, library) =>
+  rows.find((r) => r.scenario === scenario && r.payload === payload && r.library === library && r.median !== null);
 const best = (scenario, payload, libraries) =>
-  libraries.map((l) => find(scenario, payload, l)).filter(Boolean).sort((a, b) => b.median - a.median)[0];
+  libraries
+    .map((l) => find(scenario, payload, l))
+    .filter(Boolean)
+    .sort((a, b) => b.median - a.median)[0];
 const x = (v) => (v === null || v === undefined ? 'n/a' : `${v.toFixed(2)}×`);
 // Per round, as the medians are taken: the row against the C runs on either side of it, or
 // against another row of the same group (the rows ran interleaved, seconds apart).
@@ -53,10 +57,22 @@ const vsNet = r && net ? pairedRatio(r.values, net.values) : null;
 // receiver on this binding could pass.
 const cPair = find('node-node', '64 B', C_SOCKETPAIR);
 const needed =
-  r && net && cPair ? `; needs ${x(1.5 * pairedRatio(net.values, cPair.values))} the ${C_SOCKETPAIR} rate, unixgram ran at ${x(pairedRatio(r.values, cPair.values))}; C → C ≥ 1.5× net in ${rounds(vsRow(cPair, net), atLeast(1.5))}` : '';
+  r && net && cPair
+    ? `; needs ${x(1.5 * pairedRatio(net.values, cPair.values))} the ${C_SOCKETPAIR} rate, unixgram ran at ${x(pairedRatio(r.values, cPair.values))}; C → C ≥ 1.5× net in ${rounds(vsRow(cPair, net), atLeast(1.5))}`
+    : '';
 const recvFloor = find('node-node', '64 B', BARE_RECV);
-const floorVsNet = recvFloor && net ? `; floor of any Node receiver (${BARE_RECV}): ${x(pairedRatio(recvFloor.values, net.values))} net, ≥ 1.5× in ${rounds(vsRow(recvFloor, net), atLeast(1.5))}` : '';
-ratioCheck('Node → Node 64 B, unixgram: ≥ 1.5× net (unix stream, framed)', r && net ? r : null, vsNet, vsRow(r, net), atLeast(1.5), needed + floorVsNet);
+const floorVsNet =
+  recvFloor && net
+    ? `; floor of any Node receiver (${BARE_RECV}): ${x(pairedRatio(recvFloor.values, net.values))} net, ≥ 1.5× in ${rounds(vsRow(recvFloor, net), atLeast(1.5))}`
+    : '';
+ratioCheck(
+  'Node → Node 64 B, unixgram: ≥ 1.5× net (unix stream, framed)',
+  r && net ? r : null,
+  vsNet,
+  vsRow(r, net),
+  atLeast(1.5),
+  needed + floorVsNet,
+);
 ud = find('node-node', '64 B', 'unix-dgram');
 ratioCheck('Node → Node 64 B, unixgram: ≥ 2× unix-dgram', r, r?.ratio_to_unix_dgram, vsRow(r, ud), atLeast(2));
 
@@ -73,11 +89,15 @@ ratioCheck('Small JSON objects, Node → Node: ≥ 2× unix-dgram + JSON.parse',
 r = find('rtt', '64 B', 'unixgram');
 // The floor row (the binding with no API) is not an option users have: context, not a rival.
 const floor = find('rtt', '64 B', BARE);
-const floorRtt = floor ? `; floor of any Node peer (${BARE}): ${floor.median} µs, ${x(floor.ratio_to_c)} C, ≤ 1.2× in ${rounds(vsC(floor), atMost(1.2))}` : '';
+const floorRtt = floor
+  ? `; floor of any Node peer (${BARE}): ${floor.median} µs, ${x(floor.ratio_to_c)} C, ≤ 1.2× in ${rounds(vsC(floor), atMost(1.2))}`
+  : '';
 ratioCheck('Round trip p50 64 B: ≤ 1.2× C with epoll', r, r?.ratio_to_c, vsC(r), atMost(1.2), `, ${r?.median} µs${floorRtt}`);
 // The alternatives: not C, not the floor, not unixgram's own rows (its promise API, checked
 // here, and its unix-dgram drop-in, shown beside it).
-const others = rows.filter((o) => o.scenario === 'rtt' && o.median !== null && !o.library.startsWith('C') && !o.library.startsWith('unixgram') && o.library !== BARE);
+const others = rows.filter(
+  (o) => o.scenario === 'rtt' && o.median !== null && !o.library.startsWith('C') && !o.library.startsWith('unixgram') && o.library !== BARE,
+);
 const fastest = [...others].sort((a, b) => a.median - b.median)[0];
 // Per round: unixgram against the fastest alternative of that round.
 const fastestPerRound = r ? r.values.map((_, k) => Math.min(...others.map((o) => o.values[k] ?? Infinity))) : [];

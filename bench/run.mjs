@@ -35,7 +35,10 @@ const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
 // Set-up: a competitor that cannot be installed or loaded fails its rows, not the run.
 const broken = {};
 const installError = ensureCompetitors(log);
-for (const [pkg, label] of [['unix-dgram', 'unix-dgram'], ['node-unix-socket', 'node-unix-socket']]) {
+for (const [pkg, label] of [
+  ['unix-dgram', 'unix-dgram'],
+  ['node-unix-socket', 'node-unix-socket'],
+]) {
   const err = installError ?? checkLoads(pkg);
   if (err) broken[label] = err;
 }
@@ -95,11 +98,23 @@ function summary(rec) {
 
 function failedRecord(row, why) {
   return {
-    scenario: row.scenario, payload: row.payload, library: row.library,
+    scenario: row.scenario,
+    payload: row.payload,
+    library: row.library,
     metric: row.metric === 'rtt' ? 'rtt_p50_us' : 'datagrams_per_s',
-    median: null, ratio_to_c: null, ratio_to_unix_dgram: null, cpu_us_per_datagram: null,
-    cpu_us_rx: null, cpu_us_tx: null, peak_rss_mb: null, rounds: 0, values: [], c_refs: [],
-    status: 'failed', notes: [why], udRow: row.udRow,
+    median: null,
+    ratio_to_c: null,
+    ratio_to_unix_dgram: null,
+    cpu_us_per_datagram: null,
+    cpu_us_rx: null,
+    cpu_us_tx: null,
+    peak_rss_mb: null,
+    rounds: 0,
+    values: [],
+    c_refs: [],
+    status: 'failed',
+    notes: [why],
+    udRow: row.udRow,
   };
 }
 

@@ -44,7 +44,8 @@ for (const [what, text] of Object.entries(expected)) {
 const modules = fs.existsSync(path.join(out, 'modules')) ? fs.readdirSync(path.join(out, 'modules')).sort() : [];
 const titles = modules.map((file) => /<title>([^<|]+?) \|/.exec(fs.readFileSync(path.join(out, 'modules', file), 'utf8'))?.[1]);
 const want = ['unixgram', 'unixgram/compat/unix-dgram'];
-if (JSON.stringify(titles) !== JSON.stringify(want)) failures.push(`modules are ${JSON.stringify(titles)} (${modules.join(', ')}), not ${JSON.stringify(want)}`);
+if (JSON.stringify(titles) !== JSON.stringify(want))
+  failures.push(`modules are ${JSON.stringify(titles)} (${modules.join(', ')}), not ${JSON.stringify(want)}`);
 
 if (failures.length > 0) {
   console.error(`check-docs: ${out}\n${failures.join('\n')}`);

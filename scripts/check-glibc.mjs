@@ -16,7 +16,9 @@ const args = process.argv.slice(2);
 const json = args.includes('--json');
 const maxAt = args.indexOf('--max');
 const max = maxAt >= 0 ? args[maxAt + 1] : undefined;
-const file = args.find((arg, i) => !arg.startsWith('--') && (maxAt < 0 || i !== maxAt + 1)) ?? path.join(root, `unixgram.linux-${process.arch}-gnu.node`);
+const file =
+  args.find((arg, i) => !arg.startsWith('--') && (maxAt < 0 || i !== maxAt + 1)) ??
+  path.join(root, `unixgram.linux-${process.arch}-gnu.node`);
 
 /** [major, minor, patch] of "2.17" / "2.3.4". */
 const parse = (version) => version.split('.').map(Number);
@@ -42,8 +44,10 @@ const ok = max === undefined || highest === null || compare(highest, max) <= 0;
 if (json) {
   console.log(JSON.stringify({ file, highest, versions, napiCross, max: max ?? null, ok }));
 } else {
-  console.log(`${path.relative(process.cwd(), file) || file}: needs glibc ${highest ?? '(no versioned glibc symbols)'}` +
-    `${napiCross ? ' (linked by the napi-cross toolchain)' : ''}; versions used: ${versions.join(', ')}`);
+  console.log(
+    `${path.relative(process.cwd(), file) || file}: needs glibc ${highest ?? '(no versioned glibc symbols)'}` +
+      `${napiCross ? ' (linked by the napi-cross toolchain)' : ''}; versions used: ${versions.join(', ')}`,
+  );
   if (!ok) console.error(`too new: the baseline is glibc ${max}`);
 }
 process.exitCode = ok ? 0 : 1;

@@ -36,7 +36,10 @@ function pack(dir) {
 
 async function lint(label, tarball) {
   const bytes = fs.readFileSync(tarball);
-  const { messages, pkg } = await publint({ pack: { tarball: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) }, level: 'suggestion' });
+  const { messages, pkg } = await publint({
+    pack: { tarball: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) },
+    level: 'suggestion',
+  });
   for (const message of messages) failures.push(`${label}: publint ${message.type}: ${formatMessage(message, pkg, { color: false })}`);
   const attw = path.join(root, 'node_modules', '@arethetypeswrong', 'cli', 'dist', 'index.js');
   try {
@@ -61,7 +64,8 @@ function checkSourceMaps(label, dir) {
     const text = fs.readFileSync(path.join(dir, file), 'utf8');
     for (const [, url] of text.matchAll(/^\/\/# sourceMappingURL=(\S+)\s*$/gm)) {
       if (url.startsWith('data:')) continue;
-      if (!fs.existsSync(path.join(dir, path.dirname(file), url))) failures.push(`${label}: ${file} names the source map ${url}, which is not in the package`);
+      if (!fs.existsSync(path.join(dir, path.dirname(file), url)))
+        failures.push(`${label}: ${file} names the source map ${url}, which is not in the package`);
     }
   }
 }

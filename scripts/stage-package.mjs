@@ -64,4 +64,6 @@ for (const file of files) {
   if (file !== 'package.json') fs.copyFileSync(path.join(root, file), path.join(dir, file));
 }
 fs.writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-console.log(`staged ${manifest.name}@${manifest.version} (${files.length} files, no scripts) in ${path.relative(process.cwd(), dir) || '.'}`);
+console.log(
+  `staged ${manifest.name}@${manifest.version} (${files.length} files, no scripts) in ${path.relative(process.cwd(), dir) || '.'}`,
+);

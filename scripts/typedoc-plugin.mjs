@@ -38,10 +38,22 @@ export function landingPage(readme, repositoryUrl) {
     if (!found) throw new Error(`README.md has no ${what}, which the API reference's landing page is made of (scripts/typedoc-plugin.mjs)`);
     return found;
   };
-  const firstH2 = need(all.find((s) => s.level === 2), 'second-level heading after its introduction');
-  const install = need(all.find((s) => s.level === 2 && s.title === 'Install'), '"## Install" section');
-  const examples = need(all.find((s) => s.level === 2 && s.title === 'Examples'), '"## Examples" section');
-  const example = need(all.find((s) => s.level === 3 && s.start > examples.start && s.start < examples.end), 'example ("### …") under "## Examples"');
+  const firstH2 = need(
+    all.find((s) => s.level === 2),
+    'second-level heading after its introduction',
+  );
+  const install = need(
+    all.find((s) => s.level === 2 && s.title === 'Install'),
+    '"## Install" section',
+  );
+  const examples = need(
+    all.find((s) => s.level === 2 && s.title === 'Examples'),
+    '"## Examples" section',
+  );
+  const example = need(
+    all.find((s) => s.level === 3 && s.start > examples.start && s.start < examples.end),
+    'example ("### …") under "## Examples"',
+  );
   const text = (from, to) => lines.slice(from, to).join('\n').trim();
   const page = [
     text(0, firstH2.start),

@@ -9,7 +9,16 @@ const timeoutMs = (secs) => Math.round((secs + 4) * 1000); // a hung peer costs 
 /** The figures of one successful run of a row. */
 function extract(row, { send, recv }) {
   if (row.metric === 'rtt') {
-    return { value: send.p50_us, p99: send.p99_us, cpuTx: send.cpu_us / send.count, cpuRx: null, rssKb: recv.hwm_kb, sent: send.count, received: send.count, truncated: 0 };
+    return {
+      value: send.p50_us,
+      p99: send.p99_us,
+      cpuTx: send.cpu_us / send.count,
+      cpuRx: null,
+      rssKb: recv.hwm_kb,
+      sent: send.count,
+      received: send.count,
+      truncated: 0,
+    };
   }
   return {
     value: recv.count / recv.elapsed,
@@ -25,7 +34,14 @@ function extract(row, { send, recv }) {
 
 /** One run of a row (or reference); `{ ok: false, error }` if a peer failed. */
 export async function runOnce(row, secs) {
-  const res = await runPair({ sender: row.sender, receiver: row.receiver, size: row.size, secs, socketpair: row.socketpair, timeoutMs: timeoutMs(secs) });
+  const res = await runPair({
+    sender: row.sender,
+    receiver: row.receiver,
+    size: row.size,
+    secs,
+    socketpair: row.socketpair,
+    timeoutMs: timeoutMs(secs),
+  });
   return res.ok ? { ok: true, ...extract(row, res) } : res;
 }
 
@@ -100,7 +116,10 @@ function record(row, { perRound, runs, errors }, rounds, refs) {
 
 function notesFor(row, runs, errors, rounds) {
   const notes = row.note ? [row.note] : [];
-  if (errors.length) notes.push(`${errors.length} of ${runs.length + errors.length} rounds failed: ${errors[0]}${runs.length + errors.length < rounds ? ' (stopped)' : ''}`);
+  if (errors.length)
+    notes.push(
+      `${errors.length} of ${runs.length + errors.length} rounds failed: ${errors[0]}${runs.length + errors.length < rounds ? ' (stopped)' : ''}`,
+    );
   const sent = runs.reduce((a, r) => a + r.sent, 0);
   const received = runs.reduce((a, r) => a + r.received, 0);
   if (row.metric === 'rate' && sent > received) notes.push(`lost ${(((sent - received) / sent) * 100).toFixed(1)}% of what was sent`);

@@ -32,10 +32,22 @@ export async function runPair({ sender, receiver, size, secs = 1, count = 0, soc
   const fds = (i) => (pair ? [pair.fds[i]] : []);
   const peers = [];
   try {
-    const s = new Peer({ ...sender, args: [...sender.args, ...addr('s.sock', 'r.sock'), ...common], cpu: SENDER_CPU, timeoutMs, extraFds: fds(0) });
+    const s = new Peer({
+      ...sender,
+      args: [...sender.args, ...addr('s.sock', 'r.sock'), ...common],
+      cpu: SENDER_CPU,
+      timeoutMs,
+      extraFds: fds(0),
+    });
     peers.push(s);
     if ((await s.waitLine('bound')) === null) return { ok: false, error: await s.failure() };
-    const r = new Peer({ ...receiver, args: [...receiver.args, ...addr('r.sock', 's.sock'), ...common], cpu: RECEIVER_CPU, timeoutMs, extraFds: fds(1) });
+    const r = new Peer({
+      ...receiver,
+      args: [...receiver.args, ...addr('r.sock', 's.sock'), ...common],
+      cpu: RECEIVER_CPU,
+      timeoutMs,
+      extraFds: fds(1),
+    });
     peers.push(r);
     pair?.close();
     pair = null;

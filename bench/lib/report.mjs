@@ -20,13 +20,17 @@ export function table(records) {
     if (!recs.length) continue;
     const rtt = scenario === 'rtt';
     out.push(`### ${TITLES[scenario]}`, '');
-    out.push(`| payload | library | ${rtt ? 'p50 / p99 µs' : 'rate'} | × C | × unix-dgram | CPU µs/dgram rx / tx | peak RSS rx MB | notes |`);
+    out.push(
+      `| payload | library | ${rtt ? 'p50 / p99 µs' : 'rate'} | × C | × unix-dgram | CPU µs/dgram rx / tx | peak RSS rx MB | notes |`,
+    );
     out.push('|---|---|--:|--:|--:|--:|--:|---|');
     for (const r of recs) {
       const value = r.status === 'failed' ? 'failed' : rtt ? `${fmtNum(r.median)} / ${fmtNum(r.p99_us)}` : fmtRate(r.median);
       const cpu = `${fmtNum(r.cpu_us_rx, 2)} / ${fmtNum(r.cpu_us_tx, 2)}`;
       const notes = r.notes.join('; ').replace(/\|/g, '/');
-      out.push(`| ${r.payload} | ${r.library} | ${value} | ${fmtRatio(r.ratio_to_c)} | ${fmtRatio(r.ratio_to_unix_dgram)} | ${cpu} | ${fmtNum(r.peak_rss_mb)} | ${notes} |`);
+      out.push(
+        `| ${r.payload} | ${r.library} | ${value} | ${fmtRatio(r.ratio_to_c)} | ${fmtRatio(r.ratio_to_unix_dgram)} | ${cpu} | ${fmtNum(r.peak_rss_mb)} | ${notes} |`,
+      );
     }
     out.push('');
   }

@@ -69,15 +69,36 @@ export function rows(payloads) {
     const nn = { ...base, scenario: 'node-node', measured: 'both' };
     // The kernel's limit for the unixgram rows' setting: C at both ends of a socketpair (no
     // receive-queue bound, only the send buffer), where the C reference uses named sockets.
-    add({ ...nn, library: C_SOCKETPAIR, sender: c('send'), receiver: c('recv', '--mmsg'), socketpair: true, note: 'the limit for a socketpair' });
+    add({
+      ...nn,
+      library: C_SOCKETPAIR,
+      sender: c('send'),
+      receiver: c('recv', '--mmsg'),
+      socketpair: true,
+      note: 'the limit for a socketpair',
+    });
     add({ ...nn, library: 'unixgram sendPacket', sender: ugSend(), receiver: ugRecv(), socketpair: true });
     add({ ...nn, library: 'unixgram sendPackets', sender: ugSendMany(), receiver: ugRecv(), socketpair: true });
     // Not an option users have: the most any Node receiver can take here (64 B only).
-    if (size === 64) add({ ...nn, library: BARE_RECV, sender: c('send'), receiver: node('bare-binding-recv.mjs'), socketpair: true, note: 'floor, not an option: no API' });
+    if (size === 64)
+      add({
+        ...nn,
+        library: BARE_RECV,
+        sender: c('send'),
+        receiver: node('bare-binding-recv.mjs'),
+        socketpair: true,
+        note: 'floor, not an option: no API',
+      });
     add({ ...nn, library: UD, sender: node('unix-dgram-send.mjs'), receiver: node('unix-dgram-recv.mjs') });
     add({ ...nn, library: 'node-unix-socket', sender: node('node-unix-socket-send.mjs'), receiver: node('node-unix-socket-recv.mjs') });
     add({ ...nn, library: 'net (unix stream, framed)', sender: node('net-send.mjs'), receiver: node('net-recv.mjs') });
-    add({ ...nn, library: 'dgram (UDP loopback)', sender: node('udp-send.mjs'), receiver: node('udp-recv.mjs'), note: size > 65_507 ? 'sends 65 507 B, the UDP maximum' : undefined });
+    add({
+      ...nn,
+      library: 'dgram (UDP loopback)',
+      sender: node('udp-send.mjs'),
+      receiver: node('udp-recv.mjs'),
+      note: size > 65_507 ? 'sends 65 507 B, the UDP maximum' : undefined,
+    });
   }
   // Small JSON objects, Node -> Node (payload ~70 B of JSON).
   const json = { scenario: 'node-node', payload: 'JSON obj', size: 64, measured: 'both', udRow: UD_JSON };
@@ -88,10 +109,23 @@ export function rows(payloads) {
   const rtt = { scenario: 'rtt', payload: '64 B', size: 64, metric: 'rtt', measured: 'send', ref: 'rtt' };
   const pp = (file, role, ...a) => node(file, role, ...a);
   add({ ...rtt, library: 'C (epoll)', sender: REFERENCES.rtt.sender, receiver: REFERENCES.rtt.receiver });
-  add({ ...rtt, library: 'unixgram', sender: pp('unixgram-pingpong.mjs', 'ping'), receiver: pp('unixgram-pingpong.mjs', 'echo'), socketpair: true });
+  add({
+    ...rtt,
+    library: 'unixgram',
+    sender: pp('unixgram-pingpong.mjs', 'ping'),
+    receiver: pp('unixgram-pingpong.mjs', 'echo'),
+    socketpair: true,
+  });
   // Not an option users have: the floor of any Node peer (Node's loop plus one N-API call
   // each way, no API). Shows how close to C a round trip through Node can get.
-  add({ ...rtt, library: BARE, sender: pp('bare-binding-pingpong.mjs', 'ping'), receiver: pp('bare-binding-pingpong.mjs', 'echo'), socketpair: true, note: 'floor, not an option: no API' });
+  add({
+    ...rtt,
+    library: BARE,
+    sender: pp('bare-binding-pingpong.mjs', 'ping'),
+    receiver: pp('bare-binding-pingpong.mjs', 'echo'),
+    socketpair: true,
+    note: 'floor, not an option: no API',
+  });
   for (const [library, file] of [
     [UD, 'unix-dgram-pingpong.mjs'],
     ['node-unix-socket', 'node-unix-socket-pingpong.mjs'],
@@ -101,9 +135,22 @@ export function rows(payloads) {
     add({ ...rtt, library, sender: pp(file, 'ping'), receiver: pp(file, 'echo') });
   }
   // unix-dgram's own ping/echo code on unixgram's drop-in module (what a migrating user runs).
-  add({ ...rtt, library: COMPAT, sender: pp('unix-dgram-pingpong.mjs', 'ping', '--compat'), receiver: pp('unix-dgram-pingpong.mjs', 'echo', '--compat') });
+  add({
+    ...rtt,
+    library: COMPAT,
+    sender: pp('unix-dgram-pingpong.mjs', 'ping', '--compat'),
+    receiver: pp('unix-dgram-pingpong.mjs', 'echo', '--compat'),
+  });
   // fd passing: C sender, 1 fd per 64 B datagram; the receiver closes each fd.
-  const fd = { scenario: 'fd-pass', payload: '64 B + 1 fd', size: 64, measured: 'recv', ref: 'fd', udRow: null, sender: REFERENCES.fd.sender };
+  const fd = {
+    scenario: 'fd-pass',
+    payload: '64 B + 1 fd',
+    size: 64,
+    measured: 'recv',
+    ref: 'fd',
+    udRow: null,
+    sender: REFERENCES.fd.sender,
+  };
   add({ ...fd, library: 'C (epoll+recvmsg)', receiver: REFERENCES.fd.receiver });
   add({ ...fd, library: 'unixgram', receiver: ugRecv('--mode', 'fds') });
   return out;

@@ -15,7 +15,12 @@ function run(cmd, args, opts = {}) {
 }
 
 const tail = (text) =>
-  text.split('\n').filter((l) => l.trim() && !l.startsWith('npm warn')).slice(-3).join(' | ').slice(0, 400);
+  text
+    .split('\n')
+    .filter((l) => l.trim() && !l.startsWith('npm warn'))
+    .slice(-3)
+    .join(' | ')
+    .slice(0, 400);
 
 /** npm ci (npm install if that fails) in bench/ when node_modules is missing. */
 export function ensureCompetitors(log) {
@@ -28,7 +33,10 @@ export function ensureCompetitors(log) {
 
 /** Whether a competitor package loads; an error string if not. */
 export function checkLoads(pkg) {
-  const r = run(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(pkg)})`], { cwd: BENCH_DIR, timeout: 30_000 });
+  const r = run(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(pkg)})`], {
+    cwd: BENCH_DIR,
+    timeout: 30_000,
+  });
   return r.ok ? null : `${pkg} does not load: ${tail(r.out)}`;
 }
 

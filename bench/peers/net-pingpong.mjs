@@ -25,7 +25,14 @@ if (args.role === 'echo') {
   const sock = net.connect(args.peer);
   await once(sock, 'connect');
   const data = frame(payload(args.size));
-  const p = pinger(args, () => sock.write(data), () => new Promise((resolve) => sock.end(frame(payload(args.size, MARK_END)), resolve)));
-  sock.on('data', deframer(() => p.reply()));
+  const p = pinger(
+    args,
+    () => sock.write(data),
+    () => new Promise((resolve) => sock.end(frame(payload(args.size, MARK_END)), resolve)),
+  );
+  sock.on(
+    'data',
+    deframer(() => p.reply()),
+  );
   p.start();
 }

@@ -7,6 +7,9 @@ import { deframer } from '../lib/framing.mjs';
 const args = parseArgs();
 const counter = new Counter(args.size);
 const server = net.createServer((conn) => {
-  conn.on('data', deframer((msg) => (msg[0] === MARK_END ? counter.end() : counter.data(msg.length))));
+  conn.on(
+    'data',
+    deframer((msg) => (msg[0] === MARK_END ? counter.end() : counter.data(msg.length))),
+  );
 });
 server.listen(args.self, () => say('ready {}'));

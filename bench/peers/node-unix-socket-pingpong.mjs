@@ -22,7 +22,11 @@ if (args.role === 'echo') {
   say('bound');
   await waitGo();
   const data = payload(args.size);
-  const p = pinger(args, () => sendTo(data), () => sendTo(payload(args.size, MARK_END)));
+  const p = pinger(
+    args,
+    () => sendTo(data),
+    () => sendTo(payload(args.size, MARK_END)),
+  );
   sock.on('data', () => p.reply());
   p.start();
 }

@@ -21,7 +21,11 @@ if (args.role === 'echo') {
   sock.connect(port, '127.0.0.1');
   await once(sock, 'connect');
   const data = payload(args.size);
-  const p = pinger(args, () => sock.send(data), () => sock.send(payload(args.size, MARK_END)));
+  const p = pinger(
+    args,
+    () => sock.send(data),
+    () => sock.send(payload(args.size, MARK_END)),
+  );
   sock.on('message', () => p.reply());
   p.start();
 }

@@ -31,7 +31,11 @@ if (args.role === 'echo') {
   await waitGo();
   sock.connect(args.peer);
   const data = payload(args.size);
-  const p = pinger(args, () => sock.send(data, fail), () => sock.send(payload(args.size, MARK_END), fail));
+  const p = pinger(
+    args,
+    () => sock.send(data, fail),
+    () => sock.send(payload(args.size, MARK_END), fail),
+  );
   sock.on('message', () => p.reply());
   p.start();
 }

@@ -46,7 +46,11 @@ export class SCMCredentials {
     this.credentials = Object.freeze(
       [...credentials].map((c, i) => {
         if (typeof c !== 'object' || c === null) throw invalidArgType(`credentials[${i}]`, 'an object { pid, uid, gid }', c);
-        return Object.freeze({ pid: checkId(`credentials[${i}].pid`, c.pid), uid: checkId(`credentials[${i}].uid`, c.uid), gid: checkId(`credentials[${i}].gid`, c.gid) });
+        return Object.freeze({
+          pid: checkId(`credentials[${i}].pid`, c.pid),
+          uid: checkId(`credentials[${i}].uid`, c.uid),
+          gid: checkId(`credentials[${i}].gid`, c.gid),
+        });
       }),
     );
   }
@@ -124,7 +128,8 @@ export class SocketAncillary {
    * @throws `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for something that is not `{ pid?, uid?, gid? }` of integers
    */
   addCredentials(credentials: Partial<Credentials> = {}): void {
-    if (typeof credentials !== 'object' || credentials === null) throw invalidArgType('credentials', 'an object { pid?, uid?, gid? }', credentials);
+    if (typeof credentials !== 'object' || credentials === null)
+      throw invalidArgType('credentials', 'an object { pid?, uid?, gid? }', credentials);
     checkOptions(credentials, ['pid', 'uid', 'gid']);
     const own = binding.currentCredentials();
     const pick = (name: keyof Credentials): number => checkId(`credentials.${name}`, credentials[name] ?? own[name]);

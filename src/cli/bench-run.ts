@@ -50,7 +50,10 @@ type Client = UnixDatagramClient<Uint8Array, Buffer>;
 const PEER = path.join(path.dirname(fileURLToPath(import.meta.url)), `bench-peer${path.extname(fileURLToPath(import.meta.url))}`);
 
 /** A child running `role` on one end of a fresh socketpair; this process keeps the other end. */
-async function withPeer<T>(role: 'sink' | 'echo', body: (client: Client, result: () => Promise<Record<string, unknown>>) => Promise<T>): Promise<T> {
+async function withPeer<T>(
+  role: 'sink' | 'echo',
+  body: (client: Client, result: () => Promise<Record<string, unknown>>) => Promise<T>,
+): Promise<T> {
   const [mine, theirs] = UnixDatagramClient.socketpair(new DatagramProtocol(new BytesSerializer()));
   let child: ChildProcess;
   try {
@@ -98,8 +101,16 @@ export function measureThroughput(size: number, seconds: number): Promise<Throug
     for (; performance.now() < end; sent += BATCH) await client.sendPackets(batch);
     await client.sendPacket(Buffer.alloc(0));
     const { count, bytes, seconds: took } = (await result()) as { count: number; bytes: number; seconds: number };
-    if (count !== sent || bytes !== sent * size) throw new CliError(`the receiver counted ${count} datagrams and ${bytes} bytes of the ${sent} datagrams of ${size} bytes sent`);
-    return { kind: 'throughput', size, datagrams: count, seconds: took, rate: took > 0 ? count / took : 0, bytesPerSecond: took > 0 ? bytes / took : 0 };
+    if (count !== sent || bytes !== sent * size)
+      throw new CliError(`the receiver counted ${count} datagrams and ${bytes} bytes of the ${sent} datagrams of ${size} bytes sent`);
+    return {
+      kind: 'throughput',
+      size,
+      datagrams: count,
+      seconds: took,
+      rate: took > 0 ? count / took : 0,
+      bytesPerSecond: took > 0 ? bytes / took : 0,
+    };
   });
 }
 
@@ -119,7 +130,7 @@ export function measureRoundTrip(size: number, seconds: number): Promise<RoundTr
     }
     const samples: number[] = [];
     const end = performance.now() + seconds * 1000;
-    for (let t = performance.now(); t < end; ) {
+    for (let t = performance.now(); t < end;) {
       await client.sendPacket(data);
       await client.recvPacket();
       const now = performance.now();

@@ -77,7 +77,9 @@ export async function bench(args: string[], io: Io, root: string): Promise<numbe
   const version = (JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { version: string }).version;
   const machine = `${os.platform()} ${os.arch()}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? 'unknown'}), Node ${process.version}`;
   if (values.json) {
-    io.stdout.write(`${JSON.stringify({ unixgram: version, setting: SETTING, machine, secondsEach: each, elapsedSeconds: elapsed, results }, null, 2)}\n`);
+    io.stdout.write(
+      `${JSON.stringify({ unixgram: version, setting: SETTING, machine, secondsEach: each, elapsedSeconds: elapsed, results }, null, 2)}\n`,
+    );
   } else {
     io.stdout.write(table(version, machine, results));
   }
@@ -93,7 +95,10 @@ function table(version: string, machine: string, results: ReadonlyArray<Throughp
       : [what, `${group(r.roundTrips)} round trips`, `p50 ${r.p50Us.toFixed(1)} µs`, `p99 ${r.p99Us.toFixed(1)} µs`];
   });
   const widths = [0, 1, 2].map((c) => Math.max(...rows.map((row) => row[c]?.length ?? 0)));
-  const lines = rows.map((row) => `  ${row.map((cell, c) => (c === 0 ? cell.padEnd(widths[0] ?? 0) : c < 3 ? cell.padStart(widths[c] ?? 0) : cell)).join('   ')}`);
+  const lines = rows.map(
+    (row) =>
+      `  ${row.map((cell, c) => (c === 0 ? cell.padEnd(widths[0] ?? 0) : c < 3 ? cell.padStart(widths[c] ?? 0) : cell)).join('   ')}`,
+  );
   return [
     `unixgram ${version} on this machine: ${machine}`,
     `Setting: ${SETTING}.`,

@@ -41,7 +41,10 @@ export function bindHint(err: unknown, address: UnixAddress): unknown {
   const blocked = unsearchable(dir, 'creating a socket file');
   if (blocked) return withHint(err, blocked);
   const st = statOrUndefined(dir);
-  return withHint(err, st && `the directory ${dir} is ${describe(st)}; ${whoAmI()}: creating a socket file needs write permission on the directory`);
+  return withHint(
+    err,
+    st && `the directory ${dir} is ${describe(st)}; ${whoAmI()}: creating a socket file needs write permission on the directory`,
+  );
 }
 
 function withHint(err: unknown, hint: string | undefined): unknown {

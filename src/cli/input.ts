@@ -55,7 +55,8 @@ export function decode(data: Buffer, encoding: Encoding, label: string): Buffer 
   const why = 'is not base64 (A-Z a-z 0-9 and + / or - _, = padding at the end)';
   if (!BASE64.test(text)) throw new DecodeError(`${label} ${why}: ${firstBad(text.replace(/=+$/, ''), /[^A-Za-z0-9+/_-]/)}`);
   const digits = text.replace(/=+$/, '').length;
-  if (digits % 4 === 1 || (text.length > digits && text.length % 4 !== 0)) throw new DecodeError(`${label} ${why}: its length does not fit base64`);
+  if (digits % 4 === 1 || (text.length > digits && text.length % 4 !== 0))
+    throw new DecodeError(`${label} ${why}: its length does not fit base64`);
   return Buffer.from(text, 'base64');
 }
 
@@ -91,7 +92,11 @@ export function argumentSource(messages: readonly string[], encoding: Encoding):
  * @returns the datagrams
  * @throws {@link CliError} for stdin or file content that does not decode, the file system's errors
  */
-export async function* outgoing(source: Source, options: { readonly lines: boolean; readonly encoding: Encoding }, stdin: Input): AsyncGenerator<Outgoing> {
+export async function* outgoing(
+  source: Source,
+  options: { readonly lines: boolean; readonly encoding: Encoding },
+  stdin: Input,
+): AsyncGenerator<Outgoing> {
   const { lines, encoding } = options;
   const decoded = (data: Buffer, label: string): Outgoing => {
     try {
@@ -105,7 +110,9 @@ export async function* outgoing(source: Source, options: { readonly lines: boole
     return;
   }
   const inputs: Array<{ name: string; open: () => AsyncIterable<Buffer | string> }> =
-    source.kind === 'stdin' ? [{ name: 'stdin', open: () => stdin }] : source.paths.map((p) => ({ name: p, open: () => createReadStream(p) }));
+    source.kind === 'stdin'
+      ? [{ name: 'stdin', open: () => stdin }]
+      : source.paths.map((p) => ({ name: p, open: () => createReadStream(p) }));
   for (const { name, open } of inputs) {
     if (lines) {
       let n = 0;

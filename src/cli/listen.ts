@@ -43,11 +43,13 @@ export async function listen(args: string[], io: Io): Promise<number> {
   const address = parseAddress(positionals[0]);
   const limit = positiveInteger('count', values.count);
   const mode = octalMode('mode', values.mode);
-  if (mode !== undefined && !('path' in address)) throw new UsageError('--mode applies to socket files only (an abstract name has no permissions)');
+  if (mode !== undefined && !('path' in address))
+    throw new UsageError('--mode applies to socket files only (an abstract name has no permissions)');
   const showFds = values['show-fds'] === true;
   const showCredentials = values['show-credentials'] === true;
   if (values.raw && values.json) throw new UsageError('--raw and --json exclude each other');
-  if (values.raw && (showFds || showCredentials)) throw new UsageError('--raw writes payloads only: --show-fds and --show-credentials need the line or --json output');
+  if (values.raw && (showFds || showCredentials))
+    throw new UsageError('--raw writes payloads only: --show-fds and --show-credentials need the line or --json output');
   if (values.echo && values.reply !== undefined) throw new UsageError('--reply and --echo exclude each other');
   const fixed = values.reply === undefined ? undefined : Buffer.from(values.reply, 'utf8');
   const answer = values.echo ? (packet: Buffer) => packet : fixed && (() => fixed);
@@ -68,7 +70,14 @@ export async function listen(args: string[], io: Io): Promise<number> {
       io.stdout.write(packet);
     } else {
       const fds = showFds ? [...client.ancillary.iterFds()].map(describeFd) : undefined;
-      const received: Received = { n: k, from: client.address, data: packet, fdCount: client.ancillary.fdCount, fds, credentials: showCredentials ? client.credentials : undefined };
+      const received: Received = {
+        n: k,
+        from: client.address,
+        data: packet,
+        fdCount: client.ancillary.fdCount,
+        fds,
+        credentials: showCredentials ? client.credentials : undefined,
+      };
       io.stdout.write(`${print(received)}\n`);
     }
     if (answer) {
@@ -107,7 +116,8 @@ export async function listen(args: string[], io: Io): Promise<number> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const progress = limit === undefined && io.stderr.isTTY === true && io.stdout.isTTY !== true ? showProgress(io, () => [n, bytes]) : undefined;
+  const progress =
+    limit === undefined && io.stderr.isTTY === true && io.stdout.isTTY !== true ? showProgress(io, () => [n, bytes]) : undefined;
   try {
     await finished;
   } finally {

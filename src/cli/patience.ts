@@ -58,7 +58,9 @@ export async function sendPatiently(
   } catch (err) {
     if (!(err instanceof TimeoutError)) throw err;
     const before = sentBefore > 0 ? ` (${sentBefore} sent before it)` : '';
-    throw new CliError(`timed out after ${timeout} s: the receiver at ${to} is not reading (its queue is full); ${label} was not sent${before}`);
+    throw new CliError(
+      `timed out after ${timeout} s: the receiver at ${to} is not reading (its queue is full); ${label} was not sent${before}`,
+    );
   } finally {
     clearTimeout(notice);
   }

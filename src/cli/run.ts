@@ -39,7 +39,8 @@ export async function run(argv: string[], io: Io, stdin: Input): Promise<number>
       case '-h':
       case undefined: {
         const topic = command === 'help' ? args[0] : undefined;
-        if (topic !== undefined && !(topic in COMMAND_HELP)) throw new UsageError(`no help for '${topic}': the commands are listen, send, bench`);
+        if (topic !== undefined && !(topic in COMMAND_HELP))
+          throw new UsageError(`no help for '${topic}': the commands are listen, send, bench`);
         (command === undefined ? io.stderr : io.stdout).write(topic === undefined ? HELP : (COMMAND_HELP[topic] as string));
         return command === undefined ? 2 : 0;
       }

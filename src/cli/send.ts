@@ -84,7 +84,14 @@ export async function send(args: string[], io: Io, stdin: Input): Promise<number
       const incoming = new SocketAncillary();
       try {
         const reply = await receiveReply(client, incoming, label, patience);
-        const received: Received = { n: sent, from: client.getPeerName(), data: reply, fdCount: incoming.fdCount, fds: undefined, credentials: undefined };
+        const received: Received = {
+          n: sent,
+          from: client.getPeerName(),
+          data: reply,
+          fdCount: incoming.fdCount,
+          fds: undefined,
+          credentials: undefined,
+        };
         if (output === 'raw') io.stdout.write(reply);
         else if (output === 'json') io.stdout.write(`${JSON.stringify({ ...record, reply: jsonRecord(received) })}\n`);
         else io.stdout.write(`${formatLine(received)}\n`);
@@ -103,11 +110,13 @@ export async function send(args: string[], io: Io, stdin: Input): Promise<number
 function pickSource(messages: string[], files: string[], lines: boolean, encoding: Encoding): Source {
   const stdin = messages.length === 1 && messages[0] === '-';
   if (messages.includes('-') && !stdin) throw new UsageError("'-' (stdin) cannot be mixed with message arguments");
-  if (files.length > 0 && messages.length > 0) throw new UsageError(`--file cannot be mixed with ${stdin ? "'-' (stdin)" : 'message arguments'}`);
+  if (files.length > 0 && messages.length > 0)
+    throw new UsageError(`--file cannot be mixed with ${stdin ? "'-' (stdin)" : 'message arguments'}`);
   if (files.length > 0) return { kind: 'files', paths: files };
   if (stdin || (messages.length === 0 && lines)) return { kind: 'stdin' };
   if (lines) throw new UsageError('--lines splits stdin or --file input; each message argument is one datagram already');
-  if (messages.length === 0) throw new UsageError("nothing to send: give messages, '-' to send stdin as one datagram, --lines for one per line, or --file PATH");
+  if (messages.length === 0)
+    throw new UsageError("nothing to send: give messages, '-' to send stdin as one datagram, --lines for one per line, or --file PATH");
   return argumentSource(messages, encoding);
 }
 

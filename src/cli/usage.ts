@@ -148,7 +148,8 @@ export function parseAddress(text: string | undefined): UnixAddress {
 export function positiveInteger(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name} takes a whole number >= 1, not '${value}'`);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1)
+    throw new UsageError(`--${name} takes a whole number >= 1, not '${value}'`);
   return n;
 }
 
@@ -161,7 +162,8 @@ export function positiveInteger(name: string, value: string | undefined): number
 export function seconds(name: string, value: string | undefined): number | null {
   if (value === undefined) return null;
   const n = Number(value);
-  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(value) || !Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} takes a number of seconds > 0, not '${value}'`);
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(value) || !Number.isFinite(n) || n <= 0)
+    throw new UsageError(`--${name} takes a number of seconds > 0, not '${value}'`);
   return n;
 }
 

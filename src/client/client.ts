@@ -16,7 +16,14 @@ import type { SocketProxy } from '../lowlevel/socket-proxy.js';
 import { codecOf, type Codec } from '../protocol/codec.js';
 import { checkProtocol, type DatagramProtocol } from '../protocol/protocol.js';
 import { PacketIterator } from './iterator.js';
-import { OPTION_NAMES, type ConnectOptions, type IterOptions, type RecvOptions, type SendManyOptions, type SendOptions } from './options.js';
+import {
+  OPTION_NAMES,
+  type ConnectOptions,
+  type IterOptions,
+  type RecvOptions,
+  type SendManyOptions,
+  type SendOptions,
+} from './options.js';
 import { receiveSync, sendSync, type SyncRecvOptions, type SyncSendOptions } from './sync.js';
 
 export type { ConnectOptions, SendOptions, SendManyOptions, RecvOptions, IterOptions } from './options.js';
@@ -61,7 +68,11 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
    * `'ERR_INVALID_ARG_TYPE'` / `'ERR_INVALID_ARG_VALUE'` for bad arguments; an `AbortError`
    * if the signal is already aborted
    */
-  static async connect<S, R>(address: AddressLike, protocol: DatagramProtocol<S, R>, options: ConnectOptions = {}): Promise<UnixDatagramClient<S, R>> {
+  static async connect<S, R>(
+    address: AddressLike,
+    protocol: DatagramProtocol<S, R>,
+    options: ConnectOptions = {},
+  ): Promise<UnixDatagramClient<S, R>> {
     const remote = encodeAddress(address);
     checkProtocol(protocol);
     checkOptions(options, OPTION_NAMES.connect);
@@ -73,7 +84,8 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     let file: SocketFile | undefined;
     try {
       if (options.passCredentials) endpoint.passCredentials();
-      if (local !== null && local.length > 0 && local[0] !== 0) file = bindSocketFile(endpoint, (decodeAddress(local) as { path: string }).path, {});
+      if (local !== null && local.length > 0 && local[0] !== 0)
+        file = bindSocketFile(endpoint, (decodeAddress(local) as { path: string }).path, {});
       else if (local !== null) endpoint.bind(local);
       endpoint.connect(remote);
     } catch (err) {

@@ -70,7 +70,7 @@ export function receiveSync(endpoint: Endpoint, timeout: number | null): RawData
   if (endpoint.closed) throw closedError();
   const receiver = endpoint.receiver;
   if (receiver.hasWaiters) {
-    throw busy('recvPacketSync() cannot run while a recvPacket() is pending on the same socket: it would take that caller\'s datagram');
+    throw busy("recvPacketSync() cannot run while a recvPacket() is pending on the same socket: it would take that caller's datagram");
   }
   const deadline = deadlineOf(timeout);
   let idle = FIRST_RETRY_MS;

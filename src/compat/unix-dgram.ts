@@ -83,7 +83,10 @@ export class Socket extends EventEmitter<SocketEvents> {
    * @param path - where to bind
    */
   bind(path: string): void {
-    this.#attempt(() => this.#endpoint.bind(encodeAddress(path, 'path')), () => this.emit('listening'));
+    this.#attempt(
+      () => this.#endpoint.bind(encodeAddress(path, 'path')),
+      () => this.emit('listening'),
+    );
   }
 
   /**
@@ -122,8 +125,10 @@ export class Socket extends EventEmitter<SocketEvents> {
    */
   send(buf: Uint8Array | string, offset: number, length: number, path: string, callback?: SendCallback): void;
   send(buf: Uint8Array | string, ...rest: unknown[]): void {
-    const [offset, length, path, callback] = typeof rest[0] === 'function' || rest.length === 0 ? [undefined, undefined, undefined, rest[0]] : rest;
-    if (callback !== undefined && callback !== null && typeof callback !== 'function') throw invalidArgType('callback', 'a function', callback);
+    const [offset, length, path, callback] =
+      typeof rest[0] === 'function' || rest.length === 0 ? [undefined, undefined, undefined, rest[0]] : rest;
+    if (callback !== undefined && callback !== null && typeof callback !== 'function')
+      throw invalidArgType('callback', 'a function', callback);
     const data = slice(toBuffer(buf), offset, length);
     // Not connected and no path (a failed or missing connect()): sent anyway, so the caller
     // gets what send(2) says, ENOTCONN, through the callback or 'error', as from unix-dgram.
@@ -243,9 +248,12 @@ export class Socket extends EventEmitter<SocketEvents> {
  */
 export function createSocket(type: 'unix_dgram', listener?: MessageListener): Socket {
   if (type !== 'unix_dgram') {
-    throw Object.assign(codedError('ERR_INVALID_ARG_VALUE', `Unsupported socket type: ${String(type)} (only 'unix_dgram'; use node:dgram for UDP)`), {
-      name: 'TypeError',
-    });
+    throw Object.assign(
+      codedError('ERR_INVALID_ARG_VALUE', `Unsupported socket type: ${String(type)} (only 'unix_dgram'; use node:dgram for UDP)`),
+      {
+        name: 'TypeError',
+      },
+    );
   }
   return new Socket(listener);
 }

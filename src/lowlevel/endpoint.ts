@@ -254,7 +254,11 @@ export class Endpoint {
    * @returns a promise that resolves once all are in the kernel, and how many went out so
    * far (for the error of one that fails or is withdrawn)
    */
-  sendMany(datas: Buffer[], extras: Array<NativeSendAncillary | null> | null, limits?: SendLimits): { done: Promise<void>; sent: () => number } {
+  sendMany(
+    datas: Buffer[],
+    extras: Array<NativeSendAncillary | null> | null,
+    limits?: SendLimits,
+  ): { done: Promise<void>; sent: () => number } {
     if (this.#closed) return { done: Promise.reject(closedError()), sent: () => 0 };
     const fd = this.#fd;
     let offset = 0;
@@ -355,7 +359,8 @@ export class Endpoint {
     this.#sender.close(err);
     for (const sender of this.#peerSenders) sender.close(err);
     this.#peerSenders.clear();
-    for (const waiter of this.receiver.close()) waiter.resolve({ data: '', from: undefined, fds: undefined, credentials: undefined, error: err });
+    for (const waiter of this.receiver.close())
+      waiter.resolve({ data: '', from: undefined, fds: undefined, credentials: undefined, error: err });
   }
 
   /** Tell the binding what to watch now. */

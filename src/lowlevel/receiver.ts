@@ -9,15 +9,7 @@ import { decodeAddress, type UnixAddress } from '../address.js';
 import type { Credentials } from '../ancillary/ancillary.js';
 import { FdRange, type ReceivedFds } from '../ancillary/received-fds.js';
 import { AbortError, TimeoutError, type SystemError } from '../errors.js';
-import {
-  ENTRY_EXTRA_MASK,
-  ENTRY_FDS,
-  ENTRY_FDS_SHIFT,
-  META_BASE,
-  META_COUNT,
-  META_ENTRIES,
-  type BatchExtra,
-} from '../native/binding.js';
+import { ENTRY_EXTRA_MASK, ENTRY_FDS, ENTRY_FDS_SHIFT, META_BASE, META_COUNT, META_ENTRIES, type BatchExtra } from '../native/binding.js';
 
 /**
  * A sender as a batch reports it: made once per change of sender (the binding reports an
@@ -190,7 +182,13 @@ export class Receiver {
    * A batch from the binding (the format: the binding's `batch.rs`). `meta` is reused by the
    * next batch, so it is read here at once.
    */
-  onBatch(slab: ArrayBuffer | undefined, meta: Uint32Array, extras: BatchExtra[] | undefined, set: Int32Array | undefined, text: string | undefined): void {
+  onBatch(
+    slab: ArrayBuffer | undefined,
+    meta: Uint32Array,
+    extras: BatchExtra[] | undefined,
+    set: Int32Array | undefined,
+    text: string | undefined,
+  ): void {
     const end = META_ENTRIES + 2 * (meta[META_COUNT] as number);
     let offset = meta[META_BASE] as number;
     let x = 0;

@@ -95,12 +95,14 @@ function clearPath(file: string, removeStale: boolean): void {
   const st = lstatOrNull(file);
   if (st === null) return;
   if (!st.isSocket()) throw systemError('EADDRINUSE', 'bind', file, `the path exists and is ${describeKind(st)}; it is never removed`);
-  if (!removeStale) throw systemError('EADDRINUSE', 'bind', file, 'a socket file exists (pass removeStale: true to remove it if nothing answers on it)');
+  if (!removeStale)
+    throw systemError('EADDRINUSE', 'bind', file, 'a socket file exists (pass removeStale: true to remove it if nothing answers on it)');
   const probe = probeDead(file);
   if (!probe.dead) throw systemError('EADDRINUSE', 'bind', file, `${probe.why}; it is left in place`);
   const again = lstatOrNull(file);
   if (again === null) return;
-  if (again.ino !== st.ino || again.dev !== st.dev) throw systemError('EADDRINUSE', 'bind', file, 'the file was replaced while it was probed; it is left in place');
+  if (again.ino !== st.ino || again.dev !== st.dev)
+    throw systemError('EADDRINUSE', 'bind', file, 'the file was replaced while it was probed; it is left in place');
   try {
     fs.unlinkSync(file);
   } catch (err) {

@@ -104,7 +104,10 @@ export class UnixDatagramServerClient<SentPacket> {
     if (invalid) return Promise.reject(invalid);
     if (!this.canReply) {
       return Promise.reject(
-        codedError(ErrorCodes.UNNAMED_PEER, 'cannot reply: the sender is not bound to an address (an unbound socket); it can send but not be answered'),
+        codedError(
+          ErrorCodes.UNNAMED_PEER,
+          'cannot reply: the sender is not bound to an address (an unbound socket); it can send but not be answered',
+        ),
       );
     }
     let data: Buffer | string;
@@ -114,7 +117,8 @@ export class UnixDatagramServerClient<SentPacket> {
       if (options !== undefined) {
         limits = sendLimits(options);
         ancillary = options.ancillary;
-        if (ancillary !== undefined && !(ancillary instanceof SocketAncillary)) throw invalidArgType('options.ancillary', 'a SocketAncillary', ancillary);
+        if (ancillary !== undefined && !(ancillary instanceof SocketAncillary))
+          throw invalidArgType('options.ancillary', 'a SocketAncillary', ancillary);
       }
       data = link.codec.encode(packet);
     } catch (err) {

@@ -75,8 +75,7 @@ export type PacketHandler<SentPacket, ReceivedPacket> = (
  * protocol, without annotations.
  */
 export type RequestHandler<SentPacket, ReceivedPacket> =
-  | PacketHandler<SentPacket, ReceivedPacket>
-  | ConversationHandler<SentPacket, ReceivedPacket>;
+  PacketHandler<SentPacket, ReceivedPacket> | ConversationHandler<SentPacket, ReceivedPacket>;
 
 /** @internal Whether `handler` is a {@link ConversationHandler}. */
 export function isConversationHandler<S, R>(handler: RequestHandler<S, R>): handler is ConversationHandler<S, R> {
@@ -92,10 +91,18 @@ export function isConversationHandler<S, R>(handler: RequestHandler<S, R>): hand
 export function checkHandler(handler: unknown): void {
   if (typeof handler === 'function') {
     if (Object.prototype.toString.call(handler) !== '[object AsyncGeneratorFunction]') return;
-    throw invalidArgType('handler', 'a function (packet, client) => … or an object { handle(client) }; put an async generator function in { handle }, e.g. { async *handle(client) { … } }', handler);
+    throw invalidArgType(
+      'handler',
+      'a function (packet, client) => … or an object { handle(client) }; put an async generator function in { handle }, e.g. { async *handle(client) { … } }',
+      handler,
+    );
   }
   if (typeof handler === 'object' && handler !== null && typeof (handler as { handle?: unknown }).handle === 'function') return;
-  throw invalidArgType('handler', 'a function (packet, client) => … or an object { handle(client) } whose handle is an async generator method', handler);
+  throw invalidArgType(
+    'handler',
+    'a function (packet, client) => … or an object { handle(client) } whose handle is an async generator method',
+    handler,
+  );
 }
 
 /** @internal What a slot needs from its server. */

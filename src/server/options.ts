@@ -58,5 +58,6 @@ export const SERVER_OPTION_NAMES = {
  * @returns the hook
  */
 export function defaultOnError<SentPacket>(local: UnixAddress): NonNullable<ServerOptions<SentPacket>['onError']> {
-  return (err, client) => console.error(`unixgram server ${formatAddress(local)}: error from ${client ? formatAddress(client.address) : 'the socket'}:`, err);
+  return (err, client) =>
+    console.error(`unixgram server ${formatAddress(local)}: error from ${client ? formatAddress(client.address) : 'the socket'}:`, err);
 }

@@ -94,15 +94,28 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
     }
     const codec = codecOf(protocol);
     let server: UnixDatagramServer<S, R> | undefined;
-    const endpoint = Endpoint.create({ addresses: true, text: codec.receivesText, keepAlive: 'open', connected: () => false, onReceived: () => {
+    const endpoint = Endpoint.create({
+      addresses: true,
+      text: codec.receivesText,
+      keepAlive: 'open',
+      connected: () => false,
+      onReceived: () => {
         if (server) server.#pump();
-      } });
+      },
+    });
     let file: SocketFile | undefined;
     try {
       if (options.passCredentials) endpoint.passCredentials();
       if ('path' in local) file = bindSocketFile(endpoint, local.path, options);
       else endpoint.bind(raw);
-      server = new UnixDatagramServer(endpoint, codec, handler, file, 'path' in local ? local : decodeAddress(endpoint.localAddress()), onError);
+      server = new UnixDatagramServer(
+        endpoint,
+        codec,
+        handler,
+        file,
+        'path' in local ? local : decodeAddress(endpoint.localAddress()),
+        onError,
+      );
     } catch (err) {
       endpoint.close();
       if (file) unlinkSocketFile(file);
