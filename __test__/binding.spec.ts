@@ -284,6 +284,7 @@ test('closeFdRange closes exactly the entries of its range still >= 0, marks the
 
 test.serial('round trips do not re-arm the watch: 2000 of them make a handful of native watch() calls', async (t) => {
   const proto = NativeSocket.prototype;
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- wrapped, and called with apply on each socket
   const watch = proto.watch;
   let calls = 0;
   const ours = new Set<number>();

@@ -19,7 +19,7 @@ interface OsError extends Error {
 test.serial('connecting to a missing path fails with ENOENT carrying errno, syscall, address and the path in the message', async (t) => {
   const missing = path.join(tempDir(t), 'nobody-here.sock');
   const before = fdCount();
-  const err = (await t.throwsAsync(UnixDatagramClient.connect(missing, json()))) as OsError;
+  const err = await t.throwsAsync<OsError>(UnixDatagramClient.connect(missing, json()));
   t.is(err.code, 'ENOENT');
   t.is(err.errno, -2);
   t.is(util.getSystemErrorName(err.errno), err.code);
@@ -35,7 +35,7 @@ test('the first send after the peer went away rejects with ECONNREFUSED', async 
   const client = autoClose(t, await UnixDatagramClient.connect(sockPath, json()));
   await peer.kill();
 
-  const err = (await t.throwsAsync(client.sendPacket('anyone?'))) as OsError;
+  const err = await t.throwsAsync<OsError>(client.sendPacket('anyone?'));
   t.is(err.code, 'ECONNREFUSED');
   t.is(err.errno, -111);
   t.is(util.getSystemErrorName(err.errno), err.code);
@@ -45,7 +45,7 @@ test('the first send after the peer went away rejects with ECONNREFUSED', async 
   t.false(client.closed);
 
   // the kernel dropped the association: the next send says so, until reconnect()
-  const next = (await t.throwsAsync(client.sendPacket('still nobody'))) as OsError;
+  const next = await t.throwsAsync<OsError>(client.sendPacket('still nobody'));
   t.is(next.code, 'ENOTCONN');
   t.is(next.errno, -107);
   t.is(util.getSystemErrorName(next.errno), next.code);
@@ -57,12 +57,12 @@ test('sendPackets after the peer went away rejects with ECONNREFUSED and its add
   const client = autoClose(t, await UnixDatagramClient.connect(sockPath, json()));
   await peer.kill();
 
-  const err = (await t.throwsAsync(client.sendPackets(['a', 'b', 'c']))) as OsError;
+  const err = await t.throwsAsync<OsError>(client.sendPackets(['a', 'b', 'c']));
   t.is(err.code, 'ECONNREFUSED');
   t.is(err.errno, -111);
   t.is(err.address, sockPath);
   t.true(err.message.includes('nothing is receiving'), err.message);
-  const next = (await t.throwsAsync(client.sendPackets(['d']))) as OsError;
+  const next = await t.throwsAsync<OsError>(client.sendPackets(['d']));
   t.is(next.code, 'ENOTCONN');
 });
 
@@ -73,7 +73,7 @@ test('a path longer than sun_path fails with ENAMETOOLONG and nothing is bound o
   const longPath = path.join(dir, 'L'.repeat(120));
   t.true(Buffer.byteLength(longPath) > 108);
 
-  const asPeer = (await t.throwsAsync(UnixDatagramClient.connect(longPath, json()))) as OsError;
+  const asPeer = await t.throwsAsync<OsError>(UnixDatagramClient.connect(longPath, json()));
   t.is(asPeer.code, 'ENAMETOOLONG');
   t.is(asPeer.errno, -36);
   t.is(util.getSystemErrorName(asPeer.errno), asPeer.code);
@@ -81,7 +81,7 @@ test('a path longer than sun_path fails with ENAMETOOLONG and nothing is bound o
   t.is(asPeer.address, longPath);
   t.true(asPeer.message.includes(longPath), asPeer.message);
 
-  const asLocal = (await t.throwsAsync(UnixDatagramClient.connect(sockPath, json(), { localAddress: longPath }))) as OsError;
+  const asLocal = await t.throwsAsync<OsError>(UnixDatagramClient.connect(sockPath, json(), { localAddress: longPath }));
   t.is(asLocal.code, 'ENAMETOOLONG');
   t.is(asLocal.errno, -36);
   t.is(asLocal.syscall, 'bind');
@@ -93,7 +93,7 @@ test('a path longer than sun_path fails with ENAMETOOLONG and nothing is bound o
 
 test('fromFd() with a pipe fd fails with ERR_UNIXGRAM_NOT_UNIX_DGRAM and leaves the fd open', (t) => {
   const fifo = makeFifos(t, tempDir(t), ['still here'])[0]!;
-  const err = t.throws(() => UnixDatagramClient.fromFd(fifo, json())) as OsError;
+  const err = t.throws<OsError>(() => UnixDatagramClient.fromFd(fifo, json()));
   t.is(err.code, 'ERR_UNIXGRAM_NOT_UNIX_DGRAM');
   t.true(fdIsOpen(fifo));
   const buf = Buffer.alloc(32);
@@ -115,7 +115,7 @@ test('fromFd() with a TCP or unix stream socket fails with ERR_UNIXGRAM_NOT_UNIX
   ] as const) {
     const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
     t.true(fd > 2);
-    const err = t.throws(() => UnixDatagramClient.fromFd(fd, json())) as OsError;
+    const err = t.throws<OsError>(() => UnixDatagramClient.fromFd(fd, json()));
     t.is(err.code, 'ERR_UNIXGRAM_NOT_UNIX_DGRAM');
     t.true(fdIsOpen(fd));
     const reply = await new Promise<string>((resolve, reject) => {
@@ -123,7 +123,7 @@ test('fromFd() with a TCP or unix stream socket fails with ERR_UNIXGRAM_NOT_UNIX
       let text = '';
       conn
         .setEncoding('utf8')
-        .on('data', (d) => (text += d))
+        .on('data', (d) => (text += String(d)))
         .on('end', () => resolve(text))
         .on('error', reject);
     });
@@ -209,7 +209,7 @@ test('bad arguments fail with TypeError/RangeError before any syscall', async (t
 test('a datagram larger than the kernel limit fails with EMSGSIZE stating the limit, and the client still works', async (t) => {
   const [a, b] = autoClose(t, UnixDatagramClient.socketpair(new DatagramProtocol(new BytesSerializer())));
   const size = 8 * 1024 * 1024;
-  const err = (await t.throwsAsync(a.sendPacket(Buffer.alloc(size)))) as OsError;
+  const err = await t.throwsAsync<OsError>(a.sendPacket(Buffer.alloc(size)));
   t.is(err.code, 'EMSGSIZE');
   t.is(err.errno, -90);
   t.is(util.getSystemErrorName(err.errno), err.code);

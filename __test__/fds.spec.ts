@@ -142,7 +142,7 @@ test.serial('fds of a datagram that fails to parse are closed too', async (t) =>
 
   const ancillary = new SocketAncillary();
   const err = await t.throwsAsync(client.recvPacket({ ancillary }), { instanceOf: DatagramProtocolParseError });
-  t.deepEqual((err as DatagramProtocolParseError).datagram, Buffer.from('not json'));
+  t.deepEqual(err.datagram, Buffer.from('not json'));
   t.is(fdCount(), baseline);
 });
 

@@ -13,10 +13,10 @@ test('invalid JSON from python fails one recvPacket with the raw datagram; the n
   await client.sendPacket('go');
 
   const err = await t.throwsAsync(client.recvPacket(), { instanceOf: DatagramProtocolParseError });
-  t.is((err as DatagramProtocolParseError).code, 'ERR_UNIXGRAM_PARSE');
-  t.true(Buffer.isBuffer((err as DatagramProtocolParseError).datagram));
-  t.deepEqual((err as DatagramProtocolParseError).datagram, Buffer.from(invalid));
-  t.true((err as DatagramProtocolParseError).cause instanceof SyntaxError);
+  t.is(err.code, 'ERR_UNIXGRAM_PARSE');
+  t.true(Buffer.isBuffer(err.datagram));
+  t.deepEqual(err.datagram, Buffer.from(invalid));
+  t.true(err.cause instanceof SyntaxError);
 
   t.deepEqual(await client.recvPacket(), { ok: true });
 });
@@ -28,7 +28,7 @@ test('invalid UTF-8 for StringSerializer is a parse error carrying the raw bytes
   await client.sendPacket('go');
 
   const err = await t.throwsAsync(client.recvPacket(), { instanceOf: DatagramProtocolParseError, code: 'ERR_UNIXGRAM_PARSE' });
-  t.deepEqual((err as DatagramProtocolParseError).datagram, Buffer.from([0xff, 0xfe, 0x41]));
+  t.deepEqual(err.datagram, Buffer.from([0xff, 0xfe, 0x41]));
   t.is(await client.recvPacket(), 'fine ✓');
 });
 
@@ -47,6 +47,6 @@ test('text payloads: a batch of valid UTF-8 arrives whole, emoji and all; a byte
   send([0x62]);
   t.is(await b.recvPacket({ timeout: 5 }), 'a');
   const err = await t.throwsAsync(b.recvPacket({ timeout: 5 }), { instanceOf: DatagramProtocolParseError });
-  t.deepEqual((err as DatagramProtocolParseError).datagram, Buffer.from([0xff, 0xfe, 0x41]));
+  t.deepEqual(err.datagram, Buffer.from([0xff, 0xfe, 0x41]));
   t.is(await b.recvPacket({ timeout: 5 }), 'b');
 });

@@ -82,8 +82,8 @@ for (const { title, make, packet } of cases) {
     await raw.sendPacket(garbage);
     await raw.sendPacket(serializer.serialize(packet));
     const err = await t.throwsAsync(receiver.recvPacket(GUARD), { instanceOf: DatagramProtocolParseError, code: 'ERR_UNIXGRAM_PARSE' });
-    t.deepEqual(err!.datagram, garbage);
-    t.true(err!.cause instanceof Error);
+    t.deepEqual(err.datagram, garbage);
+    t.true(err.cause instanceof Error);
     t.deepEqual(normalized(await receiver.recvPacket(GUARD)), normalized(packet));
   });
 }
@@ -94,7 +94,7 @@ test('MessagePack and CBOR: bytes after the first value are a parse error', asyn
     const datagram = Buffer.concat([serializer.serialize({ a: 1 }), serializer.serialize({ b: 2 })]);
     await raw.sendPacket(datagram);
     const err = await t.throwsAsync(receiver.recvPacket(GUARD), { instanceOf: DatagramProtocolParseError });
-    t.deepEqual(err!.datagram, datagram);
+    t.deepEqual(err.datagram, datagram);
   }
 });
 
@@ -103,8 +103,8 @@ test('CompressedSerializer: well-compressed bytes the inner serializer rejects a
   const datagram = zlib.deflateSync('{"not": json');
   await raw.sendPacket(datagram);
   const err = await t.throwsAsync(receiver.recvPacket(GUARD), { instanceOf: DatagramProtocolParseError });
-  t.deepEqual(err!.datagram, datagram);
-  t.true(err!.cause instanceof SyntaxError);
+  t.deepEqual(err.datagram, datagram);
+  t.true(err.cause instanceof SyntaxError);
 });
 
 test('CompressedSerializer: a datagram that expands beyond maxDecompressedSize is a parse error', async (t) => {
@@ -114,7 +114,7 @@ test('CompressedSerializer: a datagram that expands beyond maxDecompressedSize i
     t.true(bomb.length < 1024);
     await raw.sendPacket(bomb);
     const err = await t.throwsAsync(receiver.recvPacket(GUARD), { instanceOf: DatagramProtocolParseError });
-    t.is((err!.cause as { code?: string }).code, 'ERR_BUFFER_TOO_LARGE');
+    t.is((err.cause as { code?: string }).code, 'ERR_BUFFER_TOO_LARGE');
   }
 });
 
@@ -133,10 +133,10 @@ test('CompressedSerializer validates its arguments', (t) => {
 test('a missing optional peer is a clear MODULE_NOT_FOUND error naming the package', (t) => {
   const err = t.throws(() => loadOptionalPeer('unixgram-test-no-such-package', 'SomeSerializer'), { code: 'MODULE_NOT_FOUND' });
   t.is(
-    err!.message,
+    err.message,
     'SomeSerializer needs the optional peer dependency unixgram-test-no-such-package: npm install unixgram-test-no-such-package',
   );
-  t.true(err!.cause instanceof Error);
+  t.true(err.cause instanceof Error);
 });
 
 test('unixgram imports and works with @msgpack/msgpack and cbor2 hidden; their serializers then say what to install', async (t) => {

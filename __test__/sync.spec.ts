@@ -89,7 +89,7 @@ test('recvPacketSync refuses to run while an async recvPacket is pending (ERR_UN
   const [a, b] = autoClose(t, UnixDatagramClient.socketpair(text()));
   const pending = b.recvPacket({ timeout: GUARD_S });
   const err = t.throws(() => b.recvPacketSync({ timeout: 0 }), { code: 'ERR_UNIXGRAM_BUSY' });
-  t.regex(err!.message, /recvPacket\(\) is pending/);
+  t.regex(err.message, /recvPacket\(\) is pending/);
   a.sendPacketSync('for the async caller');
   t.is(await pending, 'for the async caller');
   a.sendPacketSync('now sync is fine');
@@ -153,7 +153,7 @@ test('a datagram that does not parse fails recvPacketSync with DatagramProtocolP
     instanceOf: DatagramProtocolParseError,
     code: 'ERR_UNIXGRAM_PARSE',
   });
-  t.deepEqual(err!.datagram, Buffer.from('{"not json'));
+  t.deepEqual(err.datagram, Buffer.from('{"not json'));
   t.deepEqual(asJson.recvPacketSync({ timeout: GUARD_S }), { ok: true });
 });
 

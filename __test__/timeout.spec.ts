@@ -8,8 +8,8 @@ const json = () => new DatagramProtocol(new JSONSerializer());
 test('recvPacket({ timeout }) with nothing sent rejects with TimeoutError, and the client still works', async (t) => {
   const [a, b] = autoClose(t, UnixDatagramClient.socketpair(json()));
   const err = await t.throwsAsync(b.recvPacket({ timeout: 0.05 }), { instanceOf: TimeoutError });
-  t.is(err!.name, 'TimeoutError');
-  t.is((err as TimeoutError).code, 'ETIMEDOUT');
+  t.is(err.name, 'TimeoutError');
+  t.is(err.code, 'ETIMEDOUT');
 
   await a.sendPacket({ after: 'timeout' });
   t.deepEqual(await b.recvPacket(), { after: 'timeout' });
@@ -26,8 +26,8 @@ test('an already aborted signal rejects recvPacket with AbortError and consumes 
   const [a, b] = autoClose(t, UnixDatagramClient.socketpair(json()));
   await a.sendPacket('queued');
   const err = await t.throwsAsync(b.recvPacket({ signal: AbortSignal.abort() }), { instanceOf: AbortError });
-  t.is(err!.name, 'AbortError');
-  t.is((err as AbortError).code, 'ABORT_ERR');
+  t.is(err.name, 'AbortError');
+  t.is(err.code, 'ABORT_ERR');
   t.is(await b.recvPacket(), 'queued');
 });
 

@@ -135,5 +135,5 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
   if (typeof value === 'function') return 'a function';
-  return `an instance of ${(value as object).constructor?.name ?? 'Object'}`;
+  return `an instance of ${value.constructor?.name ?? 'Object'}`;
 }

@@ -40,7 +40,7 @@ export function describeFd(fd: number): string {
 function asText(data: Buffer): string | undefined {
   const text = data.toString('utf8');
   if (!Buffer.from(text, 'utf8').equals(data)) return undefined;
-  // eslint-disable-next-line no-control-regex
+
   return /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text) ? undefined : text;
 }
 

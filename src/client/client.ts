@@ -212,11 +212,11 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     try {
       checkOptions(options, OPTION_NAMES.sendMany);
       if (options !== undefined) limits = sendLimits(options);
-      if (packets === null || typeof (packets as Iterable<SentPacket>)[Symbol.iterator] !== 'function') {
+      if (packets === null || typeof packets[Symbol.iterator] !== 'function') {
         throw invalidArgType('packets', 'an iterable of packets', packets);
       }
-      const encode = this.#codec.encodeBytes;
-      datas = Array.from(packets, (packet) => encode(packet));
+      const codec = this.#codec;
+      datas = Array.from(packets, (packet) => codec.encodeBytes(packet));
       const list = options?.ancillary;
       if (list !== undefined) {
         extras = datas.map((_, i) => checkAncillary(list[i] ?? undefined, `options.ancillary[${i}]`)?._toSend() ?? null);

@@ -135,7 +135,9 @@ export class Sender {
   /** Whether retry timers hold the process open. */
   setRef(on: boolean): void {
     this.#ref = on;
-    if (this.#timer) on ? this.#timer.ref() : this.#timer.unref();
+    if (!this.#timer) return;
+    if (on) this.#timer.ref();
+    else this.#timer.unref();
   }
 
   /** Reject every waiting send with `err`. */

@@ -41,7 +41,7 @@ export function codecOf<S, R>(protocol: DatagramProtocol<S, R>): Codec<S, R> {
   let codec = codecs.get(protocol) as Codec<S, R> | undefined;
   if (codec === undefined) {
     codec = makeCodec(protocol.serializer);
-    codecs.set(protocol, codec as Codec<never, unknown>);
+    codecs.set(protocol, codec);
   }
   return codec;
 }
@@ -56,7 +56,8 @@ export function toBuffer(data: Uint8Array): Buffer {
 }
 
 function makeCodec<S, R>(serializer: Serializer<S, R>): Codec<S, R> {
-  const { serializeText, deserializeText } = serializer;
+  const sendsText = typeof serializer.serializeText === 'function';
+  const receivesText = typeof serializer.deserializeText === 'function';
   const encodeBytes = (packet: S): Buffer => toBuffer(serializer.serialize(packet));
   const decodeBytes = (data: Buffer): R => {
     try {
@@ -66,19 +67,18 @@ function makeCodec<S, R>(serializer: Serializer<S, R>): Codec<S, R> {
     }
   };
   return {
-    receivesText: typeof deserializeText === 'function',
-    encode: typeof serializeText === 'function' ? (packet) => serializeText.call(serializer, packet) : encodeBytes,
+    receivesText,
+    encode: sendsText ? (packet) => (serializer as Required<Serializer<S, R>>).serializeText(packet) : encodeBytes,
     encodeBytes,
-    decode:
-      typeof deserializeText === 'function'
-        ? (data) => {
-            if (typeof data !== 'string') return decodeBytes(data);
-            try {
-              return deserializeText.call(serializer, data);
-            } catch (cause) {
-              throw new DatagramProtocolParseError(Buffer.from(data, 'utf8'), cause);
-            }
+    decode: receivesText
+      ? (data) => {
+          if (typeof data !== 'string') return decodeBytes(data);
+          try {
+            return (serializer as Required<Serializer<S, R>>).deserializeText(data);
+          } catch (cause) {
+            throw new DatagramProtocolParseError(Buffer.from(data, 'utf8'), cause);
           }
-        : (data) => decodeBytes(typeof data === 'string' ? Buffer.from(data, 'utf8') : data),
+        }
+      : (data) => decodeBytes(typeof data === 'string' ? Buffer.from(data, 'utf8') : data),
   };
 }

@@ -189,7 +189,7 @@ export class ClientSlot<S, R> {
 
   async #run(): Promise<void> {
     // Let the caller (the server's read loop) finish its batch first.
-    await undefined;
+    await Promise.resolve();
     const host = this.#host;
     if (isConversationHandler(host.handler)) {
       while (this.#queue.length > 0 && !host.closed()) await this.#converse(host.handler);

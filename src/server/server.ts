@@ -298,7 +298,7 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
     const sender = this.#endpoint.peerSender(() => slot && this.#forgetIfIdle(slot));
     const rawAddress = from?.raw ?? Buffer.alloc(0);
     const client = new UnixDatagramServerClient<SentPacket>(
-      { endpoint: this.#endpoint, codec: this.#host.codec as Codec<SentPacket, unknown>, rawAddress, sender },
+      { endpoint: this.#endpoint, codec: this.#host.codec, rawAddress, sender },
       from?.address ?? { unnamed: true },
     );
     slot = new ClientSlot(this.#host, client, sender, once);

@@ -195,7 +195,7 @@ mod tests {
             .to_unix_addr("connect")
             .unwrap_err();
         assert_eq!(err.code(), "ERR_UNIXGRAM_UNSUPPORTED");
-        assert_eq!(err.address(), Some(&Address::abstract_name("svc")));
+        assert_eq!(err.address(), Some("@svc"));
         let err = Address::Unnamed.to_unix_addr("sendmsg").unwrap_err();
         assert_eq!(err.code(), "EINVAL");
     }

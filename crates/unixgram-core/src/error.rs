@@ -5,8 +5,6 @@ use std::fmt;
 
 use nix::errno::Errno;
 
-use crate::addr::Address;
-
 /// Why an operation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -44,7 +42,8 @@ pub const PLATFORM: &str = if cfg!(target_os = "linux") {
 pub struct Error {
     kind: ErrorKind,
     syscall: &'static str,
-    address: Option<Address>,
+    /// The address as it prints (`/run/x.sock`, `@name`): what messages and bindings show.
+    address: Option<String>,
     detail: Option<String>,
 }
 
@@ -84,10 +83,11 @@ impl Error {
         )
     }
 
-    /// Attach the address the operation was about.
+    /// Attach the address the operation was about (an
+    /// [`Address`](crate::addr::Address), or anything else that prints as one).
     #[must_use]
-    pub fn with_address(mut self, address: &Address) -> Self {
-        self.address = Some(address.clone());
+    pub fn with_address(mut self, address: &impl fmt::Display) -> Self {
+        self.address = Some(address.to_string());
         self
     }
 
@@ -108,9 +108,9 @@ impl Error {
         self.syscall
     }
 
-    /// The address involved, if any.
-    pub fn address(&self) -> Option<&Address> {
-        self.address.as_ref()
+    /// The address involved, as it prints, if any.
+    pub fn address(&self) -> Option<&str> {
+        self.address.as_deref()
     }
 
     /// The extra explanation, if any.
@@ -176,7 +176,7 @@ mod tests {
 
     #[test]
     fn message_follows_node_errno_exception() {
-        let err = Error::os(Errno::ENOENT, "connect").with_address(&Address::path("/run/x.sock"));
+        let err = Error::os(Errno::ENOENT, "connect").with_address(&"/run/x.sock");
         assert_eq!(err.code(), "ENOENT");
         assert_eq!(
             err.to_string(),
@@ -200,8 +200,7 @@ mod tests {
 
     #[test]
     fn unsupported_names_the_feature_and_the_platform() {
-        let err = Error::unsupported("abstract socket addresses", "bind")
-            .with_address(&Address::abstract_name("svc"));
+        let err = Error::unsupported("abstract socket addresses", "bind").with_address(&"@svc");
         assert_eq!(err.code(), "ERR_UNIXGRAM_UNSUPPORTED");
         assert_eq!(err.errno(), None);
         assert_eq!(

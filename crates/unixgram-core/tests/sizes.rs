@@ -76,6 +76,6 @@ fn too_big_for_the_system_names_the_peer_it_was_for() {
             .send(&[IoSlice::new(&payload)], &SendAncillary::default(), dest)
             .unwrap_err();
         assert_eq!(err.code(), "EMSGSIZE");
-        assert_eq!(err.address(), Some(&addr), "{err}");
+        assert_eq!(err.address(), Some(addr.to_string().as_str()), "{err}");
     }
 }

@@ -240,7 +240,7 @@ fn closed_peer_gives_econnrefused_then_enotconn_and_reconnect_recovers() {
 
     let first = send_bytes(&client, b"1", None).unwrap_err();
     assert_eq!(first.code(), "ECONNREFUSED");
-    assert_eq!(first.address(), Some(&addr));
+    assert_eq!(first.address(), Some(addr.to_string().as_str()));
     let second = send_bytes(&client, b"2", None).unwrap_err();
     assert_eq!(second.code(), "ENOTCONN");
     assert!(second.to_string().contains("reconnect"), "{second}");
@@ -395,7 +395,7 @@ fn full_queue_gives_eagain_and_draining_one_makes_room() {
         assert!(sent < 12, "no EAGAIN after {sent} sends");
     };
     assert_eq!(err.code(), "EAGAIN");
-    assert_eq!(err.address(), Some(&addr));
+    assert_eq!(err.address(), Some(addr.to_string().as_str()));
     // The kernel lets max_dgram_qlen + 1 datagrams queue (`queue_len > limit`).
     let qlen: usize = std::fs::read_to_string("/proc/sys/net/unix/max_dgram_qlen")
         .unwrap()

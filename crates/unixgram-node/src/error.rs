@@ -34,7 +34,7 @@ pub(crate) fn to_js(env: sys::napi_env, err: &CoreError) -> Result<sys::napi_val
     }
     js::set(env, obj, "syscall", js::string(env, err.syscall())?)?;
     if let Some(address) = err.address() {
-        js::set(env, obj, "address", js::string(env, &address.to_string())?)?;
+        js::set(env, obj, "address", js::string(env, address)?)?;
     }
     Ok(obj)
 }
