@@ -46,8 +46,8 @@ pub struct UnixDatagram {
 
 /// From this average size on, a batch is received one `recvmsg` per datagram straight into
 /// the caller's buffer (a peek for the size, then no copy) instead of `recvmmsg` into
-/// per-slot buffers and a copy out: measured with 64 KiB datagrams, that copy was a quarter
-/// of the receiver's CPU and cost more than the extra syscall.
+/// per-slot buffers and a copy out: for large datagrams the copy costs more than the extra
+/// syscall (bench/README.md, "Measurements behind the code").
 pub const LARGE_DATAGRAM: usize = 16 << 10;
 
 /// `SOCK_NONBLOCK | SOCK_CLOEXEC`, set atomically by socket(2) on Linux and FreeBSD.

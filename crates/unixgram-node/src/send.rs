@@ -14,8 +14,8 @@
 //! the address). JS keeps one branch: wait on `WOULD_BLOCK`.
 //!
 //! They take the socket's fd number, as `fs.writeSync(fd, …)` does, and find the socket in
-//! this thread's registry (`state::find`): no class unwrap and no napi-rs glue per datagram
-//! (measured at 3.5–4 µs of CPU per send through a class method; see bench/README.md).
+//! this thread's registry (`state::find`): no class unwrap and no napi-rs glue per datagram,
+//! which cost more than the send itself (bench/README.md, "Measurements behind the code").
 
 use std::cell::RefCell;
 use std::io::IoSlice;

@@ -101,7 +101,7 @@ impl UnixDatagram {
     }
 
     /// Add what the errno alone does not say. The `ENOBUFS` of a datagram past what the
-    /// kernel can allocate is explained on Linux only, where that limit was measured.
+    /// kernel can allocate is explained on Linux only, whose limit it is.
     fn explain_send_error(&self, e: Error, len: usize) -> Error {
         #[cfg(not(target_os = "linux"))]
         let _ = len;
