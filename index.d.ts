@@ -5,11 +5,11 @@
 /** What a batch entry flagged with `ENTRY_EXTRA_MASK` carries (the format: the binding's `batch.rs`). */
 export interface BatchExtra {
   /** The sender's `sun_path` bytes, when they differ from the last reported (`ENTRY_ADDRESS`). */
-  address?: Buffer
+  address?: Buffer;
   /** `SCM_CREDENTIALS` (`ENTRY_CREDENTIALS`). */
-  credentials?: JsCredentials
+  credentials?: JsCredentials;
   /** Why the datagram was discarded (`ENTRY_ERROR`). */
-  error?: Error
+  error?: Error;
 }
 
 /**
@@ -23,14 +23,14 @@ export type BatchCallback = (
   fds: Int32Array | undefined,
   text: string | undefined,
   writable: boolean,
-) => void
+) => void;
 
 /** Control data for one datagram of `send` / `sendMany`. */
 export interface SendAncillary {
   /** `SCM_RIGHTS`: descriptors the caller keeps owning (the kernel duplicates them). */
-  fds?: number[]
+  fds?: number[];
   /** `SCM_CREDENTIALS`, checked by the kernel. */
-  credentials?: JsCredentials
+  credentials?: JsCredentials;
 }
 
 /**
@@ -40,7 +40,7 @@ export interface SendAncillary {
  * @returns the bytes sent, or `WOULD_BLOCK` when the peer's queue is full (nothing was sent)
  * @throws the complete error in Node's shape (`code`, `errno`, `syscall`, `address`)
  */
-export declare function send(fd: number, data: Buffer | string | Buffer[], dest?: Buffer | null, ancillary?: SendAncillary | null): number
+export declare function send(fd: number, data: Buffer | string | Buffer[], dest?: Buffer | null, ancillary?: SendAncillary | null): number;
 
 /**
  * Send `datas[start..end]` (at most `SEND_MANY_MAX`) with one `sendmmsg`, each with its own
@@ -48,10 +48,17 @@ export declare function send(fd: number, data: Buffer | string | Buffer[], dest?
  * @returns how many went out (fewer: the peer's queue filled up), or `WOULD_BLOCK` if none
  * @throws the complete error of the first datagram, when it fails for another reason
  */
-export declare function sendMany(fd: number, datas: Buffer[], start: number, end: number, dest?: Buffer | null, ancillary?: Array<SendAncillary | undefined | null> | null): number
+export declare function sendMany(
+  fd: number,
+  datas: Buffer[],
+  start: number,
+  end: number,
+  dest?: Buffer | null,
+  ancillary?: Array<SendAncillary | undefined | null> | null,
+): number;
 
 /** Close the entries of a batch's fd set `set[start .. start + count]` still `>= 0`, and mark them `-1`. */
-export declare function closeFdRange(set: Int32Array, start: number, count: number): void
+export declare function closeFdRange(set: Int32Array, start: number, count: number): void;
 
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
