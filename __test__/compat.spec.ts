@@ -304,3 +304,16 @@ test('errors carry string codes and arrive as events on a later tick', async (t)
 
   t.throws(() => createSocket('udp4' as 'unix_dgram'), { message: /Unsupported socket type: udp4/ });
 });
+
+test('a send after close(): its callback gets ERR_UNIXGRAM_CLOSED, or, without one, an error event', async (t) => {
+  const socket = createSocket('unix_dgram');
+  socket.close();
+  const viaCallback = await new Promise<NodeJS.ErrnoException | null | undefined>((resolve) =>
+    socket.send(Buffer.from('x'), 0, 1, '/nowhere.sock', resolve),
+  );
+  t.is(viaCallback?.code, 'ERR_UNIXGRAM_CLOSED');
+  const event = once(socket, 'error');
+  socket.send(Buffer.from('x'), 0, 1, '/nowhere.sock');
+  const [err] = (await event) as [NodeJS.ErrnoException];
+  t.is(err.code, 'ERR_UNIXGRAM_CLOSED');
+});

@@ -31,7 +31,7 @@ import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 
 import { encodeAddress } from '../address.js';
-import { codedError, ErrorCodes, invalidArgType, type SystemError } from '../errors.js';
+import { closedError, codedError, ErrorCodes, invalidArgType, type SystemError } from '../errors.js';
 import { Endpoint } from '../lowlevel/endpoint.js';
 import type { Peer } from '../lowlevel/receiver.js';
 import type { MessageListener, SendCallback, SocketEvents } from './events.js';
@@ -171,7 +171,7 @@ export class Socket extends EventEmitter<SocketEvents> {
   }
 
   #attempt(action: () => void, done: () => void): void {
-    if (this.#endpoint.closed) throw codedError(ErrorCodes.CLOSED, 'the socket is closed');
+    if (this.#endpoint.closed) throw closedError();
     try {
       action();
     } catch (err) {
@@ -183,6 +183,13 @@ export class Socket extends EventEmitter<SocketEvents> {
 
   #queueSend(data: Buffer, dest: Buffer | null, callback: SendCallback | undefined): void {
     const endpoint = this.#endpoint;
+    if (endpoint.closed) {
+      // Sent after close(): an error for the callback, or an 'error' event (unlike sends
+      // still queued at close(), whose callbacks alone are told).
+      const err = closedError();
+      process.nextTick(() => (callback ? callback(err) : this.emit('error', err)));
+      return;
+    }
     const wasWaiting = endpoint.sendPending;
     // The outcome a microtask later at the soonest, as from the queue: a send that went out
     // at once settles a resolved promise. A full peer queue makes it wait in line.

@@ -7,7 +7,7 @@ import type { Buffer } from 'node:buffer';
 import { formatAddress, type UnixAddress } from '../address.js';
 import { SocketAncillary, type Credentials } from '../ancillary/ancillary.js';
 import { badOptions } from '../checks.js';
-import { codedError, ErrorCodes, invalidArgType } from '../errors.js';
+import { closedError, codedError, ErrorCodes, invalidArgType } from '../errors.js';
 import type { Endpoint } from '../lowlevel/endpoint.js';
 import { sendLimits, type SendLimits, type Sender } from '../lowlevel/sender.js';
 import type { Codec } from '../protocol/codec.js';
@@ -100,6 +100,7 @@ export class UnixDatagramServerClient<SentPacket> {
    */
   sendPacket(packet: SentPacket, options?: ServerSendOptions): Promise<void> {
     const link = this.#link;
+    if (link.endpoint.closed) return Promise.reject(closedError());
     const invalid = badOptions(options, SEND_OPTION_NAMES);
     if (invalid) return Promise.reject(invalid);
     if (!this.canReply) {
