@@ -222,16 +222,18 @@ export class Endpoint {
   send(data: Buffer | string, dest: Buffer | null, ancillary: NativeSendAncillary | null, limits?: SendLimits): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
     const fd = this.#fd;
+    // Bytes alone to the connected peer (the common send) pass no more arguments than that.
+    const plain = dest === null && ancillary === null;
     if (!this.#sender.pending) {
       let sent: number;
       try {
-        sent = send(fd, data, dest, ancillary);
+        sent = plain ? send(fd, data) : send(fd, data, dest, ancillary);
       } catch (err) {
         return Promise.reject(err);
       }
       if (sent !== WOULD_BLOCK) return RESOLVED;
     }
-    return this.#sender.enqueue(() => send(fd, data, dest, ancillary), limits);
+    return this.#sender.enqueue(plain ? () => send(fd, data) : () => send(fd, data, dest, ancillary), limits);
   }
 
   /**

@@ -66,20 +66,27 @@ pub(crate) unsafe extern "C" fn send(
         // SAFETY: Node calls this with a valid `env` and `info`; every handle below is a
         // live handle of this call, and the bytes read are used only within it.
         unsafe {
-            let Some(([fd, data, dest, ancillary], 2..)) = args::<4>(env, info) else {
+            let Some(([fd, data, dest, ancillary], argc @ 2..)) = args::<4>(env, info) else {
                 return type_error(
                     env,
                     c"send(fd, data, dest?, ancillary?) takes at least two arguments",
                 );
             };
-            let Some(dest) = dest_arg(env, dest) else {
-                return type_error(env, c"dest must be a Buffer of sun_path bytes");
-            };
-            let Some(ancillary) = ancillary_arg(env, ancillary) else {
-                return type_error(
-                    env,
-                    c"ancillary must be { fds?: number[], credentials?: { pid, uid, gid } }",
-                );
+            // The common send (a connected socket, bytes only) passes two arguments: nothing
+            // more to read.
+            let (dest, ancillary) = if argc == 2 {
+                (None, Ancillary::default())
+            } else {
+                let Some(dest) = dest_arg(env, dest) else {
+                    return type_error(env, c"dest must be a Buffer of sun_path bytes");
+                };
+                let Some(ancillary) = ancillary_arg(env, ancillary) else {
+                    return type_error(
+                        env,
+                        c"ancillary must be { fds?: number[], credentials?: { pid, uid, gid } }",
+                    );
+                };
+                (dest, ancillary)
             };
             let anc = send_ancillary(&ancillary);
             if is_string(env, data) {
