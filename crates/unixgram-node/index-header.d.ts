@@ -45,6 +45,7 @@ export declare function send(fd: number, data: Buffer | string | Buffer[], dest?
 /**
  * Send `datas[start..end]` (at most `SEND_MANY_MAX`) with one `sendmmsg`, each with its own
  * `ancillary[i]`, on the open socket whose descriptor is `fd`.
+ * @param dest - one receiver's `sun_path` bytes for all, or an array of them by index of `datas`
  * @returns how many went out (fewer: the peer's queue filled up), or `WOULD_BLOCK` if none
  * @throws the complete error of the first datagram, when it fails for another reason
  */
@@ -53,7 +54,7 @@ export declare function sendMany(
   datas: Buffer[],
   start: number,
   end: number,
-  dest?: Buffer | null,
+  dest?: Buffer | Buffer[] | null,
   ancillary?: Array<SendAncillary | undefined | null> | null,
 ): number;
 

@@ -39,6 +39,9 @@ use std::io::IoSlice;
 
 use nix::errno::Errno;
 
+use nix::sys::socket::UnixAddr;
+
+use crate::addr::Address;
 use crate::cmsg::MAX_FDS_PER_MESSAGE;
 use crate::error::{Error, Result};
 use crate::msg::SendAncillary;
@@ -61,6 +64,16 @@ pub struct OutMessage<'a> {
     pub iov: &'a [IoSlice<'a>],
     /// Descriptors and credentials for this datagram alone.
     pub ancillary: SendAncillary<'a>,
+    /// Where it goes, on a socket that is not connected (`None`: to the connected peer).
+    pub dest: Option<&'a Address>,
+}
+
+/// The destinations of `msgs` as the kernel takes them, checked before anything is sent (a
+/// path too long is `ENAMETOOLONG`, an abstract name off Linux unsupported).
+fn dest_addrs(msgs: &[OutMessage<'_>]) -> Result<Vec<Option<UnixAddr>>> {
+    msgs.iter()
+        .map(|m| m.dest.map(|a| a.to_unix_addr("sendmmsg")).transpose())
+        .collect()
 }
 
 /// Refuse, before anything is sent, a batch that cannot go out whole: a datagram with

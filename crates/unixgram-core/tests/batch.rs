@@ -1,10 +1,12 @@
 #![allow(clippy::unwrap_used)]
 //! recvmmsg / sendmmsg over real socketpairs.
 
+mod common;
+
 use std::io::IoSlice;
 use std::os::fd::{AsFd, AsRawFd};
 
-use unixgram_core::{OutMessage, SendAncillary, UnixDatagram};
+use unixgram_core::{Address, OutMessage, SendAncillary, UnixDatagram};
 
 fn recv_all(sock: &mut UnixDatagram, max: usize) -> (Vec<u8>, Vec<usize>, Vec<usize>) {
     let mut out = Vec::new();
@@ -35,9 +37,10 @@ fn send_many_then_recv_many_keeps_order_sizes_and_per_datagram_fds() {
                 fds: if i % 3 == 0 { &one } else { &[] },
                 credentials: None,
             },
+            dest: None,
         })
         .collect();
-    assert_eq!(a.send_many(&msgs, None).unwrap(), 10);
+    assert_eq!(a.send_many(&msgs).unwrap(), 10);
     let (out, lens, fds) = recv_all(&mut b, 16);
     assert_eq!(lens, (0..10).map(|i| i * 3).collect::<Vec<_>>());
     assert_eq!(out, payloads.concat());
@@ -97,16 +100,17 @@ fn send_many_stops_at_a_full_queue_and_reports_how_many_went() {
     let msgs = vec![
         OutMessage {
             iov: &iov,
-            ancillary: SendAncillary::default()
+            ancillary: SendAncillary::default(),
+            dest: None,
         };
         100
     ];
-    let sent = tx.send_many(&msgs, None).unwrap();
+    let sent = tx.send_many(&msgs).unwrap();
     assert!(
         sent > 0 && sent < 100,
         "max_dgram_qlen caps the queue: sent {sent}"
     );
-    let err = tx.send_many(&msgs, None).unwrap_err();
+    let err = tx.send_many(&msgs).unwrap_err();
     assert_eq!(err.code(), "EAGAIN");
     assert!(rx.as_fd().as_raw_fd() >= 0);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -153,4 +157,62 @@ fn runs_of_large_then_small_datagrams_arrive_whole_in_order_with_their_fds() {
     let mut out = Vec::new();
     assert_eq!(b.recv_many(16, false, &mut out, |_| ()).unwrap(), 0);
     drop(pipe);
+}
+
+#[test]
+fn one_sendmmsg_reaches_several_peers_each_datagram_to_its_own_destination() {
+    let (a, b) = (
+        Address::abstract_name(common::unique("a")),
+        Address::abstract_name(common::unique("b")),
+    );
+    let mut rx_a = UnixDatagram::new().unwrap();
+    rx_a.bind(&a).unwrap();
+    let mut rx_b = UnixDatagram::new().unwrap();
+    rx_b.bind(&b).unwrap();
+    let tx = UnixDatagram::new().unwrap();
+    let payloads: Vec<Vec<u8>> = (0..6).map(|i| format!("#{i}").into_bytes()).collect();
+    let iovs: Vec<[IoSlice<'_>; 1]> = payloads.iter().map(|p| [IoSlice::new(p)]).collect();
+    let msgs: Vec<OutMessage<'_>> = iovs
+        .iter()
+        .enumerate()
+        .map(|(i, iov)| OutMessage {
+            iov,
+            ancillary: SendAncillary::default(),
+            dest: Some(if i % 2 == 0 { &a } else { &b }),
+        })
+        .collect();
+    assert_eq!(tx.send_many(&msgs).unwrap(), 6);
+    for (rx, want) in [
+        (&mut rx_a, ["#0", "#2", "#4"]),
+        (&mut rx_b, ["#1", "#3", "#5"]),
+    ] {
+        for w in want {
+            let mut out = Vec::new();
+            rx.recv(&mut out, false).unwrap().unwrap();
+            assert_eq!(out, w.as_bytes());
+        }
+    }
+    // A destination that cannot be sent to is refused before anything is sent.
+    let too_long = Address::path("/".repeat(200));
+    let bad = [
+        OutMessage {
+            iov: &iovs[0],
+            ancillary: SendAncillary::default(),
+            dest: Some(&a),
+        },
+        OutMessage {
+            iov: &iovs[1],
+            ancillary: SendAncillary::default(),
+            dest: Some(&too_long),
+        },
+    ];
+    assert_eq!(
+        tx.send_many(&bad).unwrap_err().errno(),
+        Some(nix::errno::Errno::ENAMETOOLONG)
+    );
+    let mut out = Vec::new();
+    assert!(
+        rx_a.recv(&mut out, false).unwrap().is_none(),
+        "nothing went out"
+    );
 }

@@ -6,7 +6,8 @@
 //!   or an array of Buffers (gathered into one datagram); `dest` the receiver's `sun_path`
 //!   bytes on an unconnected socket; `ancillary` `{ fds?, credentials? }`.
 //! - `sendMany(fd, datas, start, end, dest?, ancillary?)`: `datas[start..end]` (at most
-//!   `SEND_MANY_MAX`) with one `sendmmsg`, each with its own `ancillary[i]`.
+//!   `SEND_MANY_MAX`) with one `sendmmsg`, each with its own `ancillary[i]`; `dest` one
+//!   address for all, or an array of them by index of `datas` (each datagram to its own).
 //!
 //! Each finishes where it starts: it returns the bytes (or datagrams) sent, or `WOULD_BLOCK`
 //! when the peer's queue is full and nothing was sent, or throws the complete error in
@@ -148,8 +149,8 @@ pub(crate) unsafe extern "C" fn send_many(
             let Some(chunks) = buffers_arg(env, datas, start, Some(end)) else {
                 return type_error(env, c"datas must be an array of Buffers");
             };
-            let Some(dest) = dest_arg(env, dest) else {
-                return type_error(env, c"dest must be a Buffer of sun_path bytes");
+            let Some(dests) = dests_arg(env, dest, start, end) else {
+                return type_error(env, c"dest must be a Buffer of sun_path bytes, or an array of them by index of datas");
             };
             let mut extras: Vec<Ancillary> = Vec::new();
             if !absent(env, ancillary) {
@@ -170,9 +171,10 @@ pub(crate) unsafe extern "C" fn send_many(
                     ancillary: extras
                         .get(i)
                         .map_or_else(SendAncillary::default, send_ancillary),
+                    dest: dests.get(i),
                 })
                 .collect();
-            on_socket(env, fd, |s| s.send_many(&msgs, dest.as_ref()))
+            on_socket(env, fd, |s| s.send_many(&msgs))
         }
     })
 }
@@ -238,6 +240,35 @@ unsafe fn dest_arg(env: sys::napi_env, value: sys::napi_value) -> Option<Option<
             return Some(None);
         }
         buffer_arg(env, value).map(|bytes| Some(Address::from_sun_path(bytes)))
+    }
+}
+
+/// The destinations of `datas[start..end]`: none (empty) when absent, the one address
+/// repeated, or `array[start..end]`; `None` when malformed.
+///
+/// # Safety
+/// `env` is the running callback's and `value` a live handle of it.
+unsafe fn dests_arg(
+    env: sys::napi_env,
+    value: sys::napi_value,
+    start: u32,
+    end: u32,
+) -> Option<Vec<Address>> {
+    // SAFETY: per the contract.
+    unsafe {
+        if absent(env, value) {
+            return Some(Vec::new());
+        }
+        if let Some(bytes) = buffer_arg(env, value) {
+            let one = Address::from_sun_path(bytes);
+            return Some(vec![one; (end - start) as usize]);
+        }
+        Some(
+            buffers_arg(env, value, start, Some(end))?
+                .into_iter()
+                .map(Address::from_sun_path)
+                .collect(),
+        )
     }
 }
 

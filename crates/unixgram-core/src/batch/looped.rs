@@ -3,9 +3,7 @@
 
 use std::os::fd::BorrowedFd;
 
-use nix::sys::socket::UnixAddr;
-
-use super::{check_batch, OutMessage, RECV_SLOTS, SEND_MAX};
+use super::{check_batch, dest_addrs, OutMessage, RECV_SLOTS, SEND_MAX};
 use crate::cmsg::ControlBuffer;
 use crate::error::Result;
 use crate::msg::{self, Datagram};
@@ -44,15 +42,12 @@ impl RecvBatch {
 
 /// Up to [`SEND_MAX`] datagrams, one sendmsg(2) each, stopping at the first that fails,
 /// as `sendmmsg` does: returns how many were sent, or the error if the first failed.
-pub fn sendmmsg(
-    fd: BorrowedFd<'_>,
-    msgs: &[OutMessage<'_>],
-    dest: Option<&UnixAddr>,
-) -> Result<usize> {
+pub fn sendmmsg(fd: BorrowedFd<'_>, msgs: &[OutMessage<'_>]) -> Result<usize> {
     let msgs = &msgs[..msgs.len().min(SEND_MAX)];
     check_batch(msgs)?;
-    for (i, m) in msgs.iter().enumerate() {
-        match msg::sendmsg(fd, m.iov, &m.ancillary, dest) {
+    let names = dest_addrs(msgs)?;
+    for (i, (m, dest)) in msgs.iter().zip(&names).enumerate() {
+        match msg::sendmsg(fd, m.iov, &m.ancillary, dest.as_ref()) {
             Ok(_) => {}
             Err(e) if i == 0 => return Err(e),
             Err(_) => return Ok(i),

@@ -5,26 +5,23 @@
 use std::mem;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-use nix::sys::socket::{SockaddrLike, UnixAddr};
+use nix::sys::socket::SockaddrLike;
 
-use super::{check_batch, OutMessage, SEND_MAX};
+use super::{check_batch, dest_addrs, OutMessage, SEND_MAX};
 use crate::cmsg;
 use crate::error::{Error, Result};
 use crate::sys;
 
 /// Send up to [`SEND_MAX`] datagrams with one `sendmmsg(2)`, each with its own control
-/// data, to the connected peer or to `dest`. Returns how many were sent (the kernel stops at
-/// the first that fails; an error is returned only if the first one failed).
-pub fn sendmmsg(
-    fd: BorrowedFd<'_>,
-    msgs: &[OutMessage<'_>],
-    dest: Option<&UnixAddr>,
-) -> Result<usize> {
+/// data and destination (`None`: the connected peer). Returns how many were sent (the
+/// kernel stops at the first that fails; an error is returned only if the first one failed).
+pub fn sendmmsg(fd: BorrowedFd<'_>, msgs: &[OutMessage<'_>]) -> Result<usize> {
     let msgs = &msgs[..msgs.len().min(SEND_MAX)];
     if msgs.is_empty() {
         return Ok(0);
     }
     check_batch(msgs)?;
+    let names = dest_addrs(msgs)?;
     let mut controls: Vec<(Vec<u64>, usize)> = msgs
         .iter()
         .map(|m| cmsg::encode(m.ancillary.fds, m.ancillary.credentials.as_ref()))
@@ -32,7 +29,8 @@ pub fn sendmmsg(
     let mut hdrs: Vec<libc::mmsghdr> = msgs
         .iter()
         .zip(controls.iter_mut())
-        .map(|(m, (control, control_len))| {
+        .zip(&names)
+        .map(|((m, (control, control_len)), dest)| {
             // SAFETY: an all-zero msghdr is valid; the fields that matter are set below.
             let mut hdr: libc::msghdr = unsafe { mem::zeroed() };
             if let Some(d) = dest {

@@ -174,19 +174,22 @@ impl UnixDatagram {
         }
     }
 
-    /// Send several datagrams with one `sendmmsg`, each with its own control data. Returns
+    /// Send several datagrams with one `sendmmsg`, each with its own control data and
+    /// destination (on an unconnected socket, one sendmmsg can reach many peers). Returns
     /// how many went out; fewer than given means the peer's queue filled up (retry the rest
     /// later). An error is returned only when the first one fails (`EAGAIN` included). A
     /// first datagram too big for `SO_SNDBUF` is sent alone after raising it.
-    pub fn send_many(&self, msgs: &[OutMessage<'_>], dest: Option<&Address>) -> Result<usize> {
-        let dest_addr = dest.map(|a| a.to_unix_addr("sendmmsg")).transpose()?;
-        match batch::sendmmsg(self.fd.as_fd(), msgs, dest_addr.as_ref()) {
+    pub fn send_many(&self, msgs: &[OutMessage<'_>]) -> Result<usize> {
+        match batch::sendmmsg(self.fd.as_fd(), msgs) {
             Err(e) if e.errno() == Some(Errno::EMSGSIZE) => {
                 let first = &msgs[0];
-                self.send(first.iov, &first.ancillary, dest).map(|_| 1)
+                self.send(first.iov, &first.ancillary, first.dest)
+                    .map(|_| 1)
             }
             Err(e) => {
-                let target = dest
+                let target = msgs
+                    .first()
+                    .and_then(|m| m.dest)
                     .or(self.peer.as_ref())
                     .filter(|a| **a != Address::Unnamed);
                 let len = msgs
