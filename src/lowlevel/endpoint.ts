@@ -19,6 +19,7 @@ import {
   SEND_MANY_MAX,
   type NativeSendAncillary,
 } from '../native/binding.js';
+import { PeerSends, type Destination } from './peer-sends.js';
 import { Receiver } from './receiver.js';
 import { Sender, type SendLimits } from './sender.js';
 import { SocketProxy } from './socket-proxy.js';
@@ -60,8 +61,8 @@ export class Endpoint {
   readonly #options: EndpointOptions;
   /** The socket's own sends, in call order. */
   readonly #sender: Sender;
-  /** More send queues, each for one peer of an unconnected socket (a server's replies). */
-  readonly #peerSenders = new Set<Sender>();
+  /** Sends to addresses of an unconnected socket, a queue per receiver while any waits. */
+  readonly #peers: PeerSends;
   readonly #watch: WatchControl;
   #ref = true;
   #closed = false;
@@ -122,6 +123,7 @@ export class Endpoint {
       this.#update();
       options.onSendsChanged?.();
     });
+    this.#peers = new PeerSends(sock.fd);
     this.#watch = new WatchControl(sock);
     if (options.addresses) sock.setWantAddress(true);
     if (options.text) sock.setTextPayloads(true);
@@ -286,37 +288,36 @@ export class Endpoint {
   }
 
   /**
-   * A send queue of its own, for the replies to one peer of an unconnected socket: they
-   * wait on that peer's queue only (Linux wakes no unconnected sender: it retries on a
-   * timer). It follows the endpoint's `ref`, and its close.
-   * @param changed - called when the replies waiting in it change
-   * @returns the queue; give it back with {@link dropPeerSender}
-   */
-  peerSender(changed: () => void): Sender {
-    const sender = new Sender(() => false, changed);
-    sender.setRef(this.#ref);
-    this.#peerSenders.add(sender);
-    return sender;
-  }
-
-  /** Forget a queue from {@link peerSender} (its peer went idle). @param sender - the queue */
-  dropPeerSender(sender: Sender): void {
-    this.#peerSenders.delete(sender);
-  }
-
-  /**
-   * Send one datagram to `dest` through `sender`, in that queue's order.
-   * @param sender - a queue from {@link peerSender}
+   * Send one datagram to `dest` on an unconnected socket, in the order of the sends to that
+   * receiver; a full receiver holds back only the sends to it (`peer-sends.ts`).
+   * @param dest - the receiver
    * @param data - the bytes, or a text sent as UTF-8
-   * @param dest - the peer's `sun_path` bytes
    * @param ancillary - descriptors and credentials, or null
    * @param limits - what may end its wait for room
    * @returns a promise that resolves once the datagram is in the kernel
    */
-  sendTo(sender: Sender, data: Buffer | string, dest: Buffer, ancillary: NativeSendAncillary | null, limits?: SendLimits): Promise<void> {
+  sendTo(dest: Destination, data: Buffer | string, ancillary: NativeSendAncillary | null, limits?: SendLimits): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
-    const fd = this.#fd;
-    return sender.send(() => send(fd, data, dest, ancillary), limits);
+    return this.#peers.send(dest, data, ancillary, limits);
+  }
+
+  /**
+   * Send `datas[i]` to `dests[i]` on an unconnected socket: one `sendmmsg` while there is
+   * room, then per receiver through its queue (`peer-sends.ts`).
+   * @param datas - the datagrams
+   * @param dests - their receivers, by index
+   * @param extras - control data by index, or null for none at all
+   * @param limits - what may end a wait for room
+   * @returns a promise that resolves once all are in the kernel, and how many are so far
+   */
+  sendManyTo(
+    datas: Buffer[],
+    dests: Destination[],
+    extras: Array<NativeSendAncillary | null> | null,
+    limits?: SendLimits,
+  ): { done: Promise<void>; sent: () => number } {
+    if (this.#closed) return { done: Promise.reject(closedError()), sent: () => 0 };
+    return this.#peers.sendMany(datas, dests, extras, limits);
   }
 
   /**
@@ -327,7 +328,7 @@ export class Endpoint {
   setRef(on: boolean): void {
     this.#ref = on;
     this.#sender.setRef(on);
-    for (const sender of this.#peerSenders) sender.setRef(on);
+    this.#peers.setRef(on);
     this.#update();
   }
 
@@ -359,8 +360,7 @@ export class Endpoint {
 
   #finish(err: SystemError): void {
     this.#sender.close(err);
-    for (const sender of this.#peerSenders) sender.close(err);
-    this.#peerSenders.clear();
+    this.#peers.close(err);
     for (const waiter of this.receiver.close())
       waiter.resolve({ data: '', from: undefined, fds: undefined, credentials: undefined, error: err });
   }

@@ -5,11 +5,12 @@
 import type { Buffer } from 'node:buffer';
 
 import { formatAddress, type UnixAddress } from '../address.js';
-import { SocketAncillary, type Credentials } from '../ancillary/ancillary.js';
+import { checkAncillary, SocketAncillary, type Credentials } from '../ancillary/ancillary.js';
 import { badOptions } from '../checks.js';
-import { closedError, codedError, ErrorCodes, invalidArgType } from '../errors.js';
+import { closedError, codedError, ErrorCodes } from '../errors.js';
 import type { Endpoint } from '../lowlevel/endpoint.js';
-import { sendLimits, type SendLimits, type Sender } from '../lowlevel/sender.js';
+import type { Destination } from '../lowlevel/peer-sends.js';
+import { sendLimits, type SendLimits } from '../lowlevel/sender.js';
 import type { Codec } from '../protocol/codec.js';
 
 /** The option names of {@link UnixDatagramServerClient.sendPacket} (an unknown one is refused). */
@@ -35,10 +36,8 @@ export interface ServerSendOptions {
 export interface ServerClientLink<SentPacket> {
   readonly endpoint: Endpoint;
   readonly codec: Codec<SentPacket, unknown>;
-  /** The sender's `sun_path` bytes (empty: unnamed). */
-  readonly rawAddress: Buffer;
-  /** Replies to this sender, in order; waits on this sender's queue only. */
-  readonly sender: Sender;
+  /** The sender (`raw` empty: unnamed); replies to it go out in order and wait on its queue only. */
+  readonly dest: Destination;
 }
 
 /**
@@ -72,7 +71,7 @@ export class UnixDatagramServerClient<SentPacket> {
    * send to; `sendPacket` rejects with `ERR_UNIXGRAM_UNNAMED_PEER`).
    */
   get canReply(): boolean {
-    return this.#link.rawAddress.length > 0;
+    return this.#link.dest.raw.length > 0;
   }
 
   /**
@@ -117,15 +116,13 @@ export class UnixDatagramServerClient<SentPacket> {
     try {
       if (options !== undefined) {
         limits = sendLimits(options);
-        ancillary = options.ancillary;
-        if (ancillary !== undefined && !(ancillary instanceof SocketAncillary))
-          throw invalidArgType('options.ancillary', 'a SocketAncillary', ancillary);
+        ancillary = checkAncillary(options.ancillary);
       }
       data = link.codec.encode(packet);
     } catch (err) {
       return Promise.reject(err);
     }
-    return link.endpoint.sendTo(link.sender, data, link.rawAddress, ancillary?._toSend() ?? null, limits);
+    return link.endpoint.sendTo(link.dest, data, ancillary?._toSend() ?? null, limits);
   }
 
   /** A printable form, e.g. for logs: the sender's address. */

@@ -6,7 +6,6 @@
 import { SocketAncillary } from '../ancillary/ancillary.js';
 import { TimeoutError, invalidArgType } from '../errors.js';
 import type { RawDatagram } from '../lowlevel/receiver.js';
-import type { Sender } from '../lowlevel/sender.js';
 import type { Codec } from '../protocol/codec.js';
 import type { UnixDatagramServerClient } from './client.js';
 
@@ -124,7 +123,6 @@ type Next = RawDatagram | typeof CLOSED | typeof TIMED_OUT;
 /** @internal One sender's queue of packets and its running handler. */
 export class ClientSlot<S, R> {
   readonly client: UnixDatagramServerClient<S>;
-  readonly sender: Sender;
   readonly #host: SlotHost<S, R>;
   readonly #once: boolean;
   #queue: RawDatagram[] = [];
@@ -135,10 +133,9 @@ export class ClientSlot<S, R> {
    * @param once - an unbound sender: its conversation is the one packet (later packets of
    *   unbound senders cannot be told apart)
    */
-  constructor(host: SlotHost<S, R>, client: UnixDatagramServerClient<S>, sender: Sender, once: boolean) {
+  constructor(host: SlotHost<S, R>, client: UnixDatagramServerClient<S>, once: boolean) {
     this.#host = host;
     this.client = client;
-    this.sender = sender;
     this.#once = once;
   }
 
@@ -152,9 +149,12 @@ export class ClientSlot<S, R> {
     return this.#running;
   }
 
-  /** Whether nothing runs, waits or is being sent: the slot can be forgotten. */
+  /**
+   * Whether nothing runs or waits: the slot can be forgotten (replies still waiting stay in
+   * the endpoint's queue for that address, in order).
+   */
   get idle(): boolean {
-    return this.#running === undefined && this.#queue.length === 0 && !this.sender.pending;
+    return this.#running === undefined && this.#queue.length === 0;
   }
 
   /** A packet from this sender: hand it to a waiting conversation or queue it, and run. */

@@ -36,6 +36,9 @@ export interface ServerOptions<SentPacket> {
   signal?: AbortSignal;
 }
 
+/** Options of `UnixDatagramServer.fromFd`: those of `listen` that do not make the socket file. */
+export type ServerFromFdOptions<SentPacket> = Omit<ServerOptions<SentPacket>, 'mode' | 'removeStale'>;
+
 /** Options of `UnixDatagramServer.serveForever`. */
 export interface ServeOptions {
   /**
@@ -48,6 +51,7 @@ export interface ServeOptions {
 /** @internal The option names each server call takes (an unknown one is refused). */
 export const SERVER_OPTION_NAMES = {
   listen: ['mode', 'removeStale', 'passCredentials', 'onError', 'signal'],
+  fromFd: ['passCredentials', 'onError', 'signal'],
   serve: ['signal'],
 } as const satisfies Record<string, readonly string[]>;
 

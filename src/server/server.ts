@@ -6,18 +6,18 @@
 import { Buffer } from 'node:buffer';
 
 import { decodeAddress, encodeAddress, type AddressLike, type UnixAddress } from '../address.js';
-import { checkOptions, checkSignal, checkSignalType } from '../checks.js';
+import { checkFd, checkOptions, checkSignal, checkSignalType } from '../checks.js';
 import { AbortError, closedError, invalidArgType, invalidArgValue } from '../errors.js';
-import { Endpoint } from '../lowlevel/endpoint.js';
+import { Endpoint, type EndpointOptions } from '../lowlevel/endpoint.js';
 import type { Peer, RawDatagram } from '../lowlevel/receiver.js';
 import { bindSocketFile, unlinkSocketFile, type SocketFile } from '../lowlevel/socket-file.js';
 import { codecOf, type Codec } from '../protocol/codec.js';
 import { checkProtocol, type DatagramProtocol } from '../protocol/protocol.js';
 import { UnixDatagramServerClient } from './client.js';
 import { checkHandler, ClientSlot, type RequestHandler, type SlotHost } from './handler.js';
-import { defaultOnError, SERVER_OPTION_NAMES, type ServeOptions, type ServerOptions } from './options.js';
+import { defaultOnError, SERVER_OPTION_NAMES, type ServeOptions, type ServerFromFdOptions, type ServerOptions } from './options.js';
 
-export type { ServeOptions, ServerOptions } from './options.js';
+export type { ServeOptions, ServerFromFdOptions, ServerOptions } from './options.js';
 
 /**
  * Most packets queued for one sender's handler. When a sender has this many waiting, the
@@ -25,6 +25,9 @@ export type { ServeOptions, ServerOptions } from './options.js';
  * nothing is dropped. Reading resumes as that handler catches up.
  */
 export const MAX_QUEUED_PER_CLIENT = 1024;
+
+/** The destination of an unbound sender: none (it cannot be answered). */
+const UNNAMED = { raw: Buffer.alloc(0), key: '' } as const;
 
 /**
  * A server on one Unix datagram socket: each sender address gets its own handler run, so
@@ -93,29 +96,15 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
       throw invalidArgValue('options.mode', 'applies to socket files only (an abstract name has no permissions)', options.mode);
     }
     const codec = codecOf(protocol);
-    let server: UnixDatagramServer<S, R> | undefined;
-    const endpoint = Endpoint.create({
-      addresses: true,
-      text: codec.receivesText,
-      keepAlive: 'open',
-      connected: () => false,
-      onReceived: () => {
-        if (server) server.#pump();
-      },
-    });
+    const start = UnixDatagramServer.#starter(codec, handler, onError);
+    const endpoint = start.endpoint((endpointOptions) => Endpoint.create(endpointOptions));
     let file: SocketFile | undefined;
+    let server: UnixDatagramServer<S, R>;
     try {
       if (options.passCredentials) endpoint.passCredentials();
       if ('path' in local) file = bindSocketFile(endpoint, local.path, options);
       else endpoint.bind(raw);
-      server = new UnixDatagramServer(
-        endpoint,
-        codec,
-        handler,
-        file,
-        'path' in local ? local : decodeAddress(endpoint.localAddress()),
-        onError,
-      );
+      server = start.serve(endpoint, file, 'path' in local ? local : undefined);
     } catch (err) {
       endpoint.close();
       if (file) unlinkSocketFile(file);
@@ -123,6 +112,66 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
     }
     if (signal) server.#closeOn(signal);
     return server;
+  }
+
+  /**
+   * Serve on an existing bound `AF_UNIX` `SOCK_DGRAM` socket, e.g. one systemd passed
+   * (socket activation) or a parent process bound. The server owns it from now on and closes
+   * it, and never unlinks a socket file it did not create. The arguments are checked before
+   * the descriptor is touched, and on every failure the descriptor is left open and yours.
+   * @param fd - the descriptor
+   * @param protocol - how packets are encoded
+   * @param handler - as for {@link listen}
+   * @param options - credentials, error hook, a signal that closes the server
+   * @returns the serving server
+   * @throws `ERR_UNIXGRAM_NOT_UNIX_DGRAM` if `fd` is not such a socket;
+   * `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` / `ERR_INVALID_ARG_VALUE` for bad arguments;
+   * an `AbortError` if the signal is already aborted
+   */
+  static fromFd<S, R>(
+    fd: number,
+    protocol: DatagramProtocol<S, R>,
+    handler: NoInfer<RequestHandler<S, R>>,
+    options: ServerFromFdOptions<NoInfer<S>> = {},
+  ): UnixDatagramServer<S, R> {
+    checkFd(fd);
+    checkProtocol(protocol);
+    checkHandler(handler);
+    checkOptions(options, SERVER_OPTION_NAMES.fromFd);
+    const { onError } = options;
+    if (onError !== undefined && typeof onError !== 'function') throw invalidArgType('options.onError', 'a function', onError);
+    const signal = checkSignal(options.signal);
+    const start = UnixDatagramServer.#starter(codecOf(protocol), handler, onError);
+    const endpoint = start.endpoint((endpointOptions) => Endpoint.adopt(fd, endpointOptions));
+    let server: UnixDatagramServer<S, R>;
+    try {
+      if (options.passCredentials) endpoint.passCredentials();
+      server = start.serve(endpoint, undefined, undefined);
+    } catch (err) {
+      endpoint.release();
+      throw err;
+    }
+    if (signal) server.#closeOn(signal);
+    return server;
+  }
+
+  /** How `listen` and `fromFd` make the endpoint and then the server on it. */
+  static #starter<S, R>(codec: Codec<S, R>, handler: RequestHandler<S, R>, onError: ServerOptions<S>['onError']) {
+    let server: UnixDatagramServer<S, R> | undefined;
+    return {
+      endpoint: (make: (options: EndpointOptions) => Endpoint): Endpoint =>
+        make({
+          addresses: true,
+          text: codec.receivesText,
+          keepAlive: 'open',
+          connected: () => false,
+          onReceived: () => {
+            if (server) server.#pump();
+          },
+        }),
+      serve: (endpoint: Endpoint, file: SocketFile | undefined, local: UnixAddress | undefined): UnixDatagramServer<S, R> =>
+        (server = new UnixDatagramServer(endpoint, codec, handler, file, local ?? decodeAddress(endpoint.localAddress()), onError)),
+    };
   }
 
   private constructor(
@@ -208,7 +257,8 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
    * Stop serving: close the socket, end conversations waiting for a packet (their
    * generators are `return()`ed), reject replies still waiting with `ERR_UNIXGRAM_CLOSED`,
    * close descriptors of packets not handled, unlink the socket file if it is still the one
-   * this server created, and wait for handlers still running. Idempotent.
+   * this server created, and wait for handlers still running. Idempotent. A handler that
+   * closes its server must not await this (it would wait for itself): `void server.close()`.
    */
   close(): Promise<void> {
     this.#closing ??= this.#close();
@@ -294,21 +344,16 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
   }
 
   #newSlot(from: Peer | undefined, once: boolean): ClientSlot<SentPacket, ReceivedPacket> {
-    let slot: ClientSlot<SentPacket, ReceivedPacket> | undefined;
-    const sender = this.#endpoint.peerSender(() => slot && this.#forgetIfIdle(slot));
-    const rawAddress = from?.raw ?? Buffer.alloc(0);
     const client = new UnixDatagramServerClient<SentPacket>(
-      { endpoint: this.#endpoint, codec: this.#host.codec, rawAddress, sender },
+      { endpoint: this.#endpoint, codec: this.#host.codec, dest: from ?? UNNAMED },
       from?.address ?? { unnamed: true },
     );
-    slot = new ClientSlot(this.#host, client, sender, once);
-    return slot;
+    return new ClientSlot(this.#host, client, once);
   }
 
   #forgetIfIdle(slot: ClientSlot<SentPacket, ReceivedPacket>): void {
     if (!slot.idle || this.closed) return;
     this.#anonymous.delete(slot);
-    this.#endpoint.dropPeerSender(slot.sender);
     const key = this.#keys.get(slot);
     if (key !== undefined && this.#slots.get(key) === slot) this.#slots.delete(key);
   }
