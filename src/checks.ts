@@ -75,3 +75,13 @@ export function checkSignal(signal: unknown): AbortSignal | undefined {
 
 /** The options of a call given none (shared: no object per call). */
 export const NO_OPTIONS = Object.freeze({});
+
+/**
+ * A descriptor argument, checked (before it is touched).
+ * @param fd - what the caller passed
+ * @throws `ERR_INVALID_ARG_TYPE` for a non-number, `ERR_OUT_OF_RANGE` for anything but an integer >= 0
+ */
+export function checkFd(fd: unknown): asserts fd is number {
+  if (typeof fd !== 'number') throw invalidArgType('fd', 'of type number', fd);
+  if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw outOfRange('fd', 'an integer >= 0', fd);
+}

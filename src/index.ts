@@ -6,6 +6,16 @@
 export { UnixDatagramClient } from './client/client.js';
 export type { ConnectOptions, SendOptions, SendManyOptions, RecvOptions, IterOptions } from './client/options.js';
 export type { SyncRecvOptions, SyncSendOptions } from './client/sync.js';
+export { UnixDatagramEndpoint } from './endpoint/endpoint.js';
+export type {
+  BindAddress,
+  BindOptions,
+  PacketTo,
+  ReceivedFrom,
+  RecvFromOptions,
+  SendManyToOptions,
+  SendToOptions,
+} from './endpoint/options.js';
 export { SocketProxy } from './lowlevel/socket-proxy.js';
 export { DatagramProtocol } from './protocol/protocol.js';
 export type { Serializer } from './protocol/protocol.js';
@@ -23,7 +33,7 @@ export type { UnixAddress, AddressLike } from './address.js';
 export { DatagramProtocolParseError, TimeoutError, AbortError, ErrorCodes } from './errors.js';
 export type { SystemError } from './errors.js';
 export { UnixDatagramServer, MAX_QUEUED_PER_CLIENT } from './server/server.js';
-export type { ServeOptions, ServerOptions } from './server/options.js';
+export type { ServeOptions, ServerFromFdOptions, ServerOptions } from './server/options.js';
 export { UnixDatagramServerClient } from './server/client.js';
 export type { ServerSendOptions } from './server/client.js';
 export type { ConversationHandler, PacketHandler, RequestHandler, RecvParams } from './server/handler.js';

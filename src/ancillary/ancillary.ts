@@ -2,7 +2,7 @@
  * Control messages: file descriptors (`SCM_RIGHTS`) and credentials (`SCM_CREDENTIALS`).
  * @packageDocumentation
  */
-import { checkOptions } from '../checks.js';
+import { checkFd, checkOptions } from '../checks.js';
 import { invalidArgType, outOfRange } from '../errors.js';
 import * as binding from '../native/binding.js';
 import type { NativeSendAncillary } from '../native/binding.js';
@@ -64,10 +64,7 @@ function isIterable(value: unknown): value is Iterable<unknown> {
 function checkFds(fds: unknown): number[] {
   if (!isIterable(fds)) throw invalidArgType('fds', 'an iterable of file descriptor numbers', fds);
   const list = [...fds];
-  for (const fd of list) {
-    if (typeof fd !== 'number') throw invalidArgType('fd', 'of type number', fd);
-    if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw outOfRange('fd', 'an integer >= 0', fd);
-  }
+  for (const fd of list) checkFd(fd);
   return list as number[];
 }
 
@@ -220,4 +217,16 @@ export class SocketAncillary {
     if (fds) this.#received.push(fds);
     if (credentials) this.#receivedCredentials.push(credentials);
   }
+}
+
+/**
+ * @internal An `ancillary` argument, checked.
+ * @param ancillary - what the caller passed
+ * @param name - the argument's name, for the error
+ * @returns the {@link SocketAncillary}, or `undefined` for none
+ * @throws `ERR_INVALID_ARG_TYPE` for anything else
+ */
+export function checkAncillary(ancillary: unknown, name = 'options.ancillary'): SocketAncillary | undefined {
+  if (ancillary !== undefined && !(ancillary instanceof SocketAncillary)) throw invalidArgType(name, 'a SocketAncillary', ancillary);
+  return ancillary;
 }

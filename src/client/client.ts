@@ -5,9 +5,9 @@
 import { Buffer } from 'node:buffer';
 
 import { encodeAddress, decodeAddress, type AddressLike, type UnixAddress } from '../address.js';
-import { SocketAncillary } from '../ancillary/ancillary.js';
-import { checkOptions, checkSignalType, checkTimeout, NO_OPTIONS } from '../checks.js';
-import { AbortError, closedError, invalidArgType, outOfRange, TimeoutError } from '../errors.js';
+import { checkAncillary, type SocketAncillary } from '../ancillary/ancillary.js';
+import { checkFd, checkOptions, checkSignalType, checkTimeout, NO_OPTIONS } from '../checks.js';
+import { AbortError, closedError, invalidArgType, TimeoutError } from '../errors.js';
 import { Endpoint, type EndpointOptions } from '../lowlevel/endpoint.js';
 import type { RawDatagram } from '../lowlevel/receiver.js';
 import { sendLimits, type SendLimits } from '../lowlevel/sender.js';
@@ -110,8 +110,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
    * `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for bad arguments
    */
   static fromFd<S, R>(fd: number, protocol: DatagramProtocol<S, R>): UnixDatagramClient<S, R> {
-    if (typeof fd !== 'number') throw invalidArgType('fd', 'of type number', fd);
-    if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw outOfRange('fd', 'an integer >= 0', fd);
+    checkFd(fd);
     checkProtocol(protocol);
     const codec = codecOf(protocol);
     const endpoint = Endpoint.adopt(fd, endpointOptions(codec));
@@ -458,12 +457,6 @@ function localAddressOf(options: ConnectOptions): Buffer | null {
   if (options.localAddress === undefined) return process.platform === 'linux' ? Buffer.alloc(0) : null;
   if (options.localAddress === null) return null;
   return encodeAddress(options.localAddress, 'localAddress');
-}
-
-/** An `ancillary` option, checked. */
-function checkAncillary(ancillary: unknown, name = 'options.ancillary'): SocketAncillary | undefined {
-  if (ancillary !== undefined && !(ancillary instanceof SocketAncillary)) throw invalidArgType(name, 'a SocketAncillary', ancillary);
-  return ancillary;
 }
 
 /** `err` with `sent`: how many packets of a `sendPackets` call went out before it. */
