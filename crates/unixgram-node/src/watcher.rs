@@ -238,8 +238,38 @@ fn handle_event(shared: &Shared, status: c_int, events: c_int) {
         (inner.env, batch, writable)
     };
     // No borrow is held from here on: JS may do anything, including close().
+    let mut read = batch.len();
     deliver(shared, env, batch, writable, Call::FromLoop);
+    // A queue that held more than one datagram is being refilled while JS ran (a receiver
+    // bound at a path gets at most max_dgram_qlen, 10 by default, per read): read again now
+    // rather than through another trip round the loop, while JS still wants data.
+    let mut rounds = 1;
+    while read > 1 && rounds < WAKEUP_MAX_ROUNDS {
+        let batch = {
+            let Ok(mut inner) = shared.try_borrow_mut() else {
+                return;
+            };
+            let inner = &mut *inner;
+            if inner.is_closed() || inner.watch.interest & uv::READABLE == 0 {
+                return;
+            }
+            let Some(sock) = inner.sock.as_mut() else {
+                return;
+            };
+            drain(sock, &mut inner.addresses)
+        };
+        if batch.is_empty() {
+            return;
+        }
+        read = batch.len();
+        rounds += 1;
+        deliver(shared, env, batch, false, Call::FromLoop);
+    }
 }
+
+/// At most this many reads (each up to `BATCH_MAX_DATAGRAMS`) per wakeup, so one busy
+/// socket cannot starve the loop's other work.
+const WAKEUP_MAX_ROUNDS: usize = 4;
 
 /// Drain what is queued now, without waiting, and deliver it through the callback at once
 /// (within this JS call, outside the loop). Returns whether anything was read.

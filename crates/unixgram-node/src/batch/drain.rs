@@ -48,6 +48,11 @@ impl Batch {
         self.meta.is_empty()
     }
 
+    /// How many entries it holds (datagrams, and errors in their place).
+    pub fn len(&self) -> usize {
+        self.meta.len() / 2
+    }
+
     /// A batch of one error entry (a failed poll).
     pub fn error(e: CoreError) -> Self {
         let mut batch = Self::default();
