@@ -6,6 +6,7 @@ import type { Buffer } from 'node:buffer';
 
 import { formatAddress, type UnixAddress } from '../address.js';
 import { checkAncillary, SocketAncillary, type Credentials } from '../ancillary/ancillary.js';
+import type { ReceivedFds } from '../ancillary/received-fds.js';
 import { badOptions } from '../checks.js';
 import { closedError, codedError, ErrorCodes } from '../errors.js';
 import type { Endpoint } from '../lowlevel/endpoint.js';
@@ -58,6 +59,7 @@ export class UnixDatagramServerClient<SentPacket> {
   readonly address: UnixAddress;
   readonly #link: ServerClientLink<SentPacket>;
   #ancillary: SocketAncillary | undefined;
+  #fds: ReceivedFds | undefined;
   #credentials: Credentials | undefined;
 
   /** @internal Created by the server, one per sender address. */
@@ -80,7 +82,11 @@ export class UnixDatagramServerClient<SentPacket> {
    * handler returns, a generator handler yields again).
    */
   get ancillary(): SocketAncillary {
-    this.#ancillary ??= new SocketAncillary();
+    if (this.#ancillary === undefined) {
+      // Made on first use: most handlers never look, and most packets carry nothing.
+      this.#ancillary = new SocketAncillary();
+      this.#ancillary._receive(this.#fds, this.#credentials);
+    }
     return this.#ancillary;
   }
 
@@ -130,16 +136,18 @@ export class UnixDatagramServerClient<SentPacket> {
     return formatAddress(this.address);
   }
 
-  /** @internal Set the packet being handled: its ancillary (descriptors not stolen are closed by `_end`) and credentials. */
-  _begin(ancillary: SocketAncillary, credentials: Credentials | undefined): void {
-    this.#ancillary = ancillary;
+  /** @internal Set the packet being handled: its descriptors (closed by `_end` unless stolen) and credentials. */
+  _begin(fds: ReceivedFds | undefined, credentials: Credentials | undefined): void {
+    this.#fds = fds;
     this.#credentials = credentials;
   }
 
   /** @internal The step for the current packet is over: close descriptors not stolen. */
   _end(): void {
-    this.#ancillary?.close();
+    if (this.#ancillary) this.#ancillary.close();
+    else this.#fds?.close();
     this.#ancillary = undefined;
+    this.#fds = undefined;
     this.#credentials = undefined;
   }
 }

@@ -3,7 +3,6 @@
  * sender in order, one handler run (or conversation) at a time.
  * @packageDocumentation
  */
-import { SocketAncillary } from '../ancillary/ancillary.js';
 import { TimeoutError, invalidArgType } from '../errors.js';
 import type { RawDatagram } from '../lowlevel/receiver.js';
 import type { Codec } from '../protocol/codec.js';
@@ -128,6 +127,7 @@ export class ClientSlot<S, R> {
   #queue: RawDatagram[] = [];
   #waiter: ((next: Next) => void) | undefined;
   #running: Promise<void> | undefined;
+  #driving = false;
 
   /**
    * @param once - an unbound sender: its conversation is the one packet (later packets of
@@ -170,12 +170,21 @@ export class ClientSlot<S, R> {
   }
 
   #start(): void {
-    if (this.#running !== undefined || this.#queue.length === 0 || this.#host.closed()) return;
-    this.#running = this.#run().finally(() => {
-      this.#running = undefined;
-      this.#start();
-      this.#host.settled(this);
-    });
+    // While `#drive` runs (a handler pushed a packet of this sender), its loop takes it.
+    if (this.#running !== undefined || this.#driving || this.#queue.length === 0 || this.#host.closed()) return;
+    const handler = this.#host.handler;
+    if (isConversationHandler(handler)) {
+      this.#running = this.#converseAll(handler).finally(() => this.#settle());
+      return;
+    }
+    this.#drive(handler);
+  }
+
+  /** The run ended: start again if packets came meanwhile, else tell the server. */
+  #settle(): void {
+    this.#running = undefined;
+    this.#start();
+    if (this.#running === undefined) this.#host.settled(this);
   }
 
   /** The server closed (and its endpoint failed the replies waiting): end a waiting conversation, close what is queued. */
@@ -187,28 +196,60 @@ export class ClientSlot<S, R> {
     waiter?.(CLOSED);
   }
 
-  async #run(): Promise<void> {
+  async #converseAll(handler: ConversationHandler<S, R>): Promise<void> {
     // Let the caller (the server's read loop) finish its batch first.
     await Promise.resolve();
-    const host = this.#host;
-    if (isConversationHandler(host.handler)) {
-      while (this.#queue.length > 0 && !host.closed()) await this.#converse(host.handler);
-    } else {
-      for (let raw = this.#take(); raw !== undefined && !host.closed(); raw = this.#take()) await this.#handle(host.handler, raw);
-    }
+    while (this.#queue.length > 0 && !this.#host.closed()) await this.#converse(handler);
   }
 
-  async #handle(handler: PacketHandler<S, R>, raw: RawDatagram): Promise<void> {
-    const packet = this.#parse(raw);
-    if (packet === undefined) return;
-    this.client._begin(this.#receivedAncillary(raw), raw.credentials);
+  /**
+   * Handle the queued packets in order, at once: one after the other while each handler
+   * call returns no promise (or one that settles, then the rest follow it). No promise,
+   * generator or object is made per packet beyond what the handler itself makes.
+   */
+  #drive(handler: PacketHandler<S, R>): void {
+    this.#driving = true;
     try {
-      await handler(packet.value, this.client);
-    } catch (err) {
-      this.#host.report(err, this.client);
+      while (!this.#host.closed()) {
+        const raw = this.#take();
+        if (raw === undefined) break;
+        const pending = this.#handle(handler, raw);
+        if (pending !== undefined) {
+          this.#running = pending.then(() => this.#settle());
+          return;
+        }
+      }
     } finally {
-      this.client._end();
+      this.#driving = false;
     }
+    this.#host.settled(this);
+  }
+
+  /** Run `handler` for `raw`: undefined if it finished, else a promise that settles when it does (never rejects). */
+  #handle(handler: PacketHandler<S, R>, raw: RawDatagram): Promise<void> | undefined {
+    const packet = this.#parse(raw);
+    if (packet === undefined) return undefined;
+    const client = this.client;
+    client._begin(raw.fds, raw.credentials);
+    let result: unknown;
+    try {
+      result = handler(packet.value, client);
+    } catch (err) {
+      client._end();
+      this.#host.report(err, client);
+      return undefined;
+    }
+    if (typeof result !== 'object' || result === null || typeof (result as PromiseLike<unknown>).then !== 'function') {
+      client._end();
+      return undefined;
+    }
+    return Promise.resolve(result as PromiseLike<unknown>).then(
+      () => client._end(),
+      (err: unknown) => {
+        client._end();
+        this.#host.report(err, client);
+      },
+    );
   }
 
   async #converse(handler: ConversationHandler<S, R>): Promise<void> {
@@ -252,7 +293,7 @@ export class ClientSlot<S, R> {
           if (parsed === undefined) continue;
           current = { raw: next, value: parsed.value };
         }
-        this.client._begin(this.#receivedAncillary(current.raw), current.raw.credentials);
+        this.client._begin(current.raw.fds, current.raw.credentials);
         try {
           step = await gen.next(current.value);
         } finally {
@@ -299,11 +340,5 @@ export class ClientSlot<S, R> {
       this.#host.report(err, this.client);
       return undefined;
     }
-  }
-
-  #receivedAncillary(raw: RawDatagram): SocketAncillary {
-    const ancillary = new SocketAncillary();
-    ancillary._receive(raw.fds, raw.credentials);
-    return ancillary;
   }
 }

@@ -26,6 +26,12 @@ export type { ServeOptions, ServerFromFdOptions, ServerOptions } from './options
  */
 export const MAX_QUEUED_PER_CLIENT = 1024;
 
+/**
+ * Slots of bound senders kept while idle (a sender that sends again reuses its slot and
+ * client object); beyond this many, the idle ones are forgotten.
+ */
+const IDLE_SLOTS_SWEEP = 256;
+
 /** The destination of an unbound sender: none (it cannot be answered). */
 const UNNAMED = { raw: Buffer.alloc(0), key: '' } as const;
 
@@ -52,7 +58,6 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
   readonly #slots = new Map<string, ClientSlot<SentPacket, ReceivedPacket>>();
   /** Slots of unbound senders (one per packet) still running. */
   readonly #anonymous = new Set<ClientSlot<SentPacket, ReceivedPacket>>();
-  readonly #keys = new WeakMap<ClientSlot<SentPacket, ReceivedPacket>, string>();
   readonly #file: SocketFile | undefined;
   readonly #local: UnixAddress;
   readonly #onError: (error: unknown, client: UnixDatagramServerClient<SentPacket> | undefined) => void;
@@ -335,9 +340,9 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
     const key = from.key;
     let slot = this.#slots.get(key);
     if (!slot) {
+      if (this.#slots.size >= IDLE_SLOTS_SWEEP) this.#sweep();
       slot = this.#newSlot(from, false);
       this.#slots.set(key, slot);
-      this.#keys.set(slot, key);
     }
     slot.push(raw);
     if (slot.queued >= MAX_QUEUED_PER_CLIENT) this.#full.add(slot);
@@ -351,11 +356,17 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
     return new ClientSlot(this.#host, client, once);
   }
 
+  /**
+   * A slot's run ended. An unbound sender's slot is done; a bound sender's stays while it
+   * may send again (its next packet then costs no new slot), until idle slots are swept.
+   */
   #forgetIfIdle(slot: ClientSlot<SentPacket, ReceivedPacket>): void {
-    if (!slot.idle || this.closed) return;
-    this.#anonymous.delete(slot);
-    const key = this.#keys.get(slot);
-    if (key !== undefined && this.#slots.get(key) === slot) this.#slots.delete(key);
+    if (slot.idle && !this.closed) this.#anonymous.delete(slot);
+  }
+
+  /** Forget the idle slots of bound senders: called when there are many. */
+  #sweep(): void {
+    for (const [key, slot] of this.#slots) if (slot.idle) this.#slots.delete(key);
   }
 
   #report(err: unknown, client: UnixDatagramServerClient<SentPacket> | undefined): void {
