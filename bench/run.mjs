@@ -49,7 +49,7 @@ const brokenLib = (row) => Object.keys(broken).find((k) => row.library.startsWit
 const records = [];
 let memory = null;
 if (!memoryOnly) {
-  let list = rows(settings.payloads);
+  let list = await rows(settings.payloads);
   if (only) list = list.filter((r) => only.test(`${r.scenario} ${r.payload} ${r.library}`));
   // Rows of one scenario and payload are measured together, their rounds interleaved.
   const groups = [];

@@ -1,6 +1,8 @@
 /* C reference round trip: "ping" sends a datagram and waits for the echo with epoll_wait +
  * recv, "echo" sends back what it receives. Both ends use epoll, as a server would.
- * usage: pingpong ping|echo --self P --peer P [--fd N] --size N --secs T */
+ * echo --listen: bound at --self and never connected, as a server: recvfrom() and sendto()
+ * back to the sender's address (the ping is bound and connected to it).
+ * usage: pingpong ping|echo --self P --peer P [--fd N] [--listen] --size N --secs T */
 #include "common.h"
 #include <sys/epoll.h>
 
@@ -9,9 +11,10 @@ static int cmp(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-static ssize_t wait_recv(int ep, int s, char *buf) {
+static ssize_t wait_recv(int ep, int s, char *buf, struct sockaddr_un *from, socklen_t *fromlen) {
   for (;;) {
-    ssize_t r = recv(s, buf, MAX_DGRAM, 0);
+    if (fromlen) *fromlen = sizeof *from;
+    ssize_t r = recvfrom(s, buf, MAX_DGRAM, 0, (struct sockaddr *)from, fromlen);
     if (r >= 0) return r;
     if (errno != EAGAIN) die("recv");
     struct epoll_event out;
@@ -32,15 +35,25 @@ int main(int argc, char **argv) {
   if (epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev) < 0) die("epoll_ctl");
   static char buf[MAX_DGRAM];
   if (!ping) {
-    connect_peer(s, argc, argv);
+    int listen = arg_flag(argc, argv, "--listen");
+    if (!listen) connect_peer(s, argc, argv);
     say("ready {}");
     long n = 0;
     double c0 = 0;
+    struct sockaddr_un from;
+    socklen_t fromlen;
     for (;;) {
-      ssize_t r = wait_recv(ep, s, buf);
+      ssize_t r = wait_recv(ep, s, buf, listen ? &from : NULL, listen ? &fromlen : NULL);
       if (r > 0 && buf[0] == MARK_END) break;
       if (n++ == 0) c0 = cpu_us();
-      if (send(s, buf, r, 0) < 0) die("send");
+      if (!listen) {
+        if (send(s, buf, r, 0) < 0) die("send");
+      } else if (fromlen <= offsetof(struct sockaddr_un, sun_path)) {
+        fprintf(stderr, "pingpong: an unnamed sender cannot be answered\n");
+        return 2;
+      } else if (sendto(s, buf, r, 0, (struct sockaddr *)&from, fromlen) < 0) {
+        die("sendto"); /* one datagram in flight: the ping's queue always has room */
+      }
     }
     printf("result {\"count\":%ld,\"cpu_us\":%.0f,\"hwm_kb\":%ld}\n", n, cpu_us() - c0, hwm_kb());
     return 0;
@@ -54,12 +67,12 @@ int main(int argc, char **argv) {
   double t0 = now_s(), c0 = cpu_us(), t = t0;
   for (int i = 0; i < 200; i++) { /* warm-up, not recorded */
     if (send(s, buf, size, 0) < 0) die("send");
-    wait_recv(ep, s, buf);
+    wait_recv(ep, s, buf, NULL, NULL);
   }
   while (t - t0 < secs && n < cap) {
     double a = now_s();
     if (send(s, buf, size, 0) < 0) die("send");
-    wait_recv(ep, s, buf);
+    wait_recv(ep, s, buf, NULL, NULL);
     t = now_s();
     rtt[n++] = (t - a) * 1e6;
   }

@@ -1,7 +1,9 @@
 /* C reference receiver: epoll_wait, then drain with recv() until EAGAIN (one syscall per
  * datagram), or with recvmmsg() (--mmsg, up to 64 per syscall). --fds: each datagram
  * carries descriptors (SCM_RIGHTS), which are closed. Stops at the end marker.
- * usage: recv --self P [--peer P --connect] [--fd N] [--mmsg] [--fds] [--size N] */
+ * It connects to --peer only with --connect; otherwise (and with --listen, the deployed
+ * setting) it is bound at --self and receives from anyone, as a server does.
+ * usage: recv --self P [--peer P --connect | --listen] [--fd N] [--mmsg] [--fds] [--size N] */
 #include "common.h"
 #include <sys/epoll.h>
 
@@ -42,7 +44,7 @@ static int got(const char *buf, ssize_t len, int flags) {
 int main(int argc, char **argv) {
   int mmsg = arg_flag(argc, argv, "--mmsg"), want_fds = arg_flag(argc, argv, "--fds");
   int s = open_socket(argc, argv, 1);
-  if (arg_flag(argc, argv, "--connect")) connect_peer(s, argc, argv); /* else: from anyone */
+  if (arg_flag(argc, argv, "--connect") && !arg_flag(argc, argv, "--listen")) connect_peer(s, argc, argv); /* else: from anyone */
   int ep = epoll_create1(EPOLL_CLOEXEC);
   struct epoll_event ev = {.events = EPOLLIN, .data.fd = s};
   if (epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev) < 0) die("epoll_ctl");

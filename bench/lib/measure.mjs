@@ -40,6 +40,7 @@ export async function runOnce(row, secs) {
     size: row.size,
     secs,
     socketpair: row.socketpair,
+    setting: row.setting,
     timeoutMs: timeoutMs(secs),
   });
   return res.ok ? { ok: true, ...extract(row, res) } : res;
@@ -48,7 +49,7 @@ export async function runOnce(row, secs) {
 /** A short C reference run of `kind` (a key of REFERENCES); null if it failed. */
 async function runReference(kind, size, secs) {
   const ref = REFERENCES[kind];
-  const r = await runOnce({ ...ref, size, socketpair: false, metric: kind === 'rtt' ? 'rtt' : 'rate' }, secs);
+  const r = await runOnce({ metric: kind === 'rtt' ? 'rtt' : 'rate', ...ref, size, socketpair: false }, secs);
   return r.ok ? r.value : null;
 }
 

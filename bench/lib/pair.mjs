@@ -3,7 +3,12 @@
 // its own path and, if it connects, connects to the sender's ("ready {json}"), then the
 // sender is told "go {json}" and connects to the receiver. Two unixgram ends (whose connect
 // binds and connects in one call) get the two ends of a socketpair instead, as fd 3.
-import { mkdtempSync, rmSync } from 'node:fs';
+// Settings (`setting`) for where users deploy a receiver: 'listen': the receiver (or echo)
+// is told `--listen`: it binds r.sock and never connects; the sender (or ping) connects to
+// it. 'adopt': the same, but the harness binds r.sock itself (unixgram's
+// UnixDatagramEndpoint) and hands the receiver that socket as fd 3, as a service manager
+// hands a daemon its socket.
+import { closeSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Peer } from './proc.mjs';
@@ -19,14 +24,17 @@ const RECEIVER_CPU = 1;
  * @param {number} [o.secs] - the sender's time budget
  * @param {number} [o.count] - or a fixed number of datagrams
  * @param {boolean} [o.socketpair] - hand both ends a socketpair
+ * @param {'listen' | 'adopt'} [o.setting] - the deployed settings (see above); default: today's
  * @param {number} o.timeoutMs - hard limit per process
  * @returns {Promise<{ok: true, send: object, recv: object} | {ok: false, error: string}>}
  */
-export async function runPair({ sender, receiver, size, secs = 1, count = 0, socketpair = false, timeoutMs }) {
+export async function runPair({ sender, receiver, size, secs = 1, count = 0, socketpair = false, setting, timeoutMs }) {
   const dir = mkdtempSync(join(tmpdir(), 'ugbench-'));
   const budget = count ? ['--count', String(count)] : ['--secs', String(secs)];
   const common = ['--size', String(size), ...budget];
+  const listen = setting === 'listen' || setting === 'adopt' ? ['--listen'] : [];
   let pair = null;
+  let bound = null; // 'adopt': the receiver's socket, bound by the harness
   if (socketpair) pair = await makeSocketpair();
   const addr = (self, peer, i) => (pair ? ['--fd', '3'] : ['--self', join(dir, self), '--peer', join(dir, peer)]);
   const fds = (i) => (pair ? [pair.fds[i]] : []);
@@ -41,16 +49,24 @@ export async function runPair({ sender, receiver, size, secs = 1, count = 0, soc
     });
     peers.push(s);
     if ((await s.waitLine('bound')) === null) return { ok: false, error: await s.failure() };
+    if (setting === 'adopt') {
+      try {
+        bound = await bindForChild(join(dir, 'r.sock'));
+      } catch (err) {
+        return { ok: false, error: `harness: UnixDatagramEndpoint.bind failed: ${err.message}` };
+      }
+    }
     const r = new Peer({
       ...receiver,
-      args: [...receiver.args, ...addr('r.sock', 's.sock'), ...common],
+      args: [...receiver.args, ...(bound ? ['--fd', '3'] : addr('r.sock', 's.sock')), ...listen, ...common],
       cpu: RECEIVER_CPU,
       timeoutMs,
-      extraFds: fds(1),
+      extraFds: bound ? [bound.fd] : fds(1),
     });
     peers.push(r);
     pair?.close();
     pair = null;
+    bound?.closeFd(); // the child has its own copy now
     const ready = await r.waitLine('ready');
     if (ready === null) return { ok: false, error: await r.failure() };
     s.send(`go ${ready || '{}'}`);
@@ -65,8 +81,42 @@ export async function runPair({ sender, receiver, size, secs = 1, count = 0, soc
   } finally {
     for (const p of peers) p.kill();
     pair?.close();
+    await bound?.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Whether unixgram's dist/ has `UnixDatagramEndpoint` (the 'adopt' setting and the endpoint rows need it). */
+export async function hasEndpoint() {
+  try {
+    return typeof (await import('../../dist/index.js')).UnixDatagramEndpoint?.bind === 'function';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A socket bound at `path` for a child: `fd` (a duplicate, for the child's stdio), closed
+ * here with `closeFd()` once the child has it. The harness keeps its endpoint open, unread,
+ * until `close()` (as a service manager keeps the socket it hands a daemon): nothing reads
+ * from it while nobody waits for a packet, and closing it may unlink the socket file.
+ */
+async function bindForChild(path) {
+  const { UnixDatagramEndpoint, DatagramProtocol, BytesSerializer } = await import('../../dist/index.js');
+  const endpoint = await UnixDatagramEndpoint.bind(path, new DatagramProtocol(new BytesSerializer()));
+  endpoint.unref?.();
+  let fd = endpoint.dupFd();
+  return {
+    fd,
+    closeFd() {
+      if (fd >= 0) closeSync(fd);
+      fd = -1;
+    },
+    async close() {
+      this.closeFd();
+      await endpoint.close();
+    },
+  };
 }
 
 // A connected AF_UNIX/SOCK_DGRAM pair made with unixgram itself (Node has no other way).

@@ -1,8 +1,21 @@
 // The table printed on stdout (also pasted into the README) and the memory summary.
+import { readFileSync } from 'node:fs';
+import { C_MMSG, SENDERS } from './scenarios.mjs';
 
 const fmtRate = (x) => (x === null ? '—' : x >= 1e6 ? `${(x / 1e6).toFixed(2)} M/s` : `${Math.round(x / 1e3)} k/s`);
 const fmtRatio = (x) => (x === null || x === undefined ? '—' : `${x.toFixed(2)}×`);
 const fmtNum = (x, d = 1) => (x === null || x === undefined ? '—' : x.toFixed(d));
+
+/** The kernel's bound on a receiver's queue, as the tables' titles state it. */
+const qlen = (() => {
+  try {
+    return `max_dgram_qlen ${readFileSync('/proc/sys/net/unix/max_dgram_qlen', 'utf8').trim()}`;
+  } catch {
+    return 'max_dgram_qlen unknown';
+  }
+})();
+const DEPLOYED = 'Receive where users deploy: X bound at a path, not connected';
+const FAST = `non-blocking sendmmsg ×${C_MMSG}, poll(POLLOUT) on EAGAIN`;
 
 const TITLES = {
   recv: 'Receive: C sender → X receiver',
@@ -10,6 +23,16 @@ const TITLES = {
   'node-node': 'Node → Node: X at both ends',
   rtt: 'Round trip, 64 B, X at both ends (p50 / p99; ratios are X / C, lower is better)',
   'fd-pass': 'fd passing: C sender, 1 fd per datagram, received and closed by X',
+  'recv-bound': `${DEPLOYED}; one C sender bound at a path, connected to it, ${FAST}; ${qlen}`,
+  'recv-unnamed': `${DEPLOYED}; one unnamed C sender (like logger), connected to it, ${FAST}; ${qlen}`,
+  'recv-16-bound': `${DEPLOYED}; ${SENDERS} concurrent C senders, each bound at a path and connected to it, ${FAST}, round-robin; ${qlen}`,
+  'node-node-bound':
+    `Node → Node where users deploy: X receiver bound at a path, not connected; X sender bound at a path, connected to it; ${qlen}` +
+    ` (× C: C ${FAST} → C epoll+recv, same setting; net: a unix stream server, as before)`,
+  'rtt-server':
+    `Round trip through a server, 64 B: X echo bound at a path, not connected, answering each datagram at its sender's address; ` +
+    `ping connected to it (C, unix-dgram: bound at a path; unixgram: autobound client); ${qlen} (p50 / p99; ratios are X / C, lower is better)`,
+  'fd-pass-bound': `fd passing where users deploy: X bound at a path, not connected; one C sender bound at a path, connected to it, ${FAST}, 1 fd per 64 B datagram, closed by X; ${qlen}`,
 };
 
 /** A Markdown table per scenario. */
@@ -18,7 +41,7 @@ export function table(records) {
   for (const scenario of Object.keys(TITLES)) {
     const recs = records.filter((r) => r.scenario === scenario);
     if (!recs.length) continue;
-    const rtt = scenario === 'rtt';
+    const rtt = recs[0].metric === 'rtt_p50_us';
     out.push(`### ${TITLES[scenario]}`, '');
     out.push(
       `| payload | library | ${rtt ? 'p50 / p99 µs' : 'rate'} | × C | × unix-dgram | CPU µs/dgram rx / tx | peak RSS rx MB | notes |`,

@@ -2,6 +2,7 @@
 // is measured, and which C reference it is compared with.
 import { join } from 'node:path';
 import { BENCH_DIR } from './setup.mjs';
+import { hasEndpoint } from './pair.mjs';
 
 const PEERS = join(BENCH_DIR, 'peers');
 const BUILD = join(BENCH_DIR, 'build');
@@ -18,11 +19,26 @@ const ugRecv = (...a) => node('unixgram-recv.mjs', '--mode', UG_RECV_MODE, ...a)
 const ugSend = (...a) => node('unixgram-send.mjs', '--mode', UG_SEND_MODE, ...a);
 const ugSendMany = (...a) => node('unixgram-send.mjs', '--mode', 'many', '--batch', String(UG_BATCH), ...a);
 
-/** The C references, by kind: a short C run before and after each row gives its ratio. */
+/** The C sender of the deployed rows: non-blocking, sendmmsg batches, poll(POLLOUT) on EAGAIN. */
+export const C_MMSG = 256;
+const cFast = (...a) => c('send', '--nonblock', '--mmsg', String(C_MMSG), ...a);
+/** How many concurrent senders the "16 senders" rows run. */
+export const SENDERS = 16;
+
+/**
+ * The C references, by kind: a short C run before and after each row gives its ratio. The
+ * deployed kinds (`setting: 'listen'`) are the C receiver in the same setting as their rows:
+ * bound at a path, not connected, the same sender.
+ */
 export const REFERENCES = {
   dgram: { sender: c('send'), receiver: c('recv') },
   rtt: { sender: c('pingpong', 'ping'), receiver: c('pingpong', 'echo') },
   fd: { sender: c('send', '--pass-fd'), receiver: c('recv', '--fds') },
+  listen: { sender: cFast(), receiver: c('recv'), setting: 'listen' },
+  'listen-unnamed': { sender: cFast('--unnamed'), receiver: c('recv'), setting: 'listen' },
+  'listen-senders': { sender: cFast('--senders', String(SENDERS)), receiver: c('recv'), setting: 'listen' },
+  'rtt-listen': { sender: c('pingpong', 'ping'), receiver: c('pingpong', 'echo'), setting: 'listen', metric: 'rtt' },
+  'fd-listen': { sender: cFast('--pass-fd'), receiver: c('recv', '--fds'), setting: 'listen' },
 };
 
 export const PAYLOADS = { '64 B': 64, '1 KiB': 1024, '64 KiB': 65536 };
@@ -41,12 +57,41 @@ export const BARE_RECV = 'C → bare binding (receiver floor)';
 /** The round-trip floor row: unixgram's binding with no API around it. */
 export const BARE = 'bare binding, both ends (floor)';
 
+// The deployed rows' libraries (check-targets.mjs finds them by these names).
+export const D_C = 'C (epoll+recv)';
+export const D_C_BLOCKING = 'C (epoll+recv) ← blocking send()';
+export const D_ENDPOINT = 'unixgram endpoint (iterator)';
+export const D_ADOPTED = 'unixgram client (adopted fd, iterator)';
+export const D_SERVER = 'unixgram server (packet handler)';
+export const D_CONVERSATION = 'unixgram server (conversation handler)';
+/** The deployed scenarios: receive with one bound / one unnamed / 16 bound C senders, round trip, Node → Node, fd passing. */
+export const DEPLOYED = {
+  bound: 'recv-bound',
+  unnamed: 'recv-unnamed',
+  senders: 'recv-16-bound',
+  rtt: 'rtt-server',
+  nodeNode: 'node-node-bound',
+  fd: 'fd-pass-bound',
+};
+/** The payloads of the deployed scenarios. */
+const DEPLOYED_PAYLOADS = ['64 B', '1 KiB'];
+
 /**
  * The rows for the given payload labels. Fields: scenario, payload, size, library,
- * sender, receiver, socketpair, metric ('rate' | 'rtt'), measured ('recv' | 'send' | 'both'),
- * ref (a key of REFERENCES), udRow (the unix-dgram row this one is compared with).
+ * sender, receiver, socketpair, setting (runPair's: 'listen' | 'adopt' for the deployed
+ * rows), metric ('rate' | 'rtt'), measured ('recv' | 'send' | 'both'), ref (a key of
+ * REFERENCES), udRow (the unix-dgram row this one is compared with). The rows of
+ * `UnixDatagramEndpoint` (and the client adopting a bound fd, which the harness binds with
+ * it) are there only if dist/ exports it.
  */
-export function rows(payloads) {
+export async function rows(payloads) {
+  const out = todayRows(payloads);
+  out.push(...deployedRows(payloads, await hasEndpoint()));
+  return out;
+}
+
+/** The rows of the settings measured before issue 17 (unchanged, plus one fd-passing row). */
+function todayRows(payloads) {
   const out = [];
   const add = (r) => out.push({ socketpair: false, metric: 'rate', ref: 'dgram', udRow: UD, ...r });
   for (const payload of payloads) {
@@ -153,5 +198,101 @@ export function rows(payloads) {
   };
   add({ ...fd, library: 'C (epoll+recvmsg)', receiver: REFERENCES.fd.receiver });
   add({ ...fd, library: 'unixgram', receiver: ugRecv('--mode', 'fds') });
+  // The same through the iterator, which closes the fds nobody asks for (natively).
+  add({ ...fd, library: FD_ITER, receiver: ugRecv('--mode', 'iter'), note: 'fds closed by the library' });
+  return out;
+}
+
+/** The fd-passing row through the client's iterator. */
+export const FD_ITER = 'unixgram iterReceivedPackets';
+
+/**
+ * Where users deploy a receiver (issue 17): it binds a well-known path and never connects,
+ * so the kernel bounds its queue at net.unix.max_dgram_qlen for every sender (a receiver
+ * connected to its sender exempts that sender); senders connect to it. The C senders are
+ * non-blocking sendmmsg ×256 with poll(POLLOUT) on EAGAIN, fast enough to keep the queue
+ * full. Every group's C reference is the C receiver in the same setting with the same sender.
+ */
+function deployedRows(payloads, endpoint) {
+  const out = [];
+  const add = (r) => out.push({ socketpair: false, metric: 'rate', setting: 'listen', udRow: UD, ...r });
+  const receivers = (base) => {
+    add({ ...base, library: D_C, receiver: c('recv') });
+    add({ ...base, library: 'C (recvmmsg)', receiver: c('recv', '--mmsg') });
+    if (base.scenario === DEPLOYED.bound)
+      add({ ...base, library: D_C_BLOCKING, sender: c('send'), receiver: c('recv'), note: 'blocking send() sender' });
+    if (endpoint) {
+      add({ ...base, library: D_ENDPOINT, receiver: node('unixgram-endpoint-recv.mjs') });
+      // The harness binds the path (UnixDatagramEndpoint) and hands the socket over as fd 3.
+      add({ ...base, library: D_ADOPTED, receiver: ugRecv(), setting: 'adopt', note: 'UnixDatagramClient.fromFd(3)' });
+    }
+    add({ ...base, library: D_SERVER, receiver: node('unixgram-server-recv.mjs') });
+    add({ ...base, library: D_CONVERSATION, receiver: node('unixgram-server-recv.mjs', '--conversation') });
+    add({ ...base, library: UD, receiver: node('unix-dgram-recv.mjs') });
+    add({ ...base, library: 'node-unix-socket', receiver: node('node-unix-socket-recv.mjs') });
+  };
+  for (const payload of payloads.filter((p) => DEPLOYED_PAYLOADS.includes(p))) {
+    const size = PAYLOADS[payload];
+    const base = { payload, size, measured: 'recv' };
+    // Receive: one C sender bound at a path / one unnamed / 16 bound, each connected to X.
+    receivers({ ...base, scenario: DEPLOYED.bound, ref: 'listen', sender: REFERENCES.listen.sender });
+    receivers({ ...base, scenario: DEPLOYED.unnamed, ref: 'listen-unnamed', sender: REFERENCES['listen-unnamed'].sender });
+    receivers({ ...base, scenario: DEPLOYED.senders, ref: 'listen-senders', sender: REFERENCES['listen-senders'].sender });
+  }
+  // Round trip through a server, 64 B: the echo binds a path, does not connect, and answers
+  // each datagram at its sender's address; the ping connects to the echo's path.
+  const rtt = { scenario: DEPLOYED.rtt, payload: '64 B', size: 64, metric: 'rtt', measured: 'send', ref: 'rtt-listen' };
+  const ugPing = node('unixgram-pingpong.mjs', 'ping', '--autobind');
+  add({ ...rtt, library: 'C (epoll)', sender: REFERENCES['rtt-listen'].sender, receiver: REFERENCES['rtt-listen'].receiver });
+  add({ ...rtt, library: 'unixgram server', sender: ugPing, receiver: node('unixgram-server-pingpong.mjs', 'echo') });
+  if (endpoint) add({ ...rtt, library: 'unixgram endpoint', sender: ugPing, receiver: node('unixgram-endpoint-pingpong.mjs', 'echo') });
+  add({
+    ...rtt,
+    library: UD,
+    sender: node('unix-dgram-pingpong.mjs', 'ping'),
+    receiver: node('unix-dgram-pingpong.mjs', 'echo'),
+    note: 'echo answers rinfo.path (sendto)',
+  });
+  add({
+    ...rtt,
+    library: 'node-unix-socket',
+    sender: node('node-unix-socket-pingpong.mjs', 'ping'),
+    receiver: node('node-unix-socket-pingpong.mjs', 'echo'),
+    note: 'ping unconnected too (sendTo)',
+  });
+  // Node -> Node: a Node receiver bound at a path, not connected; a Node sender bound at a
+  // path and connected to it. Reference: the C pair in the same setting.
+  for (const payload of payloads.filter((p) => DEPLOYED_PAYLOADS.includes(p))) {
+    const size = PAYLOADS[payload];
+    const nn = { scenario: DEPLOYED.nodeNode, payload, size, measured: 'both', ref: 'listen' };
+    add({ ...nn, library: 'C (sendmmsg → epoll+recv)', sender: REFERENCES.listen.sender, receiver: c('recv') });
+    const server = node('unixgram-server-recv.mjs');
+    add({ ...nn, library: 'unixgram sendPacket → server', sender: ugSend(), receiver: server });
+    add({ ...nn, library: 'unixgram sendPackets → server', sender: ugSendMany(), receiver: server });
+    if (endpoint) {
+      const ep = node('unixgram-endpoint-recv.mjs');
+      add({ ...nn, library: 'unixgram sendPacket → endpoint', sender: ugSend(), receiver: ep });
+      add({ ...nn, library: 'unixgram sendPackets → endpoint', sender: ugSendMany(), receiver: ep });
+    }
+    add({ ...nn, library: UD, sender: node('unix-dgram-send.mjs'), receiver: node('unix-dgram-recv.mjs') });
+    add({ ...nn, library: 'net (unix stream, framed)', sender: node('net-send.mjs'), receiver: node('net-recv.mjs') });
+  }
+  // fd passing: the fast C sender, 1 fd per 64 B datagram; X closes each fd.
+  const fd = {
+    scenario: DEPLOYED.fd,
+    payload: '64 B + 1 fd',
+    size: 64,
+    measured: 'recv',
+    ref: 'fd-listen',
+    udRow: null,
+    sender: REFERENCES['fd-listen'].sender,
+  };
+  add({ ...fd, library: 'C (epoll+recvmsg)', receiver: REFERENCES['fd-listen'].receiver });
+  if (endpoint) {
+    add({ ...fd, library: D_ENDPOINT, receiver: node('unixgram-endpoint-recv.mjs', '--fds'), note: 'ancillary.close()' });
+    add({ ...fd, library: D_ADOPTED, receiver: ugRecv('--mode', 'iter'), setting: 'adopt', note: 'fds closed by the library' });
+    add({ ...fd, library: 'unixgram client (adopted fd, recvPacket + ancillary)', receiver: ugRecv('--mode', 'fds'), setting: 'adopt' });
+  }
+  add({ ...fd, library: D_SERVER, receiver: node('unixgram-server-recv.mjs'), note: 'fds closed when the handler returns' });
   return out;
 }

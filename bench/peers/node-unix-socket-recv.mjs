@@ -1,4 +1,5 @@
 // node-unix-socket 0.2.7 receiver: bind a DgramSocket, count 'data' events until the end marker.
+// A DgramSocket cannot connect, so it is in the deployed setting as it is (--listen changes nothing).
 import { DgramSocket } from 'node-unix-socket';
 import { parseArgs, say, Counter, MARK_END } from '../lib/peer.mjs';
 

@@ -1,5 +1,7 @@
 // unix-dgram 2.0.7 round trip: both ends bind and connect to each other; "echo" sends back
 // every 'message', "ping" sends the next datagram from its 'message' listener.
+// echo --listen: bound at --self and never connected, as a server: answers each 'message'
+// to the sender's path (`rinfo.path`) with an unconnected send (sendto).
 import { parseArgs, say, waitGo, finish, payload, pinger, MARK_END } from '../lib/peer.mjs';
 
 const args = parseArgs();
@@ -17,7 +19,15 @@ const fail = (err) => {
   }
 };
 sock.bind(args.self);
-if (args.role === 'echo') {
+if (args.role === 'echo' && args.listen) {
+  let count = 0;
+  sock.on('message', (buf, rinfo) => {
+    if (buf[0] === MARK_END) return finish({ count });
+    count++;
+    sock.send(buf, 0, buf.length, rinfo.path, fail);
+  });
+  say('ready {}');
+} else if (args.role === 'echo') {
   sock.connect(args.peer);
   let count = 0;
   sock.on('message', (buf) => {

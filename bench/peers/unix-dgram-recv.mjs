@@ -1,4 +1,5 @@
-// unix-dgram 2.0.7 receiver: bind, count 'message' events until the end marker.
+// unix-dgram 2.0.7 receiver: bind, count 'message' events until the end marker. It never
+// connects, so it is in the deployed setting as it is (--listen changes nothing).
 // --json: each datagram is JSON.parse'd (the "unix-dgram + JSON.parse" row).
 import unix from 'unix-dgram';
 import { parseArgs, say, Counter, MARK_END } from '../lib/peer.mjs';

@@ -1,6 +1,8 @@
 // unixgram round trip over a socketpair (--fd 3). "ping": await sendPacket, then await
 // recvPacket (--mode pre: start recvPacket first). "echo": send back every packet of
 // iterReceivedPackets (--mode recv: a recvPacket loop). All four measured alike.
+// ping --autobind: connect to --peer (a server's path) autobound, as a client of a server
+// does (UnixDatagramClient.connect's default), instead of binding --self.
 import { performance } from 'node:perf_hooks';
 import { UnixDatagramClient, DatagramProtocol, BytesSerializer } from '../../dist/index.js';
 import { parseArgs, say, waitGo, finish, Window, payload, budget, percentiles, MARK_END } from '../lib/peer.mjs';
@@ -10,9 +12,13 @@ const protocol = new DatagramProtocol(new BytesSerializer());
 const connect = () =>
   args.fd !== undefined
     ? UnixDatagramClient.fromFd(args.fd, protocol)
-    : UnixDatagramClient.connect(args.peer, protocol, { localAddress: args.self });
+    : args.autobind
+      ? UnixDatagramClient.connect(args.peer, protocol)
+      : UnixDatagramClient.connect(args.peer, protocol, { localAddress: args.self });
 
 if (args.role === 'echo') {
+  if (args.listen)
+    throw new Error('--listen: a client cannot listen (the echo servers are unixgram-server-pingpong.mjs, unixgram-endpoint-pingpong.mjs)');
   const client = await connect();
   say('ready {}');
   let count = 0;

@@ -2,7 +2,8 @@
 // --mode iter (for await over iterReceivedPackets, the default) | recv (await recvPacket in a
 // loop) | fds (recvPacket with a SocketAncillary; each received fd is stolen and closed in JS).
 // --json: JSONSerializer (small objects). --memory: report RSS and open fds at datagram
-// 100 000 and at the end. Socket: --fd N (inherited, connected) or --self P --peer P.
+// 100 000 and at the end. Socket: --fd N (inherited: connected, or with --listen a socket
+// bound at a path and not connected, which the client adopts) or --self P --peer P.
 import { closeSync } from 'node:fs';
 import { UnixDatagramClient, DatagramProtocol, BytesSerializer, JSONSerializer, SocketAncillary } from '../../dist/index.js';
 import { parseArgs, say, finish, Window, statusKb, openFds, MARK_END } from '../lib/peer.mjs';
@@ -12,6 +13,7 @@ const mode = args.mode ?? 'iter';
 process.stdout; // Node opens stdout's handle lazily: not ours to count
 const fdsBefore = openFds();
 const protocol = new DatagramProtocol(args.json ? new JSONSerializer() : new BytesSerializer());
+if (args.listen && args.fd === undefined) throw new Error('--listen: a client cannot listen; it adopts a bound socket (--fd N)');
 const client =
   args.fd !== undefined
     ? UnixDatagramClient.fromFd(args.fd, protocol)
