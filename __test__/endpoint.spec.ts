@@ -270,3 +270,27 @@ test('sendPacketsTo past a full receiver: the others get theirs at once, the res
     Array.from({ length: 30 }, (_, i) => `h${i}`),
   );
 });
+
+test('a bound endpoint queues max_dgram_qlen + 1 datagrams from a sender, whatever SO_RCVBUF says (README)', async (t) => {
+  const qlen = Number(fs.readFileSync('/proc/sys/net/unix/max_dgram_qlen', 'utf8'));
+  const file = path.join(tempDir(t), 'queue.sock');
+  const endpoint = autoClose(t, await UnixDatagramEndpoint.bind(file, strings()));
+  endpoint.socket.setReceiveBufferSize(8 << 20);
+  // A python sender, non-blocking, with room in its own SO_SNDBUF for far more: it counts
+  // what the queue takes until EAGAIN (the endpoint reads nothing: nobody receives).
+  const fill = [
+    'import socket, sys',
+    's = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)',
+    's.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)',
+    's.connect(sys.argv[1]); s.setblocking(False); n = 0',
+    'try:\n    while n < 100000: s.send(b"x" * 64); n += 1\nexcept BlockingIOError: pass',
+    'print(n)',
+  ].join('\n');
+  const queued = Number(execFileSync('python3', ['-c', fill, file], { encoding: 'utf8' }));
+  // (A queue set above ~500 is bounded first by the sender's SO_SNDBUF, ~768 B per small datagram.)
+  if (qlen <= 256) t.is(queued, qlen + 1);
+  else t.true(queued > 256, `${queued} queued with max_dgram_qlen ${qlen}`);
+  let received = 0;
+  for await (const _ of endpoint.iterReceivedPacketsFrom({ timeout: 0.2 })) received++;
+  t.is(received, queued, 'all of them arrive');
+});

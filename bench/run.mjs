@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench [-- --quick | --memory | --only REGEX | --rounds N | --secs S]`
+// `npm run bench [-- --quick | --memory | --only REGEX | --rounds N | --secs S | --qlen N]`
 // Sender and receiver in separate processes pinned to CPUs 0 and 1; the rows of a scenario
 // and payload run their rounds interleaved, with a short C run between rounds; ratios are
 // medians of round-by-round ratios (to those C runs, and to unix-dgram's same round).
@@ -12,7 +12,6 @@ import { BENCH_DIR, ROOT_DIR, ensureCompetitors, checkLoads, ensureDist, buildC 
 import { rows, PAYLOADS } from './lib/scenarios.mjs';
 import { measureGroup, fillUnixDgramRatios } from './lib/measure.mjs';
 import { measureMemory } from './lib/memory.mjs';
-import { table, memoryLine } from './lib/report.mjs';
 
 const argv = process.argv.slice(2);
 const opt = (name) => {
@@ -20,6 +19,18 @@ const opt = (name) => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 const quick = argv.includes('--quick');
+// --qlen N: run with net.unix.max_dgram_qlen = N (root; restored at the end), to show what
+// lifts the queue of a bound receiver (bench/README.md). Sockets take the value when created.
+const qlen = opt('--qlen');
+if (qlen !== undefined) {
+  const file = '/proc/sys/net/unix/max_dgram_qlen';
+  const before = readFileSync(file, 'utf8').trim();
+  writeFileSync(file, `${Number(qlen)}\n`);
+  process.on('exit', () => writeFileSync(file, `${before}\n`));
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
+}
+// After --qlen: the tables' titles read the queue length when loaded.
+const { table, memoryLine } = await import('./lib/report.mjs');
 const memoryOnly = argv.includes('--memory');
 const only = opt('--only') ? new RegExp(opt('--only'), 'i') : null;
 const settings = {

@@ -61,6 +61,7 @@ export const BARE = 'bare binding, both ends (floor)';
 export const D_C = 'C (epoll+recv)';
 export const D_C_BLOCKING = 'C (epoll+recv) ← blocking send()';
 export const D_ENDPOINT = 'unixgram endpoint (iterator)';
+export const D_ENDPOINT_RCVBUF = 'unixgram endpoint (iterator), SO_RCVBUF raised';
 export const D_ADOPTED = 'unixgram client (adopted fd, iterator)';
 export const D_SERVER = 'unixgram server (packet handler)';
 export const D_CONVERSATION = 'unixgram server (conversation handler)';
@@ -223,6 +224,14 @@ function deployedRows(payloads, endpoint) {
       add({ ...base, library: D_C_BLOCKING, sender: c('send'), receiver: c('recv'), note: 'blocking send() sender' });
     if (endpoint) {
       add({ ...base, library: D_ENDPOINT, receiver: node('unixgram-endpoint-recv.mjs') });
+      // SO_RCVBUF does not bound a unix datagram receive queue (max_dgram_qlen does): shown.
+      if (base.scenario === DEPLOYED.bound)
+        add({
+          ...base,
+          library: D_ENDPOINT_RCVBUF,
+          receiver: node('unixgram-endpoint-recv.mjs', '--rcvbuf', String(8 << 20)),
+          note: 'SO_RCVBUF set to 8 MiB (the kernel caps it at 2 × rmem_max)',
+        });
       // The harness binds the path (UnixDatagramEndpoint) and hands the socket over as fd 3.
       add({ ...base, library: D_ADOPTED, receiver: ugRecv(), setting: 'adopt', note: 'UnixDatagramClient.fromFd(3)' });
     }

@@ -2,13 +2,15 @@
 // setting; --listen is implied), counts packets until the end marker.
 // --mode iter (for await over iterReceivedPacketsFrom, the default) | recv (await
 // recvPacketFrom in a loop). --fds: each datagram carries descriptors, closed with the
-// packet's `ancillary.close()` (the library closes them).
+// packet's `ancillary.close()` (the library closes them). --rcvbuf N: set SO_RCVBUF first
+// (bench/README.md: it does not lift the 10-datagram queue).
 import { UnixDatagramEndpoint, DatagramProtocol, BytesSerializer } from '../../dist/index.js';
 import { parseArgs, say, finish, Window, MARK_END } from '../lib/peer.mjs';
 
 const args = parseArgs();
 const mode = args.mode ?? 'iter';
 const endpoint = await UnixDatagramEndpoint.bind(args.self, new DatagramProtocol(new BytesSerializer()));
+if (args.rcvbuf !== undefined) endpoint.socket.setReceiveBufferSize(Number(args.rcvbuf));
 say('ready {}');
 const win = new Window();
 let count = 0;
