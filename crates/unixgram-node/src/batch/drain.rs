@@ -15,6 +15,23 @@ pub(crate) const BATCH_MAX_DATAGRAMS: usize = 64;
 /// Stop draining once a batch holds this many bytes (one larger datagram is still whole).
 const BATCH_MAX_BYTES: usize = 1 << 20;
 
+/// The most slab capacity kept for the next drain.
+const SPARE_SLAB_MAX: usize = 256 << 10;
+
+thread_local! {
+    /// A slab whose bytes were copied out (into a pool), kept for the next drain of any
+    /// socket of this JS thread: no allocation per wakeup.
+    static SPARE_SLAB: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Give a slab back once its bytes are copied out, for the next drain.
+pub(crate) fn recycle(mut slab: Vec<u8>) {
+    if slab.capacity() <= SPARE_SLAB_MAX {
+        slab.clear();
+        SPARE_SLAB.set(slab);
+    }
+}
+
 /// What one drain read: the payloads back to back, per entry its length and flags, the
 /// extras of flagged entries, and the descriptors of every entry, in entry order.
 #[derive(Default)]
@@ -88,7 +105,10 @@ impl Addresses {
 /// to 16 datagrams, stopping as soon as one comes back short (the queue ran dry), so an
 /// idle queue costs no extra `EAGAIN` syscall.
 pub fn drain(sock: &mut UnixDatagram, addresses: &mut Addresses) -> Batch {
-    let mut batch = Batch::default();
+    let mut batch = Batch {
+        slab: SPARE_SLAB.take(),
+        ..Batch::default()
+    };
     let Batch {
         slab,
         meta,

@@ -10,7 +10,7 @@ use std::ptr;
 
 use napi::{sys, Result};
 
-use super::drain::{Batch, Extra, BATCH_MAX_DATAGRAMS};
+use super::drain::{recycle, Batch, Extra, BATCH_MAX_DATAGRAMS};
 use super::fdset;
 use super::{META_BASE, META_COUNT, META_ENTRIES};
 use crate::error;
@@ -89,10 +89,13 @@ pub(crate) fn to_js(
         // concatenation is too.
         let all = unsafe { std::str::from_utf8_unchecked(&batch.slab) };
         let string = js::string(env, all)?;
+        recycle(batch.slab);
         let meta = meta_to_js(cell, env, 0, &units)?;
         return Ok([js::undefined(env)?, meta, extras, fds, string]);
     }
-    let (slab, base) = place_payloads(cell, env, batch.slab)?;
+    let mut payloads = batch.slab;
+    let (slab, base) = place_payloads(cell, env, &mut payloads)?;
+    recycle(payloads);
     let meta = meta_to_js(cell, env, base, &batch.meta)?;
     Ok([slab, meta, extras, fds, js::undefined(env)?])
 }
@@ -141,10 +144,10 @@ fn extras_to_js(env: sys::napi_env, batch_extras: Vec<Extra>) -> Result<sys::nap
 fn place_payloads(
     cell: &impl AreaCell,
     env: sys::napi_env,
-    slab: Vec<u8>,
+    slab: &mut Vec<u8>,
 ) -> Result<(sys::napi_value, usize)> {
     if slab.len() > POOL_COPY_MAX {
-        return Ok((js::external_arraybuffer(env, slab)?, 0));
+        return Ok((js::external_arraybuffer(env, std::mem::take(slab))?, 0));
     }
     // Room left in the current pool: JS views cover only bytes already delivered, so the
     // bytes past `pool_used` are ours to write.
