@@ -280,7 +280,8 @@ export class ClientSlot<S, R> {
             return;
           }
           const timeout = step.value?.timeout ?? null;
-          const next = await this.#next(timeout);
+          // A packet already queued is taken at once: no promise to await for it.
+          const next = this.#take() ?? (await this.#next(timeout));
           if (next === CLOSED) {
             await gen.return(undefined);
             return;
