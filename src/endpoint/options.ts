@@ -11,7 +11,13 @@ import type { SocketAncillary } from '../ancillary/ancillary.js';
  * abstract name, `{ autobind: true }` for a kernel-chosen abstract name (Linux), or `null`
  * (or `{ unnamed: true }`) to stay unnamed: it can send, but nobody can answer it.
  */
-export type BindAddress = AddressLike | { readonly autobind: true } | null;
+export type BindAddress =
+  | AddressLike
+  | {
+      /** Let the kernel pick an abstract name (Linux). */
+      readonly autobind: true;
+    }
+  | null;
 
 /** Options of `UnixDatagramEndpoint.bind`. */
 export interface BindOptions {
