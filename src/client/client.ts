@@ -7,15 +7,16 @@ import { Buffer } from 'node:buffer';
 import { encodeAddress, decodeAddress, type AddressLike, type UnixAddress } from '../address.js';
 import { checkAncillary, type SocketAncillary } from '../ancillary/ancillary.js';
 import { checkFd, checkOptions, checkSignalType, checkTimeout, NO_OPTIONS } from '../checks.js';
-import { AbortError, closedError, invalidArgType, TimeoutError } from '../errors.js';
+import { AbortError, closedError, invalidArgType } from '../errors.js';
 import { Endpoint, type EndpointOptions } from '../lowlevel/endpoint.js';
 import type { RawDatagram } from '../lowlevel/receiver.js';
 import { sendLimits, type SendLimits } from '../lowlevel/sender.js';
-import { bindSocketFile, unlinkSocketFile, type SocketFile } from '../lowlevel/socket-file.js';
+import { Lifetime } from '../lowlevel/lifetime.js';
+import { bindSocketFile, type SocketFile } from '../lowlevel/socket-file.js';
 import type { SocketProxy } from '../lowlevel/socket-proxy.js';
 import { codecOf, type Codec } from '../protocol/codec.js';
 import { checkProtocol, type DatagramProtocol } from '../protocol/protocol.js';
-import { PacketIterator } from './iterator.js';
+import { iteratePackets, PacketIterator, receivePacket } from '../lowlevel/iterator.js';
 import {
   OPTION_NAMES,
   type ConnectOptions,
@@ -51,10 +52,8 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
   readonly #endpoint: Endpoint;
   readonly #codec: Codec<SentPacket, ReceivedPacket>;
   readonly #peer: UnixAddress;
-  /** The socket file `connect` bound (a `localAddress` path), unlinked by `close()`. */
-  #file: SocketFile | undefined;
-  /** Stops listening to `connect`'s `signal`. */
-  #unlisten: (() => void) | undefined;
+  /** The endpoint, the socket file `connect` bound (a `localAddress` path) and the signal. */
+  readonly #life: Lifetime;
 
   /**
    * Connect to `address`. The socket is bound first (see {@link ConnectOptions.localAddress}).
@@ -89,13 +88,11 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
       else if (local !== null) endpoint.bind(local);
       endpoint.connect(remote);
     } catch (err) {
-      endpoint.close();
-      if (file) unlinkSocketFile(file);
+      new Lifetime(endpoint, file).end();
       throw err;
     }
-    const client = new UnixDatagramClient(endpoint, codec, decodeAddress(remote));
-    client.#file = file;
-    if (signal) client.#closeOn(signal);
+    const client = new UnixDatagramClient(endpoint, codec, decodeAddress(remote), file);
+    if (signal) client.#life.closeOn(signal, () => client.close());
     return client;
   }
 
@@ -136,27 +133,28 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     return [new UnixDatagramClient(a, codec, { unnamed: true }), new UnixDatagramClient(b, codec, { unnamed: true })];
   }
 
-  private constructor(endpoint: Endpoint, codec: Codec<SentPacket, ReceivedPacket>, peer: UnixAddress) {
+  private constructor(endpoint: Endpoint, codec: Codec<SentPacket, ReceivedPacket>, peer: UnixAddress, file?: SocketFile) {
     this.#endpoint = endpoint;
+    this.#life = new Lifetime(endpoint, file);
     this.#codec = codec;
     this.#peer = peer;
   }
 
   /** The peer's address, as given to `connect` (`{ unnamed: true }` for a socketpair). */
   getPeerName(): UnixAddress {
-    this.#checkOpen();
+    this.#life.checkOpen();
     return this.#peer;
   }
 
   /** The address this socket is bound to. */
   getLocalName(): UnixAddress {
-    this.#checkOpen();
+    this.#life.checkOpen();
     return decodeAddress(this.#endpoint.localAddress());
   }
 
   /** Low-level socket access: descriptor and options. */
   get socket(): SocketProxy {
-    this.#checkOpen();
+    this.#life.checkOpen();
     return this.#endpoint.proxy;
   }
 
@@ -238,41 +236,20 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
    * `'ERR_UNIXGRAM_CLOSED'`
    */
   recvPacket(options: RecvOptions = NO_OPTIONS): Promise<ReceivedPacket> {
-    // Not an `async` function: a receive loop pays for one promise per packet, not three.
     let timeout: number | null;
     let signal: AbortSignal | undefined;
     let ancillary: SocketAncillary | undefined;
-    const receiver = this.#endpoint.receiver;
     try {
       if (options !== NO_OPTIONS) checkOptions(options, OPTION_NAMES.recv);
       timeout = checkTimeout(options.timeout);
       signal = checkSignalType(options.signal);
       ancillary = checkAncillary(options.ancillary);
-      this.#checkOpen();
+      this.#life.checkOpen();
       if (signal?.aborted) throw new AbortError(signal.reason);
-      // A datagram already delivered is taken at once (no waiter, timer or inner promise):
-      // when one is queued nobody waits ahead of this call, so the order is kept.
-      const raw = timeout === 0 ? receiver.takeNow() : receiver.takeQueued();
-      if (raw !== undefined) return Promise.resolve(this.#unpack(raw, ancillary));
-      if (timeout === 0) throw new TimeoutError(0);
     } catch (err) {
       return Promise.reject(err);
     }
-    if (timeout === null && signal === undefined) {
-      // The common wait: no timer, no signal, so nothing to withdraw.
-      return new Promise<ReceivedPacket>((resolve, reject) => {
-        receiver.wait({
-          resolve: (d) => {
-            try {
-              resolve(this.#unpack(d, ancillary));
-            } catch (err) {
-              reject(err);
-            }
-          },
-        });
-      });
-    }
-    return receiver.waitWithin(timeout, signal, !this.#endpoint.refed).then((d) => this.#unpack(d, ancillary));
+    return receivePacket(this.#endpoint, timeout, signal, (raw) => this.#unpack(raw, ancillary));
   }
 
   /**
@@ -293,21 +270,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     const budget = checkTimeout(options.timeout === undefined ? 0 : options.timeout);
     const signal = checkSignalType(options.signal);
     if (this.closed) return PacketIterator.failed(closedError());
-    const endpoint = this.#endpoint;
-    const receiver = endpoint.receiver;
-    return new PacketIterator<ReceivedPacket>(
-      {
-        takeQueued: () => receiver.takeQueued(),
-        takeNow: () => receiver.takeNow(),
-        wait: (seconds, waitSignal) => receiver.waitWithin(seconds, waitSignal, !endpoint.refed),
-        waitForever: (onDatagram) => void receiver.wait({ resolve: onDatagram }),
-        unpack: (raw) => this.#unpack(raw, undefined),
-        closed: () => endpoint.closed,
-        hold: () => receiver.hold(),
-      },
-      budget,
-      signal,
-    );
+    return iteratePackets(this.#endpoint, budget, signal, (raw) => this.#unpack(raw, undefined));
   }
 
   /**
@@ -325,7 +288,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
    * @throws `'ENOENT'` / `'ECONNREFUSED'` if it is not back yet
    */
   async reconnect(): Promise<void> {
-    this.#checkOpen();
+    this.#life.checkOpen();
     this.#endpoint.reconnect();
   }
 
@@ -346,7 +309,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
    * ```
    */
   dupFd(): number {
-    this.#checkOpen();
+    this.#life.checkOpen();
     return this.#endpoint.dupFd();
   }
 
@@ -377,7 +340,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     checkOptions(options, OPTION_NAMES.sendSync);
     const timeout = checkTimeout(options.timeout);
     const ancillary = checkAncillary(options.ancillary);
-    this.#checkOpen();
+    this.#life.checkOpen();
     sendSync(this.#endpoint, this.#codec.encode(packet), ancillary?._toSend() ?? null, timeout);
   }
 
@@ -399,27 +362,12 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
    * unlinked. Calling it again does nothing.
    */
   async close(): Promise<void> {
-    if (this.#endpoint.closed) return;
-    this.#unlisten?.();
-    this.#unlisten = undefined;
-    this.#endpoint.close();
-    if (this.#file) unlinkSocketFile(this.#file);
+    this.#life.end();
   }
 
   /** `await using client = …` closes it. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
-  }
-
-  #checkOpen(): void {
-    if (this.#endpoint.closed) throw closedError();
-  }
-
-  /** Close when `signal` aborts (and stop listening to it once closed). */
-  #closeOn(signal: AbortSignal): void {
-    const onAbort = (): void => void this.close();
-    signal.addEventListener('abort', onAbort, { once: true });
-    this.#unlisten = () => signal.removeEventListener('abort', onAbort);
   }
 
   /**

@@ -8,14 +8,15 @@ import { Buffer } from 'node:buffer';
 import { decodeAddress, encodeAddress, type AddressLike, type UnixAddress } from '../address.js';
 import { checkAncillary, SocketAncillary } from '../ancillary/ancillary.js';
 import { checkFd, checkOptions, checkSignal, checkSignalType, checkTimeout, NO_OPTIONS } from '../checks.js';
-import { AbortError, closedError, codedError, ErrorCodes, invalidArgType, invalidArgValue, TimeoutError } from '../errors.js';
-import { PacketIterator } from '../client/iterator.js';
+import { AbortError, closedError, codedError, ErrorCodes, invalidArgType, invalidArgValue } from '../errors.js';
 import type { IterOptions } from '../client/options.js';
 import { Endpoint, type EndpointOptions } from '../lowlevel/endpoint.js';
 import type { Destination } from '../lowlevel/peer-sends.js';
+import { iteratePackets, PacketIterator, receivePacket } from '../lowlevel/iterator.js';
 import { Peer, type RawDatagram } from '../lowlevel/receiver.js';
 import { sendLimits, type SendLimits } from '../lowlevel/sender.js';
-import { bindSocketFile, unlinkSocketFile, type SocketFile } from '../lowlevel/socket-file.js';
+import { Lifetime } from '../lowlevel/lifetime.js';
+import { bindSocketFile, type SocketFile } from '../lowlevel/socket-file.js';
 import type { SocketProxy } from '../lowlevel/socket-proxy.js';
 import { codecOf, type Codec } from '../protocol/codec.js';
 import { checkProtocol, type DatagramProtocol } from '../protocol/protocol.js';
@@ -59,14 +60,14 @@ const known = new WeakMap<UnixAddress, Destination>();
 export class UnixDatagramEndpoint<SentPacket, ReceivedPacket> {
   readonly #endpoint: Endpoint;
   readonly #codec: Codec<SentPacket, ReceivedPacket>;
-  readonly #file: SocketFile | undefined;
+  /** The endpoint, the socket file `bind` created and the signal. */
+  readonly #life: Lifetime;
   #local: UnixAddress | undefined;
   /** The last address string sent to, and its destination (a loop to one address encodes once). */
   #lastText: string | undefined;
   #lastDest: Destination | undefined;
   /** The sender last seen, so its address is registered once. */
   #lastFrom: Peer | undefined;
-  #unlisten: (() => void) | undefined;
 
   /**
    * Create a socket and bind it. Every argument is checked before any socket exists.
@@ -107,13 +108,12 @@ export class UnixDatagramEndpoint<SentPacket, ReceivedPacket> {
       if (path !== undefined) file = bindSocketFile(endpoint, path, options);
       else if (raw !== null) endpoint.bind(raw);
     } catch (err) {
-      endpoint.close();
-      if (file) unlinkSocketFile(file);
+      new Lifetime(endpoint, file).end();
       throw err;
     }
     const result = new UnixDatagramEndpoint(endpoint, codec, file);
     if (path !== undefined) result.#local = { path };
-    if (signal) result.#closeOn(signal);
+    if (signal) result.#life.closeOn(signal, () => result.close());
     return result;
   }
 
@@ -138,7 +138,7 @@ export class UnixDatagramEndpoint<SentPacket, ReceivedPacket> {
   private constructor(endpoint: Endpoint, codec: Codec<SentPacket, ReceivedPacket>, file: SocketFile | undefined) {
     this.#endpoint = endpoint;
     this.#codec = codec;
-    this.#file = file;
+    this.#life = new Lifetime(endpoint, file);
   }
 
   /**
@@ -149,13 +149,13 @@ export class UnixDatagramEndpoint<SentPacket, ReceivedPacket> {
    * @throws `ERR_UNIXGRAM_CLOSED`
    */
   getLocalName(): UnixAddress {
-    this.#checkOpen();
+    this.#life.checkOpen();
     return this.#local ?? decodeAddress(this.#endpoint.localAddress());
   }
 
   /** Low-level access: the descriptor (still owned by the endpoint) and socket options. */
   get socket(): SocketProxy {
-    this.#checkOpen();
+    this.#life.checkOpen();
     return this.#endpoint.proxy;
   }
 
@@ -255,33 +255,16 @@ export class UnixDatagramEndpoint<SentPacket, ReceivedPacket> {
   recvPacketFrom(options: RecvFromOptions = NO_OPTIONS): Promise<ReceivedFrom<ReceivedPacket>> {
     let timeout: number | null;
     let signal: AbortSignal | undefined;
-    const receiver = this.#endpoint.receiver;
     try {
       if (options !== NO_OPTIONS) checkOptions(options, ENDPOINT_OPTION_NAMES.recvFrom);
       timeout = checkTimeout(options.timeout);
       signal = checkSignalType(options.signal);
-      this.#checkOpen();
+      this.#life.checkOpen();
       if (signal?.aborted) throw new AbortError(signal.reason);
-      const raw = timeout === 0 ? receiver.takeNow() : receiver.takeQueued();
-      if (raw !== undefined) return Promise.resolve(this.#unpack(raw));
-      if (timeout === 0) throw new TimeoutError(0);
     } catch (err) {
       return Promise.reject(err);
     }
-    if (timeout === null && signal === undefined) {
-      return new Promise((resolve, reject) => {
-        receiver.wait({
-          resolve: (d) => {
-            try {
-              resolve(this.#unpack(d));
-            } catch (err) {
-              reject(err);
-            }
-          },
-        });
-      });
-    }
-    return receiver.waitWithin(timeout, signal, !this.#endpoint.refed).then((d) => this.#unpack(d));
+    return receivePacket(this.#endpoint, timeout, signal, (raw) => this.#unpack(raw));
   }
 
   /**
@@ -297,21 +280,7 @@ export class UnixDatagramEndpoint<SentPacket, ReceivedPacket> {
     const budget = checkTimeout(options.timeout === undefined ? 0 : options.timeout);
     const signal = checkSignalType(options.signal);
     if (this.closed) return PacketIterator.failed(closedError());
-    const endpoint = this.#endpoint;
-    const receiver = endpoint.receiver;
-    return new PacketIterator<ReceivedFrom<ReceivedPacket>>(
-      {
-        takeQueued: () => receiver.takeQueued(),
-        takeNow: () => receiver.takeNow(),
-        wait: (seconds, waitSignal) => receiver.waitWithin(seconds, waitSignal, !endpoint.refed),
-        waitForever: (onDatagram) => void receiver.wait({ resolve: onDatagram }),
-        unpack: (raw) => this.#unpack(raw),
-        closed: () => endpoint.closed,
-        hold: () => receiver.hold(),
-      },
-      budget,
-      signal,
-    );
+    return iteratePackets(this.#endpoint, budget, signal, (raw) => this.#unpack(raw));
   }
 
   /**
@@ -330,7 +299,7 @@ export class UnixDatagramEndpoint<SentPacket, ReceivedPacket> {
    * @throws `'ERR_UNIXGRAM_CLOSED'`
    */
   dupFd(): number {
-    this.#checkOpen();
+    this.#life.checkOpen();
     return this.#endpoint.dupFd();
   }
 
@@ -352,26 +321,12 @@ export class UnixDatagramEndpoint<SentPacket, ReceivedPacket> {
    * unlinked if it is still the one it created. Calling it again does nothing.
    */
   async close(): Promise<void> {
-    if (this.#endpoint.closed) return;
-    this.#unlisten?.();
-    this.#unlisten = undefined;
-    this.#endpoint.close();
-    if (this.#file) unlinkSocketFile(this.#file);
+    this.#life.end();
   }
 
   /** `await using endpoint = …` closes it. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
-  }
-
-  #checkOpen(): void {
-    if (this.#endpoint.closed) throw closedError();
-  }
-
-  #closeOn(signal: AbortSignal): void {
-    const onAbort = (): void => void this.close();
-    signal.addEventListener('abort', onAbort, { once: true });
-    this.#unlisten = () => signal.removeEventListener('abort', onAbort);
   }
 
   /** The destination for `address`, checked; throws `ERR_UNIXGRAM_UNNAMED_PEER` for an unnamed one. */

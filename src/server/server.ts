@@ -7,10 +7,11 @@ import { Buffer } from 'node:buffer';
 
 import { decodeAddress, encodeAddress, type AddressLike, type UnixAddress } from '../address.js';
 import { checkFd, checkOptions, checkSignal, checkSignalType } from '../checks.js';
-import { AbortError, closedError, invalidArgType, invalidArgValue } from '../errors.js';
+import { AbortError, invalidArgType, invalidArgValue } from '../errors.js';
 import { Endpoint, type EndpointOptions } from '../lowlevel/endpoint.js';
 import type { Peer, RawDatagram } from '../lowlevel/receiver.js';
-import { bindSocketFile, unlinkSocketFile, type SocketFile } from '../lowlevel/socket-file.js';
+import { Lifetime } from '../lowlevel/lifetime.js';
+import { bindSocketFile, type SocketFile } from '../lowlevel/socket-file.js';
 import { codecOf, type Codec } from '../protocol/codec.js';
 import { checkProtocol, type DatagramProtocol } from '../protocol/protocol.js';
 import { UnixDatagramServerClient } from './client.js';
@@ -58,7 +59,8 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
   readonly #slots = new Map<string, ClientSlot<SentPacket, ReceivedPacket>>();
   /** Slots of unbound senders (one per packet) still running. */
   readonly #anonymous = new Set<ClientSlot<SentPacket, ReceivedPacket>>();
-  readonly #file: SocketFile | undefined;
+  /** The endpoint, the socket file `listen` created and the signal. */
+  readonly #life: Lifetime;
   readonly #local: UnixAddress;
   readonly #onError: (error: unknown, client: UnixDatagramServerClient<SentPacket> | undefined) => void;
   #release: (() => void) | undefined;
@@ -67,8 +69,6 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
   #closing: Promise<void> | undefined;
   readonly #done: Promise<void>;
   #resolveDone!: () => void;
-  /** Stops listening to `listen`'s `signal`. */
-  #unlisten: (() => void) | undefined;
 
   /**
    * Bind `address` and start serving. Every argument is checked before any socket exists.
@@ -111,11 +111,10 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
       else endpoint.bind(raw);
       server = start.serve(endpoint, file, 'path' in local ? local : undefined);
     } catch (err) {
-      endpoint.close();
-      if (file) unlinkSocketFile(file);
+      new Lifetime(endpoint, file).end();
       throw err;
     }
-    if (signal) server.#closeOn(signal);
+    if (signal) server.#life.closeOn(signal, () => server.close());
     return server;
   }
 
@@ -156,7 +155,7 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
       endpoint.release();
       throw err;
     }
-    if (signal) server.#closeOn(signal);
+    if (signal) server.#life.closeOn(signal, () => server.close());
     return server;
   }
 
@@ -188,7 +187,7 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
     onError: ServerOptions<SentPacket>['onError'],
   ) {
     this.#endpoint = endpoint;
-    this.#file = file;
+    this.#life = new Lifetime(endpoint, file);
     this.#local = local;
     this.#onError = onError ?? defaultOnError(local);
     this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
@@ -210,7 +209,7 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
 
   /** The address the server is bound to (the path given to `listen` for socket files). */
   getLocalName(): UnixAddress {
-    if (this.closed) throw closedError();
+    this.#life.checkOpen();
     return this.#local;
   }
 
@@ -276,29 +275,20 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
   }
 
   async #close(): Promise<void> {
-    this.#unlisten?.();
-    this.#unlisten = undefined;
     this.#release?.();
     this.#release = undefined;
-    this.#endpoint.close(); // fails waiting replies, closes fds of packets not dispatched
+    // Fails waiting replies, closes fds of packets not dispatched, unlinks our socket file.
+    this.#life.end();
     const running: Promise<void>[] = [];
     for (const slot of [...this.#slots.values(), ...this.#anonymous]) {
       slot.close();
       if (slot.running) running.push(slot.running);
     }
-    if (this.#file) unlinkSocketFile(this.#file);
     await Promise.allSettled(running);
     this.#slots.clear();
     this.#anonymous.clear();
     this.#full.clear();
     this.#resolveDone();
-  }
-
-  /** Close when `signal` aborts (and stop listening to it once closed). */
-  #closeOn(signal: AbortSignal): void {
-    const onAbort = (): void => void this.close();
-    signal.addEventListener('abort', onAbort, { once: true });
-    this.#unlisten = () => signal.removeEventListener('abort', onAbort);
   }
 
   /** Hand what the receiver holds to the senders' slots, until one sender's queue is full. */

@@ -1,5 +1,6 @@
 /**
- * @internal The async iterator behind `iterReceivedPackets()`. Hand-written rather than an
+ * @internal The async iterator behind `iterReceivedPackets()` and `iterReceivedPacketsFrom()`,
+ * and the one receive of `recvPacket()` and `recvPacketFrom()`, on an endpoint's receive queue. Hand-written rather than an
  * `async function*`: a generator `yield` awaits each packet (a `then` lookup on every
  * Buffer) and resumes a generator per packet; here a packet already queued costs one
  * resolved promise.
@@ -8,7 +9,8 @@
 import { performance } from 'node:perf_hooks';
 
 import { AbortError, ErrorCodes, TimeoutError } from '../errors.js';
-import type { RawDatagram } from '../lowlevel/receiver.js';
+import type { Endpoint } from './endpoint.js';
+import type { RawDatagram } from './receiver.js';
 
 /** What the iterator needs from its client. */
 export interface PacketSource<T> {
@@ -132,4 +134,77 @@ export class PacketIterator<T> implements AsyncIterableIterator<T, undefined, un
     this.#release = undefined;
     return DONE;
   }
+}
+
+/**
+ * The packets of `endpoint` as an iterator (see {@link PacketIterator}).
+ * @param endpoint - the socket's endpoint, open
+ * @param budget - total seconds of waiting (0 = only what is queued, null = until closed)
+ * @param signal - ends the iteration with an AbortError
+ * @param unpack - the packet of a datagram (throws what parsing throws; closes fds nobody takes)
+ * @returns the iterator
+ */
+export function iteratePackets<T>(
+  endpoint: Endpoint,
+  budget: number | null,
+  signal: AbortSignal | undefined,
+  unpack: (raw: RawDatagram) => T,
+): PacketIterator<T> {
+  const receiver = endpoint.receiver;
+  return new PacketIterator<T>(
+    {
+      takeQueued: () => receiver.takeQueued(),
+      takeNow: () => receiver.takeNow(),
+      wait: (seconds, waitSignal) => receiver.waitWithin(seconds, waitSignal, !endpoint.refed),
+      waitForever: (onDatagram) => void receiver.wait({ resolve: onDatagram }),
+      unpack,
+      closed: () => endpoint.closed,
+      hold: () => receiver.hold(),
+    },
+    budget,
+    signal,
+  );
+}
+
+/**
+ * The next packet of `endpoint`: one already delivered at once (no waiter, timer or inner
+ * promise: when one is queued nobody waits ahead of this call, so the order is kept), else
+ * the next to arrive within `timeout` seconds (null: no limit; 0: only what the kernel holds
+ * now) and until `signal` aborts.
+ * @param endpoint - the socket's endpoint, checked open
+ * @param timeout - seconds, or null
+ * @param signal - cancels the wait (checked not aborted)
+ * @param unpack - the packet of a datagram
+ * @returns the packet; rejects with {@link TimeoutError}, {@link AbortError} or what `unpack` throws
+ */
+export function receivePacket<T>(
+  endpoint: Endpoint,
+  timeout: number | null,
+  signal: AbortSignal | undefined,
+  unpack: (raw: RawDatagram) => T,
+): Promise<T> {
+  // Not an `async` function: a receive loop pays for one promise per packet, not three.
+  const receiver = endpoint.receiver;
+  try {
+    const raw = timeout === 0 ? receiver.takeNow() : receiver.takeQueued();
+    if (raw !== undefined) return Promise.resolve(unpack(raw));
+    if (timeout === 0) throw new TimeoutError(0);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  if (timeout === null && signal === undefined) {
+    // The common wait: no timer, no signal, so nothing to withdraw.
+    return new Promise<T>((resolve, reject) => {
+      receiver.wait({
+        resolve: (d) => {
+          try {
+            resolve(unpack(d));
+          } catch (err) {
+            reject(err);
+          }
+        },
+      });
+    });
+  }
+  return receiver.waitWithin(timeout, signal, !endpoint.refed).then(unpack);
 }
