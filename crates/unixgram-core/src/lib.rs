@@ -44,6 +44,7 @@ pub mod batch;
 pub mod cmsg;
 pub mod error;
 pub mod msg;
+pub mod sink;
 pub mod socket;
 mod sys;
 
@@ -52,4 +53,5 @@ pub use batch::{OutMessage, RecvBatch};
 pub use cmsg::{Credentials, Received, MAX_FDS_PER_MESSAGE};
 pub use error::{Error, ErrorKind, Result};
 pub use msg::{Datagram, SendAncillary};
+pub use sink::PayloadSink;
 pub use socket::UnixDatagram;

@@ -18,6 +18,7 @@ use nix::sys::socket::{self, ControlMessage, SockaddrLike, UnixAddr};
 use crate::addr::Address;
 use crate::cmsg::{self, ControlBuffer, Credentials, Received, MAX_FDS_PER_MESSAGE};
 use crate::error::{Error, ErrorKind, Result};
+use crate::sink::PayloadSink;
 use crate::sys;
 
 /// Control data to send with a datagram. The descriptors are borrowed: the caller keeps
@@ -174,7 +175,7 @@ fn so_nread(fd: BorrowedFd<'_>) -> Result<usize> {
 pub fn recvmsg_many(
     fd: BorrowedFd<'_>,
     max: usize,
-    out: &mut Vec<u8>,
+    out: &mut (impl PayloadSink + ?Sized),
     control: &mut ControlBuffer,
     want_address: bool,
     mut each: impl FnMut(Result<Datagram>),
@@ -202,7 +203,7 @@ pub fn recvmsg_many(
 /// and `out` is left as it was.
 pub fn recvmsg(
     fd: BorrowedFd<'_>,
-    out: &mut Vec<u8>,
+    out: &mut (impl PayloadSink + ?Sized),
     control: &mut ControlBuffer,
     want_address: bool,
 ) -> Result<Option<Datagram>> {
@@ -210,10 +211,10 @@ pub fn recvmsg(
         return Ok(None);
     };
     out.reserve(size);
-    let start = out.len();
+    let spare = out.spare();
     let mut iov = libc::iovec {
-        // SAFETY: `reserve` made room for `size` bytes after `start`.
-        iov_base: unsafe { out.as_mut_ptr().add(start) }.cast(),
+        // `reserve` made `spare` at least `size` bytes long.
+        iov_base: spare.as_mut_ptr().cast(),
         iov_len: size,
     };
     // SAFETY: an all-zero sockaddr_un is a valid (empty) value.
@@ -239,8 +240,9 @@ pub fn recvmsg(
     };
     // SAFETY: recvmsg succeeded and filled `msg`; its name, when asked for, is `name`.
     let (ancillary, address) = unsafe { received(&msg, n, size, want_address, "recvmsg") }?;
-    // SAFETY: the kernel initialised `n <= size` bytes after `start` (checked by `received`).
-    unsafe { out.set_len(start + n) };
+    // SAFETY: the kernel initialised the first `n <= size` bytes of the spare room
+    // (checked by `received`).
+    unsafe { out.commit(n) };
     Ok(Some(Datagram {
         len: n,
         address,

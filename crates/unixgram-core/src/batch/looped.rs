@@ -7,6 +7,7 @@ use super::{check_batch, dest_addrs, OutMessage, RECV_SLOTS, SEND_MAX};
 use crate::cmsg::ControlBuffer;
 use crate::error::Result;
 use crate::msg::{self, Datagram};
+use crate::sink::PayloadSink;
 
 /// The receive state: one control buffer (each datagram gets a buffer of its exact size
 /// from [`msg::recvmsg`], so no receive area is reserved).
@@ -32,11 +33,24 @@ impl RecvBatch {
         fd: BorrowedFd<'_>,
         max: usize,
         want_address: bool,
-        out: &mut Vec<u8>,
+        out: &mut (impl PayloadSink + ?Sized),
         each: impl FnMut(Result<Datagram>),
     ) -> Result<usize> {
         let n = max.clamp(1, RECV_SLOTS);
         msg::recvmsg_many(fd, n, out, &mut self.control, want_address, each)
+    }
+
+    /// The same as [`RecvBatch::recv`] on macOS: each datagram is already received into
+    /// room of its exact size.
+    pub fn recv_large(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        max: usize,
+        want_address: bool,
+        out: &mut (impl PayloadSink + ?Sized),
+        each: impl FnMut(Result<Datagram>),
+    ) -> Result<usize> {
+        self.recv(fd, max, want_address, out, each)
     }
 }
 

@@ -13,6 +13,7 @@ use super::{RECV_SLOTS, SLOT_SIZE};
 use crate::cmsg::ControlBuffer;
 use crate::error::{Error, Result};
 use crate::msg::{self, Datagram};
+use crate::sink::PayloadSink;
 use crate::sys;
 
 /// Bytes of each slot kept resident after a large datagram.
@@ -60,7 +61,7 @@ impl RecvBatch {
         fd: BorrowedFd<'_>,
         max: usize,
         want_address: bool,
-        out: &mut Vec<u8>,
+        out: &mut (impl PayloadSink + ?Sized),
         mut each: impl FnMut(Result<Datagram>),
     ) -> Result<usize> {
         let n = max.clamp(1, RECV_SLOTS);
@@ -101,7 +102,7 @@ impl RecvBatch {
             Err(Errno::EAGAIN) => return Ok(0),
             Err(e) => return Err(Error::os(e, "recvmmsg")),
         };
-        // One allocation for the whole batch, not a doubling (and copying) Vec.
+        // Room for the whole batch at once, not a doubling (and copying) buffer.
         let total: usize = self.hdrs[..got]
             .iter()
             .map(|h| (h.msg_len as usize).min(SLOT_SIZE))
@@ -128,7 +129,7 @@ impl RecvBatch {
             };
             // SAFETY: the kernel wrote `len` bytes at the start of slot i.
             let bytes = unsafe { std::slice::from_raw_parts(self.region.at(i * SLOT_SIZE), len) };
-            out.extend_from_slice(bytes);
+            out.append(bytes);
             if len > KEEP_RESIDENT {
                 self.region
                     .release(i * SLOT_SIZE + KEEP_RESIDENT, len - KEEP_RESIDENT);
@@ -140,5 +141,85 @@ impl RecvBatch {
             }));
         }
         Ok(got)
+    }
+
+    /// Up to `max` datagrams without blocking, one `recvmsg(2)` each and no peek, for
+    /// datagrams that run large: each is received straight into `out`'s spare room, with
+    /// the first slot of the receive area behind it (a second iovec) for what does not fit,
+    /// which is then appended. A datagram that fits costs no copy; none can be cut, as the
+    /// slot holds the largest datagram Linux allocates. Results as [`RecvBatch::recv`].
+    pub fn recv_large(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        max: usize,
+        want_address: bool,
+        out: &mut (impl PayloadSink + ?Sized),
+        mut each: impl FnMut(Result<Datagram>),
+    ) -> Result<usize> {
+        let flags = sys::recv_flags();
+        let mut taken = 0;
+        while taken < max {
+            let spare = out.spare();
+            let room = spare.len();
+            let mut iovs = [
+                libc::iovec {
+                    iov_base: spare.as_mut_ptr().cast(),
+                    iov_len: room,
+                },
+                libc::iovec {
+                    iov_base: self.region.at(0).cast(),
+                    iov_len: SLOT_SIZE,
+                },
+            ];
+            let (control, control_len) = self.controls[0].as_raw();
+            // SAFETY: an all-zero msghdr is valid; the fields that matter are set below.
+            let mut hdr: libc::msghdr = unsafe { mem::zeroed() };
+            if want_address {
+                hdr.msg_name = ptr::addr_of_mut!(self.names[0]).cast();
+                hdr.msg_namelen = mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+            }
+            hdr.msg_iov = iovs.as_mut_ptr();
+            hdr.msg_iovlen = iovs.len() as _;
+            hdr.msg_control = control;
+            hdr.msg_controllen = control_len as _;
+            // SAFETY: every pointer in hdr is valid for the length it declares: the spare
+            // room of `out`, slot 0 of the region, the control buffer and name of slot 0.
+            let len =
+                match sys::retry_libc(|| unsafe { libc::recvmsg(fd.as_raw_fd(), &mut hdr, flags) })
+                {
+                    Ok(n) => n as usize,
+                    Err(Errno::EAGAIN) => break,
+                    Err(e) if taken == 0 => return Err(Error::os(e, "recvmsg")),
+                    Err(_) => break,
+                };
+            taken += 1;
+            // SAFETY: recvmsg filled hdr; with want_address its name is names[0].
+            let checked =
+                unsafe { msg::received(&hdr, len, room + SLOT_SIZE, want_address, "recvmsg") };
+            let (ancillary, address) = match checked {
+                Ok(parts) => parts,
+                Err(e) => {
+                    each(Err(e));
+                    continue;
+                }
+            };
+            let direct = len.min(room);
+            // SAFETY: the kernel wrote the first `direct` bytes of the spare room.
+            unsafe { out.commit(direct) };
+            let spilled = len - direct;
+            if spilled > 0 {
+                // SAFETY: the kernel wrote the rest, `spilled` bytes, at the start of slot 0.
+                out.append(unsafe { std::slice::from_raw_parts(self.region.at(0), spilled) });
+                if spilled > KEEP_RESIDENT {
+                    self.region.release(KEEP_RESIDENT, spilled - KEEP_RESIDENT);
+                }
+            }
+            each(Ok(Datagram {
+                len,
+                address,
+                ancillary,
+            }));
+        }
+        Ok(taken)
     }
 }

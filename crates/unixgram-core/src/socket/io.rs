@@ -16,6 +16,7 @@ use crate::addr::Address;
 use crate::batch::{self, OutMessage, RecvBatch};
 use crate::error::{Error, Result};
 use crate::msg::{self, Datagram, SendAncillary};
+use crate::sink::PayloadSink;
 use crate::sys;
 
 /// Above this a datagram may fail with `ENOBUFS`: the kernel cannot allocate it
@@ -134,27 +135,39 @@ impl UnixDatagram {
     /// syscall for up to [`batch::RECV_SLOTS`]; returns how many were taken, and fewer than
     /// asked means the queue ran dry. A socket whose datagrams run large (the last batch
     /// averaged [`LARGE_DATAGRAM`] or more) takes them one `recvmsg` each, straight into
-    /// `out`, until they run small again.
+    /// `out`'s spare room ([`RecvBatch::recv_large`]), until they run small again.
     pub fn recv_many(
         &mut self,
         max: usize,
         want_address: bool,
-        out: &mut Vec<u8>,
+        out: &mut (impl PayloadSink + ?Sized),
         mut each: impl FnMut(Result<Datagram>),
     ) -> Result<usize> {
-        let start = out.len();
-        let got = self.recv_many_with(max, want_address, out, &mut each)?;
-        if let Some(average) = (out.len() - start).checked_div(got) {
+        let mut bytes = 0;
+        let got = self.recv_many_with(max, want_address, out, |r| {
+            if let Ok(d) = &r {
+                bytes += d.len;
+            }
+            each(r);
+        })?;
+        if let Some(average) = bytes.checked_div(got) {
             self.large = average >= LARGE_DATAGRAM;
         }
         Ok(got)
+    }
+
+    /// Whether the datagrams run large: the next [`recv_many`](Self::recv_many) receives
+    /// them one `recvmsg` each into the sink's spare room, so a sink that can should offer
+    /// room for a few.
+    pub fn receives_large(&self) -> bool {
+        self.large
     }
 
     fn recv_many_with(
         &mut self,
         max: usize,
         want_address: bool,
-        out: &mut Vec<u8>,
+        out: &mut (impl PayloadSink + ?Sized),
         each: impl FnMut(Result<Datagram>),
     ) -> Result<usize> {
         let max = max.clamp(1, batch::RECV_SLOTS);
@@ -162,8 +175,9 @@ impl UnixDatagram {
             .batch
             .get_or_insert_with(|| RecvBatch::new().map_err(|_| ()));
         match batch {
-            Ok(b) if !self.large => b.recv(self.fd.as_fd(), max, want_address, out, each),
-            _ => msg::recvmsg_many(
+            Ok(b) if self.large => b.recv_large(self.fd.as_fd(), max, want_address, out, each),
+            Ok(b) => b.recv(self.fd.as_fd(), max, want_address, out, each),
+            Err(()) => msg::recvmsg_many(
                 self.fd.as_fd(),
                 max,
                 out,
