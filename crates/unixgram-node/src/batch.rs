@@ -28,16 +28,20 @@
 //! - `writable`: the writable wakeup JS asked for (one-shot) came.
 //!
 //! There is no thread, no per-datagram JS call and no per-datagram native object. The slab
-//! is the socket's pool (`js.rs`) for small batches, or handed over whole for big ones.
+//! is the socket's current receive chunk (`chunk.rs`), which the payloads were received or
+//! copied into: a chunk is reused across batches until full, and recycled once JS lets go.
 
+mod area;
+mod chunk;
 mod drain;
 pub(crate) mod fdset;
 mod js;
 
 use napi_derive::napi;
 
+pub(crate) use area::Area;
 pub(crate) use drain::{drain, Addresses, Batch};
-pub(crate) use js::{to_js, Area, AreaCell};
+pub(crate) use js::{to_js, AreaCell};
 
 /// Index in `meta` of the number of entries.
 #[napi]

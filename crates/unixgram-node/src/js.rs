@@ -172,18 +172,61 @@ pub(crate) fn arraybuffer(env: sys::napi_env, len: usize) -> Result<(sys::napi_v
     Ok((out, data.cast::<u8>()))
 }
 
-/// An ArrayBuffer that takes over `data` without copying it; dropped when JS collects it.
-pub(crate) fn external_arraybuffer(env: sys::napi_env, data: Vec<u8>) -> Result<sys::napi_value> {
-    unsafe extern "C" fn free_vec(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
-        // SAFETY: hint is the Box<Vec<u8>> leaked below, finalized exactly once.
-        drop(unsafe { Box::from_raw(hint.cast::<Vec<u8>>()) });
+/// An ArrayBuffer over memory of the binding's, without copying it; freed when JS
+/// collects it.
+pub(crate) fn external_arraybuffer(
+    env: sys::napi_env,
+    data: Box<[std::mem::MaybeUninit<u8>]>,
+) -> Result<sys::napi_value> {
+    type Memory = Box<[std::mem::MaybeUninit<u8>]>;
+    unsafe extern "C" fn free(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
+        // SAFETY: hint is the Box<Memory> leaked below, finalized exactly once.
+        drop(unsafe { Box::from_raw(hint.cast::<Memory>()) });
     }
-    let mut boxed = Box::new(data);
+    let mut boxed: Box<Memory> = Box::new(data);
     let (ptr_, len) = (boxed.as_mut_ptr(), boxed.len());
     let hint = Box::into_raw(boxed);
-    // SAFETY: the bytes stay valid (and unmoved: a Vec's heap buffer) until free_vec runs,
+    // SAFETY: the bytes stay valid (and unmoved: the slice's heap memory) until free runs,
     // which releases exactly the Box leaked above.
-    unsafe { external_arraybuffer_with(env, ptr_.cast(), len, free_vec, hint.cast()) }
+    unsafe { external_arraybuffer_with(env, ptr_.cast(), len, free, hint.cast()) }
+}
+
+/// A Node Buffer of `len` bytes, uninitialised as `Buffer.allocUnsafe`'s (allocated by
+/// Node, so V8 counts it as young memory), as its ArrayBuffer and the address of its bytes.
+pub(crate) fn buffer_uninit(env: sys::napi_env, len: usize) -> Result<(sys::napi_value, *mut u8)> {
+    let mut buffer = ptr::null_mut();
+    let mut data = ptr::null_mut();
+    check(
+        // SAFETY: env is live; data receives the Buffer's address.
+        unsafe { sys::napi_create_buffer(env, len, &mut data, &mut buffer) },
+        "create_buffer",
+    )?;
+    let mut kind = 0;
+    let (mut length, mut offset) = (0, 0);
+    let mut arraybuffer = ptr::null_mut();
+    check(
+        // SAFETY: buffer is a typed array of this env; every out pointer is valid.
+        unsafe {
+            sys::napi_get_typedarray_info(
+                env,
+                buffer,
+                &mut kind,
+                &mut length,
+                ptr::null_mut(),
+                &mut arraybuffer,
+                &mut offset,
+            )
+        },
+        "get_typedarray_info",
+    )?;
+    if offset != 0 || length != len {
+        // Not the whole of its ArrayBuffer (Node does not pool native Buffers): refuse.
+        return Err(napi::Error::new(
+            napi::Status::GenericFailure,
+            "a native Buffer shares its ArrayBuffer",
+        ));
+    }
+    Ok((arraybuffer, data.cast::<u8>()))
 }
 
 /// An ArrayBuffer over `len` bytes at `data`, released by `finalize(env, data, hint)` when

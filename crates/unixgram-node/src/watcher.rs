@@ -228,7 +228,7 @@ fn handle_event(shared: &Shared, status: c_int, events: c_int) {
                 && inner.watch.interest & uv::READABLE != 0
             {
                 if let Some(sock) = inner.sock.as_mut() {
-                    batch = drain(sock, &mut inner.addresses);
+                    batch = drain(sock, &mut inner.addresses, &mut inner.area);
                 }
             }
         }
@@ -256,7 +256,7 @@ fn handle_event(shared: &Shared, status: c_int, events: c_int) {
             let Some(sock) = inner.sock.as_mut() else {
                 return;
             };
-            drain(sock, &mut inner.addresses)
+            drain(sock, &mut inner.addresses, &mut inner.area)
         };
         if batch.is_empty() {
             return;
@@ -283,7 +283,7 @@ pub(crate) fn read_now(
         let Some(sock) = inner.sock.as_mut() else {
             return Ok(false);
         };
-        drain(sock, &mut inner.addresses)
+        drain(sock, &mut inner.addresses, &mut inner.area)
     };
     if batch.is_empty() {
         return Ok(false);

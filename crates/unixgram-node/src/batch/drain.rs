@@ -6,6 +6,7 @@ use std::os::fd::OwnedFd;
 use unixgram_core::batch::RECV_SLOTS;
 use unixgram_core::{Address, Credentials, Error as CoreError, Received, UnixDatagram};
 
+use super::area::Area;
 use super::{
     ENTRY_ADDRESS, ENTRY_CREDENTIALS, ENTRY_ERROR, ENTRY_EXTRA_MASK, ENTRY_FDS, ENTRY_FDS_SHIFT,
 };
@@ -15,28 +16,14 @@ pub(crate) const BATCH_MAX_DATAGRAMS: usize = 64;
 /// Stop draining once a batch holds this many bytes (one larger datagram is still whole).
 const BATCH_MAX_BYTES: usize = 1 << 20;
 
-/// The most slab capacity kept for the next drain.
-const SPARE_SLAB_MAX: usize = 256 << 10;
-
-thread_local! {
-    /// A slab whose bytes were copied out (into a pool), kept for the next drain of any
-    /// socket of this JS thread: no allocation per wakeup.
-    static SPARE_SLAB: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
-}
-
-/// Give a slab back once its bytes are copied out, for the next drain.
-pub(crate) fn recycle(mut slab: Vec<u8>) {
-    if slab.capacity() <= SPARE_SLAB_MAX {
-        slab.clear();
-        SPARE_SLAB.set(slab);
-    }
-}
-
-/// What one drain read: the payloads back to back, per entry its length and flags, the
-/// extras of flagged entries, and the descriptors of every entry, in entry order.
+/// What one drain read: where its payloads lie, back to back, in the socket's current
+/// chunk (`area.rs`), per entry its length and flags, the extras of flagged entries, and the
+/// descriptors of every entry, in entry order.
 #[derive(Default)]
 pub struct Batch {
-    pub(crate) slab: Vec<u8>,
+    /// Offset of the first payload in the chunk, and the bytes of all of them.
+    pub(crate) base: usize,
+    pub(crate) bytes: usize,
     /// `[len, flags]` per entry.
     pub(crate) meta: Vec<u32>,
     pub(crate) extras: Vec<Extra>,
@@ -101,27 +88,35 @@ impl Addresses {
     }
 }
 
-/// Read what is queued, without blocking, up to the batch budget: `recvmmsg` calls of up
-/// to 16 datagrams, stopping as soon as one comes back short (the queue ran dry), so an
-/// idle queue costs no extra `EAGAIN` syscall.
-pub fn drain(sock: &mut UnixDatagram, addresses: &mut Addresses) -> Batch {
-    let mut batch = Batch {
-        slab: SPARE_SLAB.take(),
-        ..Batch::default()
-    };
+/// Read what is queued, without blocking, up to the batch budget, into the socket's receive
+/// area: `recvmmsg` calls of up to 16 datagrams (or, for datagrams that run large, one
+/// `recvmsg` each straight into the chunk), stopping as soon as one comes back short (the
+/// queue ran dry), so an idle queue costs no extra `EAGAIN` syscall. Large datagrams also
+/// stop the drain when the chunk has no room for another: the next drain starts a new
+/// chunk rather than move this batch.
+pub fn drain(sock: &mut UnixDatagram, addresses: &mut Addresses, area: &mut Area) -> Batch {
+    let mut batch = Batch::default();
     let Batch {
-        slab,
         meta,
         extras,
         fds: batch_fds,
+        ..
     } = &mut batch;
     let want_address = addresses.wanted;
     let last_address = &mut addresses.last;
     let mut push = |len: usize, flags: u32| meta.extend_from_slice(&[len as u32, flags]);
+    let large = sock.receives_large();
+    let mut sink = area.sink(large);
     let mut taken = 0;
-    while taken < BATCH_MAX_DATAGRAMS && slab.len() < BATCH_MAX_BYTES {
-        let want = (BATCH_MAX_DATAGRAMS - taken).min(RECV_SLOTS);
-        let got = sock.recv_many(want, want_address, slab, |r| match r {
+    while taken < BATCH_MAX_DATAGRAMS && sink.held() < BATCH_MAX_BYTES {
+        let mut want = (BATCH_MAX_DATAGRAMS - taken).min(RECV_SLOTS);
+        if large && taken > 0 {
+            match sink.fits() {
+                0 => break,
+                fits => want = want.min(fits),
+            }
+        }
+        let got = sock.recv_many(want, want_address, &mut sink, |r| match r {
             Ok(d) => {
                 let mut flags = 0;
                 let address = d.address.filter(|a| Some(a) != last_address.as_ref());
@@ -172,5 +167,6 @@ pub fn drain(sock: &mut UnixDatagram, addresses: &mut Addresses) -> Batch {
             }
         }
     }
+    (batch.base, batch.bytes) = sink.finish(taken);
     batch
 }

@@ -1,57 +1,33 @@
-//! A drained [`Batch`] as the callback's JS values (the format is in `batch.rs`): payloads in
-//! a pool ArrayBuffer (or handed over whole), the metadata in a reused `Uint32Array`, extras
-//! objects, the fd set, or the payloads as one string.
+//! A drained [`Batch`] as the callback's JS values (the format is in `batch.rs`): the chunk
+//! the payloads were received into as an ArrayBuffer (`chunk.rs`), the metadata in a reused
+//! `Uint32Array`, extras objects, the fd set, or the payloads as one string.
 //!
-//! The socket's [`Area`] (its pool and metadata array) is reached through an [`AreaCell`],
-//! borrowed only around memory copies: no borrow is held while N-API runs, which may collect
-//! garbage and run finalizers that close other sockets.
-
-use std::ptr;
+//! The socket's [`Area`] is reached through an [`AreaCell`], borrowed only around memory
+//! copies: no borrow is held while N-API runs, which may collect garbage and run finalizers
+//! that close other sockets (this one included).
 
 use napi::{sys, Result};
 
-use super::drain::{recycle, Batch, Extra, BATCH_MAX_DATAGRAMS};
+use super::area::Area;
+use super::chunk::{Chunk, Memory};
+use super::drain::{Batch, Extra, BATCH_MAX_DATAGRAMS};
 use super::fdset;
 use super::{META_BASE, META_COUNT, META_ENTRIES};
 use crate::error;
 use crate::js;
 
-/// Batches whose payloads total at most this many bytes are copied into the socket's pool
-/// (no allocation, no finalizer); bigger ones are handed over as they are, without a copy.
-const POOL_COPY_MAX: usize = 16 << 10;
-/// Size of each pool ArrayBuffer. A pool is only ever appended to; when a batch does not fit
-/// a new one is started, and the old one lives on as long as JS holds views into it.
-const POOL_SIZE: usize = 128 << 10;
 /// Capacity of the metadata array, in u32s: the header, then `[len, flags]` per entry (the
 /// drain budget, plus an error entry).
 const META_CAP: usize = META_ENTRIES as usize + 2 * (BATCH_MAX_DATAGRAMS + 2);
 
-/// Where a socket's batches are written for JS: the current payload pool, an ArrayBuffer
-/// appended to and never overwritten (bytes already delivered stay valid under the views JS
-/// made), and one metadata array reused by every batch.
-pub(crate) struct Area {
-    pool: sys::napi_ref,
-    pool_ptr: *mut u8,
-    pool_used: usize,
-    meta: sys::napi_ref,
-    meta_ptr: *mut u32,
-}
-
 impl Area {
-    pub(crate) const fn new() -> Self {
-        Self {
-            pool: ptr::null_mut(),
-            pool_ptr: ptr::null_mut(),
-            pool_used: 0,
-            meta: ptr::null_mut(),
-            meta_ptr: ptr::null_mut(),
-        }
-    }
-
-    /// Delete the JS references (on close); the memory lives on while JS holds views.
+    /// Delete the JS references (on close); a chunk lives on while JS holds views into it.
     pub(crate) fn release(&mut self, env: sys::napi_env) {
         let area = std::mem::replace(self, Self::new());
-        js::unreference(env, area.pool);
+        let chunks = [area.chunk, area.spare].into_iter().flatten();
+        for r in chunks.filter_map(Chunk::into_reference).chain(area.retired) {
+            js::unreference(env, r);
+        }
         js::unreference(env, area.meta);
     }
 }
@@ -81,23 +57,114 @@ pub(crate) fn to_js(
     } else {
         extras_to_js(env, batch.extras)?
     };
-    if let Some(units) = text
-        .then(|| utf16_entries(&batch.slab, &batch.meta))
-        .flatten()
-    {
+    // The chunk first, as a local value: from here on this scope keeps its memory alive,
+    // whatever JS does to the socket meanwhile.
+    let (slab, payloads) = chunk_to_js(cell, env, batch.base, batch.bytes)?;
+    unreference_retired(cell, env);
+    if let Some(units) = text.then(|| utf16_entries(payloads, &batch.meta)).flatten() {
         // SAFETY: every entry is valid UTF-8 (checked by utf16_entries), so their
         // concatenation is too.
-        let all = unsafe { std::str::from_utf8_unchecked(&batch.slab) };
+        let all = unsafe { std::str::from_utf8_unchecked(payloads) };
         let string = js::string(env, all)?;
-        recycle(batch.slab);
+        // No view will cover those bytes: the next batch may reuse them.
+        cell.with_area(|area| {
+            if area.used == batch.base + batch.bytes {
+                area.used = batch.base;
+            }
+        });
         let meta = meta_to_js(cell, env, 0, &units)?;
+        make_spare(cell, env)?;
         return Ok([js::undefined(env)?, meta, extras, fds, string]);
     }
-    let mut payloads = batch.slab;
-    let (slab, base) = place_payloads(cell, env, &mut payloads)?;
-    recycle(payloads);
-    let meta = meta_to_js(cell, env, base, &batch.meta)?;
+    let meta = meta_to_js(cell, env, batch.base, &batch.meta)?;
+    make_spare(cell, env)?;
     Ok([slab, meta, extras, fds, js::undefined(env)?])
+}
+
+/// The error of a batch whose socket closed while it was being made.
+fn closed() -> napi::Error {
+    napi::Error::new(napi::Status::Closing, "socket closed")
+}
+
+/// Delete the references to chunks the drains moved away from.
+fn unreference_retired(cell: &impl AreaCell, env: sys::napi_env) {
+    let retired = cell
+        .with_area(|area| std::mem::take(&mut area.retired))
+        .unwrap_or_default();
+    for r in retired {
+        js::unreference(env, r);
+    }
+}
+
+/// The ArrayBuffer over the socket's current chunk, and the batch's payloads in it
+/// (`bytes` from `base`). A chunk of the binding's own memory is handed over to JS here, as
+/// an external ArrayBuffer.
+fn chunk_to_js<'a>(
+    cell: &impl AreaCell,
+    env: sys::napi_env,
+    base: usize,
+    bytes: usize,
+) -> Result<(sys::napi_value, &'a [u8])> {
+    let current = cell.with_area(|area| {
+        area.ensure_chunk();
+        let chunk = area.chunk.as_mut()?;
+        let (ptr, cap) = (chunk.ptr, chunk.cap);
+        match &mut chunk.memory {
+            Memory::Js(r) => Some((ptr, cap, Ok(*r))),
+            Memory::Owned(v) => Some((ptr, cap, Err(std::mem::take(v)))),
+        }
+    });
+    let Some((ptr, cap, memory)) = current.flatten() else {
+        return Err(closed());
+    };
+    let value = match memory {
+        Ok(r) => js::reference_value(env, r)?,
+        Err(own) => {
+            // From here on JS owns the memory; the area keeps a reference instead (or its
+            // Vec would be freed under the ArrayBuffer: it was taken out above).
+            let value = js::external_arraybuffer(env, own)?;
+            let reference = js::reference(env, value)?;
+            let kept = cell.with_area(|area| match area.chunk.as_mut() {
+                Some(c) if c.ptr == ptr => {
+                    c.memory = Memory::Js(reference);
+                    true
+                }
+                _ => false,
+            });
+            if kept != Some(true) {
+                js::unreference(env, reference);
+            }
+            value
+        }
+    };
+    debug_assert!(base + bytes <= cap);
+    // SAFETY: the drain wrote [base, base + bytes) of this chunk, whose ArrayBuffer `value`
+    // keeps alive for this handle scope; only a drain writes a chunk, and none runs while
+    // the batch is made.
+    let payloads = unsafe { std::slice::from_raw_parts(ptr.add(base), bytes) };
+    Ok((value, payloads))
+}
+
+/// Make the JS chunk the next drain will move to, if there is none.
+fn make_spare(cell: &impl AreaCell, env: sys::napi_env) -> Result<()> {
+    let Some(size) = cell
+        .with_area(|area| area.spare.is_none().then(|| area.next_chunk_size()))
+        .flatten()
+    else {
+        return Ok(());
+    };
+    let (value, data) = js::buffer_uninit(env, size)?;
+    let reference = js::reference(env, value)?;
+    let kept = cell.with_area(|area| {
+        area.spare.is_none() && {
+            area.spare = Some(Chunk::js(reference, data, size));
+            true
+        }
+    });
+    if kept != Some(true) {
+        js::unreference(env, reference);
+    }
+    Ok(())
 }
 
 /// The entries `[len, flags]…` with each length in UTF-16 code units, or `None` if a
@@ -138,46 +205,6 @@ fn extras_to_js(env: sys::napi_env, batch_extras: Vec<Extra>) -> Result<sys::nap
         js::set_index(env, extras, i as u32, obj)?;
     }
     Ok(extras)
-}
-
-/// Put the payloads where JS can see them: `(ArrayBuffer, offset of the first byte)`.
-fn place_payloads(
-    cell: &impl AreaCell,
-    env: sys::napi_env,
-    slab: &mut Vec<u8>,
-) -> Result<(sys::napi_value, usize)> {
-    if slab.len() > POOL_COPY_MAX {
-        return Ok((js::external_arraybuffer(env, std::mem::take(slab))?, 0));
-    }
-    // Room left in the current pool: JS views cover only bytes already delivered, so the
-    // bytes past `pool_used` are ours to write.
-    let current = cell.with_area(|area| {
-        if area.pool.is_null() || POOL_SIZE - area.pool_used < slab.len() {
-            return None;
-        }
-        let base = area.pool_used;
-        // SAFETY: [base, base + len) lies inside the pool's POOL_SIZE bytes (checked above),
-        // which the strong reference keeps alive and no JS view covers yet.
-        unsafe { ptr::copy_nonoverlapping(slab.as_ptr(), area.pool_ptr.add(base), slab.len()) };
-        area.pool_used += slab.len();
-        Some((area.pool, base))
-    });
-    if let Some((pool, base)) = current.flatten() {
-        return Ok((js::reference_value(env, pool)?, base));
-    }
-    // A new pool (no borrow is held while N-API runs).
-    let (value, data) = js::arraybuffer(env, POOL_SIZE)?;
-    // SAFETY: the new buffer has POOL_SIZE >= slab.len() bytes and no other user yet.
-    unsafe { ptr::copy_nonoverlapping(slab.as_ptr(), data, slab.len()) };
-    let pool = js::reference(env, value)?;
-    let old = cell.with_area(|area| {
-        area.pool_ptr = data;
-        area.pool_used = slab.len();
-        std::mem::replace(&mut area.pool, pool)
-    });
-    // A closed socket keeps no reference that its close would not delete.
-    js::unreference(env, old.unwrap_or(pool));
-    Ok((value, 0))
 }
 
 /// Write the header and `entries` into the socket's metadata array (made on first use).
