@@ -18,7 +18,7 @@ export type {
 } from './endpoint/options.js';
 export { SocketProxy } from './lowlevel/socket-proxy.js';
 export { DatagramProtocol } from './protocol/protocol.js';
-export type { Serializer } from './protocol/protocol.js';
+export type { DatagramBytes, Serializer } from './protocol/protocol.js';
 export { JSONSerializer } from './protocol/serializers/json.js';
 export { StringSerializer } from './protocol/serializers/string.js';
 export { BytesSerializer } from './protocol/serializers/bytes.js';

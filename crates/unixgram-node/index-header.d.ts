@@ -45,13 +45,14 @@ export declare function send(fd: number, data: Buffer | string | Buffer[], dest?
 /**
  * Send `datas[start..end]` (at most `SEND_MANY_MAX`) with one `sendmmsg`, each with its own
  * `ancillary[i]`, on the open socket whose descriptor is `fd`.
+ * @param datas - the datagrams: each a Buffer, or Buffers gathered into one datagram
  * @param dest - one receiver's `sun_path` bytes for all, or an array of them by index of `datas`
  * @returns how many went out (fewer: the peer's queue filled up), or `WOULD_BLOCK` if none
  * @throws the complete error of the first datagram, when it fails for another reason
  */
 export declare function sendMany(
   fd: number,
-  datas: Buffer[],
+  datas: Array<Buffer | Buffer[]>,
   start: number,
   end: number,
   dest?: Buffer | Buffer[] | null,

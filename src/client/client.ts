@@ -14,6 +14,7 @@ import { sendLimits, type SendLimits } from '../lowlevel/sender.js';
 import { Lifetime } from '../lowlevel/lifetime.js';
 import { bindSocketFile, type SocketFile } from '../lowlevel/socket-file.js';
 import type { SocketProxy } from '../lowlevel/socket-proxy.js';
+import type { NativeDatagram } from '../native/binding.js';
 import { codecOf, type Codec } from '../protocol/codec.js';
 import { checkProtocol, type DatagramProtocol } from '../protocol/protocol.js';
 import { iteratePackets, PacketIterator, receivePacket } from '../lowlevel/iterator.js';
@@ -175,7 +176,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
    * {@link AbortError} (`'ABORT_ERR'`), {@link TimeoutError} (`'ETIMEDOUT'`)
    */
   sendPacket(packet: SentPacket, options?: SendOptions): Promise<void> {
-    let data: Buffer | string;
+    let data: NativeDatagram;
     let ancillary: SocketAncillary | undefined;
     let limits: SendLimits | undefined;
     try {
@@ -203,7 +204,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
    * it (the rest are never sent)
    */
   sendPackets(packets: Iterable<SentPacket>, options?: SendManyOptions): Promise<void> {
-    let datas: Buffer[];
+    let datas: Array<Buffer | Buffer[]>;
     let extras: ReturnType<SocketAncillary['_toSend']>[] | null = null;
     let limits: SendLimits | undefined;
     try {

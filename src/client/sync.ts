@@ -7,13 +7,11 @@
  */
 import { performance } from 'node:perf_hooks';
 
-import type { Buffer } from 'node:buffer';
-
 import type { SocketAncillary } from '../ancillary/ancillary.js';
 import { TimeoutError, closedError, codedError, ErrorCodes, sendTimedOut, type SystemError } from '../errors.js';
 import type { Endpoint } from '../lowlevel/endpoint.js';
 import type { RawDatagram } from '../lowlevel/receiver.js';
-import type { NativeSendAncillary } from '../native/binding.js';
+import type { NativeDatagram, NativeSendAncillary } from '../native/binding.js';
 
 /** Options of `UnixDatagramClient.recvPacketSync`. */
 export interface SyncRecvOptions {
@@ -102,7 +100,7 @@ export function receiveSync(endpoint: Endpoint, timeout: number | null): RawData
  * @throws `ERR_UNIXGRAM_BUSY` while async sends are queued (they would be overtaken);
  * {@link TimeoutError}; what the send throws (`ECONNREFUSED`, `EMSGSIZE`, …)
  */
-export function sendSync(endpoint: Endpoint, data: Buffer | string, ancillary: NativeSendAncillary | null, timeout: number | null): void {
+export function sendSync(endpoint: Endpoint, data: NativeDatagram, ancillary: NativeSendAncillary | null, timeout: number | null): void {
   if (endpoint.closed) throw closedError();
   if (endpoint.sendPending) {
     throw busy('sendPacketSync() cannot run while sendPacket() calls are queued on the same socket: it would overtake them');

@@ -18,6 +18,7 @@ import { sendLimits, type SendLimits } from '../lowlevel/sender.js';
 import { Lifetime } from '../lowlevel/lifetime.js';
 import { bindSocketFile, type SocketFile } from '../lowlevel/socket-file.js';
 import type { SocketProxy } from '../lowlevel/socket-proxy.js';
+import type { NativeDatagram } from '../native/binding.js';
 import { codecOf, type Codec } from '../protocol/codec.js';
 import { checkProtocol, type DatagramProtocol } from '../protocol/protocol.js';
 import {
@@ -178,7 +179,7 @@ export class UnixDatagramEndpoint<SentPacket, ReceivedPacket> {
    * {@link AbortError}, {@link TimeoutError}
    */
   sendPacketTo(packet: SentPacket, address: AddressLike, options?: SendToOptions): Promise<void> {
-    let data: Buffer | string;
+    let data: NativeDatagram;
     let dest: Destination;
     let ancillary: SocketAncillary | undefined;
     let limits: SendLimits | undefined;
@@ -209,7 +210,7 @@ export class UnixDatagramEndpoint<SentPacket, ReceivedPacket> {
    * @throws as {@link sendPacketTo}; the error's `sent` says how many datagrams went out
    */
   sendPacketsTo(packets: Iterable<PacketTo<SentPacket>>, options?: SendManyToOptions): Promise<void> {
-    const datas: Buffer[] = [];
+    const datas: Array<Buffer | Buffer[]> = [];
     const dests: Destination[] = [];
     let extras: Array<ReturnType<SocketAncillary['_toSend']>> | null = null;
     let limits: SendLimits | undefined;

@@ -18,6 +18,7 @@ import {
   socketpair,
   SEND_MANY_MAX,
   type NativeSendAncillary,
+  type NativeDatagram,
 } from '../native/binding.js';
 import { PeerSends, type Destination } from './peer-sends.js';
 import { Receiver } from './receiver.js';
@@ -221,7 +222,7 @@ export class Endpoint {
    * @param limits - what may end its wait for room
    * @returns a promise that resolves once the datagram is in the kernel
    */
-  send(data: Buffer | string, dest: Buffer | null, ancillary: NativeSendAncillary | null, limits?: SendLimits): Promise<void> {
+  send(data: NativeDatagram, dest: Buffer | null, ancillary: NativeSendAncillary | null, limits?: SendLimits): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
     const fd = this.#fd;
     // Bytes alone to the connected peer (the common send) pass no more arguments than that.
@@ -244,7 +245,7 @@ export class Endpoint {
    * @param ancillary - descriptors and credentials, or null
    * @returns whether it was sent: false when the peer's queue is full
    */
-  sendNow(data: Buffer | string, ancillary: NativeSendAncillary | null): boolean {
+  sendNow(data: NativeDatagram, ancillary: NativeSendAncillary | null): boolean {
     if (this.#closed) throw closedError();
     return send(this.#fd, data, null, ancillary) !== WOULD_BLOCK;
   }
@@ -259,7 +260,7 @@ export class Endpoint {
    * far (for the error of one that fails or is withdrawn)
    */
   sendMany(
-    datas: Buffer[],
+    datas: Array<Buffer | Buffer[]>,
     extras: Array<NativeSendAncillary | null> | null,
     limits?: SendLimits,
   ): { done: Promise<void>; sent: () => number } {
@@ -296,7 +297,7 @@ export class Endpoint {
    * @param limits - what may end its wait for room
    * @returns a promise that resolves once the datagram is in the kernel
    */
-  sendTo(dest: Destination, data: Buffer | string, ancillary: NativeSendAncillary | null, limits?: SendLimits): Promise<void> {
+  sendTo(dest: Destination, data: NativeDatagram, ancillary: NativeSendAncillary | null, limits?: SendLimits): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
     return this.#peers.send(dest, data, ancillary, limits);
   }
@@ -311,7 +312,7 @@ export class Endpoint {
    * @returns a promise that resolves once all are in the kernel, and how many are so far
    */
   sendManyTo(
-    datas: Buffer[],
+    datas: Array<Buffer | Buffer[]>,
     dests: Destination[],
     extras: Array<NativeSendAncillary | null> | null,
     limits?: SendLimits,

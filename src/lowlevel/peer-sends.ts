@@ -7,7 +7,7 @@
  */
 import type { Buffer } from 'node:buffer';
 
-import { WOULD_BLOCK, SEND_MANY_MAX, send, sendMany, type NativeSendAncillary } from '../native/binding.js';
+import { WOULD_BLOCK, SEND_MANY_MAX, send, sendMany, type NativeDatagram, type NativeSendAncillary } from '../native/binding.js';
 import { Sender, type SendLimits } from './sender.js';
 
 /** A receiver: its `sun_path` bytes, and the same as a string key. */
@@ -40,7 +40,7 @@ export class PeerSends {
    * queue is full) once there is room, until `limits` withdraw it.
    * @returns a promise that resolves once the datagram is in the kernel
    */
-  send(dest: Destination, data: Buffer | string, ancillary: NativeSendAncillary | null, limits: SendLimits | undefined): Promise<void> {
+  send(dest: Destination, data: NativeDatagram, ancillary: NativeSendAncillary | null, limits: SendLimits | undefined): Promise<void> {
     const fd = this.#fd;
     const attempt = (): number => send(fd, data, dest.raw, ancillary);
     const queue = this.#queues.get(dest.key);
@@ -64,7 +64,7 @@ export class PeerSends {
    * error once every other datagram is sent or failed; and how many are in the kernel
    */
   sendMany(
-    datas: Buffer[],
+    datas: Array<Buffer | Buffer[]>,
     dests: Destination[],
     extras: Array<NativeSendAncillary | null> | null,
     limits: SendLimits | undefined,
@@ -114,7 +114,7 @@ export class PeerSends {
    * queue; resolves when all settled, or rejects with the first error.
    */
   #rest(
-    datas: Buffer[],
+    datas: Array<Buffer | Buffer[]>,
     dests: Destination[],
     extras: Array<NativeSendAncillary | null> | null,
     from: number,

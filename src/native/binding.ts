@@ -46,3 +46,5 @@ export type NativeCredentials = Binding.JsCredentials;
 export type NativeSendAncillary = Binding.SendAncillary;
 export type BatchExtra = Binding.BatchExtra;
 export type BatchCallback = Binding.BatchCallback;
+/** One datagram as `send` takes it: bytes, a text sent as UTF-8, or Buffers gathered into one. */
+export type NativeDatagram = Buffer | string | Buffer[];

@@ -7,8 +7,9 @@
  */
 import { Buffer } from 'node:buffer';
 
-import { DatagramProtocolParseError } from '../errors.js';
-import type { DatagramProtocol, Serializer } from './protocol.js';
+import { DatagramProtocolParseError, invalidArgType } from '../errors.js';
+import type { NativeDatagram } from '../native/binding.js';
+import type { DatagramBytes, DatagramProtocol, Serializer } from './protocol.js';
 
 /** A protocol as the library's sockets use it. */
 export interface Codec<SentPacket, ReceivedPacket> {
@@ -18,9 +19,12 @@ export interface Codec<SentPacket, ReceivedPacket> {
    * The datagram for `packet`: its text when the serializer has `serializeText` (sent as
    * UTF-8, no Buffer made), else its bytes. Throws what the serializer throws.
    */
-  encode(packet: SentPacket): Buffer | string;
-  /** The datagram for `packet`, as bytes. Throws what the serializer throws. */
-  encodeBytes(packet: SentPacket): Buffer;
+  encode(packet: SentPacket): NativeDatagram;
+  /**
+   * The datagram for `packet`, as bytes (several Buffers when the serializer returns
+   * chunks: gathered into one datagram). Throws what the serializer throws.
+   */
+  encodeBytes(packet: SentPacket): Buffer | Buffer[];
   /**
    * The packet in a received datagram: bytes, or their text when they are valid UTF-8 and
    * {@link Codec.receivesText}.
@@ -55,10 +59,26 @@ export function toBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
+/**
+ * What a serializer returned as the binding takes it: one Buffer, or the chunks of one
+ * datagram as Buffers (no copy either way).
+ * @param data - bytes, or chunks gathered into one datagram
+ * @returns Buffers over the same memory
+ * @throws `ERR_INVALID_ARG_TYPE` for anything but a Uint8Array or an array of them
+ */
+export function toDatagram(data: DatagramBytes): Buffer | Buffer[] {
+  if (data instanceof Uint8Array) return toBuffer(data);
+  if (!Array.isArray(data)) throw invalidArgType('serialized packet', 'a Uint8Array or an array of Uint8Arrays', data);
+  return data.map((chunk: unknown) => {
+    if (!(chunk instanceof Uint8Array)) throw invalidArgType('serialized packet chunk', 'a Uint8Array', chunk);
+    return toBuffer(chunk);
+  });
+}
+
 function makeCodec<S, R>(serializer: Serializer<S, R>): Codec<S, R> {
   const sendsText = typeof serializer.serializeText === 'function';
   const receivesText = typeof serializer.deserializeText === 'function';
-  const encodeBytes = (packet: S): Buffer => toBuffer(serializer.serialize(packet));
+  const encodeBytes = (packet: S): Buffer | Buffer[] => toDatagram(serializer.serialize(packet));
   const decodeBytes = (data: Buffer): R => {
     try {
       return serializer.deserialize(data);

@@ -10,6 +10,13 @@ import { DatagramProtocolParseError, invalidArgType, invalidArgValue } from '../
 const BRAND = Symbol.for('unixgram.DatagramProtocol');
 
 /**
+ * One datagram's bytes as a serializer returns them: one `Uint8Array`, or several that are
+ * sent as one datagram, gathered by `sendmsg(2)`'s iovecs without being concatenated (a
+ * header and a body, say).
+ */
+export type DatagramBytes = Uint8Array | readonly Uint8Array[];
+
+/**
  * Turns packets into bytes and bytes into packets. Implement it to use your own format.
  *
  * @typeParam SentPacket - what `serialize` accepts
@@ -23,8 +30,11 @@ const BRAND = Symbol.for('unixgram.DatagramProtocol');
  * ```
  */
 export interface Serializer<SentPacket, ReceivedPacket> {
-  /** Encode one packet as one datagram's bytes. May throw for a packet it cannot encode. */
-  serialize(packet: SentPacket): Uint8Array;
+  /**
+   * Encode one packet as one datagram's bytes: a `Uint8Array`, or an array of them that is
+   * gathered into the one datagram without a copy. May throw for a packet it cannot encode.
+   */
+  serialize(packet: SentPacket): DatagramBytes;
   /**
    * Optional, for text formats: the packet as a string, sent as its UTF-8 bytes (a lone
    * surrogate becomes U+FFFD, as with `Buffer.from`). It must give the same bytes as
@@ -82,7 +92,7 @@ export class DatagramProtocol<SentPacket, ReceivedPacket> {
    * @param packet - what to send
    * @returns its bytes
    */
-  makeDatagram(packet: SentPacket): Uint8Array {
+  makeDatagram(packet: SentPacket): DatagramBytes {
     return this.serializer.serialize(packet);
   }
 

@@ -2,7 +2,6 @@
  * The per-sender object a server's request handler talks to.
  * @packageDocumentation
  */
-import type { Buffer } from 'node:buffer';
 
 import { formatAddress, type UnixAddress } from '../address.js';
 import { checkAncillary, SocketAncillary, type Credentials } from '../ancillary/ancillary.js';
@@ -12,6 +11,7 @@ import { closedError, codedError, ErrorCodes } from '../errors.js';
 import type { Endpoint } from '../lowlevel/endpoint.js';
 import type { Destination } from '../lowlevel/peer-sends.js';
 import { sendLimits, type SendLimits } from '../lowlevel/sender.js';
+import type { NativeDatagram } from '../native/binding.js';
 import type { Codec } from '../protocol/codec.js';
 
 /** The option names of {@link UnixDatagramServerClient.sendPacket} (an unknown one is refused). */
@@ -116,7 +116,7 @@ export class UnixDatagramServerClient<SentPacket> {
         ),
       );
     }
-    let data: Buffer | string;
+    let data: NativeDatagram;
     let ancillary: SocketAncillary | undefined;
     let limits: SendLimits | undefined;
     try {

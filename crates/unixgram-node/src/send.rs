@@ -6,7 +6,8 @@
 //!   or an array of Buffers (gathered into one datagram); `dest` the receiver's `sun_path`
 //!   bytes on an unconnected socket; `ancillary` `{ fds?, credentials? }`.
 //! - `sendMany(fd, datas, start, end, dest?, ancillary?)`: `datas[start..end]` (at most
-//!   `SEND_MANY_MAX`) with one `sendmmsg`, each with its own `ancillary[i]`; `dest` one
+//!   `SEND_MANY_MAX`) with one `sendmmsg`, each a Buffer or an array of Buffers gathered
+//!   into one datagram, each with its own `ancillary[i]`; `dest` one
 //!   address for all, or an array of them by index of `datas` (each datagram to its own).
 //!
 //! Each finishes where it starts: it returns the bytes (or datagrams) sent, or `WOULD_BLOCK`
@@ -146,8 +147,14 @@ pub(crate) unsafe extern "C" fn send_many(
                 start as u32,
                 (end as u32).min(start as u32 + batch::SEND_MAX as u32),
             );
-            let Some(chunks) = buffers_arg(env, datas, start, Some(end)) else {
-                return type_error(env, c"datas must be an array of Buffers");
+            let datagrams: Option<Vec<Vec<&[u8]>>> = (start..end)
+                .map(|i| gathered_arg(env, element(env, datas, i)?))
+                .collect();
+            let Some(datagrams) = datagrams else {
+                return type_error(
+                    env,
+                    c"datas must be an array of Buffers, or of arrays of Buffers gathered into one datagram each",
+                );
             };
             let Some(dests) = dests_arg(env, dest, start, end) else {
                 return type_error(env, c"dest must be a Buffer of sun_path bytes, or an array of them by index of datas");
@@ -162,7 +169,10 @@ pub(crate) unsafe extern "C" fn send_many(
                     extras.push(entry);
                 }
             }
-            let iovs: Vec<[IoSlice<'_>; 1]> = chunks.iter().map(|c| [IoSlice::new(c)]).collect();
+            let iovs: Vec<Vec<IoSlice<'_>>> = datagrams
+                .iter()
+                .map(|d| d.iter().map(|c| IoSlice::new(c)).collect())
+                .collect();
             let msgs: Vec<OutMessage<'_>> = iovs
                 .iter()
                 .enumerate()
@@ -290,6 +300,20 @@ unsafe fn buffers_arg<'a>(
         (start..end)
             .map(|i| buffer_arg(env, element(env, array, i)?))
             .collect()
+    }
+}
+
+/// One datagram of a `sendMany`: a Buffer, or an array of Buffers gathered into it.
+///
+/// # Safety
+/// `env` is the running callback's and `value` a live handle of it.
+unsafe fn gathered_arg<'a>(env: sys::napi_env, value: sys::napi_value) -> Option<Vec<&'a [u8]>> {
+    // SAFETY: per the contract.
+    unsafe {
+        match buffer_arg(env, value) {
+            Some(bytes) => Some(vec![bytes]),
+            None => buffers_arg(env, value, 0, None),
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import zlib from 'node:zlib';
 
 import { checkOptions } from '../../checks.js';
@@ -87,7 +88,8 @@ export class CompressedSerializer<SentPacket, ReceivedPacket> implements Seriali
    * @returns the inner serializer's bytes, compressed
    */
   serialize(packet: SentPacket): Uint8Array {
-    return this.#compress(this.#inner.serialize(packet));
+    const bytes = this.#inner.serialize(packet);
+    return this.#compress(bytes instanceof Uint8Array ? bytes : Buffer.concat(bytes));
   }
 
   /**
