@@ -193,6 +193,40 @@ export interface JsCredentials {
   gid: number
 }
 
+/**
+ * Map a sealed memfd received from a peer (`sealPayload`'s, or a journald client's) and
+ * return its bytes as a Buffer over the mapping: no copy, however large.
+ *
+ * The memfd must be sealed against writing, shrinking and growing (`F_SEAL_WRITE |
+ * F_SEAL_SHRINK | F_SEAL_GROW`, what journald requires), so that its sender can change
+ * nothing while it is read. `fd` is not closed: it stays the caller's, who may close it at
+ * once; the Buffer stays valid until it is garbage-collected, which unmaps it. Writing to
+ * the Buffer changes only this process's copy of the bytes. An empty memfd gives an empty
+ * Buffer. The arguments are checked before any syscall. Linux only.
+ *
+ * @param fd - the received descriptor
+ * @param maxSize - the largest payload accepted, in bytes
+ * @returns the payload's bytes
+ * @throws `TypeError` `ERR_INVALID_ARG_TYPE` if `fd` or `maxSize` is not a number;
+ *   `RangeError` `ERR_OUT_OF_RANGE` if `fd` is not an integer in `[0, 2**31)` or
+ *   `maxSize` not a safe integer `>= 0`; `ERR_UNIXGRAM_MEMFD_NOT_SEALED` if the memfd lacks
+ *   one of the three seals, or the descriptor is not a memfd at all (a pipe, a socket, a
+ *   plain file); `ERR_UNIXGRAM_PAYLOAD_TOO_LARGE` if it holds more than `maxSize` bytes;
+ *   `ERR_UNIXGRAM_UNSUPPORTED` on macOS and FreeBSD; otherwise the errno of the syscall
+ *   that failed (`EBADF`, `EACCES` from `mmap` for a write-only descriptor, ...).
+ * @example
+ * ```ts
+ * const [fd] = fds; // the one descriptor of an empty datagram
+ * try {
+ *   const entry = mapSealedPayload(fd, 64 << 20);
+ *   console.log(entry.toString('utf8'));
+ * } finally {
+ *   fs.closeSync(fd);
+ * }
+ * ```
+ */
+export declare function mapSealedPayload(fd: number, maxSize: number): Buffer
+
 /** The most descriptors one datagram carries (`SCM_MAX_FD`). */
 export declare const MAX_FDS_PER_DATAGRAM: number
 
@@ -210,6 +244,33 @@ export declare const READABLE: number
 
 /** Request bit: [`CONTROL_REQUEST`] holds a request to apply. */
 export declare const REQUEST_PENDING: number
+
+/**
+ * Write `chunks` back to back into a new memfd and seal it against any change
+ * (`F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL`): how systemd-journald's
+ * native protocol passes an entry too large for one datagram, as the only descriptor
+ * (`SCM_RIGHTS`) of an empty datagram. Linux only.
+ *
+ * The arguments are checked before any syscall.
+ *
+ * @param chunks - the payload's parts, in order (Buffers or other `Uint8Array`s)
+ * @returns the memfd's descriptor, close-on-exec. The caller owns it and closes it
+ *   (`fs.closeSync`) once it is sent: the datagram holds its own reference.
+ * @throws `TypeError` `ERR_INVALID_ARG_TYPE` if `chunks` is not an array of Uint8Arrays;
+ *   `ERR_UNIXGRAM_UNSUPPORTED` on macOS and FreeBSD; otherwise the errno of the syscall
+ *   that failed (`memfd_create`, `pwritev`, `fcntl`: `EMFILE`, `ENOMEM`, ...), in Node's
+ *   shape, the memfd then already closed.
+ * @example
+ * ```ts
+ * const fd = sealPayload([Buffer.from('MESSAGE=hello'), Buffer.of(0x0a)]);
+ * try {
+ *   send(socket.fd, Buffer.alloc(0), null, { fds: [fd] });
+ * } finally {
+ *   fs.closeSync(fd);
+ * }
+ * ```
+ */
+export declare function sealPayload(chunks: Uint8Array[]): number
 
 /** The most datagrams one `sendMany` call sends (`UIO_MAXIOV`). */
 export declare const SEND_MANY_MAX: number

@@ -6,8 +6,12 @@ then connect()s to that datagram's sender and sends, according to <mode>:
   big SIZE           one datagram of SIZE bytes (byte i = i % 251), SO_SNDBUF raised first
   fds K [HEX]        one datagram (payload HEX, default '{}') carrying K fds with content
                      'fd-<i>': even i a memfd, odd i the read end of a pipe
+  memfd SIZE SEALS   one 0-byte datagram carrying one memfd of SIZE bytes (byte i = i % 251)
+                     with SEALS added: comma-separated names of F_SEAL_* (write,shrink,grow,
+                     seal), or 'none' (journald's native protocol, for an entry this large)
 Prints {"sent": n} and exits; 20 s timeout on the wait.
 """
+import fcntl
 import os
 import socket
 import sys
@@ -47,5 +51,19 @@ elif mode == 'fds':
     for fd in fds:
         os.close(fd)
     emit(sent=count)
+elif mode == 'memfd':
+    size, names = int(args[0]), args[1]
+    fd = os.memfd_create('python-peer', os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    data = pattern(size)
+    while data:
+        data = data[os.write(fd, data):]
+    seals = 0
+    for name in [] if names == 'none' else names.split(','):
+        seals |= getattr(fcntl, f'F_SEAL_{name.upper()}')
+    if seals:
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, seals)
+    socket.send_fds(sock, [b''], [fd])
+    os.close(fd)
+    emit(sent=size)
 else:
     sys.exit(f'unknown mode {mode}')

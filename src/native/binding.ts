@@ -17,6 +17,8 @@ export const {
   send,
   sendMany,
   closeFdRange,
+  sealPayload,
+  mapSealedPayload,
   WOULD_BLOCK,
   READABLE,
   WRITABLE,

@@ -24,6 +24,22 @@ pub enum ErrorKind {
         /// The platform that lacks it: [`PLATFORM`].
         platform: &'static str,
     },
+    /// A descriptor received as a sealed payload ([`crate::memfd::map_sealed`]) is not sealed
+    /// against writing, shrinking and growing, so its sender could change it while it is read
+    /// (or shrink it under the mapping: `SIGBUS`). Also raised for a descriptor that cannot
+    /// carry seals at all (a pipe, a socket, a file outside memfd/tmpfs/hugetlbfs): the
+    /// receiver refuses both for the same reason, so they share one code.
+    NotSealed {
+        /// What `F_GET_SEALS` reported, or `None` when the file cannot carry seals.
+        seals: Option<u32>,
+    },
+    /// A payload is larger than the receiver accepts.
+    PayloadTooLarge {
+        /// Its size in bytes.
+        size: u64,
+        /// The most the receiver takes.
+        limit: usize,
+    },
 }
 
 /// The name of the platform this crate was built for, as error messages give it.
@@ -135,6 +151,8 @@ impl Error {
             ErrorKind::ControlTruncated => "ERR_UNIXGRAM_CONTROL_TRUNCATED".to_owned(),
             ErrorKind::NotUnixDatagram => "ERR_UNIXGRAM_NOT_UNIX_DGRAM".to_owned(),
             ErrorKind::Unsupported { .. } => "ERR_UNIXGRAM_UNSUPPORTED".to_owned(),
+            ErrorKind::NotSealed { .. } => "ERR_UNIXGRAM_MEMFD_NOT_SEALED".to_owned(),
+            ErrorKind::PayloadTooLarge { .. } => "ERR_UNIXGRAM_PAYLOAD_TOO_LARGE".to_owned(),
         }
     }
 }
@@ -163,11 +181,47 @@ impl fmt::Display for Error {
             (None, ErrorKind::Unsupported { feature, platform }) => {
                 write!(f, ": {platform} does not support {feature} (Linux only)")
             }
+            (None, ErrorKind::NotSealed { seals: Some(seals) }) => write!(
+                f,
+                ": the memfd is not sealed against {}; its sender could change it while it is read",
+                missing_seals(*seals)
+            ),
+            (None, ErrorKind::NotSealed { seals: None }) => write!(
+                f,
+                ": the descriptor cannot be sealed (it is not a memfd); its sender could change it while it is read"
+            ),
+            (None, ErrorKind::PayloadTooLarge { size, limit }) => write!(
+                f,
+                ": a payload of {size} bytes is larger than the limit of {limit} bytes (raise maxPayloadSize to accept it)"
+            ),
         }
     }
 }
 
 impl std::error::Error for Error {}
+
+/// `F_SEAL_WRITE`, `F_SEAL_SHRINK`, `F_SEAL_GROW` as Linux numbers them (fcntl(2)): the seals
+/// a payload needs, named as a message says what is missing.
+const NEEDED_SEALS: [(u32, &str); 3] = [
+    (0x0008, "writing"),
+    (0x0002, "shrinking"),
+    (0x0004, "growing"),
+];
+
+/// The needed seals absent from `seals`, as words: `"writing"`, `"writing and growing"`,
+/// `"writing, shrinking and growing"`.
+fn missing_seals(seals: u32) -> String {
+    let missing: Vec<&str> = NEEDED_SEALS
+        .iter()
+        .filter(|(bit, _)| seals & bit == 0)
+        .map(|&(_, word)| word)
+        .collect();
+    match missing.as_slice() {
+        [] => "writing".to_owned(), // not reached: map_sealed only raises it when one is absent
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
@@ -196,6 +250,49 @@ mod tests {
         assert_eq!(err.code(), "ERR_UNIXGRAM_TRUNCATED");
         assert!(err.to_string().contains("10 bytes"));
         assert_eq!(err.errno(), None);
+    }
+
+    #[test]
+    fn not_sealed_names_the_missing_seals() {
+        let err = Error::new(ErrorKind::NotSealed { seals: Some(0) }, "fcntl");
+        assert_eq!(err.code(), "ERR_UNIXGRAM_MEMFD_NOT_SEALED");
+        assert_eq!(
+            err.to_string(),
+            "fcntl ERR_UNIXGRAM_MEMFD_NOT_SEALED: the memfd is not sealed against writing, shrinking and growing; its sender could change it while it is read"
+        );
+        // F_SEAL_SHRINK | F_SEAL_GROW present, F_SEAL_WRITE missing.
+        let err = Error::new(ErrorKind::NotSealed { seals: Some(0x6) }, "fcntl");
+        assert!(
+            err.to_string().contains("not sealed against writing;"),
+            "{err}"
+        );
+        // Only F_SEAL_SHRINK present.
+        assert_eq!(missing_seals(0x2), "writing and growing");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn needed_seals_are_linux_numbers() {
+        let bits: Vec<u32> = NEEDED_SEALS.iter().map(|&(bit, _)| bit).collect();
+        let linux = [libc::F_SEAL_WRITE, libc::F_SEAL_SHRINK, libc::F_SEAL_GROW];
+        assert_eq!(bits, linux.map(|b| b as u32));
+    }
+
+    #[test]
+    fn payload_too_large_names_size_limit_and_option() {
+        let err = Error::new(
+            ErrorKind::PayloadTooLarge {
+                size: 5000,
+                limit: 4096,
+            },
+            "fstat",
+        );
+        assert_eq!(err.code(), "ERR_UNIXGRAM_PAYLOAD_TOO_LARGE");
+        assert_eq!(err.errno(), None);
+        assert_eq!(
+            err.to_string(),
+            "fstat ERR_UNIXGRAM_PAYLOAD_TOO_LARGE: a payload of 5000 bytes is larger than the limit of 4096 bytes (raise maxPayloadSize to accept it)"
+        );
     }
 
     #[test]

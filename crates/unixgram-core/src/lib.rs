@@ -32,6 +32,7 @@
 //! | receive area | `mmap` `MAP_NORESERVE`, `MADV_NOHUGEPAGE`, `MADV_DONTNEED` | `mmap`, `MADV_FREE` | none |
 //! | raising `SO_SNDBUF` for a big datagram | `SO_SNDBUF`, then `SO_SNDBUFFORCE` | `SO_SNDBUF` | `SO_SNDBUF` |
 //! | adopted fd is `AF_UNIX` | `SO_DOMAIN` | `SO_DOMAIN` | `getsockname` family |
+//! | sealed memfd payloads ([`memfd`]) | `memfd_create`, `F_ADD_SEALS`, `mmap` | unsupported | unsupported |
 //!
 //! Turning `SO_PASSCRED` *off* succeeds everywhere and [`UnixDatagram::pass_credentials`]
 //! answers `false` off Linux; FreeBSD's `SCM_CREDS` / `LOCAL_PEERCRED` are not used (their
@@ -43,6 +44,7 @@ pub mod addr;
 pub mod batch;
 pub mod cmsg;
 pub mod error;
+pub mod memfd;
 pub mod msg;
 pub mod sink;
 pub mod socket;
@@ -52,6 +54,7 @@ pub use addr::Address;
 pub use batch::{OutMessage, RecvBatch};
 pub use cmsg::{Credentials, Received, MAX_FDS_PER_MESSAGE};
 pub use error::{Error, ErrorKind, Result};
+pub use memfd::SealedMap;
 pub use msg::{Datagram, SendAncillary};
 pub use sink::PayloadSink;
 pub use socket::UnixDatagram;

@@ -1,7 +1,8 @@
 //! The arguments of the raw N-API functions registered by hand (`send.rs`,
-//! `batch/fdset.rs`): read them without napi-rs's glue, check their types, and throw a
-//! `TypeError` (`ERR_INVALID_ARG_TYPE`) for a wrong one. And the guard every raw function
-//! runs under, so that no panic crosses into JS.
+//! `batch/fdset.rs`) and of the `#[napi]` functions that check their own (`memfd.rs`): read
+//! them without napi-rs's glue, check their types, and throw a `TypeError`
+//! (`ERR_INVALID_ARG_TYPE`) for a wrong one, a `RangeError` (`ERR_OUT_OF_RANGE`) for a number
+//! out of range. And the guard every raw function runs under, so that no panic crosses into JS.
 
 use std::ffi::{c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -38,6 +39,17 @@ pub(crate) fn guard(env: sys::napi_env, body: impl FnOnce() -> sys::napi_value) 
 pub(crate) unsafe fn type_error(env: sys::napi_env, message: &CStr) -> Thrown {
     // SAFETY: per the contract; both strings are NUL-terminated.
     unsafe { sys::napi_throw_type_error(env, c"ERR_INVALID_ARG_TYPE".as_ptr(), message.as_ptr()) };
+    ptr::null_mut()
+}
+
+/// Throw a `RangeError` with `ERR_OUT_OF_RANGE` (a number of the right type, but not one
+/// the function takes) and return no value.
+///
+/// # Safety
+/// `env` must be the environment of the running callback.
+pub(crate) unsafe fn range_error(env: sys::napi_env, message: &CStr) -> Thrown {
+    // SAFETY: per the contract; both strings are NUL-terminated.
+    unsafe { sys::napi_throw_range_error(env, c"ERR_OUT_OF_RANGE".as_ptr(), message.as_ptr()) };
     ptr::null_mut()
 }
 
@@ -100,6 +112,17 @@ pub(crate) unsafe fn int_arg(env: sys::napi_env, value: sys::napi_value) -> Opti
         .then_some(out)
 }
 
+/// An argument as an `f64`, or `None` if it is not a number (no conversion: `'5'` is not).
+///
+/// # Safety
+/// `env` is the running callback's and `value` a live handle of it.
+pub(crate) unsafe fn number_arg(env: sys::napi_env, value: sys::napi_value) -> Option<f64> {
+    let mut out = 0f64;
+    // SAFETY: per the contract; a non-number makes the call fail, checked.
+    (unsafe { sys::napi_get_value_double(env, value, &mut out) } == sys::Status::napi_ok)
+        .then_some(out)
+}
+
 /// An argument as a `u32`, or `None` if it is not a number.
 ///
 /// # Safety
@@ -134,6 +157,27 @@ pub(crate) unsafe fn buffer_arg<'a>(
         // SAFETY: N-API reports `len` bytes at `data`, alive per the contract.
         unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) }
     })
+}
+
+/// The Buffers `array[start..end]` (`end`: the whole array), or `None` if it is not an
+/// array of Buffers.
+///
+/// # Safety
+/// `env` is the running callback's and `array` a live handle of it; the slices must not be
+/// used after the callback returns.
+pub(crate) unsafe fn buffers_arg<'a>(
+    env: sys::napi_env,
+    array: sys::napi_value,
+    start: u32,
+    end: Option<u32>,
+) -> Option<Vec<&'a [u8]>> {
+    // SAFETY: per the contract.
+    unsafe {
+        let end = end.unwrap_or(array_len(env, array)?);
+        (start..end)
+            .map(|i| buffer_arg(env, element(env, array, i)?))
+            .collect()
+    }
 }
 
 /// The length of an array argument, or `None` if it is not an array.

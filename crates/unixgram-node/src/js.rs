@@ -256,6 +256,40 @@ pub(crate) unsafe fn external_arraybuffer_with(
     Ok(out)
 }
 
+/// A Node `Buffer` over the whole of `arraybuffer`, sharing its memory (no copy):
+/// `Buffer.from(arraybuffer)`, called through the global `Buffer`. (N-API has no call for
+/// this before `node_api_create_buffer_from_arraybuffer`, Node 22.12.)
+pub(crate) fn buffer_over(
+    env: sys::napi_env,
+    arraybuffer: sys::napi_value,
+) -> Result<sys::napi_value> {
+    let buffer_class = named(env, global(env)?, c"Buffer")?;
+    let from = named(env, buffer_class, c"from")?;
+    let mut out = ptr::null_mut();
+    check(
+        // SAFETY: env is live; `from` is a function of this env, called with `Buffer` as
+        // `this` and one live argument.
+        unsafe { sys::napi_call_function(env, buffer_class, from, 1, &arraybuffer, &mut out) },
+        "call_function",
+    )?;
+    Ok(out)
+}
+
+/// Property `name` of `object`.
+fn named(
+    env: sys::napi_env,
+    object: sys::napi_value,
+    name: &std::ffi::CStr,
+) -> Result<sys::napi_value> {
+    let mut out = ptr::null_mut();
+    check(
+        // SAFETY: env is live; object is a live value of it; name is NUL-terminated.
+        unsafe { sys::napi_get_named_property(env, object, name.as_ptr(), &mut out) },
+        "get_named_property",
+    )?;
+    Ok(out)
+}
+
 /// A `Uint32Array` of `len` elements over `buffer` from byte 0.
 pub(crate) fn uint32_array(
     env: sys::napi_env,

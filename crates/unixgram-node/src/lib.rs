@@ -8,7 +8,8 @@
 //! `error` (every JS error); `batch` (what one read drained, and its JS form); `state` (one
 //! socket's state, and the registry that finds it by fd); `watcher` (the poll handle's
 //! callback and the one JS call per batch); `socket` (the `NativeSocket` class) and `send`
-//! (the send functions, by fd). Each uses only the ones before it.
+//! (the send functions, by fd); `memfd` (sealed memfd payloads, by fd), which needs only
+//! `args`, `error` and `js`. Each uses only the ones before it.
 //!
 //! # Lifecycle invariants
 //! - The poll handle is created on first `watch()`, with memory from
@@ -31,6 +32,8 @@
 //!   when created, so a worker that exits with sockets open closes them and its loop can close.
 //! - Received descriptors are owned by one JS object from the moment they reach JS (the fd
 //!   set, `batch/fdset.rs`), and closed when it is collected.
+//! - A mapped memfd payload (`mapSealedPayload`) is owned by the memory of its Buffer and
+//!   unmapped when that is collected; the memfd's descriptor stays the caller's.
 //! - No panic crosses into libuv or JS: callbacks and raw functions run under
 //!   `catch_unwind`, and `#[napi]` methods are `catch_unwind`.
 
@@ -43,6 +46,8 @@ mod args;
 mod batch;
 mod error;
 mod js;
+#[cfg_attr(test, allow(dead_code))]
+mod memfd;
 #[cfg_attr(test, allow(dead_code))]
 mod send;
 #[cfg_attr(test, allow(dead_code))]

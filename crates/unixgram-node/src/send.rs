@@ -28,8 +28,8 @@ use napi_derive::napi;
 use unixgram_core::{batch, Address, Error as CoreError, OutMessage, SendAncillary};
 
 use crate::args::{
-    absent, ancillary_arg, args, array_len, buffer_arg, element, guard, int_arg, is_string,
-    type_error, Ancillary,
+    absent, ancillary_arg, args, array_len, buffer_arg, buffers_arg, element, guard, int_arg,
+    is_string, type_error, Ancillary,
 };
 use crate::error;
 use crate::state;
@@ -279,27 +279,6 @@ unsafe fn dests_arg(
                 .map(Address::from_sun_path)
                 .collect(),
         )
-    }
-}
-
-/// The Buffers `array[start..end]` (`end`: the whole array), or `None` if it is not an
-/// array of Buffers.
-///
-/// # Safety
-/// `env` is the running callback's and `array` a live handle of it; the slices must not be
-/// used after the callback returns.
-unsafe fn buffers_arg<'a>(
-    env: sys::napi_env,
-    array: sys::napi_value,
-    start: u32,
-    end: Option<u32>,
-) -> Option<Vec<&'a [u8]>> {
-    // SAFETY: per the contract.
-    unsafe {
-        let end = end.unwrap_or(array_len(env, array)?);
-        (start..end)
-            .map(|i| buffer_arg(env, element(env, array, i)?))
-            .collect()
     }
 }
 
