@@ -28,6 +28,13 @@ export const ErrorCodes = {
   NO_BINARY: 'ERR_UNIXGRAM_NO_BINARY',
   /** A Linux-only feature (abstract or autobound addresses, credentials) asked for on macOS or FreeBSD. */
   UNSUPPORTED: 'ERR_UNIXGRAM_UNSUPPORTED',
+  /**
+   * A received memfd (`largePayloads: 'memfd'`) is not sealed against writing, shrinking and
+   * growing, or is not a memfd at all: its sender could change it while it is read.
+   */
+  MEMFD_NOT_SEALED: 'ERR_UNIXGRAM_MEMFD_NOT_SEALED',
+  /** A received memfd holds more than the receiver's `maxPayloadSize`. */
+  PAYLOAD_TOO_LARGE: 'ERR_UNIXGRAM_PAYLOAD_TOO_LARGE',
 } as const;
 
 /** A system error as Node reports it (`err.code`, `err.errno`, `err.syscall`, `err.address`). */

@@ -28,6 +28,8 @@ export { CompressedSerializer } from './protocol/serializers/compressed.js';
 export type { CompressionOptions } from './protocol/serializers/compressed.js';
 export { SocketAncillary, SCMRights, SCMCredentials, MAX_FDS_PER_DATAGRAM } from './ancillary/ancillary.js';
 export type { Credentials } from './ancillary/ancillary.js';
+export { DEFAULT_MAX_PAYLOAD_SIZE } from './large-payloads.js';
+export type { LargePayloadOptions } from './large-payloads.js';
 export { formatAddress } from './address.js';
 export type { UnixAddress, AddressLike } from './address.js';
 export { DatagramProtocolParseError, TimeoutError, AbortError, ErrorCodes } from './errors.js';

@@ -11,6 +11,7 @@ import { AbortError, closedError, invalidArgType } from '../errors.js';
 import { Endpoint, type EndpointOptions } from '../lowlevel/endpoint.js';
 import type { RawDatagram } from '../lowlevel/receiver.js';
 import { sendLimits, type SendLimits } from '../lowlevel/sender.js';
+import { largePayloadsOf, type LargePayloadOptions } from '../large-payloads.js';
 import { Lifetime } from '../lowlevel/lifetime.js';
 import { bindSocketFile, type SocketFile } from '../lowlevel/socket-file.js';
 import type { SocketProxy } from '../lowlevel/socket-proxy.js';
@@ -79,8 +80,9 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     const signal = checkSignalType(options.signal);
     if (signal?.aborted) throw new AbortError(signal.reason);
     const local = localAddressOf(options);
+    const large = largePayloadsOf(options);
     const codec = codecOf(protocol);
-    const endpoint = Endpoint.create(endpointOptions(codec));
+    const endpoint = Endpoint.create(endpointOptions(codec, large));
     let file: SocketFile | undefined;
     try {
       if (options.passCredentials) endpoint.passCredentials();
@@ -103,15 +105,18 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
    * the descriptor is touched, and on every failure the descriptor is left open and yours.
    * @param fd - the descriptor
    * @param protocol - how packets are encoded
+   * @param options - `largePayloads`, `maxPayloadSize`
    * @returns the client
    * @throws `ERR_UNIXGRAM_NOT_UNIX_DGRAM` if `fd` is not such a socket;
    * `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for bad arguments
    */
-  static fromFd<S, R>(fd: number, protocol: DatagramProtocol<S, R>): UnixDatagramClient<S, R> {
+  static fromFd<S, R>(fd: number, protocol: DatagramProtocol<S, R>, options: LargePayloadOptions = {}): UnixDatagramClient<S, R> {
     checkFd(fd);
     checkProtocol(protocol);
+    checkOptions(options, OPTION_NAMES.adopt);
+    const large = largePayloadsOf(options);
     const codec = codecOf(protocol);
-    const endpoint = Endpoint.adopt(fd, endpointOptions(codec));
+    const endpoint = Endpoint.adopt(fd, endpointOptions(codec, large));
     let peer: UnixAddress;
     try {
       peer = decodeAddress(endpoint.peerAddress());
@@ -124,13 +129,19 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
   /**
    * Two clients connected to each other (`socketpair`), e.g. to hand one to a child process.
    * @param protocol - how packets are encoded, for both ends
+   * @param options - `largePayloads`, `maxPayloadSize`, for both ends
    * @returns both ends
    * @throws `ERR_INVALID_ARG_TYPE` for a protocol that is not a {@link DatagramProtocol} (before any socket exists)
    */
-  static socketpair<S, R>(protocol: DatagramProtocol<S, R>): [UnixDatagramClient<S, R>, UnixDatagramClient<S, R>] {
+  static socketpair<S, R>(
+    protocol: DatagramProtocol<S, R>,
+    options: LargePayloadOptions = {},
+  ): [UnixDatagramClient<S, R>, UnixDatagramClient<S, R>] {
     checkProtocol(protocol);
+    checkOptions(options, OPTION_NAMES.adopt);
+    const large = largePayloadsOf(options);
     const codec = codecOf(protocol);
-    const [a, b] = Endpoint.pair(endpointOptions(codec));
+    const [a, b] = Endpoint.pair(endpointOptions(codec, large));
     return [new UnixDatagramClient(a, codec, { unnamed: true }), new UnixDatagramClient(b, codec, { unnamed: true })];
   }
 
@@ -394,8 +405,8 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
 }
 
 /** How a client uses its endpoint. */
-function endpointOptions(codec: Codec<unknown, unknown>): EndpointOptions {
-  return { addresses: false, text: codec.receivesText, keepAlive: 'waiting', connected: () => true };
+function endpointOptions(codec: Codec<unknown, unknown>, largePayloads: EndpointOptions['largePayloads']): EndpointOptions {
+  return { addresses: false, text: codec.receivesText, keepAlive: 'waiting', connected: () => true, largePayloads };
 }
 
 /**

@@ -4,9 +4,10 @@
  */
 import type { AddressLike } from '../address.js';
 import type { SocketAncillary } from '../ancillary/ancillary.js';
+import { LARGE_PAYLOAD_OPTION_NAMES, type LargePayloadOptions } from '../large-payloads.js';
 
 /** Options of `UnixDatagramClient.connect`. */
-export interface ConnectOptions {
+export interface ConnectOptions extends LargePayloadOptions {
   /**
    * Where to bind before connecting. Default (`undefined`): on Linux, autobind to a
    * kernel-chosen abstract name, so the peer can answer; on macOS and FreeBSD, which have no
@@ -93,7 +94,8 @@ export interface IterOptions {
 
 /** @internal The option names each call takes (an unknown one is refused). */
 export const OPTION_NAMES = {
-  connect: ['localAddress', 'passCredentials', 'signal'],
+  connect: ['localAddress', 'passCredentials', 'signal', ...LARGE_PAYLOAD_OPTION_NAMES],
+  adopt: LARGE_PAYLOAD_OPTION_NAMES,
   send: ['ancillary', 'signal', 'timeout'],
   sendMany: ['ancillary', 'signal', 'timeout'],
   recv: ['timeout', 'signal', 'ancillary'],

@@ -15,6 +15,7 @@ import type { Destination } from '../lowlevel/peer-sends.js';
 import { iteratePackets, PacketIterator, receivePacket } from '../lowlevel/iterator.js';
 import { Peer, type RawDatagram } from '../lowlevel/receiver.js';
 import { sendLimits, type SendLimits } from '../lowlevel/sender.js';
+import { largePayloadsOf, type LargePayloadOptions } from '../large-payloads.js';
 import { Lifetime } from '../lowlevel/lifetime.js';
 import { bindSocketFile, type SocketFile } from '../lowlevel/socket-file.js';
 import type { SocketProxy } from '../lowlevel/socket-proxy.js';
@@ -101,8 +102,9 @@ export class UnixDatagramEndpoint<SentPacket, ReceivedPacket> {
     if (path === undefined && options.removeStale !== undefined && options.removeStale !== false) {
       throw invalidArgValue('options.removeStale', 'applies to socket files only', options.removeStale);
     }
+    const large = largePayloadsOf(options);
     const codec = codecOf(protocol);
-    const endpoint = Endpoint.create(endpointOptions(codec));
+    const endpoint = Endpoint.create(endpointOptions(codec, large));
     let file: SocketFile | undefined;
     try {
       if (options.passCredentials) endpoint.passCredentials();
@@ -125,15 +127,18 @@ export class UnixDatagramEndpoint<SentPacket, ReceivedPacket> {
    * on every failure the descriptor is left open and yours.
    * @param fd - the descriptor
    * @param protocol - how packets are encoded
+   * @param options - `largePayloads`, `maxPayloadSize`
    * @returns the endpoint
    * @throws `ERR_UNIXGRAM_NOT_UNIX_DGRAM` if `fd` is not such a socket;
    * `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for bad arguments
    */
-  static fromFd<S, R>(fd: number, protocol: DatagramProtocol<S, R>): UnixDatagramEndpoint<S, R> {
+  static fromFd<S, R>(fd: number, protocol: DatagramProtocol<S, R>, options: LargePayloadOptions = {}): UnixDatagramEndpoint<S, R> {
     checkFd(fd);
     checkProtocol(protocol);
+    checkOptions(options, ENDPOINT_OPTION_NAMES.adopt);
+    const large = largePayloadsOf(options);
     const codec = codecOf(protocol);
-    return new UnixDatagramEndpoint(Endpoint.adopt(fd, endpointOptions(codec)), codec, undefined);
+    return new UnixDatagramEndpoint(Endpoint.adopt(fd, endpointOptions(codec, large)), codec, undefined);
   }
 
   private constructor(endpoint: Endpoint, codec: Codec<SentPacket, ReceivedPacket>, file: SocketFile | undefined) {
@@ -376,8 +381,8 @@ export class UnixDatagramEndpoint<SentPacket, ReceivedPacket> {
 const UNNAMED_ADDRESS: UnixAddress = Object.freeze({ unnamed: true });
 
 /** How an endpoint uses its socket. */
-function endpointOptions(codec: Codec<unknown, unknown>): EndpointOptions {
-  return { addresses: true, text: codec.receivesText, keepAlive: 'waiting', connected: () => false };
+function endpointOptions(codec: Codec<unknown, unknown>, largePayloads: EndpointOptions['largePayloads']): EndpointOptions {
+  return { addresses: true, text: codec.receivesText, keepAlive: 'waiting', connected: () => false, largePayloads };
 }
 
 /** `bind`'s address, checked: `sun_path` bytes (empty: autobind), or null to stay unnamed. */

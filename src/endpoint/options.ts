@@ -5,6 +5,7 @@
  */
 import type { AddressLike, UnixAddress } from '../address.js';
 import type { SocketAncillary } from '../ancillary/ancillary.js';
+import { LARGE_PAYLOAD_OPTION_NAMES, type LargePayloadOptions } from '../large-payloads.js';
 
 /**
  * Where `UnixDatagramEndpoint.bind` binds: a path, `'\0name'` / `{ abstract }` for a Linux
@@ -20,7 +21,7 @@ export type BindAddress =
   | null;
 
 /** Options of `UnixDatagramEndpoint.bind`. */
-export interface BindOptions {
+export interface BindOptions extends LargePayloadOptions {
   /**
    * Permission bits of the socket file (e.g. `0o660`), in place before anyone can send: the
    * socket is bound at the path with this mode already on it (minus the umask, whose bits
@@ -112,7 +113,8 @@ export interface RecvFromOptions {
 
 /** @internal The option names each endpoint call takes (an unknown one is refused). */
 export const ENDPOINT_OPTION_NAMES = {
-  bind: ['mode', 'removeStale', 'passCredentials', 'signal'],
+  bind: ['mode', 'removeStale', 'passCredentials', 'signal', ...LARGE_PAYLOAD_OPTION_NAMES],
+  adopt: LARGE_PAYLOAD_OPTION_NAMES,
   sendTo: ['ancillary', 'signal', 'timeout'],
   sendManyTo: ['signal', 'timeout'],
   recvFrom: ['timeout', 'signal'],

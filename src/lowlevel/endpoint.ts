@@ -21,6 +21,7 @@ import {
   type NativeDatagram,
 } from '../native/binding.js';
 import { PeerSends, type Destination } from './peer-sends.js';
+import { SealedSend } from './sealed.js';
 import { Receiver } from './receiver.js';
 import { Sender, type SendLimits } from './sender.js';
 import { SocketProxy } from './socket-proxy.js';
@@ -43,6 +44,12 @@ export interface EndpointOptions {
   readonly onReceived?: () => void;
   /** Called when the sends waiting for room change (the drop-in's `'writable'`). */
   readonly onSendsChanged?: () => void;
+  /**
+   * `largePayloads: 'memfd'`: a datagram the kernel refuses as too big is sent as a sealed
+   * memfd (`sealed.ts`), and such datagrams are received as their payloads, up to
+   * `maxPayloadSize` bytes.
+   */
+  readonly largePayloads?: { readonly maxPayloadSize: number } | undefined;
 }
 
 /** What a send that went out at once returns: one settled promise, shared. */
@@ -119,12 +126,12 @@ export class Endpoint {
     this.#fd = sock.fd;
     this.#options = options;
     const changed = (): void => this.#update();
-    this.receiver = new Receiver(() => sock.readNow(), changed);
+    this.receiver = new Receiver(() => sock.readNow(), changed, options.largePayloads?.maxPayloadSize);
     this.#sender = new Sender(options.connected, () => {
       this.#update();
       options.onSendsChanged?.();
     });
-    this.#peers = new PeerSends(sock.fd);
+    this.#peers = new PeerSends(sock.fd, options.largePayloads !== undefined);
     this.#watch = new WatchControl(sock);
     if (options.addresses) sock.setWantAddress(true);
     if (options.text) sock.setTextPayloads(true);
@@ -225,6 +232,27 @@ export class Endpoint {
   send(data: NativeDatagram, dest: Buffer | null, ancillary: NativeSendAncillary | null, limits?: SendLimits): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
     const fd = this.#fd;
+    if (this.#options.largePayloads !== undefined && ancillary === null) {
+      const sealed = new SealedSend(
+        data,
+        () => send(fd, data, dest, null),
+        (memfd, empty) => send(fd, empty, dest, { fds: [memfd] }),
+      );
+      if (!this.#sender.pending) {
+        let sent: number;
+        try {
+          sent = sealed.attempt();
+        } catch (err) {
+          sealed.release();
+          return Promise.reject(err);
+        }
+        if (sent !== WOULD_BLOCK) {
+          sealed.release();
+          return RESOLVED;
+        }
+      }
+      return sealed.releasing(this.#sender.enqueue(sealed.attempt, limits));
+    }
     // Bytes alone to the connected peer (the common send) pass no more arguments than that.
     const plain = dest === null && ancillary === null;
     if (!this.#sender.pending) {
@@ -247,7 +275,18 @@ export class Endpoint {
    */
   sendNow(data: NativeDatagram, ancillary: NativeSendAncillary | null): boolean {
     if (this.#closed) throw closedError();
-    return send(this.#fd, data, null, ancillary) !== WOULD_BLOCK;
+    const fd = this.#fd;
+    if (this.#options.largePayloads === undefined || ancillary !== null) return send(fd, data, null, ancillary) !== WOULD_BLOCK;
+    const sealed = new SealedSend(
+      data,
+      () => send(fd, data, null, null),
+      (memfd, empty) => send(fd, empty, null, { fds: [memfd] }),
+    );
+    try {
+      return sealed.attempt() !== WOULD_BLOCK;
+    } finally {
+      sealed.release();
+    }
   }
 
   /**
@@ -270,11 +309,33 @@ export class Endpoint {
     // A full peer queue takes only a few (11 by default), and each call marshals its whole
     // chunk: start small, grow while everything goes out, shrink to about what fitted.
     let chunk = SEND_MANY_FIRST;
+    // With largePayloads, a datagram the kernel refuses as too big goes alone, sealed.
+    let sealed: SealedSend | undefined;
+    const large = this.#options.largePayloads !== undefined;
     const attempt = (): number => {
       while (offset < datas.length) {
+        if (sealed !== undefined) {
+          if (sealed.attempt() === WOULD_BLOCK) return WOULD_BLOCK;
+          sealed.release();
+          sealed = undefined;
+          offset++;
+          continue;
+        }
         const end = Math.min(datas.length, offset + chunk);
         const asked = end - offset;
-        const sent = sendMany(fd, datas, offset, end, null, extras);
+        let sent: number;
+        try {
+          sent = sendMany(fd, datas, offset, end, null, extras);
+        } catch (err) {
+          if (!large || (err as SystemError).code !== 'EMSGSIZE' || (extras?.[offset] ?? null) !== null) throw err;
+          const data = datas[offset] as Buffer | Buffer[];
+          sealed = new SealedSend(
+            data,
+            () => send(fd, data, null, null),
+            (memfd, empty) => send(fd, empty, null, { fds: [memfd] }),
+          );
+          continue;
+        }
         if (sent === WOULD_BLOCK) return WOULD_BLOCK;
         offset += sent;
         if (sent < asked) {
@@ -285,7 +346,13 @@ export class Endpoint {
       }
       return datas.length;
     };
-    return { done: this.#sender.send(attempt, limits), sent: () => offset };
+    const done = this.#sender.send(attempt, limits);
+    if (large)
+      done.then(
+        () => sealed?.release(),
+        () => sealed?.release(),
+      );
+    return { done, sent: () => offset };
   }
 
   /**

@@ -8,6 +8,7 @@
 import type { Buffer } from 'node:buffer';
 
 import { WOULD_BLOCK, SEND_MANY_MAX, send, sendMany, type NativeDatagram, type NativeSendAncillary } from '../native/binding.js';
+import { SealedSend } from './sealed.js';
 import { Sender, type SendLimits } from './sender.js';
 
 /** A receiver: its `sun_path` bytes, and the same as a string key. */
@@ -22,12 +23,18 @@ const RESOLVED: Promise<void> = Promise.resolve();
 /** The per-receiver send queues of one socket. */
 export class PeerSends {
   readonly #fd: number;
+  /** `largePayloads: 'memfd'`: a datagram refused as too big goes as a sealed memfd. */
+  readonly #sealing: boolean;
   readonly #queues = new Map<string, Sender>();
   #ref = true;
 
-  /** @param fd - the socket's descriptor, open while this is used */
-  constructor(fd: number) {
+  /**
+   * @param fd - the socket's descriptor, open while this is used
+   * @param sealing - whether too-big datagrams go as sealed memfds (`sealed.ts`)
+   */
+  constructor(fd: number, sealing = false) {
     this.#fd = fd;
+    this.#sealing = sealing;
   }
 
   /** Whether sends to any receiver wait (which keeps the process alive). */
@@ -42,17 +49,30 @@ export class PeerSends {
    */
   send(dest: Destination, data: NativeDatagram, ancillary: NativeSendAncillary | null, limits: SendLimits | undefined): Promise<void> {
     const fd = this.#fd;
-    const attempt = (): number => send(fd, data, dest.raw, ancillary);
+    const sealed =
+      this.#sealing && ancillary === null
+        ? new SealedSend(
+            data,
+            () => send(fd, data, dest.raw, null),
+            (memfd, empty) => send(fd, empty, dest.raw, { fds: [memfd] }),
+          )
+        : undefined;
+    const attempt = sealed?.attempt ?? ((): number => send(fd, data, dest.raw, ancillary));
     const queue = this.#queues.get(dest.key);
-    if (queue !== undefined) return queue.enqueue(attempt, limits);
+    if (queue !== undefined) return sealed ? sealed.releasing(queue.enqueue(attempt, limits)) : queue.enqueue(attempt, limits);
     let sent: number;
     try {
       sent = attempt();
     } catch (err) {
+      sealed?.release();
       return Promise.reject(err);
     }
-    if (sent !== WOULD_BLOCK) return RESOLVED;
-    return this.#queue(dest.key).enqueue(attempt, limits);
+    if (sent !== WOULD_BLOCK) {
+      sealed?.release();
+      return RESOLVED;
+    }
+    const done = this.#queue(dest.key).enqueue(attempt, limits);
+    return sealed ? sealed.releasing(done) : done;
   }
 
   /**
@@ -72,6 +92,9 @@ export class PeerSends {
     const fd = this.#fd;
     let sent = 0;
     let offset = 0;
+    // Sealing: one send per datagram, so that each one refused as too big can go sealed
+    // (in call order per receiver all the same).
+    if (this.#sealing) return this.#sendEach(datas, dests, extras, limits);
     if (!dests.some((d) => this.#queues.has(d.key))) {
       const raws = dests.map((d) => d.raw);
       try {
@@ -93,6 +116,26 @@ export class PeerSends {
     }
     if (offset === datas.length) return { done: RESOLVED, sent: () => sent };
     const done = this.#rest(datas, dests, extras, offset, limits, undefined, (n) => (sent += n));
+    return { done, sent: () => sent };
+  }
+
+  /** `sendMany` one datagram at a time, each through {@link PeerSends.send}. */
+  #sendEach(
+    datas: Array<Buffer | Buffer[]>,
+    dests: Destination[],
+    extras: Array<NativeSendAncillary | null> | null,
+    limits: SendLimits | undefined,
+  ): { done: Promise<void>; sent: () => number } {
+    let sent = 0;
+    const runs = datas.map((data, i) =>
+      this.send(dests[i] as Destination, data, extras?.[i] ?? null, limits).then(() => {
+        sent++;
+      }),
+    );
+    const done = Promise.allSettled(runs).then((results) => {
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    });
     return { done, sent: () => sent };
   }
 

@@ -9,6 +9,7 @@ import { decodeAddress, type UnixAddress } from '../address.js';
 import type { Credentials } from '../ancillary/ancillary.js';
 import { FdRange, type ReceivedFds } from '../ancillary/received-fds.js';
 import { AbortError, TimeoutError, type SystemError } from '../errors.js';
+import { unsealPayload } from './sealed.js';
 import { ENTRY_EXTRA_MASK, ENTRY_FDS, ENTRY_FDS_SHIFT, META_BASE, META_COUNT, META_ENTRIES, type BatchExtra } from '../native/binding.js';
 
 /**
@@ -81,14 +82,17 @@ export class Receiver {
   #primed = false;
   readonly #readNow: () => boolean;
   readonly #changed: () => void;
+  /** With `largePayloads: 'memfd'`: the most a sealed memfd may carry; else undefined. */
+  readonly #sealedMax: number | undefined;
 
   /**
    * @param readNow - drain what the kernel holds now, delivering it to {@link onBatch}
    * @param changed - called when the demand for data changes
    */
-  constructor(readNow: () => boolean, changed: () => void) {
+  constructor(readNow: () => boolean, changed: () => void, sealedMax?: number) {
     this.#readNow = readNow;
     this.#changed = changed;
+    this.#sealedMax = sealedMax;
   }
 
   /** Whether the binding should watch for readable now. */
@@ -209,13 +213,21 @@ export class Receiver {
         fds = new FdRange(set, nextFd, count);
         nextFd += count;
       }
-      if ((flags & ENTRY_EXTRA_MASK) === 0) {
-        this.#accept({ data, from, fds, credentials: undefined, error: undefined });
+      const extra = (flags & ENTRY_EXTRA_MASK) === 0 ? undefined : (extras?.[x++] ?? {});
+      if (extra?.address) this.#from = from = new Peer(extra.address);
+      let error = extra?.error as SystemError | undefined;
+      if (len === 0 && fds?.length === 1 && this.#sealedMax !== undefined && error === undefined) {
+        // A payload in a sealed memfd (journald's native protocol): its bytes, or the error.
+        let unsealed: Buffer | undefined;
+        try {
+          unsealed = unsealPayload(fds, this.#sealedMax);
+        } catch (err) {
+          error = err as SystemError;
+        }
+        this.#accept({ data: unsealed ?? data, from, fds: undefined, credentials: extra?.credentials, error });
         continue;
       }
-      const extra = extras?.[x++] ?? {};
-      if (extra.address) this.#from = from = new Peer(extra.address);
-      this.#accept({ data, from, fds, credentials: extra.credentials, error: extra.error as SystemError | undefined });
+      this.#accept({ data, from, fds, credentials: extra?.credentials, error });
     }
     this.#changed();
   }

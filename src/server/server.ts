@@ -10,6 +10,7 @@ import { checkFd, checkOptions, checkSignal, checkSignalType } from '../checks.j
 import { AbortError, invalidArgType, invalidArgValue } from '../errors.js';
 import { Endpoint, type EndpointOptions } from '../lowlevel/endpoint.js';
 import type { Peer, RawDatagram } from '../lowlevel/receiver.js';
+import { largePayloadsOf } from '../large-payloads.js';
 import { Lifetime } from '../lowlevel/lifetime.js';
 import { bindSocketFile, type SocketFile } from '../lowlevel/socket-file.js';
 import { codecOf, type Codec } from '../protocol/codec.js';
@@ -101,7 +102,7 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
       throw invalidArgValue('options.mode', 'applies to socket files only (an abstract name has no permissions)', options.mode);
     }
     const codec = codecOf(protocol);
-    const start = UnixDatagramServer.#starter(codec, handler, onError);
+    const start = UnixDatagramServer.#starter(codec, handler, onError, largePayloadsOf(options));
     const endpoint = start.endpoint((endpointOptions) => Endpoint.create(endpointOptions));
     let file: SocketFile | undefined;
     let server: UnixDatagramServer<S, R>;
@@ -145,7 +146,7 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
     const { onError } = options;
     if (onError !== undefined && typeof onError !== 'function') throw invalidArgType('options.onError', 'a function', onError);
     const signal = checkSignal(options.signal);
-    const start = UnixDatagramServer.#starter(codecOf(protocol), handler, onError);
+    const start = UnixDatagramServer.#starter(codecOf(protocol), handler, onError, largePayloadsOf(options));
     const endpoint = start.endpoint((endpointOptions) => Endpoint.adopt(fd, endpointOptions));
     let server: UnixDatagramServer<S, R>;
     try {
@@ -160,7 +161,12 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
   }
 
   /** How `listen` and `fromFd` make the endpoint and then the server on it. */
-  static #starter<S, R>(codec: Codec<S, R>, handler: RequestHandler<S, R>, onError: ServerOptions<S>['onError']) {
+  static #starter<S, R>(
+    codec: Codec<S, R>,
+    handler: RequestHandler<S, R>,
+    onError: ServerOptions<S>['onError'],
+    largePayloads: EndpointOptions['largePayloads'],
+  ) {
     let server: UnixDatagramServer<S, R> | undefined;
     return {
       endpoint: (make: (options: EndpointOptions) => Endpoint): Endpoint =>
@@ -169,6 +175,7 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
           text: codec.receivesText,
           keepAlive: 'open',
           connected: () => false,
+          largePayloads,
           onReceived: () => {
             if (server) server.#pump();
           },

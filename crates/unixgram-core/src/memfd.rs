@@ -32,7 +32,7 @@ use crate::error::Result;
 pub const MEMFD_NAME: &str = "unixgram-payload";
 
 /// A new memfd holding `parts` back to back, sealed against any change: `memfd_create`
-/// (close-on-exec, `MFD_NOEXEC_SEAL` where the kernel knows it), `pwritev` until every byte
+/// (close-on-exec, `MFD_EXEC` where the kernel knows it: see `memfd`), `pwritev` until every byte
 /// is written (again after `EINTR` and partial writes), then `F_ADD_SEALS` with
 /// `F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL`. See memfd_create(2),
 /// pwritev(2), fcntl(2).
@@ -201,14 +201,18 @@ mod linux {
 
     /// A new memfd that allows sealing, close-on-exec. See memfd_create(2).
     ///
-    /// `MFD_NOEXEC_SEAL` too (it can never be executed: Linux >= 6.3 warns about memfds
-    /// created without saying, and `vm.memfd_noexec = 2` refuses them); an older kernel
-    /// refuses the flag with `EINVAL`, and then the memfd is created without it.
+    /// `MFD_EXEC`, as dbus-broker does: under `vm.memfd_noexec = 1` the kernel would
+    /// otherwise add `F_SEAL_EXEC`, and systemd-journald before 254 takes a memfd only with
+    /// exactly the four seals [`seal_payload`] adds (seen with journald 252 here). A kernel
+    /// before 6.3 refuses the flag (`EINVAL`): then the memfd is created without it; one that
+    /// forbids executable memfds (`vm.memfd_noexec = 2`, `EACCES`) gets `MFD_NOEXEC_SEAL`.
     fn memfd() -> Result<OwnedFd> {
         let flags = MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING;
+        let exec = MFdFlags::from_bits_retain(libc::MFD_EXEC);
         let noexec = MFdFlags::from_bits_retain(libc::MFD_NOEXEC_SEAL);
-        match memfd_create(MEMFD_NAME, flags | noexec) {
+        match memfd_create(MEMFD_NAME, flags | exec) {
             Err(Errno::EINVAL) => memfd_create(MEMFD_NAME, flags),
+            Err(Errno::EACCES) => memfd_create(MEMFD_NAME, flags | noexec),
             other => other,
         }
         .map_err(|e| Error::os(e, "memfd_create"))
