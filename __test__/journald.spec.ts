@@ -149,6 +149,7 @@ test('journald before 254 counts a memfd with F_SEAL_EXEC (MFD_NOEXEC_SEAL) as n
   const sent = await pythonSends(t, journald, 'noexec-memfd', nativeEntry({ MESSAGE: 'noexec from nobody' }), NOBODY);
   if (sent.error === 'EINVAL') {
     t.log('this kernel (< 6.3) has no MFD_NOEXEC_SEAL, so no memfd carries F_SEAL_EXEC');
+    t.pass();
     return;
   }
   t.is(sent.seals, JOURNALD_SEALS | F_SEAL_EXEC);
