@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { nativeEntry, startJournald, type Journald } from './helpers/journald.js';
-import { LineProcess, PEERS_DIR, tempDir } from './helpers.js';
+import { BytesSerializer, DatagramProtocol, UnixDatagramClient } from '../src/index.js';
+import { FIXTURES_DIR, LineProcess, PEERS_DIR, tempDir } from './helpers.js';
 
 type How = 'datagram' | 'sealed-memfd' | 'unsealed-memfd' | 'noexec-memfd';
 interface Sent {
@@ -172,4 +173,48 @@ test('stop() ends journald and removes its directory; a second stop() is a no-op
   t.false(fs.existsSync(dir));
   await journald.stop();
   await t.throwsAsync(journald.sync(), { message: /systemd-journald was killed by SIGTERM|exited with code 0/ });
+});
+
+test('unixgram with largePayloads: a 5 MiB entry sent as Buffer chunks reaches journald whole, small ones as datagrams', async (t) => {
+  const journald = await startJournald(t);
+  const bytes = new DatagramProtocol(new BytesSerializer());
+  const client = await UnixDatagramClient.connect(journald.socketPath, bytes, { localAddress: null, largePayloads: 'memfd' });
+  t.teardown(() => client.close());
+  const big = randomBytes(5 * 1024 * 1024);
+  await client.sendPacket(nativeEntry({ MESSAGE: 'unixgram small', FOO: 'bar' }));
+  await client.sendPacket(nativeEntry({ MESSAGE: 'unixgram five mebibytes', BIG: big }));
+  const [small] = await journald.entries('MESSAGE=unixgram small');
+  t.is(small?.FOO, 'bar');
+  const [got, ...more] = await journald.entries('MESSAGE=unixgram five mebibytes');
+  t.is(more.length, 0);
+  t.true(big.equals(got!.BIG as Buffer), 'BIG is byte-exact');
+  t.is(got!._PID, String(process.pid));
+});
+
+test('unixgram as an unprivileged sender: journald takes its sealed memfd (it refuses unsealed ones from such a sender)', async (t) => {
+  const journald = await startJournald(t);
+  const file = path.join(tempDir(t), 'entry');
+  const big = randomBytes(5 * 1024 * 1024);
+  fs.writeFileSync(file, Buffer.concat(nativeEntry({ MESSAGE: 'unixgram from nobody', BIG: big })));
+  fs.chmodSync(path.dirname(file), 0o755);
+  fs.chmodSync(file, 0o644);
+  const node = new LineProcess('journal-send.ts as nobody', 'setpriv', [
+    `--reuid=${NOBODY}`,
+    `--regid=${NOBODY}`,
+    '--clear-groups',
+    process.execPath,
+    '--import',
+    'tsx',
+    path.join(FIXTURES_DIR, 'journal-send.ts'),
+    journald.socketPath,
+    file,
+  ]);
+  t.teardown(() => node.kill());
+  const sent = await node.nextJson<{ sent: number; uid: number }>();
+  t.is(sent.uid, NOBODY);
+  const [got, ...more] = await journald.entries('MESSAGE=unixgram from nobody');
+  t.is(more.length, 0, journald.log());
+  t.is(got?._UID, String(NOBODY));
+  t.true(big.equals(got!.BIG as Buffer), 'BIG is byte-exact');
+  t.notRegex(journald.log(), REFUSED);
 });
