@@ -120,6 +120,7 @@ function failedRecord(row, why) {
     cpu_us_rx: null,
     cpu_us_tx: null,
     peak_rss_mb: null,
+    rss_values_mb: [],
     rounds: 0,
     values: [],
     c_refs: [],

@@ -106,6 +106,7 @@ function record(row, { perRound, runs, errors }, rounds, refs) {
     cpu_us_rx: round(cpuRx, 2),
     cpu_us_tx: round(cpuTx, 2),
     peak_rss_mb: runs.length ? round(Math.max(...runs.map((r) => r.rssKb)) / 1024, 1) : null,
+    rss_values_mb: perRound.map((r) => (r ? round(r.rssKb / 1024, 1) : null)),
     rounds: runs.length,
     values,
     c_refs: refs.map((x) => round(x, 2)),
