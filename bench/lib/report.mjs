@@ -1,6 +1,6 @@
 // The table printed on stdout (also pasted into the README) and the memory summary.
 import { readFileSync } from 'node:fs';
-import { C_MMSG, SENDERS } from './scenarios.mjs';
+import { C_MMSG, SENDERS, HEADER } from './scenarios.mjs';
 
 const fmtRate = (x) => (x === null ? '—' : x >= 1e6 ? `${(x / 1e6).toFixed(2)} M/s` : `${Math.round(x / 1e3)} k/s`);
 const fmtRatio = (x) => (x === null || x === undefined ? '—' : `${x.toFixed(2)}×`);
@@ -33,6 +33,9 @@ const TITLES = {
     `Round trip through a server, 64 B: X echo bound at a path, not connected, answering each datagram at its sender's address; ` +
     `ping connected to it (C, unix-dgram: bound at a path; unixgram: autobound client); ${qlen} (p50 / p99; ratios are X / C, lower is better)`,
   'fd-pass-bound': `fd passing where users deploy: X bound at a path, not connected; one C sender bound at a path, connected to it, ${FAST}, 1 fd per 64 B datagram, closed by X; ${qlen}`,
+  gather:
+    `Gather send: X sender → C receiver (epoll+recv), a ${HEADER} B header + a 64 KiB body per datagram, ` +
+    `sent as [header, body] (sendmsg iovecs) or concatenated per packet (× C: C → C, 65 600 B datagrams)`,
 };
 
 /** A Markdown table per scenario. */

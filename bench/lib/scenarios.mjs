@@ -100,6 +100,7 @@ export async function rows(payloads) {
   const endpoint = await hasEndpoint();
   const out = todayRows(payloads);
   out.push(...deployedRows(payloads, endpoint));
+  out.push(...largePayloadRows(payloads));
   return out;
 }
 
@@ -330,5 +331,43 @@ function deployedRows(payloads, endpoint) {
     add({ ...fd, library: 'unixgram client (adopted fd, recvPacket + ancillary)', receiver: ugRecv('--mode', 'fds'), setting: 'adopt' });
   }
   add({ ...fd, library: D_SERVER, receiver: node('unixgram-server-recv.mjs'), note: 'fds closed when the handler returns' });
+  return out;
+}
+
+/** The header of the gather rows: a 64 B header before a 64 KiB body, one datagram of 65 600 B. */
+export const HEADER = 64;
+/** The gather rows (check-targets.mjs finds them by these names). */
+export const GATHER = {
+  packet: 'unixgram sendPacket([header, body]) (gather)',
+  packetConcat: 'unixgram sendPacket(Buffer.concat([header, body]))',
+  packets: 'unixgram sendPackets([[header, body], …]) (gather)',
+  packetsConcat: 'unixgram sendPackets([Buffer.concat([header, body]), …])',
+  unixDgram: 'unix-dgram send(Buffer.concat([header, body]))',
+};
+/**
+ * Log-sized payloads (issue 18), in the full run only (not --quick):
+ * - gather: a unixgram sender → the C receiver, a 64 B header + a 64 KiB body per datagram,
+ *   sent as `[header, body]` (gathered by sendmsg, no copy) or as `Buffer.concat` of the two
+ *   made per packet, as today's code must; unix-dgram with the concatenation as a reference.
+ */
+function largePayloadRows(payloads) {
+  const out = [];
+  if (!payloads.includes('64 KiB')) return out;
+  const add = (r) => out.push({ socketpair: false, metric: 'rate', ...r });
+  const g = {
+    scenario: 'gather',
+    payload: '64 B + 64 KiB',
+    size: HEADER + 65536,
+    measured: 'send',
+    ref: 'dgram',
+    receiver: c('recv'),
+    udRow: GATHER.unixDgram,
+  };
+  const header = ['--header', String(HEADER)];
+  add({ ...g, library: GATHER.packet, sender: ugSend(...header, '--gather') });
+  add({ ...g, library: GATHER.packetConcat, sender: ugSend(...header) });
+  add({ ...g, library: GATHER.packets, sender: ugSendMany(...header, '--gather') });
+  add({ ...g, library: GATHER.packetsConcat, sender: ugSendMany(...header) });
+  add({ ...g, library: GATHER.unixDgram, sender: node('unix-dgram-send.mjs', ...header) });
   return out;
 }
