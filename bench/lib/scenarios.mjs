@@ -39,6 +39,10 @@ export const REFERENCES = {
   'listen-senders': { sender: cFast('--senders', String(SENDERS)), receiver: c('recv'), setting: 'listen' },
   'rtt-listen': { sender: c('pingpong', 'ping'), receiver: c('pingpong', 'echo'), setting: 'listen', metric: 'rtt' },
   'fd-listen': { sender: cFast('--pass-fd'), receiver: c('recv', '--fds'), setting: 'listen' },
+  // The memfd group's figure is bytes/s: its reference is C moving bytes as 64 KiB datagrams
+  // (blocking send(), connected to a receiver bound at a path, the setting of its rows),
+  // whatever the payload of the row.
+  bytes: { sender: c('send'), receiver: c('recv'), setting: 'listen', size: 65536, metric: 'bytes' },
 };
 
 export const PAYLOADS = { '64 B': 64, '1 KiB': 1024, '64 KiB': 65536, '256 KiB': 262144 };
@@ -91,8 +95,10 @@ export const D_NN_ENDPOINT = 'unixgram sendPacket → endpoint';
 /**
  * The rows for the given payload labels. Fields: scenario, payload, size, library,
  * sender, receiver, socketpair, setting (runPair's: 'listen' | 'adopt' for the deployed
- * rows), metric ('rate' | 'rtt'), measured ('recv' | 'send' | 'both'), ref (a key of
- * REFERENCES), udRow (the unix-dgram row this one is compared with). The rows of
+ * rows), metric ('rate': datagrams/s | 'bytes': bytes/s | 'rtt'), measured ('recv' | 'send'
+ * | 'both'), ref (a key of REFERENCES), udRow (the unix-dgram row this one is compared
+ * with), group (rows of several payloads measured as one group; default: one group per
+ * scenario and payload). The rows of
  * `UnixDatagramEndpoint` (and the client adopting a bound fd, which the harness binds with
  * it) are there only if dist/ exports it.
  */
@@ -100,7 +106,7 @@ export async function rows(payloads) {
   const endpoint = await hasEndpoint();
   const out = todayRows(payloads);
   out.push(...deployedRows(payloads, endpoint));
-  out.push(...largePayloadRows(payloads));
+  out.push(...largePayloadRows(payloads, endpoint));
   return out;
 }
 
@@ -344,13 +350,28 @@ export const GATHER = {
   packetsConcat: 'unixgram sendPackets([Buffer.concat([header, body]), …])',
   unixDgram: 'unix-dgram send(Buffer.concat([header, body]))',
 };
+/** The memfd rows: bytes/s at the receiver, every row in one group (check-targets.mjs finds them by these names). */
+export const MEMFD = {
+  c: 'C (send → epoll+recv), plain datagrams',
+  plain: 'unixgram sendPacket → endpoint, plain datagrams',
+  memfd: 'unixgram sendPacket → endpoint, memfd (largePayloads)',
+  packet64k: 'unixgram sendPacket → endpoint, 64 KiB datagrams',
+  packets64k: 'unixgram sendPackets → endpoint, 64 KiB datagrams',
+};
+export const MEMFD_MAX_PAYLOAD = 64 << 20;
+
 /**
  * Log-sized payloads (issue 18), in the full run only (not --quick):
  * - gather: a unixgram sender → the C receiver, a 64 B header + a 64 KiB body per datagram,
  *   sent as `[header, body]` (gathered by sendmsg, no copy) or as `Buffer.concat` of the two
  *   made per packet, as today's code must; unix-dgram with the concatenation as a reference.
+ * - memfd: unixgram sender (bound, connected) → endpoint (bound, not connected), 1 MiB and
+ *   16 MiB payloads with `largePayloads: 'memfd'` at both ends (a payload too big for the
+ *   socket goes as a sealed memfd), against the same bytes as plain datagrams where they fit
+ *   (1 MiB; 16 MiB is past what the kernel allocates for one datagram) and as 64 KiB
+ *   datagrams. One group, so every row runs in the same rounds; the figure is bytes/s.
  */
-function largePayloadRows(payloads) {
+function largePayloadRows(payloads, endpoint) {
   const out = [];
   if (!payloads.includes('64 KiB')) return out;
   const add = (r) => out.push({ socketpair: false, metric: 'rate', ...r });
@@ -369,5 +390,16 @@ function largePayloadRows(payloads) {
   add({ ...g, library: GATHER.packets, sender: ugSendMany(...header, '--gather') });
   add({ ...g, library: GATHER.packetsConcat, sender: ugSendMany(...header) });
   add({ ...g, library: GATHER.unixDgram, sender: node('unix-dgram-send.mjs', ...header) });
+  if (!endpoint) return out;
+  const m = { scenario: 'memfd', group: 'memfd', metric: 'bytes', measured: 'both', ref: 'bytes', setting: 'listen', udRow: null };
+  const MiB = 1 << 20;
+  const memfd = ['--memfd', '--max-payload', String(MEMFD_MAX_PAYLOAD)];
+  const ep = (...a) => node('unixgram-endpoint-recv.mjs', ...a);
+  add({ ...m, payload: '1 MiB', size: MiB, library: MEMFD.c, sender: c('send'), receiver: c('recv') });
+  add({ ...m, payload: '1 MiB', size: MiB, library: MEMFD.plain, sender: ugSend(), receiver: ep() });
+  add({ ...m, payload: '1 MiB', size: MiB, library: MEMFD.memfd, sender: ugSend(...memfd), receiver: ep(...memfd) });
+  add({ ...m, payload: '16 MiB', size: 16 * MiB, library: MEMFD.memfd, sender: ugSend(...memfd), receiver: ep(...memfd) });
+  add({ ...m, payload: '64 KiB', size: 65536, library: MEMFD.packet64k, sender: ugSend(), receiver: ep() });
+  add({ ...m, payload: '64 KiB', size: 65536, library: MEMFD.packets64k, sender: ugSendMany(), receiver: ep() });
   return out;
 }

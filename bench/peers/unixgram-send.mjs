@@ -4,21 +4,25 @@
 // --json: JSONSerializer, a small object per packet. --header N: each datagram is an N-byte
 // header and a body of --size minus N bytes, made per packet as Buffer.concat([header, body])
 // or, with --gather, passed as [header, body] (one datagram from both, sendmsg iovecs).
-// Socket: --fd N or --self P --peer P (connects at "go": unixgram binds and connects in one
-// call).
+// --memfd: connect with { largePayloads: 'memfd', maxPayloadSize: --max-payload N }: a payload
+// too big for the socket goes as a sealed memfd. Socket: --fd N or --self P --peer P
+// (connects at "go": unixgram binds and connects in one call).
 import { UnixDatagramClient, DatagramProtocol, BytesSerializer, JSONSerializer } from '../../dist/index.js';
 import { parseArgs, say, waitGo, finish, Window, payload, budget, jsonObject, JSON_END, MARK_END } from '../lib/peer.mjs';
 
 const args = parseArgs();
 const mode = args.mode ?? 'await';
 const protocol = new DatagramProtocol(args.json ? new JSONSerializer() : new BytesSerializer());
+if (args.memfd && args.fd !== undefined) throw new Error('--memfd is an option of connect(), not of fromFd (--fd)');
+const options = { localAddress: args.self };
+if (args.memfd) Object.assign(options, { largePayloads: 'memfd', maxPayloadSize: Number(args['max-payload'] ?? 64 << 20) });
 say('bound');
 await waitGo();
 const client =
-  args.fd !== undefined
-    ? UnixDatagramClient.fromFd(args.fd, protocol)
-    : await UnixDatagramClient.connect(args.peer, protocol, { localAddress: args.self });
-if (args.size > 200_000) client.socket.setSendBufferSize(args.size * 2 + 4096);
+  args.fd !== undefined ? UnixDatagramClient.fromFd(args.fd, protocol) : await UnixDatagramClient.connect(args.peer, protocol, options);
+// Room for a few large datagrams in flight (the library would raise it for one); a memfd
+// payload goes as an empty datagram.
+if (args.size > 200_000 && !args.memfd) client.socket.setSendBufferSize(args.size * 2 + 4096);
 const data = payload(args.size);
 const next = packets(args);
 const done = budget(args);
