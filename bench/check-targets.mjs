@@ -1,12 +1,28 @@
 #!/usr/bin/env node
-// Prints each target of issue 4 (the first settings) and of issue 17 (where users deploy: a
-// receiver bound at a path, not connected) with PASS / FAIL from bench/results/latest.json
-// (or the file given). Never fails the process: timing is not a test. The memory row may
+// Prints each target of issue 4 (the first settings), of issue 17 (where users deploy: a
+// receiver bound at a path, not connected) and of issue 18 (log-sized payloads: 64 KiB
+// receive in both settings, gather send, memfd) with PASS / FAIL from
+// bench/results/latest.json (or the file given). Never fails the process: timing is not a test. The memory row may
 // come from results/partial.json (`npm run bench -- --memory`).
 import { existsSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BARE, BARE_RECV, COMPAT, C_SOCKETPAIR, DEPLOYED, D_ADOPTED, D_C, D_ENDPOINT, D_SERVER, FD_ITER } from './lib/scenarios.mjs';
+import {
+  BARE,
+  BARE_RECV,
+  COMPAT,
+  C_SOCKETPAIR,
+  DEPLOYED,
+  D_ADOPTED,
+  D_C,
+  D_ENDPOINT,
+  D_NN_C,
+  D_NN_ENDPOINT,
+  D_SERVER,
+  FD_ITER,
+  GATHER,
+  MEMFD,
+} from './lib/scenarios.mjs';
 import { cPerRound, pairedRatio, pairedRatios } from './lib/stats.mjs';
 
 const results = join(dirname(fileURLToPath(import.meta.url)), 'results');
@@ -218,6 +234,102 @@ for (const library of [D_ENDPOINT, D_ADOPTED]) {
   r = find(DEPLOYED.fd, '64 B + 1 fd', library);
   ratioCheck(`fd passing, 1 fd per datagram, bound unconnected receiver, ${library}: ≥ 0.8× C`, r, r?.ratio_to_c, vsC(r), atLeast(0.8));
 }
+
+// Issue 18: log-sized payloads. Every ratio is of rows measured in the same rounds (the
+// median of per-round ratios, as above); peak RSS is the receiver's VmHWM in each round.
+heading("Issue 18's targets (log-sized payloads)");
+r = find('recv', '64 KiB', 'unixgram');
+ud = find('recv', '64 KiB', 'unix-dgram');
+ratioCheck('Receive 64 KiB, C → unixgram, receiver connected to its sender: ≥ 0.85× C', r, r?.ratio_to_c, vsC(r), atLeast(0.85));
+ratioCheck(
+  'Receive 64 KiB, C → unixgram, receiver connected to its sender: ≥ 1.3× unix-dgram',
+  r,
+  r?.ratio_to_unix_dgram,
+  vsRow(r, ud),
+  atLeast(1.3),
+);
+ud = find(DEPLOYED.bound, '64 KiB', 'unix-dgram');
+for (const library of [D_ENDPOINT, D_ADOPTED]) {
+  r = find(DEPLOYED.bound, '64 KiB', library);
+  const name = `Receive 64 KiB, bound unconnected receiver, one bound C sender: ${library}`;
+  ratioCheck(`${name} ≥ 0.85× C (epoll+recv)`, r, r?.ratio_to_c, vsC(r), atLeast(0.85), vsCRow(r, DEPLOYED.bound, '64 KiB'));
+  ratioCheck(`${name} ≥ 1.3× unix-dgram`, r, r?.ratio_to_unix_dgram, vsRow(r, ud), atLeast(1.3));
+}
+
+r = best('node-node', '64 KiB', ['unixgram sendPacket', 'unixgram sendPackets']);
+let other = find('node-node', '64 KiB', C_SOCKETPAIR);
+ratioCheck(
+  `Node → Node 64 KiB, unixgram: ≥ 0.8× ${C_SOCKETPAIR}`,
+  r && other ? r : null,
+  r && other ? pairedRatio(r.values, other.values) : null,
+  vsRow(r, other),
+  atLeast(0.8),
+  r ? `; ${x(r.ratio_to_c)} the C reference` : '',
+);
+// The issue names the socketpair only; the deployed setting, against its own C pair: an aim.
+r = find(DEPLOYED.nodeNode, '64 KiB', D_NN_ENDPOINT);
+other = find(DEPLOYED.nodeNode, '64 KiB', D_NN_C);
+ratioCheck(
+  `Node → Node 64 KiB, bound unconnected receiver, ${D_NN_ENDPOINT}: ≥ 0.8× ${D_NN_C} (an aim: the same bar in the deployed setting)`,
+  r && other ? r : null,
+  r && other ? pairedRatio(r.values, other.values) : null,
+  vsRow(r, other),
+  atLeast(0.8),
+);
+
+// Peak RSS: per round when the results have it (rss_values_mb), else the peaks of the run.
+for (const [scenario, library] of [
+  ['recv', 'unixgram'],
+  [DEPLOYED.bound, D_ENDPOINT],
+  [DEPLOYED.bound, D_ADOPTED],
+]) {
+  r = find(scenario, '64 KiB', library);
+  ud = find(scenario, '64 KiB', 'unix-dgram');
+  const name = `Peak RSS receiving 64 KiB datagrams, ${scenario === 'recv' ? 'receiver connected to its sender' : 'bound unconnected receiver'}: ${library} ≤ 1.2× unix-dgram`;
+  const peaks = r && ud ? `peak ${r.peak_rss_mb} MB vs ${ud.peak_rss_mb} MB` : '';
+  const perRound = r?.rss_values_mb && ud?.rss_values_mb ? pairedRatios(r.rss_values_mb, ud.rss_values_mb) : [];
+  if (perRound.length) ratioCheck(name, r, pairedRatio(r.rss_values_mb, ud.rss_values_mb), perRound, atMost(1.2), `, ${peaks}`);
+  else {
+    const ratio = r && ud ? r.peak_rss_mb / ud.peak_rss_mb : null;
+    check(name, r && ud ? r : null, ratio <= 1.2, `${x(ratio)}, ${peaks} (the peaks of the run: no per-round RSS in this file)`);
+  }
+}
+
+for (const [gathered, concatenated] of [
+  [GATHER.packet, GATHER.packetConcat],
+  [GATHER.packets, GATHER.packetsConcat],
+]) {
+  r = find('gather', '64 B + 64 KiB', gathered);
+  other = find('gather', '64 B + 64 KiB', concatenated);
+  ratioCheck(
+    `Gather send of a 64 B header + 64 KiB body → C: ${gathered} ≥ 1.1× ${concatenated}`,
+    r && other ? r : null,
+    r && other ? pairedRatio(r.values, other.values) : null,
+    vsRow(r, other),
+    atLeast(1.1),
+    r && other ? `; sender CPU ${r.cpu_us_tx} vs ${other.cpu_us_tx} µs/dgram` : '',
+  );
+}
+
+// memfd: bytes/s at the receiver; the 64 KiB datagrams carrying the same bytes are the
+// faster (by median) of the two unixgram senders.
+const mbs = (v) => `${Math.round(v / 1e6)} MB/s`;
+r = find('memfd', '16 MiB', MEMFD.memfd);
+other = best('memfd', '64 KiB', [MEMFD.packet64k, MEMFD.packets64k]);
+const memfd1 = find('memfd', '1 MiB', MEMFD.memfd);
+const plain1 = find('memfd', '1 MiB', MEMFD.plain);
+const oneMiB = memfd1
+  ? `; 1 MiB memfd: ${mbs(memfd1.median)}, ${x(plain1 ? pairedRatio(memfd1.values, plain1.values) : null)} plain 1 MiB datagrams` +
+    `, ${x(other ? pairedRatio(memfd1.values, other.values) : null)} 64 KiB datagrams`
+  : '';
+ratioCheck(
+  'memfd: 16 MiB payloads end to end at ≥ 2× the bytes/s of the same bytes as 64 KiB datagrams',
+  r && other ? r : null,
+  r && other ? pairedRatio(r.values, other.values) : null,
+  vsRow(r, other),
+  atLeast(2),
+  r && other ? `, ${mbs(r.median)} vs ${other.library} ${mbs(other.median)}${oneMiB}` : '',
+);
 
 for (const [i, [verdict, name, detail]] of checks.entries()) {
   console.log(verdict === null ? `${i ? '\n' : ''}${name}:` : `${verdict}  ${name}  (${detail})`);

@@ -10,7 +10,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { BENCH_DIR, ROOT_DIR, ensureCompetitors, checkLoads, ensureDist, buildC } from './lib/setup.mjs';
 import { rows, PAYLOADS } from './lib/scenarios.mjs';
-import { measureGroup, fillUnixDgramRatios } from './lib/measure.mjs';
+import { measureGroup, fillUnixDgramRatios, metricName } from './lib/measure.mjs';
 import { measureMemory } from './lib/memory.mjs';
 
 const argv = process.argv.slice(2);
@@ -62,11 +62,13 @@ let memory = null;
 if (!memoryOnly) {
   let list = await rows(settings.payloads);
   if (only) list = list.filter((r) => only.test(`${r.scenario} ${r.payload} ${r.library}`));
-  // Rows of one scenario and payload are measured together, their rounds interleaved.
+  // Rows of one scenario and payload (or of one `group`) are measured together, their
+  // rounds interleaved.
+  const groupOf = (row) => row.group ?? `${row.scenario} ${row.payload}`;
   const groups = [];
   for (const row of list) {
     const last = groups.at(-1);
-    if (last && last[0].scenario === row.scenario && last[0].payload === row.payload) last.push(row);
+    if (last && groupOf(last[0]) === groupOf(row)) last.push(row);
     else groups.push([row]);
   }
   for (const group of groups) {
@@ -103,7 +105,12 @@ log(`\nwrote ${outFile} in ${elapsed()}`);
 
 function summary(rec) {
   if (rec.status === 'failed') return `failed: ${rec.notes.join('; ')}`;
-  const v = rec.metric === 'rtt_p50_us' ? `p50 ${rec.median} µs` : `${Math.round(rec.median / 1000)} k/s`;
+  const v =
+    rec.metric === 'rtt_p50_us'
+      ? `p50 ${rec.median} µs`
+      : rec.metric === 'bytes_per_s'
+        ? `${Math.round(rec.median / 1e6)} MB/s`
+        : `${Math.round(rec.median / 1000)} k/s`;
   return `${v}, ${rec.ratio_to_c ?? '?'}× C${rec.notes.length ? ` [${rec.notes.join('; ')}]` : ''}`;
 }
 
@@ -112,7 +119,7 @@ function failedRecord(row, why) {
     scenario: row.scenario,
     payload: row.payload,
     library: row.library,
-    metric: row.metric === 'rtt' ? 'rtt_p50_us' : 'datagrams_per_s',
+    metric: metricName(row),
     median: null,
     ratio_to_c: null,
     ratio_to_unix_dgram: null,
@@ -120,6 +127,7 @@ function failedRecord(row, why) {
     cpu_us_rx: null,
     cpu_us_tx: null,
     peak_rss_mb: null,
+    rss_values_mb: [],
     rounds: 0,
     values: [],
     c_refs: [],

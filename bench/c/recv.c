@@ -1,6 +1,7 @@
 /* C reference receiver: epoll_wait, then drain with recv() until EAGAIN (one syscall per
  * datagram), or with recvmmsg() (--mmsg, up to 64 per syscall). --fds: each datagram
- * carries descriptors (SCM_RIGHTS), which are closed. Stops at the end marker.
+ * carries descriptors (SCM_RIGHTS), which are closed. Stops at the end marker. --size N: the
+ * datagrams' size (shorter ones count as truncated; buffers grow past 256 KiB to fit N).
  * It connects to --peer only with --connect; otherwise (and with --listen, the deployed
  * setting) it is bound at --self and receives from anyone, as a server does.
  * usage: recv --self P [--peer P --connect | --listen] [--fd N] [--mmsg] [--fds] [--size N] */
@@ -48,8 +49,13 @@ int main(int argc, char **argv) {
   int ep = epoll_create1(EPOLL_CLOEXEC);
   struct epoll_event ev = {.events = EPOLLIN, .data.fd = s};
   if (epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev) < 0) die("epoll_ctl");
-  static char bufs[BATCH][MAX_DGRAM];
+  /* A slot per datagram of a batch: MAX_DGRAM (static, its untouched pages cost nothing), or
+   * --size bytes when that is more (the memfd group's plain 1 MiB datagrams). */
+  static char small[BATCH][MAX_DGRAM];
   expect = atol(arg_str(argc, argv, "--size", "0"));
+  size_t slot = expect > MAX_DGRAM ? (size_t)expect : MAX_DGRAM;
+  char *bufs = slot > MAX_DGRAM ? malloc(BATCH * slot) : small[0];
+  if (!bufs) die("malloc");
   static union { char buf[CMSG_SPACE(sizeof(int) * 8)]; struct cmsghdr align; } ctl[BATCH];
   struct mmsghdr msgs[BATCH];
   struct iovec iovs[BATCH];
@@ -66,7 +72,7 @@ int main(int argc, char **argv) {
     while (!done) {
       int batch = mmsg ? BATCH : 1;
       for (int i = 0; i < batch; i++) {
-        iovs[i] = (struct iovec){bufs[i], MAX_DGRAM};
+        iovs[i] = (struct iovec){bufs + i * slot, slot};
         msgs[i].msg_hdr = (struct msghdr){.msg_iov = &iovs[i], .msg_iovlen = 1};
         if (want_fds) {
           msgs[i].msg_hdr.msg_control = ctl[i].buf;
@@ -87,7 +93,7 @@ int main(int argc, char **argv) {
       }
       for (int i = 0; i < got_n && !done; i++) {
         if (want_fds) close_fds(&msgs[i].msg_hdr);
-        done = got(bufs[i], msgs[i].msg_len, msgs[i].msg_hdr.msg_flags);
+        done = got(bufs + i * slot, msgs[i].msg_len, msgs[i].msg_hdr.msg_flags);
       }
     }
   }

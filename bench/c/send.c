@@ -41,9 +41,17 @@ static ssize_t send_one(int s, const char *buf, size_t len, int pass_fd, int fd)
   return sendmsg(s, &msg, 0);
 }
 
+/* Room in SO_SNDBUF for datagrams of `size` bytes (Linux refuses one past SO_SNDBUF - 32 with
+ * EMSGSIZE). SO_SNDBUF is capped at twice net.core.wmem_max; as root, SO_SNDBUFFORCE goes past
+ * it (what a 1 MiB datagram needs where wmem_max is the default 212 992). */
 static void set_sndbuf(int s, size_t size) {
   int sndbuf = (int)size * 2 + 4096;
-  if (sndbuf > 212992) setsockopt(s, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  if (sndbuf <= 212992) return;
+  setsockopt(s, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  int got = 0;
+  socklen_t len = sizeof got;
+  if (getsockopt(s, SOL_SOCKET, SO_SNDBUF, &got, &len) == 0 && (size_t)got < size + 32)
+    setsockopt(s, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf); /* fails unprivileged: the send says EMSGSIZE */
 }
 
 /* A new socket, bound to `path` unless it is NULL (unnamed). */

@@ -21,7 +21,9 @@ function extract(row, { send, recv }) {
     };
   }
   return {
-    value: recv.count / recv.elapsed,
+    // 'bytes': the row's datagrams (or payloads) carry `size` bytes each (shorter ones are
+    // counted in the notes).
+    value: (recv.count * (row.metric === 'bytes' ? row.size : 1)) / recv.elapsed,
     cpuRx: recv.cpu_us / recv.count,
     cpuTx: send.cpu_us / send.sent,
     rssKb: recv.hwm_kb,
@@ -46,20 +48,23 @@ export async function runOnce(row, secs) {
   return res.ok ? { ok: true, ...extract(row, res) } : res;
 }
 
-/** A short C reference run of `kind` (a key of REFERENCES); null if it failed. */
+/** A short C reference run of `kind` (a key of REFERENCES), at its own size if it has one; null if it failed. */
 async function runReference(kind, size, secs) {
   const ref = REFERENCES[kind];
-  const r = await runOnce({ metric: kind === 'rtt' ? 'rtt' : 'rate', ...ref, size, socketpair: false }, secs);
+  const r = await runOnce({ metric: kind === 'rtt' ? 'rtt' : 'rate', ...ref, size: ref.size ?? size, socketpair: false }, secs);
   return r.ok ? r.value : null;
 }
 
+/** The record's `metric` for a row's kind of figure. */
+export const metricName = (row) => ({ rtt: 'rtt_p50_us', bytes: 'bytes_per_s' })[row.metric] ?? 'datagrams_per_s';
+
 /**
- * All rounds of a group of rows (one scenario and payload, so one kind of C reference),
+ * All rounds of a group of rows (one scenario and payload, or one `group`: one kind of C reference),
  * interleaved: each round runs every row once, in order, with a short C reference run
  * before the first round and after each round. The machine's speed drifts a lot within a
  * minute, so rows compared with each other (unixgram and unix-dgram, or net) are compared
  * round by round, seconds apart, and each round with the C runs on either side of it.
- * @param group - rows with the same scenario, payload, size and `ref`
+ * @param group - rows with the same `ref` (and scenario and payload, or `group`)
  * @param settings - `{ rounds, secs, refSecs }`
  * @returns one record per row, in order
  */
@@ -97,7 +102,7 @@ function record(row, { perRound, runs, errors }, rounds, refs) {
     scenario: row.scenario,
     payload: row.payload,
     library: row.library,
-    metric: row.metric === 'rtt' ? 'rtt_p50_us' : 'datagrams_per_s',
+    metric: metricName(row),
     median: round(value, row.metric === 'rtt' ? 2 : 0),
     p99_us: row.metric === 'rtt' ? round(median(runs.map((r) => r.p99)), 2) : undefined,
     ratio_to_c: round(pairedRatio(values, cPerRound), 3),
@@ -106,6 +111,7 @@ function record(row, { perRound, runs, errors }, rounds, refs) {
     cpu_us_rx: round(cpuRx, 2),
     cpu_us_tx: round(cpuTx, 2),
     peak_rss_mb: runs.length ? round(Math.max(...runs.map((r) => r.rssKb)) / 1024, 1) : null,
+    rss_values_mb: perRound.map((r) => (r ? round(r.rssKb / 1024, 1) : null)),
     rounds: runs.length,
     values,
     c_refs: refs.map((x) => round(x, 2)),
@@ -123,11 +129,12 @@ function notesFor(row, runs, errors, rounds) {
     );
   const sent = runs.reduce((a, r) => a + r.sent, 0);
   const received = runs.reduce((a, r) => a + r.received, 0);
-  if (row.metric === 'rate' && sent > received) notes.push(`lost ${(((sent - received) / sent) * 100).toFixed(1)}% of what was sent`);
+  if (row.metric !== 'rtt' && sent > received) notes.push(`lost ${(((sent - received) / sent) * 100).toFixed(1)}% of what was sent`);
   const truncated = runs.reduce((a, r) => a + r.truncated, 0);
   if (truncated) notes.push(`${truncated} of ${received} datagrams arrived shorter than the ${row.size} B sent (silent truncation)`);
   const mode = runs.find((r) => r.mode)?.mode;
   if (mode) notes.push(mode);
+  if (row.metric === 'bytes' && runs.length) notes.push(`${Math.round(median(runs.map((r) => r.value)) / row.size)} × ${row.payload}/s`);
   if (row.library.includes('sendPackets')) notes.push(`batches of ${row.sender.args[row.sender.args.indexOf('--batch') + 1]}`);
   return notes;
 }

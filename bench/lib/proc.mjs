@@ -75,7 +75,11 @@ export class Peer {
   /** Why it failed, in a few words: timeout, signal, exit code, last stderr line. */
   async failure() {
     const { code, signal, error } = await this.exited;
-    const lines = this.stderr.trim().split('\n').filter(Boolean);
+    // Not a stack frame ("    at f (file:///…/errors.js:90:17)"): the error's own line.
+    const lines = this.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l && !/^\s+at /.test(l));
     const last = lines.findLast((l) => /error|panic|abort|fatal/i.test(l)) ?? lines.at(-1) ?? '';
     if (this.timedOut) return `${this.name}: hung (killed after timeout)`;
     if (error) return `${this.name}: ${error.message}`;

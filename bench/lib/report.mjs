@@ -1,8 +1,9 @@
 // The table printed on stdout (also pasted into the README) and the memory summary.
 import { readFileSync } from 'node:fs';
-import { C_MMSG, SENDERS } from './scenarios.mjs';
+import { C_MMSG, SENDERS, HEADER } from './scenarios.mjs';
 
 const fmtRate = (x) => (x === null ? '—' : x >= 1e6 ? `${(x / 1e6).toFixed(2)} M/s` : `${Math.round(x / 1e3)} k/s`);
+const fmtBytes = (x) => (x === null ? '—' : `${Math.round(x / 1e6)} MB/s`);
 const fmtRatio = (x) => (x === null || x === undefined ? '—' : `${x.toFixed(2)}×`);
 const fmtNum = (x, d = 1) => (x === null || x === undefined ? '—' : x.toFixed(d));
 
@@ -33,6 +34,12 @@ const TITLES = {
     `Round trip through a server, 64 B: X echo bound at a path, not connected, answering each datagram at its sender's address; ` +
     `ping connected to it (C, unix-dgram: bound at a path; unixgram: autobound client); ${qlen} (p50 / p99; ratios are X / C, lower is better)`,
   'fd-pass-bound': `fd passing where users deploy: X bound at a path, not connected; one C sender bound at a path, connected to it, ${FAST}, 1 fd per 64 B datagram, closed by X; ${qlen}`,
+  gather:
+    `Gather send: X sender → C receiver (epoll+recv), a ${HEADER} B header + a 64 KiB body per datagram, ` +
+    `sent as [header, body] (sendmsg iovecs) or concatenated per packet (× C: C → C, 65 600 B datagrams)`,
+  memfd:
+    `Large payloads, bytes/s at the receiver: unixgram sender bound at a path, connected → endpoint bound, not connected; ` +
+    `memfd rows with largePayloads: 'memfd' at both ends; ${qlen} (× C: C blocking send() → epoll+recv, 64 KiB datagrams, same setting, in bytes/s)`,
 };
 
 /** A Markdown table per scenario. */
@@ -42,13 +49,21 @@ export function table(records) {
     const recs = records.filter((r) => r.scenario === scenario);
     if (!recs.length) continue;
     const rtt = recs[0].metric === 'rtt_p50_us';
+    const bytes = recs[0].metric === 'bytes_per_s';
     out.push(`### ${TITLES[scenario]}`, '');
     out.push(
-      `| payload | library | ${rtt ? 'p50 / p99 µs' : 'rate'} | × C | × unix-dgram | CPU µs/dgram rx / tx | peak RSS rx MB | notes |`,
+      `| payload | library | ${rtt ? 'p50 / p99 µs' : bytes ? 'bytes/s' : 'rate'} | × C | × unix-dgram | CPU µs/${bytes ? 'payload' : 'dgram'} rx / tx | peak RSS rx MB | notes |`,
     );
     out.push('|---|---|--:|--:|--:|--:|--:|---|');
     for (const r of recs) {
-      const value = r.status === 'failed' ? 'failed' : rtt ? `${fmtNum(r.median)} / ${fmtNum(r.p99_us)}` : fmtRate(r.median);
+      const value =
+        r.status === 'failed'
+          ? 'failed'
+          : rtt
+            ? `${fmtNum(r.median)} / ${fmtNum(r.p99_us)}`
+            : bytes
+              ? fmtBytes(r.median)
+              : fmtRate(r.median);
       const cpu = `${fmtNum(r.cpu_us_rx, 2)} / ${fmtNum(r.cpu_us_tx, 2)}`;
       const notes = r.notes.join('; ').replace(/\|/g, '/');
       out.push(

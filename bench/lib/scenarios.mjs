@@ -39,9 +39,19 @@ export const REFERENCES = {
   'listen-senders': { sender: cFast('--senders', String(SENDERS)), receiver: c('recv'), setting: 'listen' },
   'rtt-listen': { sender: c('pingpong', 'ping'), receiver: c('pingpong', 'echo'), setting: 'listen', metric: 'rtt' },
   'fd-listen': { sender: cFast('--pass-fd'), receiver: c('recv', '--fds'), setting: 'listen' },
+  // The memfd group's figure is bytes/s: its reference is C moving bytes as 64 KiB datagrams
+  // (blocking send(), connected to a receiver bound at a path, the setting of its rows),
+  // whatever the payload of the row.
+  bytes: { sender: c('send'), receiver: c('recv'), setting: 'listen', size: 65536, metric: 'bytes' },
 };
 
-export const PAYLOADS = { '64 B': 64, '1 KiB': 1024, '64 KiB': 65536 };
+export const PAYLOADS = { '64 B': 64, '1 KiB': 1024, '64 KiB': 65536, '256 KiB': 262144 };
+/**
+ * Payloads past 64 KiB (256 KiB, issue 18) have receive and Node → Node rows only, and no
+ * UDP row (a UDP datagram carries 65 507 B at most) and no node-unix-socket row (it receives
+ * 65 535 B at most, silently truncating the rest).
+ */
+const isLarge = (size) => size > 65536;
 
 const UD = 'unix-dgram';
 const UD_JSON = 'unix-dgram + JSON.parse';
@@ -74,20 +84,29 @@ export const DEPLOYED = {
   nodeNode: 'node-node-bound',
   fd: 'fd-pass-bound',
 };
-/** The payloads of the deployed scenarios. */
+/** The payloads of the deployed scenarios with all their rows. */
 const DEPLOYED_PAYLOADS = ['64 B', '1 KiB'];
+/** Log-sized payloads (issue 18): one bound C sender and fewer rows. */
+const DEPLOYED_LARGE = ['64 KiB', '256 KiB'];
+// Node -> Node rows of the deployed setting that check-targets.mjs finds by name.
+export const D_NN_C = 'C (sendmmsg → epoll+recv)';
+export const D_NN_ENDPOINT = 'unixgram sendPacket → endpoint';
 
 /**
  * The rows for the given payload labels. Fields: scenario, payload, size, library,
  * sender, receiver, socketpair, setting (runPair's: 'listen' | 'adopt' for the deployed
- * rows), metric ('rate' | 'rtt'), measured ('recv' | 'send' | 'both'), ref (a key of
- * REFERENCES), udRow (the unix-dgram row this one is compared with). The rows of
+ * rows), metric ('rate': datagrams/s | 'bytes': bytes/s | 'rtt'), measured ('recv' | 'send'
+ * | 'both'), ref (a key of REFERENCES), udRow (the unix-dgram row this one is compared
+ * with), group (rows of several payloads measured as one group; default: one group per
+ * scenario and payload). The rows of
  * `UnixDatagramEndpoint` (and the client adopting a bound fd, which the harness binds with
  * it) are there only if dist/ exports it.
  */
 export async function rows(payloads) {
+  const endpoint = await hasEndpoint();
   const out = todayRows(payloads);
-  out.push(...deployedRows(payloads, await hasEndpoint()));
+  out.push(...deployedRows(payloads, endpoint));
+  out.push(...largePayloadRows(payloads, endpoint));
   return out;
 }
 
@@ -104,13 +123,15 @@ function todayRows(payloads) {
     add({ ...recv, library: 'C (recvmmsg)', receiver: c('recv', '--mmsg') });
     add({ ...recv, library: 'unixgram', receiver: ugRecv() });
     add({ ...recv, library: UD, receiver: node('unix-dgram-recv.mjs') });
-    add({ ...recv, library: 'node-unix-socket', receiver: node('node-unix-socket-recv.mjs') });
-    // Send: X sender -> C receiver.
+    if (!isLarge(size)) add({ ...recv, library: 'node-unix-socket', receiver: node('node-unix-socket-recv.mjs') });
+    // Send: X sender -> C receiver (up to 64 KiB).
     const send = { ...base, scenario: 'send', measured: 'send', receiver: c('recv') };
-    add({ ...send, library: 'unixgram sendPacket', sender: ugSend() });
-    add({ ...send, library: 'unixgram sendPackets', sender: ugSendMany() });
-    add({ ...send, library: UD, sender: node('unix-dgram-send.mjs') });
-    add({ ...send, library: 'node-unix-socket', sender: node('node-unix-socket-send.mjs') });
+    if (!isLarge(size)) {
+      add({ ...send, library: 'unixgram sendPacket', sender: ugSend() });
+      add({ ...send, library: 'unixgram sendPackets', sender: ugSendMany() });
+      add({ ...send, library: UD, sender: node('unix-dgram-send.mjs') });
+      add({ ...send, library: 'node-unix-socket', sender: node('node-unix-socket-send.mjs') });
+    }
     // Node -> Node: X at both ends.
     const nn = { ...base, scenario: 'node-node', measured: 'both' };
     // The kernel's limit for the unixgram rows' setting: C at both ends of a socketpair (no
@@ -136,15 +157,17 @@ function todayRows(payloads) {
         note: 'floor, not an option: no API',
       });
     add({ ...nn, library: UD, sender: node('unix-dgram-send.mjs'), receiver: node('unix-dgram-recv.mjs') });
-    add({ ...nn, library: 'node-unix-socket', sender: node('node-unix-socket-send.mjs'), receiver: node('node-unix-socket-recv.mjs') });
+    if (!isLarge(size))
+      add({ ...nn, library: 'node-unix-socket', sender: node('node-unix-socket-send.mjs'), receiver: node('node-unix-socket-recv.mjs') });
     add({ ...nn, library: 'net (unix stream, framed)', sender: node('net-send.mjs'), receiver: node('net-recv.mjs') });
-    add({
-      ...nn,
-      library: 'dgram (UDP loopback)',
-      sender: node('udp-send.mjs'),
-      receiver: node('udp-recv.mjs'),
-      note: size > 65_507 ? 'sends 65 507 B, the UDP maximum' : undefined,
-    });
+    if (!isLarge(size))
+      add({
+        ...nn,
+        library: 'dgram (UDP loopback)',
+        sender: node('udp-send.mjs'),
+        receiver: node('udp-recv.mjs'),
+        note: size > 65_507 ? 'sends 65 507 B, the UDP maximum' : undefined,
+      });
   }
   // Small JSON objects, Node -> Node (payload ~70 B of JSON).
   const json = { scenario: 'node-node', payload: 'JSON obj', size: 64, measured: 'both', udRow: UD_JSON };
@@ -217,15 +240,16 @@ export const FD_ITER = 'unixgram iterReceivedPackets';
 function deployedRows(payloads, endpoint) {
   const out = [];
   const add = (r) => out.push({ socketpair: false, metric: 'rate', setting: 'listen', udRow: UD, ...r });
-  const receivers = (base) => {
+  // `large`: the log-sized payloads, whose groups have the rows issue 18 judges only.
+  const receivers = (base, large = false) => {
     add({ ...base, library: D_C, receiver: c('recv') });
-    add({ ...base, library: 'C (recvmmsg)', receiver: c('recv', '--mmsg') });
-    if (base.scenario === DEPLOYED.bound)
+    if (!large) add({ ...base, library: 'C (recvmmsg)', receiver: c('recv', '--mmsg') });
+    if (base.scenario === DEPLOYED.bound && !large)
       add({ ...base, library: D_C_BLOCKING, sender: c('send'), receiver: c('recv'), note: 'blocking send() sender' });
     if (endpoint) {
       add({ ...base, library: D_ENDPOINT, receiver: node('unixgram-endpoint-recv.mjs') });
       // SO_RCVBUF does not bound a unix datagram receive queue (max_dgram_qlen does): shown.
-      if (base.scenario === DEPLOYED.bound)
+      if (base.scenario === DEPLOYED.bound && !large)
         add({
           ...base,
           library: D_ENDPOINT_RCVBUF,
@@ -236,9 +260,9 @@ function deployedRows(payloads, endpoint) {
       add({ ...base, library: D_ADOPTED, receiver: ugRecv(), setting: 'adopt', note: 'UnixDatagramClient.fromFd(3)' });
     }
     add({ ...base, library: D_SERVER, receiver: node('unixgram-server-recv.mjs') });
-    add({ ...base, library: D_CONVERSATION, receiver: node('unixgram-server-recv.mjs', '--conversation') });
+    if (!large) add({ ...base, library: D_CONVERSATION, receiver: node('unixgram-server-recv.mjs', '--conversation') });
     add({ ...base, library: UD, receiver: node('unix-dgram-recv.mjs') });
-    add({ ...base, library: 'node-unix-socket', receiver: node('node-unix-socket-recv.mjs') });
+    if (!large) add({ ...base, library: 'node-unix-socket', receiver: node('node-unix-socket-recv.mjs') });
   };
   for (const payload of payloads.filter((p) => DEPLOYED_PAYLOADS.includes(p))) {
     const size = PAYLOADS[payload];
@@ -247,6 +271,12 @@ function deployedRows(payloads, endpoint) {
     receivers({ ...base, scenario: DEPLOYED.bound, ref: 'listen', sender: REFERENCES.listen.sender });
     receivers({ ...base, scenario: DEPLOYED.unnamed, ref: 'listen-unnamed', sender: REFERENCES['listen-unnamed'].sender });
     receivers({ ...base, scenario: DEPLOYED.senders, ref: 'listen-senders', sender: REFERENCES['listen-senders'].sender });
+  }
+  // Log-sized datagrams (issue 18): one bound C sender; C, the endpoint, the adopted-fd
+  // client, the server and unix-dgram.
+  for (const payload of payloads.filter((p) => DEPLOYED_LARGE.includes(p))) {
+    const base = { payload, size: PAYLOADS[payload], measured: 'recv' };
+    receivers({ ...base, scenario: DEPLOYED.bound, ref: 'listen', sender: REFERENCES.listen.sender }, true);
   }
   // Round trip through a server, 64 B: the echo binds a path, does not connect, and answers
   // each datagram at its sender's address; the ping connects to the echo's path.
@@ -271,20 +301,24 @@ function deployedRows(payloads, endpoint) {
   });
   // Node -> Node: a Node receiver bound at a path, not connected; a Node sender bound at a
   // path and connected to it. Reference: the C pair in the same setting.
-  for (const payload of payloads.filter((p) => DEPLOYED_PAYLOADS.includes(p))) {
+  // Log-sized payloads (issue 18): C, unixgram sendPacket into the endpoint, unix-dgram.
+  for (const payload of payloads.filter((p) => DEPLOYED_PAYLOADS.includes(p) || DEPLOYED_LARGE.includes(p))) {
     const size = PAYLOADS[payload];
+    const large = DEPLOYED_LARGE.includes(payload);
     const nn = { scenario: DEPLOYED.nodeNode, payload, size, measured: 'both', ref: 'listen' };
-    add({ ...nn, library: 'C (sendmmsg → epoll+recv)', sender: REFERENCES.listen.sender, receiver: c('recv') });
+    add({ ...nn, library: D_NN_C, sender: REFERENCES.listen.sender, receiver: c('recv') });
     const server = node('unixgram-server-recv.mjs');
-    add({ ...nn, library: 'unixgram sendPacket → server', sender: ugSend(), receiver: server });
-    add({ ...nn, library: 'unixgram sendPackets → server', sender: ugSendMany(), receiver: server });
+    if (!large) {
+      add({ ...nn, library: 'unixgram sendPacket → server', sender: ugSend(), receiver: server });
+      add({ ...nn, library: 'unixgram sendPackets → server', sender: ugSendMany(), receiver: server });
+    }
     if (endpoint) {
       const ep = node('unixgram-endpoint-recv.mjs');
-      add({ ...nn, library: 'unixgram sendPacket → endpoint', sender: ugSend(), receiver: ep });
-      add({ ...nn, library: 'unixgram sendPackets → endpoint', sender: ugSendMany(), receiver: ep });
+      add({ ...nn, library: D_NN_ENDPOINT, sender: ugSend(), receiver: ep });
+      if (!large) add({ ...nn, library: 'unixgram sendPackets → endpoint', sender: ugSendMany(), receiver: ep });
     }
     add({ ...nn, library: UD, sender: node('unix-dgram-send.mjs'), receiver: node('unix-dgram-recv.mjs') });
-    add({ ...nn, library: 'net (unix stream, framed)', sender: node('net-send.mjs'), receiver: node('net-recv.mjs') });
+    if (!large) add({ ...nn, library: 'net (unix stream, framed)', sender: node('net-send.mjs'), receiver: node('net-recv.mjs') });
   }
   // fd passing: the fast C sender, 1 fd per 64 B datagram; X closes each fd.
   const fd = {
@@ -303,5 +337,69 @@ function deployedRows(payloads, endpoint) {
     add({ ...fd, library: 'unixgram client (adopted fd, recvPacket + ancillary)', receiver: ugRecv('--mode', 'fds'), setting: 'adopt' });
   }
   add({ ...fd, library: D_SERVER, receiver: node('unixgram-server-recv.mjs'), note: 'fds closed when the handler returns' });
+  return out;
+}
+
+/** The header of the gather rows: a 64 B header before a 64 KiB body, one datagram of 65 600 B. */
+export const HEADER = 64;
+/** The gather rows (check-targets.mjs finds them by these names). */
+export const GATHER = {
+  packet: 'unixgram sendPacket([header, body]) (gather)',
+  packetConcat: 'unixgram sendPacket(Buffer.concat([header, body]))',
+  packets: 'unixgram sendPackets([[header, body], …]) (gather)',
+  packetsConcat: 'unixgram sendPackets([Buffer.concat([header, body]), …])',
+  unixDgram: 'unix-dgram send(Buffer.concat([header, body]))',
+};
+/** The memfd rows: bytes/s at the receiver, every row in one group (check-targets.mjs finds them by these names). */
+export const MEMFD = {
+  c: 'C (send → epoll+recv), plain datagrams',
+  plain: 'unixgram sendPacket → endpoint, plain datagrams',
+  memfd: 'unixgram sendPacket → endpoint, memfd (largePayloads)',
+  packet64k: 'unixgram sendPacket → endpoint, 64 KiB datagrams',
+  packets64k: 'unixgram sendPackets → endpoint, 64 KiB datagrams',
+};
+export const MEMFD_MAX_PAYLOAD = 64 << 20;
+
+/**
+ * Log-sized payloads (issue 18), in the full run only (not --quick):
+ * - gather: a unixgram sender → the C receiver, a 64 B header + a 64 KiB body per datagram,
+ *   sent as `[header, body]` (gathered by sendmsg, no copy) or as `Buffer.concat` of the two
+ *   made per packet, as today's code must; unix-dgram with the concatenation as a reference.
+ * - memfd: unixgram sender (bound, connected) → endpoint (bound, not connected), 1 MiB and
+ *   16 MiB payloads with `largePayloads: 'memfd'` at both ends (a payload too big for the
+ *   socket goes as a sealed memfd), against the same bytes as plain datagrams where they fit
+ *   (1 MiB; 16 MiB is past what the kernel allocates for one datagram) and as 64 KiB
+ *   datagrams. One group, so every row runs in the same rounds; the figure is bytes/s.
+ */
+function largePayloadRows(payloads, endpoint) {
+  const out = [];
+  if (!payloads.includes('64 KiB')) return out;
+  const add = (r) => out.push({ socketpair: false, metric: 'rate', ...r });
+  const g = {
+    scenario: 'gather',
+    payload: '64 B + 64 KiB',
+    size: HEADER + 65536,
+    measured: 'send',
+    ref: 'dgram',
+    receiver: c('recv'),
+    udRow: GATHER.unixDgram,
+  };
+  const header = ['--header', String(HEADER)];
+  add({ ...g, library: GATHER.packet, sender: ugSend(...header, '--gather') });
+  add({ ...g, library: GATHER.packetConcat, sender: ugSend(...header) });
+  add({ ...g, library: GATHER.packets, sender: ugSendMany(...header, '--gather') });
+  add({ ...g, library: GATHER.packetsConcat, sender: ugSendMany(...header) });
+  add({ ...g, library: GATHER.unixDgram, sender: node('unix-dgram-send.mjs', ...header) });
+  if (!endpoint) return out;
+  const m = { scenario: 'memfd', group: 'memfd', metric: 'bytes', measured: 'both', ref: 'bytes', setting: 'listen', udRow: null };
+  const MiB = 1 << 20;
+  const memfd = ['--memfd', '--max-payload', String(MEMFD_MAX_PAYLOAD)];
+  const ep = (...a) => node('unixgram-endpoint-recv.mjs', ...a);
+  add({ ...m, payload: '1 MiB', size: MiB, library: MEMFD.c, sender: c('send'), receiver: c('recv') });
+  add({ ...m, payload: '1 MiB', size: MiB, library: MEMFD.plain, sender: ugSend(), receiver: ep() });
+  add({ ...m, payload: '1 MiB', size: MiB, library: MEMFD.memfd, sender: ugSend(...memfd), receiver: ep(...memfd) });
+  add({ ...m, payload: '16 MiB', size: 16 * MiB, library: MEMFD.memfd, sender: ugSend(...memfd), receiver: ep(...memfd) });
+  add({ ...m, payload: '64 KiB', size: 65536, library: MEMFD.packet64k, sender: ugSend(), receiver: ep() });
+  add({ ...m, payload: '64 KiB', size: 65536, library: MEMFD.packets64k, sender: ugSendMany(), receiver: ep() });
   return out;
 }

@@ -1,6 +1,8 @@
 // unix-dgram 2.0.7 sender: connected send(); on 'congestion' (EAGAIN) the datagram was
 // dropped, so wait for 'writable' and send it again (what its README asks users to do).
-// --json: JSON.stringify a small object per datagram.
+// --json: JSON.stringify a small object per datagram. --header N: each datagram is
+// Buffer.concat([header, body]) made per datagram, an N-byte header and a body of --size
+// minus N bytes (the gather group's reference; unix-dgram has no gather send).
 import unix from 'unix-dgram';
 import { parseArgs, say, waitGo, finish, Window, payload, budget, jsonObject, JSON_END, MARK_END } from '../lib/peer.mjs';
 
@@ -16,7 +18,7 @@ await waitGo();
 sock.connect(args.peer);
 
 const data = payload(args.size);
-const next = args.json ? (i) => Buffer.from(JSON.stringify(jsonObject(i))) : () => data;
+const next = args.json ? (i) => Buffer.from(JSON.stringify(jsonObject(i))) : args.header !== undefined ? concatenated() : () => data;
 const done = budget(args);
 const win = new Window();
 let sent = 0;
@@ -57,3 +59,9 @@ function end() {
 
 win.start();
 pump();
+
+function concatenated() {
+  const head = payload(Number(args.header));
+  const body = Buffer.alloc(args.size - head.length);
+  return () => Buffer.concat([head, body]);
+}

@@ -3,13 +3,16 @@
 // --mode iter (for await over iterReceivedPacketsFrom, the default) | recv (await
 // recvPacketFrom in a loop). --fds: each datagram carries descriptors, closed with the
 // packet's `ancillary.close()` (the library closes them). --rcvbuf N: set SO_RCVBUF first
-// (bench/README.md: it does not lift the 10-datagram queue).
+// (bench/README.md: it does not lift the 10-datagram queue). --memfd: bind with
+// { largePayloads: 'memfd', maxPayloadSize: --max-payload N }: a payload that came as a
+// sealed memfd is mapped back into the packet.
 import { UnixDatagramEndpoint, DatagramProtocol, BytesSerializer } from '../../dist/index.js';
 import { parseArgs, say, finish, Window, MARK_END } from '../lib/peer.mjs';
 
 const args = parseArgs();
 const mode = args.mode ?? 'iter';
-const endpoint = await UnixDatagramEndpoint.bind(args.self, new DatagramProtocol(new BytesSerializer()));
+const options = args.memfd ? { largePayloads: 'memfd', maxPayloadSize: Number(args['max-payload'] ?? 64 << 20) } : {};
+const endpoint = await UnixDatagramEndpoint.bind(args.self, new DatagramProtocol(new BytesSerializer()), options);
 if (args.rcvbuf !== undefined) endpoint.socket.setReceiveBufferSize(Number(args.rcvbuf));
 say('ready {}');
 const win = new Window();
