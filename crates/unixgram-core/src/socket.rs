@@ -40,14 +40,14 @@ pub struct UnixDatagram {
     /// them (then datagrams are received one per syscall).
     batch: Option<std::result::Result<RecvBatch, ()>>,
     /// The last batch averaged at least [`LARGE_DATAGRAM`] bytes per datagram: receive the
-    /// next one datagram at a time, straight into the caller's buffer.
+    /// next one datagram at a time, straight into the caller's sink.
     large: bool,
 }
 
 /// From this average size on, a batch is received one `recvmsg` per datagram straight into
-/// the caller's buffer (a peek for the size, then no copy) instead of `recvmmsg` into
-/// per-slot buffers and a copy out: for large datagrams the copy costs more than the extra
-/// syscall (bench/README.md, "Measurements behind the code").
+/// the caller's sink (no copy; what does not fit its room spills into the receive area)
+/// instead of `recvmmsg` into per-slot buffers and a copy out: for large datagrams the copy
+/// costs more than the extra syscalls (bench/README.md, "Measurements behind the code").
 pub const LARGE_DATAGRAM: usize = 16 << 10;
 
 /// `SOCK_NONBLOCK | SOCK_CLOEXEC`, set atomically by socket(2) on Linux and FreeBSD.

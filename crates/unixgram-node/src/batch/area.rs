@@ -27,6 +27,8 @@ pub(crate) struct Area {
     pub(super) retired: Vec<sys::napi_ref>,
     /// Average datagram size of the last drain, to size the room of the next.
     average: usize,
+    /// The last drain's datagrams ran large: the chunk to make ahead is a large one.
+    large: bool,
     pub(super) meta: sys::napi_ref,
     pub(super) meta_ptr: *mut u32,
 }
@@ -39,6 +41,7 @@ impl Area {
             spare: None,
             retired: Vec::new(),
             average: 0,
+            large: false,
             meta: ptr::null_mut(),
             meta_ptr: ptr::null_mut(),
         }
@@ -53,6 +56,7 @@ impl Area {
         } else {
             SMALL_ROOM
         };
+        self.large = large;
         let mut sink = ChunkSink {
             start: self.used,
             large,
@@ -71,10 +75,14 @@ impl Area {
         }
     }
 
-    /// The size of the chunk the next drain will want made ahead.
-    pub(super) fn next_chunk_size(&self) -> usize {
-        let large = self.chunk.as_ref().is_some_and(|c| c.cap > SMALL_CHUNK);
-        chunk_size(0, large)
+    /// The size of the chunk the next drain will want made ahead, if the one made ahead
+    /// (if any) is not of that size: the spare to replace, and the size.
+    pub(super) fn spare_wanted(&mut self) -> Option<(Option<Chunk>, usize)> {
+        let size = chunk_size(self.average, self.large);
+        match &self.spare {
+            Some(s) if s.cap == size => None,
+            _ => Some((self.spare.take(), size)),
+        }
     }
 }
 
@@ -120,7 +128,7 @@ impl ChunkSink<'_> {
         let held = self.held();
         let min = held + need;
         let chunk = match self.area.spare.take() {
-            Some(spare) if spare.cap >= min && (spare.cap > SMALL_CHUNK) == self.large => spare,
+            Some(spare) if spare.cap >= min => spare,
             other => {
                 self.area.spare = other;
                 Chunk::owned(chunk_size(min, self.large))

@@ -110,10 +110,11 @@ pub fn drain(sock: &mut UnixDatagram, addresses: &mut Addresses, area: &mut Area
     let mut taken = 0;
     while taken < BATCH_MAX_DATAGRAMS && sink.held() < BATCH_MAX_BYTES {
         let mut want = (BATCH_MAX_DATAGRAMS - taken).min(RECV_SLOTS);
-        if large && taken > 0 {
+        // Large datagrams are received straight into the room: ask for no more than fit.
+        if large {
             match sink.fits() {
-                0 => break,
-                fits => want = want.min(fits),
+                0 if taken > 0 => break,
+                fits => want = want.min(fits.max(1)),
             }
         }
         let got = sock.recv_many(want, want_address, &mut sink, |r| match r {

@@ -145,14 +145,15 @@ fn chunk_to_js<'a>(
     Ok((value, payloads))
 }
 
-/// Make the JS chunk the next drain will move to, if there is none.
+/// Make the JS chunk the next drain will move to, if there is none of the size it wants
+/// (one of another size is let go).
 fn make_spare(cell: &impl AreaCell, env: sys::napi_env) -> Result<()> {
-    let Some(size) = cell
-        .with_area(|area| area.spare.is_none().then(|| area.next_chunk_size()))
-        .flatten()
-    else {
+    let Some((old, size)) = cell.with_area(Area::spare_wanted).flatten() else {
         return Ok(());
     };
+    if let Some(r) = old.and_then(Chunk::into_reference) {
+        js::unreference(env, r);
+    }
     let (value, data) = js::buffer_uninit(env, size)?;
     let reference = js::reference(env, value)?;
     let kept = cell.with_area(|area| {
