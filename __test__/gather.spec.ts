@@ -22,7 +22,8 @@ const body = pattern(64 << 10);
 
 async function recorder(t: Parameters<typeof tempDir>[0], count: number) {
   const addr = path.join(tempDir(t), 'rx.sock');
-  const peer = await startPeer(t, 'datagrams.py', ['record', addr, String(count)]);
+  // 'linger': stay bound after the last datagram, so later connects in a test still find it.
+  const peer = await startPeer(t, 'datagrams.py', ['record', addr, String(count), 'linger']);
   const next = async (): Promise<Buffer> => Buffer.from(String((await peer.nextJson()).hex), 'hex');
   return { addr, next };
 }
