@@ -52,17 +52,16 @@ const GONE = -1;
  * The descriptors one datagram carried: `count` consecutive entries, from `start`, of its
  * batch's fd set, an `Int32Array` whose memory belongs to the binding, and, when its
  * sender's pidfd came, the entry right after them (the binding's `batch.rs`: `ENTRY_PIDFD`).
- * An entry `>= 0` is
- * owned by the set; stealing one reads it and writes `-1` (no native call); closing the
- * range is one native call, which closes what is still `>= 0` and marks it `-1`. What is
- * left is closed when the set's memory is garbage-collected (see the binding's
- * `batch/fdset.rs`).
+ * An entry `>= 0` is owned by the set; stealing one reads it and writes `-1` (no native
+ * call); closing the range is one native call, which closes what is still `>= 0` and marks
+ * it `-1`. What is left is closed when the set's memory is garbage-collected (see the
+ * binding's `batch/fdset.rs`).
  *
  * @example
  * ```ts
- * const fds = new FdRange(set, 3, 2); // entries 3 and 4 of the batch's set
+ * const fds = new FdRange(set, 3, 2, true); // entries 3 and 4 of the batch's set, pidfd in 5
  * const mine = fds.steal(0); // set entry 3, now the caller's to close
- * fds.close(); // closes set entry 4, if still held
+ * fds.close(); // closes set entries 4 and 5, if still held
  * ```
  */
 export class FdRange implements ReceivedFds {
