@@ -144,6 +144,19 @@ export declare class NativeSocket {
   getPassCredentials(): boolean
   setPassCredentials(on: boolean): void
   getPeerCredentials(): JsCredentials | null
+  /** Whether `SO_PASSPIDFD` is on (`false` where it does not exist). */
+  getPassPidfd(): boolean
+  /**
+   * Turn `SO_PASSPIDFD` on or off: each datagram then carries its sender's pidfd
+   * (`ENTRY_PIDFD` in its batch). `ERR_UNIXGRAM_UNSUPPORTED` before Linux 6.5 and off Linux.
+   */
+  setPassPidfd(on: boolean): void
+  /**
+   * `SO_PEERPIDFD`: the peer process's pidfd as a fd set of one (an `Int32Array` that owns
+   * it, closed when collected unless JS takes it: `batch/fdset.rs`), or `null` when the
+   * socket has no peer process (anything but a socketpair).
+   */
+  getPeerPidfd(): Int32Array | null
   maxDatagramSize(): number
 }
 
@@ -185,6 +198,12 @@ export declare const ENTRY_FDS: number
 
 /** Where an entry's descriptor count starts in its flags. */
 export declare const ENTRY_FDS_SHIFT: number
+
+/**
+ * Entry flag: `SCM_PIDFD` arrived; the sender's pidfd is the fd set's next descriptor after
+ * the entry's `ENTRY_FDS` ones.
+ */
+export declare const ENTRY_PIDFD: number
 
 /** Credentials as JS sees them. */
 export interface JsCredentials {
@@ -238,6 +257,39 @@ export declare const META_COUNT: number
 
 /** Index in `meta` of the first entry's `len`; each entry is `[len, flags]`. */
 export declare const META_ENTRIES: number
+
+/**
+ * Whether the process the pidfd `fd` refers to has exited (a zombie counts): poll(2) with
+ * a zero timeout, so it never waits. Once `true`, always `true`. Linux only.
+ *
+ * @param fd - a pidfd (the caller keeps it: it is not closed)
+ * @returns whether the process has exited
+ * @throws as `pidfdPid`, and the errno of `poll`
+ * @example
+ * ```ts
+ * if (pidfdExited(fd)) console.log('the sender is gone');
+ * ```
+ */
+export declare function pidfdExited(fd: number): boolean
+
+/**
+ * The pid of the process the pidfd `fd` refers to, from the `Pid:` line of
+ * `/proc/self/fdinfo/<fd>`: `> 0` its pid (in this `/proc`'s pid namespace), `0` when it has
+ * none here (it lives in a pid namespace outside this one's descendants), `-1` once it has
+ * exited and been reaped, when the number may already belong to another process. Linux only.
+ *
+ * @param fd - a pidfd (the caller keeps it: it is not closed)
+ * @returns the pid, 0 or -1
+ * @throws `TypeError` `ERR_INVALID_ARG_TYPE` if `fd` is not a number; `RangeError`
+ *   `ERR_OUT_OF_RANGE` if it is not an integer in `[0, 2**31)`; `EBADF` if it is not open
+ *   (`syscall: 'fcntl'`) or not a pidfd (`'read'`); `ERR_UNIXGRAM_UNSUPPORTED` on macOS and
+ *   FreeBSD.
+ * @example
+ * ```ts
+ * const pid = pidfdPid(fd); // e.g. 4242, or -1 once the process is gone
+ * ```
+ */
+export declare function pidfdPid(fd: number): number
 
 /** `watch` event bit: the socket is readable (`UV_READABLE`). */
 export declare const READABLE: number

@@ -90,8 +90,12 @@ test('Linux-only features work on Linux and are ERR_UNIXGRAM_UNSUPPORTED elsewhe
     const server = await UnixDatagramServer.listen(target, bytes(), { async *handle() {} });
     t.teardown(() => server.close());
     await t.throwsAsync(UnixDatagramClient.connect(target, bytes(), { passCredentials: true }), unsupported);
+    await t.throwsAsync(UnixDatagramClient.connect(target, bytes(), { passPidfd: true }), unsupported);
     // No autobind: the default is to stay unnamed, which still sends.
     const client = autoClose(t, await UnixDatagramClient.connect(target, bytes()));
     await t.notThrowsAsync(client.sendPacket(Buffer.from('one way')));
+    t.false(client.socket.getPassPidfd());
+    client.socket.setPassPidfd(false); // off is fine: it is never on
+    t.throws(() => client.socket.getPeerPidfd(), unsupported);
   }
 });

@@ -35,6 +35,13 @@ for (const [i, { title, code }] of blocks.entries()) {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const code_ = await new Promise<number | null>((res) => child.on('exit', res));
+    // Where the kernel lacks a feature (pidfds before Linux 6.5), its example says so and is skipped.
+    const tooOld = /ERR_UNIXGRAM_UNSUPPORTED: the running kernel \([^)]*\) does not support .* needs Linux [\d.]+ or later/.exec(out);
+    if (code_ !== 0 && tooOld) {
+      t.log(`skipped: ${tooOld[0]}`);
+      t.pass();
+      return;
+    }
     t.is(code_, 0, out);
   });
 }

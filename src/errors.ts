@@ -7,7 +7,10 @@
 
 /** Every library error code, in one registry. */
 export const ErrorCodes = {
-  /** The socket was closed: by `close()`, before or while the operation was pending. */
+  /**
+   * The socket was closed: by `close()`, before or while the operation was pending. Also a
+   * received pidfd (`Pidfd`) used after it was stolen or closed.
+   */
   CLOSED: 'ERR_UNIXGRAM_CLOSED',
   /** A datagram did not fit the receive buffer (`MSG_TRUNC`); it was discarded. */
   TRUNCATED: 'ERR_UNIXGRAM_TRUNCATED',
@@ -26,7 +29,10 @@ export const ErrorCodes = {
   BUSY: 'ERR_UNIXGRAM_BUSY',
   /** No prebuilt binary for this platform, or it failed to load (thrown when unixgram is imported). */
   NO_BINARY: 'ERR_UNIXGRAM_NO_BINARY',
-  /** A Linux-only feature (abstract or autobound addresses, credentials) asked for on macOS or FreeBSD. */
+  /**
+   * A Linux-only feature (abstract or autobound addresses, credentials, pidfds) asked for on
+   * macOS or FreeBSD, or pidfds (`passPidfd`, `getPeerPidfd`) on a Linux kernel older than 6.5.
+   */
   UNSUPPORTED: 'ERR_UNIXGRAM_UNSUPPORTED',
   /**
    * A received memfd (`largePayloads: 'memfd'`) is not sealed against writing, shrinking and

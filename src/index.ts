@@ -4,12 +4,13 @@
  * @packageDocumentation
  */
 export { UnixDatagramClient } from './client/client.js';
-export type { ConnectOptions, SendOptions, SendManyOptions, RecvOptions, IterOptions } from './client/options.js';
+export type { ConnectOptions, FromFdOptions, SendOptions, SendManyOptions, RecvOptions, IterOptions } from './client/options.js';
 export type { SyncRecvOptions, SyncSendOptions } from './client/sync.js';
 export { UnixDatagramEndpoint } from './endpoint/endpoint.js';
 export type {
   BindAddress,
   BindOptions,
+  EndpointFromFdOptions,
   PacketTo,
   ReceivedFrom,
   RecvFromOptions,
@@ -28,6 +29,8 @@ export { CompressedSerializer } from './protocol/serializers/compressed.js';
 export type { CompressionOptions } from './protocol/serializers/compressed.js';
 export { SocketAncillary, SCMRights, SCMCredentials, MAX_FDS_PER_DATAGRAM } from './ancillary/ancillary.js';
 export type { Credentials } from './ancillary/ancillary.js';
+export { Pidfd, SCMPidfd, pidfdPid, pidfdExited } from './ancillary/pidfd.js';
+export type { PidfdOptions } from './ancillary/pidfd.js';
 export { DEFAULT_MAX_PAYLOAD_SIZE } from './large-payloads.js';
 export type { LargePayloadOptions } from './large-payloads.js';
 export { formatAddress } from './address.js';

@@ -4,9 +4,14 @@
 import {
   DatagramProtocol,
   JSONSerializer,
+  SocketAncillary,
   StringSerializer,
   UnixDatagramClient,
   UnixDatagramServer,
+  type Pidfd,
+  type SCMCredentials,
+  type SCMPidfd,
+  type SCMRights,
   type UnixDatagramServerClient,
 } from '../../src/index.js';
 
@@ -58,4 +63,27 @@ export async function inline(): Promise<void> {
   await client.sendPackets(['x'], { timeout: 1 });
   // @ts-expect-error misspelt option
   await client.recvPacket({ timout: 1 });
+
+  // pidfds: the option everywhere passCredentials is, and on the adopters; what a receive gives.
+  const withPidfd = await UnixDatagramClient.connect(path, strings, { passPidfd: true, passCredentials: true });
+  UnixDatagramClient.fromFd(3, strings, { passPidfd: true });
+  UnixDatagramClient.socketpair(strings, { passPidfd: true });
+  await UnixDatagramServer.listen(
+    path,
+    strings,
+    (_packet, sender) => {
+      expectType<typeof sender.ancillary.pidfd, Pidfd | undefined>(true);
+    },
+    { passPidfd: true },
+  );
+  const ancillary = new SocketAncillary();
+  await withPidfd.recvPacket({ ancillary });
+  expectType<typeof ancillary.pidfd, Pidfd | undefined>(true);
+  expectType<typeof ancillary.pidfds, readonly Pidfd[]>(true);
+  for (const message of ancillary.messages()) expectType<typeof message, SCMRights | SCMCredentials | SCMPidfd>(true);
+  const peer = withPidfd.socket.getPeerPidfd();
+  expectType<typeof peer, Pidfd | null>(true);
+  if (peer) expectType<[number, boolean, number], [typeof peer.pid, ReturnType<typeof peer.exited>, ReturnType<typeof peer.steal>]>(true);
+  // @ts-expect-error pid is read-only: it is what the kernel says now
+  if (peer) peer.pid = 1;
 }

@@ -1,11 +1,13 @@
 /**
- * Control messages: file descriptors (`SCM_RIGHTS`) and credentials (`SCM_CREDENTIALS`).
+ * Control messages: file descriptors (`SCM_RIGHTS`), credentials (`SCM_CREDENTIALS`) and the
+ * sender's pidfd (`SCM_PIDFD`, received only).
  * @packageDocumentation
  */
 import { checkFd, checkOptions } from '../checks.js';
 import { invalidArgType, outOfRange } from '../errors.js';
 import * as binding from '../native/binding.js';
 import type { NativeSendAncillary } from '../native/binding.js';
+import { Pidfd, SCMPidfd } from './pidfd.js';
 import type { ReceivedFds } from './received-fds.js';
 
 /** Process credentials: what `SCM_CREDENTIALS` carries and `SO_PEERCRED` reports. */
@@ -88,7 +90,8 @@ export const MAX_FDS_PER_DATAGRAM: number = binding.MAX_FDS_PER_DATAGRAM;
  *
  * Receiving: pass the object as `recvPacket({ ancillary })`; received descriptors are then
  * owned by it: `steal(i)` hands one over, `close()` closes the rest, and whatever is left
- * is closed when the object is garbage-collected.
+ * is closed when the object is garbage-collected. The sender's pidfd (with `passPidfd`) is
+ * owned the same way, through {@link SocketAncillary.pidfd}.
  *
  * @example
  * ```ts
@@ -105,6 +108,7 @@ export class SocketAncillary {
   #sendCredentials: Credentials | undefined;
   #received: ReceivedFds[] = [];
   #receivedCredentials: Credentials[] = [];
+  #pidfds: Pidfd[] = [];
 
   /**
    * Add descriptors to send. They stay yours: close them when you no longer need them.
@@ -134,10 +138,11 @@ export class SocketAncillary {
   }
 
   /** Every message held: received ones, then ones added for sending. */
-  *messages(): IterableIterator<SCMRights | SCMCredentials> {
+  *messages(): IterableIterator<SCMRights | SCMCredentials | SCMPidfd> {
     const fds = [...this.iterFds()];
     if (fds.length > 0) yield new SCMRights(fds);
     if (this.#receivedCredentials.length > 0) yield new SCMCredentials(this.#receivedCredentials);
+    if (this.#pidfds.length > 0) yield new SCMPidfd(this.#pidfds);
     if (this.#sendFds.length > 0) yield new SCMRights(this.#sendFds);
     if (this.#sendCredentials) yield new SCMCredentials([this.#sendCredentials]);
   }
@@ -165,6 +170,22 @@ export class SocketAncillary {
   }
 
   /**
+   * The sender's pidfd (`SCM_PIDFD`) that came with the datagram received into this object
+   * (the first one, if several were), or `undefined`. Needs `passPidfd` on the receiving
+   * socket before the datagram was sent (Linux >= 6.5). Before Linux 6.16 a datagram whose
+   * sender was already reaped when it was read comes without one (the kernel cannot make
+   * it); 6.16 and later give one that reports the exit.
+   */
+  get pidfd(): Pidfd | undefined {
+    return this.#pidfds[0];
+  }
+
+  /** The senders' pidfds, one per datagram received with one (see {@link SocketAncillary.pidfd}). */
+  get pidfds(): readonly Pidfd[] {
+    return this.#pidfds;
+  }
+
+  /**
    * Take ownership of the received descriptor at `index`: you must close it.
    * @param index - 0 ≤ index < fdCount
    * @returns the descriptor number
@@ -180,7 +201,7 @@ export class SocketAncillary {
     throw outOfRange('index', `less than ${this.fdCount} (the descriptors received)`, index);
   }
 
-  /** Close every received descriptor not stolen. Idempotent. */
+  /** Close every received descriptor not stolen, pidfds included. Idempotent. */
   close(): void {
     for (const set of this.#received) set.close();
   }
@@ -195,6 +216,7 @@ export class SocketAncillary {
     this.close();
     this.#received = [];
     this.#receivedCredentials = [];
+    this.#pidfds = [];
     this.#sendFds = [];
     this.#sendCredentials = undefined;
   }
@@ -212,9 +234,12 @@ export class SocketAncillary {
     return out;
   }
 
-  /** @internal Take over what arrived with a datagram. */
+  /** @internal Take over what arrived with a datagram: its descriptors (its pidfd among them) and credentials. */
   _receive(fds: ReceivedFds | undefined, credentials: Credentials | undefined): void {
-    if (fds) this.#received.push(fds);
+    if (fds) {
+      this.#received.push(fds);
+      if (fds.hasPidfd) this.#pidfds.push(new Pidfd(fds));
+    }
     if (credentials) this.#receivedCredentials.push(credentials);
   }
 }

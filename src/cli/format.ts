@@ -18,6 +18,17 @@ export interface Received {
   readonly fds: readonly string[] | undefined;
   /** With `--show-credentials`. */
   readonly credentials: Credentials | undefined;
+  /**
+   * With `--show-pidfd`: what the sender's pidfd said when the datagram was printed (its
+   * pid, `-1` once reaped; whether it had exited), or `null` if none came.
+   */
+  readonly pidfd: SenderPidfd | null | undefined;
+}
+
+/** What a sender's pidfd says, as `listen --show-pidfd` prints it. */
+export interface SenderPidfd {
+  readonly pid: number;
+  readonly exited: boolean;
 }
 
 /** Most payload bytes shown on a readable line (`--json` has them all). */
@@ -45,7 +56,8 @@ function asText(data: Buffer): string | undefined {
 }
 
 /**
- * A readable line: `#1 from @00012 5 bytes "hello" fds=1 [/etc/hostname] pid=1 uid=0 gid=0`.
+ * A readable line: `#1 from @00012 5 bytes "hello" fds=1 [/etc/hostname] pid=1 uid=0 gid=0 pidfd=1`
+ * (`pidfd=1 (exited)` once the sender has exited, `pidfd=none` if no pidfd came).
  * @param d - the datagram
  * @returns the line, without a newline
  */
@@ -57,6 +69,8 @@ export function formatLine(d: Received): string {
   const parts = [`#${d.n}`, `from ${formatAddress(d.from)}`, `${d.data.length} bytes`, payload];
   if (d.fdCount > 0) parts.push(`fds=${d.fdCount}${d.fds ? ` [${d.fds.join(', ')}]` : ''}`);
   if (d.credentials) parts.push(`pid=${d.credentials.pid} uid=${d.credentials.uid} gid=${d.credentials.gid}`);
+  if (d.pidfd === null) parts.push('pidfd=none');
+  else if (d.pidfd) parts.push(`pidfd=${d.pidfd.pid}${d.pidfd.exited ? ' (exited)' : ''}`);
   return parts.join(' ');
 }
 
@@ -78,6 +92,7 @@ export function jsonRecord(d: Received): Record<string, unknown> {
     fdCount: d.fdCount,
     ...(d.fds ? { fds: d.fds } : {}),
     ...(d.credentials ? { credentials: { pid: d.credentials.pid, uid: d.credentials.uid, gid: d.credentials.gid } } : {}),
+    ...(d.pidfd === undefined ? {} : { pidfd: d.pidfd && { pid: d.pidfd.pid, exited: d.pidfd.exited } }),
   };
 }
 

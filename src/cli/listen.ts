@@ -5,8 +5,15 @@
 import { Buffer } from 'node:buffer';
 import { parseArgs } from 'node:util';
 
-import { formatAddress, DatagramProtocol, BytesSerializer, UnixDatagramServer, type UnixDatagramServerClient } from '../index.js';
-import { describeFd, formatJson, formatLine, type Received } from './format.js';
+import {
+  formatAddress,
+  DatagramProtocol,
+  BytesSerializer,
+  UnixDatagramServer,
+  type Pidfd,
+  type UnixDatagramServerClient,
+} from '../index.js';
+import { describeFd, formatJson, formatLine, type Received, type SenderPidfd } from './format.js';
 import { bindHint } from './hints.js';
 import { plural, type Io } from './io.js';
 import { LISTEN_HELP, UsageError, asUsage, octalMode, parseAddress, positiveInteger } from './usage.js';
@@ -27,6 +34,7 @@ export async function listen(args: string[], io: Io): Promise<number> {
         raw: { type: 'boolean' },
         'show-fds': { type: 'boolean' },
         'show-credentials': { type: 'boolean' },
+        'show-pidfd': { type: 'boolean' },
         count: { type: 'string' },
         mode: { type: 'string' },
         reply: { type: 'string' },
@@ -47,9 +55,10 @@ export async function listen(args: string[], io: Io): Promise<number> {
     throw new UsageError('--mode applies to socket files only (an abstract name has no permissions)');
   const showFds = values['show-fds'] === true;
   const showCredentials = values['show-credentials'] === true;
+  const showPidfd = values['show-pidfd'] === true;
   if (values.raw && values.json) throw new UsageError('--raw and --json exclude each other');
-  if (values.raw && (showFds || showCredentials))
-    throw new UsageError('--raw writes payloads only: --show-fds and --show-credentials need the line or --json output');
+  if (values.raw && (showFds || showCredentials || showPidfd))
+    throw new UsageError('--raw writes payloads only: --show-fds, --show-credentials and --show-pidfd need the line or --json output');
   if (values.echo && values.reply !== undefined) throw new UsageError('--reply and --echo exclude each other');
   const fixed = values.reply === undefined ? undefined : Buffer.from(values.reply, 'utf8');
   const answer = values.echo ? (packet: Buffer) => packet : fixed && (() => fixed);
@@ -77,6 +86,7 @@ export async function listen(args: string[], io: Io): Promise<number> {
         fdCount: client.ancillary.fdCount,
         fds,
         credentials: showCredentials ? client.credentials : undefined,
+        pidfd: showPidfd ? senderPidfd(client.ancillary.pidfd) : undefined,
       };
       io.stdout.write(`${print(received)}\n`);
     }
@@ -98,6 +108,7 @@ export async function listen(args: string[], io: Io): Promise<number> {
   const server = await UnixDatagramServer.listen(address, new DatagramProtocol(new BytesSerializer()), handler, {
     removeStale: true,
     passCredentials: showCredentials,
+    passPidfd: showPidfd,
     ...(mode === undefined ? {} : { mode }),
     onError: (err, client) => report(`${client ? `from ${formatAddress(client.address)}: ` : ''}${oneLine(err)}`),
   }).catch((err: unknown) => {
@@ -128,6 +139,18 @@ export async function listen(args: string[], io: Io): Promise<number> {
   }
   if (limit === undefined) report(`${plural(n, 'datagram')}, ${bytes} bytes`);
   return 0;
+}
+
+/**
+ * What a sender's pidfd says now: its pid, read first, then whether it has exited (so a pid
+ * shown without "exited" was the sender's). The server closes the pidfd after the handler.
+ * @param pidfd - the packet's pidfd, if one came
+ * @returns its pid and state, or null
+ */
+function senderPidfd(pidfd: Pidfd | undefined): SenderPidfd | null {
+  if (pidfd === undefined) return null;
+  const pid = pidfd.pid;
+  return { pid, exited: pidfd.exited() };
 }
 
 /** An error's message on one line. */

@@ -91,6 +91,7 @@ export async function send(args: string[], io: Io, stdin: Input): Promise<number
           fdCount: incoming.fdCount,
           fds: undefined,
           credentials: undefined,
+          pidfd: undefined,
         };
         if (output === 'raw') io.stdout.write(reply);
         else if (output === 'json') io.stdout.write(`${JSON.stringify({ ...record, reply: jsonRecord(received) })}\n`);

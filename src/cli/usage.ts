@@ -12,8 +12,8 @@ export class UsageError extends Error {
 export const HELP = `unixgram: send and receive Unix-domain datagrams, for debugging local IPC
 
 Usage:
-  unixgram listen <address> [--json | --raw] [--show-fds] [--show-credentials] [--count N]
-                  [--mode OCTAL] [--reply TEXT | --echo]
+  unixgram listen <address> [--json | --raw] [--show-fds] [--show-credentials] [--show-pidfd]
+                  [--count N] [--mode OCTAL] [--reply TEXT | --echo]
   unixgram send <address> <message>... | - | --lines | --file PATH... [--hex | --base64]
                 [--fd FILE]... [--json] [--wait-reply [--raw]] [--timeout SECONDS]
   unixgram bench [--quick] [--seconds S] [--json]
@@ -28,13 +28,14 @@ Run 'unixgram <command> --help' for a command's options.
 export const LISTEN_HELP = `Usage: unixgram listen <address> [options]
 
 Bind <address> (a path or @name) and print each datagram that arrives: sender, size,
-payload (quoted text, or hex for binary), descriptors and credentials. A stale socket file
+payload (quoted text, or hex for binary), descriptors, credentials and pidfds. A stale socket file
 (nothing bound to it) is replaced; a live one, or any other file, is never touched.
 Stops after --count datagrams, or on Ctrl-C / SIGTERM (the socket file is removed).
 
 Options:
   --json              one JSON object per line: {"n","from","size","data","encoding",
-                      "fdCount"[,"fds"][,"credentials"]}; encoding is "utf8" or "base64"
+                      "fdCount"[,"fds"][,"credentials"][,"pidfd"]}; encoding is "utf8" or
+                      "base64"; pidfd is {"pid","exited"}, or null if none came
   --raw               write each payload to stdout as it is, nothing added, for piping
                       binary data: 'unixgram listen @in --raw --count 1 > blob'. The
                       boundaries between datagrams are lost: several run together in one
@@ -42,6 +43,11 @@ Options:
   --show-fds          describe received descriptors (what /proc/self/fd/N points to);
                       they are closed either way
   --show-credentials  turn on SO_PASSCRED and print the sender's pid, uid and gid
+  --show-pidfd        turn on SO_PASSPIDFD (Linux >= 6.5) and print the sender's pid as
+                      its pidfd gives it: pidfd=4242, with "(exited)" once the sender has
+                      exited (-1 once reaped). Unlike the pid of --show-credentials, read
+                      when the datagram is, it never names a process that got the number
+                      after the sender exited
   --count N           exit after N datagrams
   --mode OCTAL        permission bits of the socket file, e.g. 600 (only this user can
                       send to it) or 666 (everyone can), in place before anyone can

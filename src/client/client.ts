@@ -11,7 +11,7 @@ import { AbortError, closedError, invalidArgType } from '../errors.js';
 import { Endpoint, type EndpointOptions } from '../lowlevel/endpoint.js';
 import type { RawDatagram } from '../lowlevel/receiver.js';
 import { sendLimits, type SendLimits } from '../lowlevel/sender.js';
-import { largePayloadsOf, type LargePayloadOptions } from '../large-payloads.js';
+import { largePayloadsOf } from '../large-payloads.js';
 import { Lifetime } from '../lowlevel/lifetime.js';
 import { bindSocketFile, type SocketFile } from '../lowlevel/socket-file.js';
 import type { SocketProxy } from '../lowlevel/socket-proxy.js';
@@ -22,6 +22,7 @@ import { iteratePackets, PacketIterator, receivePacket } from '../lowlevel/itera
 import {
   OPTION_NAMES,
   type ConnectOptions,
+  type FromFdOptions,
   type IterOptions,
   type RecvOptions,
   type SendManyOptions,
@@ -29,7 +30,7 @@ import {
 } from './options.js';
 import { receiveSync, sendSync, type SyncRecvOptions, type SyncSendOptions } from './sync.js';
 
-export type { ConnectOptions, SendOptions, SendManyOptions, RecvOptions, IterOptions } from './options.js';
+export type { ConnectOptions, FromFdOptions, SendOptions, SendManyOptions, RecvOptions, IterOptions } from './options.js';
 
 /**
  * A connected Unix datagram socket that sends and receives packets through a
@@ -86,6 +87,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     let file: SocketFile | undefined;
     try {
       if (options.passCredentials) endpoint.passCredentials();
+      if (options.passPidfd) endpoint.passPidfd();
       if (local !== null && local.length > 0 && local[0] !== 0)
         file = bindSocketFile(endpoint, (decodeAddress(local) as { path: string }).path, {});
       else if (local !== null) endpoint.bind(local);
@@ -105,18 +107,25 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
    * the descriptor is touched, and on every failure the descriptor is left open and yours.
    * @param fd - the descriptor
    * @param protocol - how packets are encoded
-   * @param options - `largePayloads`, `maxPayloadSize`
+   * @param options - `largePayloads`, `maxPayloadSize`, `passPidfd`
    * @returns the client
    * @throws `ERR_UNIXGRAM_NOT_UNIX_DGRAM` if `fd` is not such a socket;
-   * `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for bad arguments
+   * `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for bad arguments; `ERR_UNIXGRAM_UNSUPPORTED`
+   * for `passPidfd` where the kernel lacks it
    */
-  static fromFd<S, R>(fd: number, protocol: DatagramProtocol<S, R>, options: LargePayloadOptions = {}): UnixDatagramClient<S, R> {
+  static fromFd<S, R>(fd: number, protocol: DatagramProtocol<S, R>, options: FromFdOptions = {}): UnixDatagramClient<S, R> {
     checkFd(fd);
     checkProtocol(protocol);
     checkOptions(options, OPTION_NAMES.adopt);
     const large = largePayloadsOf(options);
     const codec = codecOf(protocol);
     const endpoint = Endpoint.adopt(fd, endpointOptions(codec, large));
+    try {
+      if (options.passPidfd) endpoint.passPidfd();
+    } catch (err) {
+      endpoint.release();
+      throw err;
+    }
     let peer: UnixAddress;
     try {
       peer = decodeAddress(endpoint.peerAddress());
@@ -129,19 +138,27 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
   /**
    * Two clients connected to each other (`socketpair`), e.g. to hand one to a child process.
    * @param protocol - how packets are encoded, for both ends
-   * @param options - `largePayloads`, `maxPayloadSize`, for both ends
+   * @param options - `largePayloads`, `maxPayloadSize`, `passPidfd`, for both ends
    * @returns both ends
-   * @throws `ERR_INVALID_ARG_TYPE` for a protocol that is not a {@link DatagramProtocol} (before any socket exists)
+   * @throws `ERR_INVALID_ARG_TYPE` for a protocol that is not a {@link DatagramProtocol} (before any socket exists);
+   * `ERR_UNIXGRAM_UNSUPPORTED` for `passPidfd` where the kernel lacks it
    */
   static socketpair<S, R>(
     protocol: DatagramProtocol<S, R>,
-    options: LargePayloadOptions = {},
+    options: FromFdOptions = {},
   ): [UnixDatagramClient<S, R>, UnixDatagramClient<S, R>] {
     checkProtocol(protocol);
     checkOptions(options, OPTION_NAMES.adopt);
     const large = largePayloadsOf(options);
     const codec = codecOf(protocol);
     const [a, b] = Endpoint.pair(endpointOptions(codec, large));
+    try {
+      if (options.passPidfd) for (const end of [a, b]) end.passPidfd();
+    } catch (err) {
+      a.close();
+      b.close();
+      throw err;
+    }
     return [new UnixDatagramClient(a, codec, { unnamed: true }), new UnixDatagramClient(b, codec, { unnamed: true })];
   }
 

@@ -4,10 +4,11 @@
  */
 import type { AddressLike } from '../address.js';
 import type { SocketAncillary } from '../ancillary/ancillary.js';
+import { PIDFD_OPTION_NAMES, type PidfdOptions } from '../ancillary/pidfd.js';
 import { LARGE_PAYLOAD_OPTION_NAMES, type LargePayloadOptions } from '../large-payloads.js';
 
 /** Options of `UnixDatagramClient.connect`. */
-export interface ConnectOptions extends LargePayloadOptions {
+export interface ConnectOptions extends LargePayloadOptions, PidfdOptions {
   /**
    * Where to bind before connecting. Default (`undefined`): on Linux, autobind to a
    * kernel-chosen abstract name, so the peer can answer; on macOS and FreeBSD, which have no
@@ -24,6 +25,9 @@ export interface ConnectOptions extends LargePayloadOptions {
    */
   signal?: AbortSignal;
 }
+
+/** Options of `UnixDatagramClient.fromFd` and `.socketpair` (for both ends). */
+export interface FromFdOptions extends LargePayloadOptions, PidfdOptions {}
 
 /** Options of `UnixDatagramClient.sendPacket`. */
 export interface SendOptions {
@@ -94,8 +98,8 @@ export interface IterOptions {
 
 /** @internal The option names each call takes (an unknown one is refused). */
 export const OPTION_NAMES = {
-  connect: ['localAddress', 'passCredentials', 'signal', ...LARGE_PAYLOAD_OPTION_NAMES],
-  adopt: LARGE_PAYLOAD_OPTION_NAMES,
+  connect: ['localAddress', 'passCredentials', ...PIDFD_OPTION_NAMES, 'signal', ...LARGE_PAYLOAD_OPTION_NAMES],
+  adopt: [...LARGE_PAYLOAD_OPTION_NAMES, ...PIDFD_OPTION_NAMES],
   send: ['ancillary', 'signal', 'timeout'],
   sendMany: ['ancillary', 'signal', 'timeout'],
   recv: ['timeout', 'signal', 'ancillary'],

@@ -15,7 +15,7 @@ import type { Destination } from '../lowlevel/peer-sends.js';
 import { iteratePackets, PacketIterator, receivePacket } from '../lowlevel/iterator.js';
 import { Peer, type RawDatagram } from '../lowlevel/receiver.js';
 import { sendLimits, type SendLimits } from '../lowlevel/sender.js';
-import { largePayloadsOf, type LargePayloadOptions } from '../large-payloads.js';
+import { largePayloadsOf } from '../large-payloads.js';
 import { Lifetime } from '../lowlevel/lifetime.js';
 import { bindSocketFile, type SocketFile } from '../lowlevel/socket-file.js';
 import type { SocketProxy } from '../lowlevel/socket-proxy.js';
@@ -26,6 +26,7 @@ import {
   ENDPOINT_OPTION_NAMES,
   type BindAddress,
   type BindOptions,
+  type EndpointFromFdOptions,
   type PacketTo,
   type ReceivedFrom,
   type RecvFromOptions,
@@ -108,6 +109,7 @@ export class UnixDatagramEndpoint<SentPacket, ReceivedPacket> {
     let file: SocketFile | undefined;
     try {
       if (options.passCredentials) endpoint.passCredentials();
+      if (options.passPidfd) endpoint.passPidfd();
       if (path !== undefined) file = bindSocketFile(endpoint, path, options);
       else if (raw !== null) endpoint.bind(raw);
     } catch (err) {
@@ -127,18 +129,26 @@ export class UnixDatagramEndpoint<SentPacket, ReceivedPacket> {
    * on every failure the descriptor is left open and yours.
    * @param fd - the descriptor
    * @param protocol - how packets are encoded
-   * @param options - `largePayloads`, `maxPayloadSize`
+   * @param options - `largePayloads`, `maxPayloadSize`, `passPidfd`
    * @returns the endpoint
    * @throws `ERR_UNIXGRAM_NOT_UNIX_DGRAM` if `fd` is not such a socket;
-   * `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for bad arguments
+   * `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for bad arguments; `ERR_UNIXGRAM_UNSUPPORTED`
+   * for `passPidfd` where the kernel lacks it
    */
-  static fromFd<S, R>(fd: number, protocol: DatagramProtocol<S, R>, options: LargePayloadOptions = {}): UnixDatagramEndpoint<S, R> {
+  static fromFd<S, R>(fd: number, protocol: DatagramProtocol<S, R>, options: EndpointFromFdOptions = {}): UnixDatagramEndpoint<S, R> {
     checkFd(fd);
     checkProtocol(protocol);
     checkOptions(options, ENDPOINT_OPTION_NAMES.adopt);
     const large = largePayloadsOf(options);
     const codec = codecOf(protocol);
-    return new UnixDatagramEndpoint(Endpoint.adopt(fd, endpointOptions(codec, large)), codec, undefined);
+    const endpoint = Endpoint.adopt(fd, endpointOptions(codec, large));
+    try {
+      if (options.passPidfd) endpoint.passPidfd();
+    } catch (err) {
+      endpoint.release();
+      throw err;
+    }
+    return new UnixDatagramEndpoint(endpoint, codec, undefined);
   }
 
   private constructor(endpoint: Endpoint, codec: Codec<SentPacket, ReceivedPacket>, file: SocketFile | undefined) {

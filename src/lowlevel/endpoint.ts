@@ -191,6 +191,11 @@ export class Endpoint {
     this.#native.setPassCredentials(true);
   }
 
+  /** Turn `SO_PASSPIDFD` on. */
+  passPidfd(): void {
+    this.#native.setPassPidfd(true);
+  }
+
   /** @returns the `sun_path` bytes of the local address */
   localAddress(): Buffer {
     return this.#native.localAddress();

@@ -10,7 +10,16 @@ import type { Credentials } from '../ancillary/ancillary.js';
 import { FdRange, type ReceivedFds } from '../ancillary/received-fds.js';
 import { AbortError, TimeoutError, type SystemError } from '../errors.js';
 import { unsealPayload } from './sealed.js';
-import { ENTRY_EXTRA_MASK, ENTRY_FDS, ENTRY_FDS_SHIFT, META_BASE, META_COUNT, META_ENTRIES, type BatchExtra } from '../native/binding.js';
+import {
+  ENTRY_EXTRA_MASK,
+  ENTRY_FDS,
+  ENTRY_FDS_SHIFT,
+  ENTRY_PIDFD,
+  META_BASE,
+  META_COUNT,
+  META_ENTRIES,
+  type BatchExtra,
+} from '../native/binding.js';
 
 /**
  * A sender as a batch reports it: made once per change of sender (the binding reports an
@@ -50,7 +59,7 @@ export interface RawDatagram {
   readonly data: Buffer | string;
   /** The sender, on a socket that reports addresses. */
   readonly from: Peer | undefined;
-  /** Descriptors that came with it, owned until someone takes them. */
+  /** Descriptors that came with it (`SCM_RIGHTS`, and the sender's pidfd), owned until someone takes them. */
   readonly fds: ReceivedFds | undefined;
   /** `SCM_CREDENTIALS`, with `SO_PASSCRED` on. */
   readonly credentials: Credentials | undefined;
@@ -208,23 +217,28 @@ export class Receiver {
         continue;
       }
       let fds: FdRange | undefined;
-      if (flags & ENTRY_FDS && set) {
-        const count = flags >>> ENTRY_FDS_SHIFT;
-        fds = new FdRange(set, nextFd, count);
-        nextFd += count;
+      const pidfd = (flags & ENTRY_PIDFD) !== 0;
+      if (flags & (ENTRY_FDS | ENTRY_PIDFD) && set) {
+        // SCM_RIGHTS descriptors, then the pidfd (the binding's batch.rs).
+        const count = flags & ENTRY_FDS ? flags >>> ENTRY_FDS_SHIFT : 0;
+        fds = new FdRange(set, nextFd, count, pidfd);
+        nextFd += count + (pidfd ? 1 : 0);
       }
       const extra = (flags & ENTRY_EXTRA_MASK) === 0 ? undefined : (extras?.[x++] ?? {});
       if (extra?.address) this.#from = from = new Peer(extra.address);
       let error = extra?.error as SystemError | undefined;
       if (len === 0 && fds?.length === 1 && this.#sealedMax !== undefined && error === undefined) {
         // A payload in a sealed memfd (journald's native protocol): its bytes, or the error.
+        // The memfd is closed here; the sender's pidfd, if any, goes on with the payload.
+        const start = nextFd - 1 - (pidfd ? 1 : 0);
         let unsealed: Buffer | undefined;
         try {
-          unsealed = unsealPayload(fds, this.#sealedMax);
+          unsealed = unsealPayload(new FdRange(set as Int32Array, start, 1), this.#sealedMax);
         } catch (err) {
           error = err as SystemError;
         }
-        this.#accept({ data: unsealed ?? data, from, fds: undefined, credentials: extra?.credentials, error });
+        const rest = pidfd ? new FdRange(set as Int32Array, start + 1, 0, true) : undefined;
+        this.#accept({ data: unsealed ?? data, from, fds: rest, credentials: extra?.credentials, error });
         continue;
       }
       this.#accept({ data, from, fds, credentials: extra?.credentials, error });

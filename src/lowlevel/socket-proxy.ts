@@ -3,6 +3,8 @@
  * @packageDocumentation
  */
 import type { Credentials } from '../ancillary/ancillary.js';
+import { Pidfd } from '../ancillary/pidfd.js';
+import { FdRange } from '../ancillary/received-fds.js';
 import { outOfRange } from '../errors.js';
 import type { NativeSocket } from '../native/binding.js';
 
@@ -77,6 +79,34 @@ export class SocketProxy {
    */
   getPeerCredentials(): Credentials | null {
     return this.#native.getPeerCredentials() ?? null;
+  }
+
+  /** Whether `SO_PASSPIDFD` is on (`false` where the kernel has no such option). */
+  getPassPidfd(): boolean {
+    return this.#native.getPassPidfd();
+  }
+
+  /**
+   * Turn `SO_PASSPIDFD` on or off (Linux >= 6.5): every datagram sent to the socket from
+   * then on carries its sender's pidfd (`ancillary.pidfd`); those already queued carry none.
+   * @param on - on or off
+   * @throws `ERR_UNIXGRAM_UNSUPPORTED` (turning it on) on an older kernel, macOS and FreeBSD
+   */
+  setPassPidfd(on: boolean): void {
+    this.#native.setPassPidfd(Boolean(on));
+  }
+
+  /**
+   * `SO_PEERPIDFD`: a pidfd of the peer process, as of when the connection was made, owned
+   * by the returned {@link Pidfd} (close or steal it; it is closed when garbage-collected).
+   * As with {@link getPeerCredentials}, datagram sockets only have a peer process on
+   * socketpairs (the process that made the pair, for both ends); otherwise `null`.
+   * @returns the peer's pidfd, or `null`
+   * @throws `ERR_UNIXGRAM_UNSUPPORTED` on a kernel older than 6.5, macOS and FreeBSD
+   */
+  getPeerPidfd(): Pidfd | null {
+    const set = this.#native.getPeerPidfd();
+    return set === null ? null : new Pidfd(new FdRange(set, 0, 0, true));
   }
 
   /** The largest datagram that can be sent without raising `SO_SNDBUF` (`SO_SNDBUF - 32`). */

@@ -5,10 +5,11 @@
  */
 import { formatAddress, type UnixAddress } from '../address.js';
 import type { UnixDatagramServerClient } from './client.js';
+import { PIDFD_OPTION_NAMES, type PidfdOptions } from '../ancillary/pidfd.js';
 import { LARGE_PAYLOAD_OPTION_NAMES, type LargePayloadOptions } from '../large-payloads.js';
 
 /** Options of `UnixDatagramServer.listen`. */
-export interface ServerOptions<SentPacket> extends LargePayloadOptions {
+export interface ServerOptions<SentPacket> extends LargePayloadOptions, PidfdOptions {
   /**
    * Permission bits of the socket file (e.g. `0o600`: only this user may send), in place
    * before anyone can connect: the socket is bound at the path itself with this mode already
@@ -51,8 +52,8 @@ export interface ServeOptions {
 
 /** @internal The option names each server call takes (an unknown one is refused). */
 export const SERVER_OPTION_NAMES = {
-  listen: ['mode', 'removeStale', 'passCredentials', 'onError', 'signal', ...LARGE_PAYLOAD_OPTION_NAMES],
-  fromFd: ['passCredentials', 'onError', 'signal', ...LARGE_PAYLOAD_OPTION_NAMES],
+  listen: ['mode', 'removeStale', 'passCredentials', ...PIDFD_OPTION_NAMES, 'onError', 'signal', ...LARGE_PAYLOAD_OPTION_NAMES],
+  fromFd: ['passCredentials', ...PIDFD_OPTION_NAMES, 'onError', 'signal', ...LARGE_PAYLOAD_OPTION_NAMES],
   serve: ['signal'],
 } as const satisfies Record<string, readonly string[]>;
 

@@ -108,6 +108,7 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
     let server: UnixDatagramServer<S, R>;
     try {
       if (options.passCredentials) endpoint.passCredentials();
+      if (options.passPidfd) endpoint.passPidfd();
       if ('path' in local) file = bindSocketFile(endpoint, local.path, options);
       else endpoint.bind(raw);
       server = start.serve(endpoint, file, 'path' in local ? local : undefined);
@@ -151,6 +152,7 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
     let server: UnixDatagramServer<S, R>;
     try {
       if (options.passCredentials) endpoint.passCredentials();
+      if (options.passPidfd) endpoint.passPidfd();
       server = start.serve(endpoint, undefined, undefined);
     } catch (err) {
       endpoint.release();

@@ -52,7 +52,11 @@ pub struct Received {
     /// `SCM_CREDENTIALS`, present on every datagram once `SO_PASSCRED` is on (Linux only;
     /// always `None` elsewhere).
     pub credentials: Option<Credentials>,
-    /// `SCM_PIDFD`, present once `SO_PASSPIDFD` is on (Linux only; always `None` elsewhere).
+    /// `SCM_PIDFD`: a pidfd of the sender's process (see [`crate::pidfd`]), present when
+    /// `SO_PASSPIDFD` was on before the datagram was sent (Linux >= 6.5 only; always `None`
+    /// elsewhere). Before Linux 6.16 the kernel cannot make one for a sender already reaped
+    /// when the datagram is read, and sends its errno instead: then it is `None` too (6.16
+    /// and later make a pidfd that reports the exit).
     pub pidfd: Option<OwnedFd>,
 }
 
@@ -251,6 +255,8 @@ pub(crate) unsafe fn take_control(msg: &libc::msghdr) -> Received {
                 SCM_PIDFD if payload >= mem::size_of::<RawFd>() => {
                     // SAFETY: the payload holds one int; unaligned read.
                     let fd = unsafe { data.cast::<RawFd>().read_unaligned() };
+                    // Negative: the errno of a pidfd the kernel could not make (a sender
+                    // reaped before Linux 6.16's PIDFD_STALE), and nothing to close.
                     if fd >= 0 {
                         // SAFETY: the kernel installed this pidfd for us.
                         out.pidfd = Some(unsafe { OwnedFd::from_raw_fd(fd) });

@@ -16,8 +16,10 @@ pub enum ErrorKind {
     ControlTruncated,
     /// An adopted descriptor is not an `AF_UNIX` / `SOCK_DGRAM` socket.
     NotUnixDatagram,
-    /// A Linux-only feature (abstract names, autobind, credentials) asked for on another
-    /// platform: refused before any syscall. Never raised on Linux.
+    /// A Linux-only feature (abstract names, autobind, credentials, pidfds) asked for on
+    /// another platform: refused before any syscall. On Linux only for a feature newer than
+    /// the running kernel (pidfds need 6.5): raised after the kernel's `ENOPROTOOPT`, with a
+    /// detail naming the kernel release.
     Unsupported {
         /// What was asked for, e.g. `"abstract socket addresses"`.
         feature: &'static str,

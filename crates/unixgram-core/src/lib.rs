@@ -27,16 +27,18 @@
 //! | abstract addresses, autobind | yes | unsupported | unsupported |
 //! | `sun_path` capacity | 108 | 104 | 104 |
 //! | credentials (`SCM_CREDENTIALS` sent, `SO_PASSCRED`, `SO_PEERCRED`) | yes | unsupported | unsupported |
-//! | `SCM_PIDFD` | yes | never received | never received |
+//! | pidfds (`SO_PASSPIDFD` / `SCM_PIDFD`, `SO_PEERPIDFD`, [`pidfd`]) | Linux >= 6.5, else unsupported | unsupported | unsupported |
 //! | batches | `recvmmsg` / `sendmmsg` | libc's `recvmmsg` / `sendmmsg` | a loop of `recvmsg` / `sendmsg` |
 //! | receive area | `mmap` `MAP_NORESERVE`, `MADV_NOHUGEPAGE`, `MADV_DONTNEED` | `mmap`, `MADV_FREE` | none |
 //! | raising `SO_SNDBUF` for a big datagram | `SO_SNDBUF`, then `SO_SNDBUFFORCE` | `SO_SNDBUF` | `SO_SNDBUF` |
 //! | adopted fd is `AF_UNIX` | `SO_DOMAIN` | `SO_DOMAIN` | `getsockname` family |
 //! | sealed memfd payloads ([`memfd`]) | `memfd_create`, `F_ADD_SEALS`, `mmap` | unsupported | unsupported |
 //!
-//! Turning `SO_PASSCRED` *off* succeeds everywhere and [`UnixDatagram::pass_credentials`]
-//! answers `false` off Linux; FreeBSD's `SCM_CREDS` / `LOCAL_PEERCRED` are not used (their
-//! semantics differ, and they cannot be run-tested here).
+//! Turning `SO_PASSCRED` or `SO_PASSPIDFD` *off* succeeds everywhere, and
+//! [`UnixDatagram::pass_credentials`] / [`UnixDatagram::pass_pidfd`] answer `false` where they
+//! do not exist (`SO_PASSPIDFD` on a Linux kernel older than 6.5, too); FreeBSD's
+//! `SCM_CREDS` / `LOCAL_PEERCRED` are not used (their semantics differ, and they cannot be
+//! run-tested here).
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -46,6 +48,7 @@ pub mod cmsg;
 pub mod error;
 pub mod memfd;
 pub mod msg;
+pub mod pidfd;
 pub mod sink;
 pub mod socket;
 mod sys;

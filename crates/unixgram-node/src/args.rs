@@ -53,6 +53,45 @@ pub(crate) unsafe fn range_error(env: sys::napi_env, message: &CStr) -> Thrown {
     ptr::null_mut()
 }
 
+/// Throw `TypeError` `ERR_INVALID_ARG_TYPE` (`range: false`) or `RangeError`
+/// `ERR_OUT_OF_RANGE` (`range: true`) with `message`, for a `#[napi]` function that checks its
+/// own arguments, and return the napi-rs error that says it is thrown.
+pub(crate) fn invalid(env: sys::napi_env, range: bool, message: &CStr) -> napi::Error {
+    // SAFETY: `env` is the running call's.
+    unsafe {
+        if range {
+            range_error(env, message)
+        } else {
+            type_error(env, message)
+        }
+    };
+    napi::Error::new(
+        napi::Status::PendingException,
+        message.to_string_lossy().into_owned(),
+    )
+}
+
+/// A descriptor-number argument of a `#[napi]` function, checked before any syscall: a
+/// number (else `ERR_INVALID_ARG_TYPE`) that is an integer in `[0, 2**31)` (else
+/// `ERR_OUT_OF_RANGE`; NaN and the infinities included). Thrown, then returned as the error.
+///
+/// # Safety
+/// `env` is the running callback's and `value` a live handle of it.
+pub(crate) unsafe fn fd_number(env: sys::napi_env, value: sys::napi_value) -> napi::Result<i32> {
+    // SAFETY: per the contract.
+    let Some(fd) = (unsafe { number_arg(env, value) }) else {
+        return Err(invalid(env, false, c"fd must be a number"));
+    };
+    if fd.fract() != 0.0 || !(0.0..=f64::from(i32::MAX)).contains(&fd) {
+        return Err(invalid(
+            env,
+            true,
+            c"fd must be an integer >= 0 and < 2**31",
+        ));
+    }
+    Ok(fd as i32)
+}
+
 /// The first `N` arguments of the running call (`undefined` for those not given), and how
 /// many were given.
 ///

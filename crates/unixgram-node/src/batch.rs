@@ -12,13 +12,16 @@
 //!   extras object holds the error), `ENTRY_ADDRESS` (its sender's address differs from the
 //!   last one reported, in this batch or an earlier one: its extras object holds the new
 //!   one; JS keeps the last), `ENTRY_CREDENTIALS` (`SCM_CREDENTIALS` arrived), `ENTRY_FDS`
-//!   (descriptors arrived; their count is `flags >>> ENTRY_FDS_SHIFT`, at most 253).
+//!   (descriptors arrived; their count is `flags >>> ENTRY_FDS_SHIFT`, at most 253),
+//!   `ENTRY_PIDFD` (`SCM_PIDFD` arrived: the sender's pidfd is one more descriptor of the fd
+//!   set, right after the entry's `ENTRY_FDS` ones, and not part of their count).
 //! - `extras`: one object per entry with `flags & ENTRY_EXTRA_MASK`, in entry order:
 //!   `{ address?: Buffer, credentials?: { pid, uid, gid }, error?: Error }` (`undefined`
 //!   when no entry has one). An address is `sun_path` bytes: empty for an unnamed sender, a
 //!   leading NUL for an abstract name.
 //! - `fds`: **one** `Int32Array`, the fd set, holding the descriptors of every entry in entry
-//!   order: an entry with `ENTRY_FDS` owns the next count of them. JS steals one by reading
+//!   order: an entry with `ENTRY_FDS` owns the next count of them, then, with `ENTRY_PIDFD`,
+//!   the next one (so an entry owns `count + (ENTRY_PIDFD ? 1 : 0)`). JS steals one by reading
 //!   it and writing `-1` (no native call) and closes a range with `closeFdRange`; what is
 //!   still `>= 0` when the array's memory is garbage-collected is closed then (`fdset.rs`),
 //!   so a received fd has exactly one owner from the moment it exists.
@@ -64,6 +67,10 @@ pub const ENTRY_CREDENTIALS: u32 = 4;
 /// Entry flag: descriptors arrived, the next `flags >>> ENTRY_FDS_SHIFT` of the fd set.
 #[napi]
 pub const ENTRY_FDS: u32 = 8;
+/// Entry flag: `SCM_PIDFD` arrived; the sender's pidfd is the fd set's next descriptor after
+/// the entry's `ENTRY_FDS` ones.
+#[napi]
+pub const ENTRY_PIDFD: u32 = 16;
 /// Where an entry's descriptor count starts in its flags.
 #[napi]
 pub const ENTRY_FDS_SHIFT: u32 = 8;

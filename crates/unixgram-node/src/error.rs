@@ -6,10 +6,11 @@
 //!
 //! Library codes come from the core's `Error::code()`, so they need no mapping here; they
 //! have no `.errno`. On macOS and FreeBSD a Linux-only feature (abstract addresses,
-//! autobind, `SO_PASSCRED`, `SO_PEERCRED`, sending `SCM_CREDENTIALS`) is
+//! autobind, `SO_PASSCRED`, `SO_PEERCRED`, sending `SCM_CREDENTIALS`, pidfds) is
 //! `ERR_UNIXGRAM_UNSUPPORTED` (`ErrorKind::Unsupported`), with a message naming the feature
 //! and the platform: `"bind ERR_UNIXGRAM_UNSUPPORTED @svc: macOS does not support abstract
-//! socket addresses (Linux only)"`.
+//! socket addresses (Linux only)"`; so are `SO_PASSPIDFD` and `SO_PEERPIDFD` on a Linux
+//! kernel older than 6.5, the message naming the kernel.
 
 use std::ptr;
 

@@ -131,6 +131,16 @@ pub(crate) fn undefined(env: sys::napi_env) -> Result<sys::napi_value> {
     Ok(out)
 }
 
+pub(crate) fn null(env: sys::napi_env) -> Result<sys::napi_value> {
+    let mut out = ptr::null_mut();
+    check(
+        // SAFETY: as above.
+        unsafe { sys::napi_get_null(env, &mut out) },
+        "get_null",
+    )?;
+    Ok(out)
+}
+
 /// A Buffer holding a copy of `bytes` (for small metadata).
 pub(crate) fn buffer_copy(env: sys::napi_env, bytes: &[u8]) -> Result<sys::napi_value> {
     let slice = BufferSlice::copy_from(&Env::from_raw(env), bytes)?;

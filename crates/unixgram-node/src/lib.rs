@@ -8,8 +8,9 @@
 //! `error` (every JS error); `batch` (what one read drained, and its JS form); `state` (one
 //! socket's state, and the registry that finds it by fd); `watcher` (the poll handle's
 //! callback and the one JS call per batch); `socket` (the `NativeSocket` class) and `send`
-//! (the send functions, by fd); `memfd` (sealed memfd payloads, by fd), which needs only
-//! `args`, `error` and `js`. Each uses only the ones before it.
+//! (the send functions, by fd); `memfd` (sealed memfd payloads, by fd) and `pidfd` (what a
+//! pidfd says of its process, by fd), which need only `args`, `error` and `js`. Each uses
+//! only the ones before it.
 //!
 //! # Lifecycle invariants
 //! - The poll handle is created on first `watch()`, with memory from
@@ -30,8 +31,9 @@
 //!   `napi_fatal_exception` (`uncaughtException`), never left to poison later N-API calls.
 //! - Every socket registers a cleanup hook with its environment (main thread or worker)
 //!   when created, so a worker that exits with sockets open closes them and its loop can close.
-//! - Received descriptors are owned by one JS object from the moment they reach JS (the fd
-//!   set, `batch/fdset.rs`), and closed when it is collected.
+//! - Received descriptors (`SCM_RIGHTS`, a sender's `SCM_PIDFD`, and the peer's pidfd from
+//!   `getPeerPidfd`) are owned by one JS object from the moment they reach JS (the fd set,
+//!   `batch/fdset.rs`), and closed when it is collected.
 //! - A mapped memfd payload (`mapSealedPayload`) is owned by the memory of its Buffer and
 //!   unmapped when that is collected; the memfd's descriptor stays the caller's.
 //! - No panic crosses into libuv or JS: callbacks and raw functions run under
@@ -48,6 +50,8 @@ mod error;
 mod js;
 #[cfg_attr(test, allow(dead_code))]
 mod memfd;
+#[cfg_attr(test, allow(dead_code))]
+mod pidfd;
 #[cfg_attr(test, allow(dead_code))]
 mod send;
 #[cfg_attr(test, allow(dead_code))]

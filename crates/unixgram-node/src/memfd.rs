@@ -10,34 +10,16 @@
 use std::ffi::c_void;
 use std::os::fd::{BorrowedFd, IntoRawFd};
 
-use napi::{sys, Env, Error, JsValue, Result, Status, Unknown};
+use napi::{sys, Env, JsValue, Result, Unknown};
 use napi_derive::napi;
 use unixgram_core::SealedMap;
 
-use crate::args::{buffers_arg, number_arg, range_error, type_error};
+use crate::args::{buffers_arg, fd_number, invalid, number_arg};
 use crate::error;
 use crate::js;
 
 /// `Number.MAX_SAFE_INTEGER`: the largest `maxSize` taken, as every integer up to it is exact.
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
-
-/// Throw `TypeError` `ERR_INVALID_ARG_TYPE` (`range: false`) or `RangeError`
-/// `ERR_OUT_OF_RANGE` (`range: true`) with `message`, and return the napi-rs error that says
-/// it is thrown.
-fn invalid(env: sys::napi_env, range: bool, message: &std::ffi::CStr) -> Error {
-    // SAFETY: `env` is the running call's.
-    unsafe {
-        if range {
-            range_error(env, message)
-        } else {
-            type_error(env, message)
-        }
-    };
-    Error::new(
-        Status::PendingException,
-        message.to_string_lossy().into_owned(),
-    )
-}
 
 /// Write `chunks` back to back into a new memfd and seal it against any change
 /// (`F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL`): how systemd-journald's
@@ -121,28 +103,19 @@ pub fn map_sealed_payload<'env>(
 ) -> Result<Unknown<'env>> {
     let raw = env.raw();
     // SAFETY: live arguments of this call.
-    let (fd, max_size) = unsafe { (number_arg(raw, fd.raw()), number_arg(raw, max_size.raw())) };
-    let Some(fd) = fd else {
-        return Err(invalid(raw, false, c"fd must be a number"));
-    };
+    let (fd, max_size) = unsafe { (fd_number(raw, fd.raw()), number_arg(raw, max_size.raw())) };
+    let fd = fd?;
     let Some(max_size) = max_size else {
         return Err(invalid(raw, false, c"maxSize must be a number"));
     };
     // NaN and the infinities have no zero fraction: refused here too.
-    if fd.fract() != 0.0 || !(0.0..=f64::from(i32::MAX)).contains(&fd) {
-        return Err(invalid(
-            raw,
-            true,
-            c"fd must be an integer >= 0 and < 2**31",
-        ));
-    }
     if max_size.fract() != 0.0 || !(0.0..=MAX_SAFE_INTEGER).contains(&max_size) {
         return Err(invalid(raw, true, c"maxSize must be a safe integer >= 0"));
     }
     // SAFETY: the number is the caller's descriptor, open for this call (no JS runs
     // meanwhile); it is only queried and mapped, never closed. A number that is not open
     // makes the first syscall fail with EBADF.
-    let fd = unsafe { BorrowedFd::borrow_raw(fd as i32) };
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
     let map = unixgram_core::memfd::map_sealed(fd, max_size as usize)
         .map_err(|e| error::throw(raw, &e))?;
     let value = if map.is_empty() {

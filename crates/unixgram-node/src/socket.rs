@@ -9,6 +9,7 @@ use napi::{Env, Error, JsValue, Result, Status, Unknown};
 use napi_derive::napi;
 use unixgram_core::{Address, Credentials, Error as CoreError, UnixDatagram};
 
+use crate::batch::fdset;
 use crate::error;
 use crate::js;
 use crate::state::{Inner, Shared};
@@ -298,6 +299,34 @@ impl NativeSocket {
     pub fn get_peer_credentials(&self, env: Env) -> Result<Option<JsCredentials>> {
         self.with(&env, |s| s.peer_credentials())
             .map(|c| c.map(JsCredentials::from))
+    }
+
+    /// Whether `SO_PASSPIDFD` is on (`false` where it does not exist).
+    #[napi(catch_unwind)]
+    pub fn get_pass_pidfd(&self, env: Env) -> Result<bool> {
+        self.with(&env, |s| s.pass_pidfd())
+    }
+
+    /// Turn `SO_PASSPIDFD` on or off: each datagram then carries its sender's pidfd
+    /// (`ENTRY_PIDFD` in its batch). `ERR_UNIXGRAM_UNSUPPORTED` before Linux 6.5 and off Linux.
+    #[napi(catch_unwind)]
+    pub fn set_pass_pidfd(&self, env: Env, on: bool) -> Result<()> {
+        self.with(&env, |s| s.set_pass_pidfd(on))
+    }
+
+    /// `SO_PEERPIDFD`: the peer process's pidfd as a fd set of one (an `Int32Array` that owns
+    /// it, closed when collected unless JS takes it: `batch/fdset.rs`), or `null` when the
+    /// socket has no peer process (anything but a socketpair).
+    #[napi(catch_unwind, ts_return_type = "Int32Array | null")]
+    pub fn get_peer_pidfd(&self, env: Env) -> Result<Unknown<'_>> {
+        let fd = self.with(&env, |s| s.peer_pidfd())?;
+        let raw = env.raw();
+        let value = match fd {
+            Some(fd) => fdset::fds_to_js(raw, vec![fd])?,
+            None => js::null(raw)?,
+        };
+        // SAFETY: value is a live value of this env.
+        Ok(unsafe { Unknown::from_raw_unchecked(raw, value) })
     }
 
     #[napi(catch_unwind)]

@@ -1,8 +1,14 @@
-//! The socket's options: `SO_SNDBUF` / `SO_RCVBUF`, `SO_PASSCRED`, `SO_PEERCRED`, the
-//! largest datagram it can send, and raising `SO_SNDBUF` for a datagram that does not fit.
+//! The socket's options: `SO_SNDBUF` / `SO_RCVBUF`, `SO_PASSCRED`, `SO_PEERCRED`,
+//! `SO_PASSPIDFD`, `SO_PEERPIDFD`, the largest datagram it can send, and raising `SO_SNDBUF`
+//! for a datagram that does not fit.
 //!
 //! Platform differences: credentials are Linux-only (`SO_PASSCRED`, `SO_PEERCRED`), and so
-//! is `SO_SNDBUFFORCE`.
+//! are pidfds (`SO_PASSPIDFD`, `SO_PEERPIDFD`, Linux >= 6.5: an older kernel answers
+//! `ENOPROTOOPT`, reported as [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported)) and
+//! `SO_SNDBUFFORCE`.
+
+#[cfg(target_os = "linux")]
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
 use nix::sys::socket::{getsockopt, setsockopt, sockopt};
@@ -10,6 +16,47 @@ use nix::sys::socket::{getsockopt, setsockopt, sockopt};
 use super::UnixDatagram;
 use crate::cmsg::Credentials;
 use crate::error::{Error, Result};
+
+/// What `SO_PASSPIDFD` turns on, as error messages name it.
+const PASS_PIDFD: &str = "receiving the sender's pidfd (SO_PASSPIDFD)";
+/// What `SO_PEERPIDFD` reports, as error messages name it.
+const PEER_PIDFD: &str = "the peer's pidfd (SO_PEERPIDFD)";
+
+/// `getsockopt(SOL_SOCKET, SO_PASSPIDFD)` (Linux >= 6.5; libc has its number for every Linux
+/// architecture, nix no accessor). See getsockopt(2), socket(7).
+#[cfg(target_os = "linux")]
+fn get_pass_pidfd(fd: BorrowedFd<'_>) -> nix::Result<bool> {
+    let mut on: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `on` and `len` are valid for writes of the sizes passed.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PASSPIDFD,
+            std::ptr::addr_of_mut!(on).cast(),
+            &mut len,
+        )
+    };
+    Errno::result(rc).map(|_| on != 0)
+}
+
+/// `setsockopt(SOL_SOCKET, SO_PASSPIDFD, on)` (Linux >= 6.5). See setsockopt(2), socket(7).
+#[cfg(target_os = "linux")]
+fn set_pass_pidfd(fd: BorrowedFd<'_>, on: bool) -> nix::Result<()> {
+    let value = libc::c_int::from(on);
+    // SAFETY: `value` is a live c_int and the length passed is its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PASSPIDFD,
+            std::ptr::addr_of!(value).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    Errno::result(rc).map(drop)
+}
 
 /// Bytes the kernel keeps back from `SO_SNDBUF` for one datagram's accounting
 /// (`len > sk_sndbuf - 32` is `EMSGSIZE` in Linux's `unix_dgram_sendmsg`; macOS and FreeBSD
@@ -110,6 +157,74 @@ impl UnixDatagram {
         ))
     }
 
+    /// Whether `SO_PASSPIDFD` is on. `false` on a kernel older than 6.5, which has no such
+    /// option (it cannot be on). See socket(7).
+    #[cfg(target_os = "linux")]
+    pub fn pass_pidfd(&self) -> Result<bool> {
+        match get_pass_pidfd(self.fd.as_fd()) {
+            Err(Errno::ENOPROTOOPT) => Ok(false),
+            other => other.map_err(|e| Error::os(e, "getsockopt")),
+        }
+    }
+
+    /// Always `false`: pidfds are Linux-only.
+    #[cfg(not(target_os = "linux"))]
+    pub fn pass_pidfd(&self) -> Result<bool> {
+        Ok(false)
+    }
+
+    /// Turn `SO_PASSPIDFD` on or off: every datagram received then carries an `SCM_PIDFD`, a
+    /// descriptor of its sender's process that, unlike the pid of `SCM_CREDENTIALS`, cannot
+    /// come to name another process once the sender exits (see [`crate::pidfd`]). Like
+    /// `SO_PASSCRED`, it must be on before the datagram is sent: a datagram queued before
+    /// carries none. See socket(7), unix(7).
+    ///
+    /// Linux >= 6.5: turning it on with an older kernel (`ENOPROTOOPT`) is
+    /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported), naming the kernel; turning
+    /// it off there succeeds (it is never on).
+    #[cfg(target_os = "linux")]
+    pub fn set_pass_pidfd(&self, on: bool) -> Result<()> {
+        match set_pass_pidfd(self.fd.as_fd(), on) {
+            Err(Errno::ENOPROTOOPT) if !on => Ok(()),
+            other => other.map_err(|e| pidfd_error(e, "setsockopt", PASS_PIDFD)),
+        }
+    }
+
+    /// `SO_PASSPIDFD` is Linux-only: turning it on is
+    /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) on macOS and FreeBSD, before
+    /// any syscall; turning it off succeeds (it is never on).
+    #[cfg(not(target_os = "linux"))]
+    pub fn set_pass_pidfd(&self, on: bool) -> Result<()> {
+        if on {
+            return Err(Error::unsupported(PASS_PIDFD, "setsockopt"));
+        }
+        Ok(())
+    }
+
+    /// `SO_PEERPIDFD`: a pidfd of the process that made the connection, owned by the caller
+    /// (close-on-exec). As with `SO_PEERCRED`, datagram sockets only have a peer process on
+    /// socketpairs (the process that called socketpair(2), for both ends); a `connect()`ed
+    /// or unconnected socket has none (`ENODATA`), returned as `None`. See socket(7).
+    ///
+    /// Linux >= 6.5: an older kernel (`ENOPROTOOPT`) is
+    /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported), naming the kernel.
+    #[cfg(target_os = "linux")]
+    pub fn peer_pidfd(&self) -> Result<Option<OwnedFd>> {
+        match getsockopt(&self.fd, sockopt::PeerPidfd) {
+            Ok(fd) => Ok(Some(fd)),
+            Err(Errno::ENODATA) => Ok(None),
+            Err(e) => Err(pidfd_error(e, "getsockopt", PEER_PIDFD)),
+        }
+    }
+
+    /// `SO_PEERPIDFD` is Linux-only:
+    /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) on macOS and FreeBSD, before
+    /// any syscall.
+    #[cfg(not(target_os = "linux"))]
+    pub fn peer_pidfd(&self) -> Result<Option<std::os::fd::OwnedFd>> {
+        Err(Error::unsupported(PEER_PIDFD, "getsockopt"))
+    }
+
     /// The largest datagram this socket can send right now (`SO_SNDBUF - 32` on Linux,
     /// `SO_SNDBUF` on macOS and FreeBSD).
     pub fn max_datagram_size(&self) -> Result<usize> {
@@ -140,6 +255,22 @@ impl UnixDatagram {
     }
 }
 
+/// The error for `errno` from a pidfd option (`feature`): `ENOPROTOOPT`, the answer of a
+/// kernel older than 6.5, is [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) with
+/// the running kernel's release in the message; anything else stays an OS error.
+#[cfg(target_os = "linux")]
+fn pidfd_error(errno: Errno, syscall: &'static str, feature: &'static str) -> Error {
+    if errno != Errno::ENOPROTOOPT {
+        return Error::os(errno, syscall);
+    }
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| format!("Linux {}", s.trim()))
+        .unwrap_or_else(|_| "this Linux".to_owned());
+    Error::unsupported(feature, syscall).with_detail(format!(
+        "the running kernel ({release}) does not support {feature}: it needs Linux 6.5 or later"
+    ))
+}
+
 /// What caps a datagram's size, for the `EMSGSIZE` message.
 #[cfg(target_os = "linux")]
 fn send_limit_reason() -> String {
@@ -153,4 +284,32 @@ fn send_limit_reason() -> String {
 #[cfg(not(target_os = "linux"))]
 fn send_limit_reason() -> String {
     "SO_SNDBUF minus 32, and SO_SNDBUF is capped by kern.ipc.maxsockbuf".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn enoprotoopt_from_a_pidfd_option_is_unsupported_naming_the_kernel() {
+        use nix::errno::Errno;
+
+        let err = super::pidfd_error(Errno::ENOPROTOOPT, "setsockopt", super::PASS_PIDFD);
+        assert_eq!(err.code(), "ERR_UNIXGRAM_UNSUPPORTED");
+        assert_eq!(err.errno(), None);
+        assert_eq!(err.syscall(), "setsockopt");
+        let message = err.to_string();
+        assert!(
+            message.starts_with("setsockopt ERR_UNIXGRAM_UNSUPPORTED: the running kernel (Linux "),
+            "{message}"
+        );
+        assert!(
+            message.ends_with(
+                "does not support receiving the sender's pidfd (SO_PASSPIDFD): it needs Linux 6.5 or later"
+            ),
+            "{message}"
+        );
+
+        let other = super::pidfd_error(Errno::EBADF, "getsockopt", super::PEER_PIDFD);
+        assert_eq!(other.code(), "EBADF");
+    }
 }

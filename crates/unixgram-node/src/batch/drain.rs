@@ -9,6 +9,7 @@ use unixgram_core::{Address, Credentials, Error as CoreError, Received, UnixData
 use super::area::Area;
 use super::{
     ENTRY_ADDRESS, ENTRY_CREDENTIALS, ENTRY_ERROR, ENTRY_EXTRA_MASK, ENTRY_FDS, ENTRY_FDS_SHIFT,
+    ENTRY_PIDFD,
 };
 
 /// At most this many datagrams per wakeup, so one busy socket cannot starve the loop.
@@ -18,7 +19,7 @@ const BATCH_MAX_BYTES: usize = 1 << 20;
 
 /// What one drain read: where its payloads lie, back to back, in the socket's current
 /// chunk (`area.rs`), per entry its length and flags, the extras of flagged entries, and the
-/// descriptors of every entry, in entry order.
+/// descriptors of every entry (its `SCM_RIGHTS` ones, then its pidfd), in entry order.
 #[derive(Default)]
 pub struct Batch {
     /// Offset of the first payload in the chunk, and the bytes of all of them.
@@ -130,7 +131,6 @@ pub fn drain(sock: &mut UnixDatagram, addresses: &mut Addresses, area: &mut Area
                     credentials,
                     pidfd,
                 } = d.ancillary;
-                drop(pidfd); // not exposed yet: owned, so closed here
                 if credentials.is_some() {
                     flags |= ENTRY_CREDENTIALS;
                 }
@@ -138,6 +138,11 @@ pub fn drain(sock: &mut UnixDatagram, addresses: &mut Addresses, area: &mut Area
                     // At most MAX_FDS_PER_MESSAGE (253): the control buffer holds no more.
                     flags |= ENTRY_FDS | ((fds.len() as u32) << ENTRY_FDS_SHIFT);
                     batch_fds.extend(fds);
+                }
+                if let Some(pidfd) = pidfd {
+                    // After the entry's SCM_RIGHTS descriptors (batch.rs).
+                    flags |= ENTRY_PIDFD;
+                    batch_fds.push(pidfd);
                 }
                 push(d.len, flags);
                 if flags & ENTRY_EXTRA_MASK != 0 {
