@@ -19,6 +19,8 @@ export const {
   closeFdRange,
   sealPayload,
   mapSealedPayload,
+  pipe,
+  setCloexec,
   WOULD_BLOCK,
   READABLE,
   WRITABLE,

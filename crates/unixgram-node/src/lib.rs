@@ -9,7 +9,8 @@
 //! socket's state, and the registry that finds it by fd); `watcher` (the poll handle's
 //! callback and the one JS call per batch); `socket` (the `NativeSocket` class) and `send`
 //! (the send functions, by fd); `memfd` (sealed memfd payloads, by fd), which needs only
-//! `args`, `error` and `js`. Each uses only the ones before it.
+//! `args`, `error` and `js`; `fd` (pipes and the close-on-exec flag, by fd), which needs
+//! only `error`. Each uses only the ones before it.
 //!
 //! # Lifecycle invariants
 //! - The poll handle is created on first `watch()`, with memory from
@@ -45,6 +46,8 @@ mod args;
 #[cfg_attr(test, allow(dead_code))]
 mod batch;
 mod error;
+#[cfg_attr(test, allow(dead_code))]
+mod fd;
 mod js;
 #[cfg_attr(test, allow(dead_code))]
 mod memfd;
