@@ -41,3 +41,5 @@ export type { ServerSendOptions } from './server/client.js';
 export type { ConversationHandler, PacketHandler, RequestHandler, RecvParams } from './server/handler.js';
 export { listenFds, LISTEN_FDS_START } from './systemd/listen-fds.js';
 export type { ListenFd, ListenFdsOptions } from './systemd/listen-fds.js';
+export { notify, notifyBarrier } from './systemd/notify.js';
+export type { NotifyBarrierOptions, NotifyOptions, NotifyState } from './systemd/notify.js';
