@@ -126,7 +126,13 @@ export function listenFds(options: ListenFdsOptions = {}): ListenFd[] {
       }
     }
     const list = names === undefined ? Array.from({ length: n }, () => 'unknown') : names.split(':');
-    if (list.length !== n) throw badEnvironment('LISTEN_FDNAMES', names ?? '', `has ${list.length} names for LISTEN_FDS=${count}`);
+    if (list.length !== n) {
+      throw badEnvironment(
+        'LISTEN_FDNAMES',
+        names ?? '',
+        `has ${list.length} ${list.length === 1 ? 'name' : 'names'} for LISTEN_FDS=${count}`,
+      );
+    }
     return list.map((name, i) => new PassedFd(LISTEN_FDS_START + i, name));
   } finally {
     if (unset) unsetEnvironment(LISTEN_VARIABLES);
