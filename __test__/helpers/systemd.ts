@@ -16,8 +16,10 @@
  *   (`SCM_RIGHTS`, `SCM_CREDENTIALS` and its pid) the sender attached, which a receiver cannot
  *   tell apart from the credentials the kernel adds by itself.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
 
@@ -113,17 +115,22 @@ export interface TracedSend {
  * Run `command` under `strace -f -e trace=sendmsg` and return its `sendmsg` calls to an
  * `AF_UNIX` address, the pid of strace (the command's parent) and what the command printed.
  */
-export function traceSends(
+export async function traceSends(
   command: string,
   args: string[],
   env: NodeJS.ProcessEnv,
-): { sends: TracedSend[]; parent: number; stdout: string } {
+): Promise<{ sends: TracedSend[]; parent: number; stdout: string }> {
   requireProgram('strace', 'strace');
-  const dir = fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), 'unixgram-strace-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unixgram-strace-'));
   try {
     const out = path.join(dir, 'trace');
     const script = 'echo $$ > "$0.pid"; exec strace -f -qq -e trace=sendmsg -e signal=none -xx -s 65536 -o "$0" "$@"';
-    const stdout = execFileSync('sh', ['-c', script, out, command, ...args], { cwd: REPO_ROOT, env, encoding: 'utf8', timeout: 60_000 });
+    const { stdout } = await promisify(execFile)('sh', ['-c', script, out, command, ...args], {
+      cwd: REPO_ROOT,
+      env,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     const parent = Number(fs.readFileSync(`${out}.pid`, 'utf8'));
     const sends = fs
       .readFileSync(out, 'utf8')
