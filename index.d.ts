@@ -291,6 +291,14 @@ export declare function pidfdExited(fd: number): boolean
  */
 export declare function pidfdPid(fd: number): number
 
+/**
+ * A new pipe, both ends close-on-exec (`pipe2(O_CLOEXEC)`).
+ *
+ * @returns `[readFd, writeFd]`; the caller owns both and closes them (`fs.closeSync`)
+ * @throws the errno of `pipe2` in Node's shape (`EMFILE`, `ENFILE`)
+ */
+export declare function pipe(): [number, number]
+
 /** `watch` event bit: the socket is readable (`UV_READABLE`). */
 export declare const READABLE: number
 
@@ -326,6 +334,16 @@ export declare function sealPayload(chunks: Uint8Array[]): number
 
 /** The most datagrams one `sendMany` call sends (`UIO_MAXIOV`). */
 export declare const SEND_MANY_MAX: number
+
+/**
+ * Turn on `FD_CLOEXEC` on `fd`, as `sd_listen_fds` does to each descriptor it is passed:
+ * it is then closed in programs this process runs. The descriptor stays the caller's.
+ *
+ * @param fd - an open descriptor
+ * @throws `ERR_OUT_OF_RANGE` for a negative number; `EBADF` (`syscall` `'fcntl'`) if it
+ *   is not open
+ */
+export declare function setCloexec(fd: number): void
 
 /** Two connected sockets. */
 export declare function socketpair(): Array<NativeSocket>

@@ -15,13 +15,15 @@ import {
   META_COUNT,
   META_ENTRIES,
   NativeSocket,
+  pipe,
   send,
+  setCloexec,
   sendMany,
   socketpair,
   WOULD_BLOCK,
   type BatchCallback,
 } from '../src/native/binding.js';
-import { startNodeFixture } from './helpers.js';
+import { fdCount, fdFlags, O_CLOEXEC, startNodeFixture } from './helpers.js';
 
 /** The arguments of the next batch delivered to `sock` by `readNow()`. */
 function readBatch(sock: NativeSocket): Parameters<BatchCallback> | undefined {
@@ -313,4 +315,23 @@ test.serial('round trips do not re-arm the watch: 2000 of them make a handful of
   } finally {
     proto.watch = watch;
   }
+});
+
+test('pipe() gives two close-on-exec ends that are ours; setCloexec keeps an fd open, and an fd that is not open is EBADF in Node shape', (t) => {
+  const before = fdCount();
+  const [read, write] = pipe();
+  t.not(read, write);
+  t.is(fdCount(), before + 2);
+  for (const fd of [read, write]) t.true((fdFlags(fd) & O_CLOEXEC) !== 0);
+  fs.writeSync(write, 'x');
+  setCloexec(write); // already set: unchanged, still open
+  fs.closeSync(write);
+  const buf = Buffer.alloc(4);
+  t.is(fs.readSync(read, buf), 1);
+  t.is(fs.readSync(read, buf), 0, 'end of file: the only write end is closed');
+  fs.closeSync(read);
+  t.is(fdCount(), before);
+  const err = t.throws<NodeJS.ErrnoException>(() => setCloexec(read));
+  t.like(err, { code: 'EBADF', errno: -9, syscall: 'fcntl', message: 'fcntl EBADF: Bad file number' });
+  t.throws(() => setCloexec(-1), { code: 'ERR_OUT_OF_RANGE', message: 'fd must be >= 0' });
 });

@@ -227,13 +227,13 @@ export function startNodeFixture(
   t: ExecutionContext,
   name: string,
   args: string[] = [],
-  options: { nodeFlags?: string[]; stdio3?: number } = {},
+  options: { nodeFlags?: string[]; stdio3?: number; env?: NodeJS.ProcessEnv } = {},
 ): LineProcess {
   const proc = new LineProcess(
     `node fixture ${name}`,
     process.execPath,
     [...(options.nodeFlags ?? []), '--import', 'tsx', path.join(FIXTURES_DIR, name), ...args],
-    { stdio3: options.stdio3 },
+    { stdio3: options.stdio3, env: options.env },
   );
   t.teardown(() => proc.kill());
   return proc;

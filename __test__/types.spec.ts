@@ -1,7 +1,7 @@
 // The public types, checked by the TypeScript compiler: __test__/types/handlers.ts holds the
 // inline forms users write (server handlers without annotations, options) and the mistakes
-// that must stay type errors (@ts-expect-error). tsc fails on an error there, or on an
-// expected error that no longer happens.
+// that must stay type errors (@ts-expect-error); __test__/types/systemd.ts the same for the
+// systemd helpers. tsc fails on an error there, or on an expected error that no longer happens.
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';

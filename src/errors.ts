@@ -41,6 +41,17 @@ export const ErrorCodes = {
   MEMFD_NOT_SEALED: 'ERR_UNIXGRAM_MEMFD_NOT_SEALED',
   /** A received memfd holds more than the receiver's `maxPayloadSize`. */
   PAYLOAD_TOO_LARGE: 'ERR_UNIXGRAM_PAYLOAD_TOO_LARGE',
+  /**
+   * A variable the service manager sets (`LISTEN_PID`, `LISTEN_FDS`, `LISTEN_FDNAMES`,
+   * `NOTIFY_SOCKET`, `WATCHDOG_USEC`, `WATCHDOG_PID`) holds a value that cannot be used; the
+   * message names it and says why. Where libsystemd returns `-EINVAL` or `-ERANGE`.
+   */
+  BAD_ENVIRONMENT: 'ERR_UNIXGRAM_BAD_ENVIRONMENT',
+  /**
+   * A socket-activated descriptor (`listenFds()`) was handed to a server, endpoint or client
+   * already: it has one owner, which closes it.
+   */
+  ALREADY_ADOPTED: 'ERR_UNIXGRAM_ALREADY_ADOPTED',
 } as const;
 
 /** A system error as Node reports it (`err.code`, `err.errno`, `err.syscall`, `err.address`). */

@@ -42,3 +42,9 @@ export type { ServeOptions, ServerFromFdOptions, ServerOptions } from './server/
 export { UnixDatagramServerClient } from './server/client.js';
 export type { ServerSendOptions } from './server/client.js';
 export type { ConversationHandler, PacketHandler, RequestHandler, RecvParams } from './server/handler.js';
+export { listenFds, LISTEN_FDS_START } from './systemd/listen-fds.js';
+export type { ListenFd, ListenFdsOptions } from './systemd/listen-fds.js';
+export { notify, notifyBarrier } from './systemd/notify.js';
+export type { NotifyBarrierOptions, NotifyOptions, NotifyState } from './systemd/notify.js';
+export { startWatchdog, watchdogInterval } from './systemd/watchdog.js';
+export type { Watchdog, WatchdogIntervalOptions, WatchdogOptions } from './systemd/watchdog.js';

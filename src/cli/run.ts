@@ -9,13 +9,14 @@ import { fileURLToPath } from 'node:url';
 import { bench } from './bench.js';
 import type { Input, Io } from './io.js';
 import { listen } from './listen.js';
+import { notifyCommand } from './notify.js';
 import { send } from './send.js';
-import { BENCH_HELP, HELP, LISTEN_HELP, SEND_HELP, UsageError } from './usage.js';
+import { BENCH_HELP, HELP, LISTEN_HELP, NOTIFY_HELP, SEND_HELP, UsageError } from './usage.js';
 
 /** The package root: two levels above this file, in `src/cli/` and in `dist/cli/` alike. */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-const COMMAND_HELP: Readonly<Record<string, string>> = { listen: LISTEN_HELP, send: SEND_HELP, bench: BENCH_HELP };
+const COMMAND_HELP: Readonly<Record<string, string>> = { listen: LISTEN_HELP, send: SEND_HELP, notify: NOTIFY_HELP, bench: BENCH_HELP };
 
 /**
  * Run the CLI.
@@ -32,6 +33,8 @@ export async function run(argv: string[], io: Io, stdin: Input): Promise<number>
         return await listen(args, io);
       case 'send':
         return await send(args, io, stdin);
+      case 'notify':
+        return await notifyCommand(args, io);
       case 'bench':
         return await bench(args, io, ROOT);
       case 'help':
@@ -40,7 +43,7 @@ export async function run(argv: string[], io: Io, stdin: Input): Promise<number>
       case undefined: {
         const topic = command === 'help' ? args[0] : undefined;
         if (topic !== undefined && !(topic in COMMAND_HELP))
-          throw new UsageError(`no help for '${topic}': the commands are listen, send, bench`);
+          throw new UsageError(`no help for '${topic}': the commands are listen, send, notify, bench`);
         (command === undefined ? io.stderr : io.stdout).write(topic === undefined ? HELP : (COMMAND_HELP[topic] as string));
         return command === undefined ? 2 : 0;
       }
@@ -49,7 +52,7 @@ export async function run(argv: string[], io: Io, stdin: Input): Promise<number>
         io.stdout.write(`${(JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { version: string }).version}\n`);
         return 0;
       default:
-        throw new UsageError(`unknown command '${command}': the commands are listen, send, bench`);
+        throw new UsageError(`unknown command '${command}': the commands are listen, send, notify, bench`);
     }
   } catch (err) {
     if (err instanceof UsageError) {

@@ -16,6 +16,8 @@ Usage:
                   [--count N] [--mode OCTAL] [--reply TEXT | --echo]
   unixgram send <address> <message>... | - | --lines | --file PATH... [--hex | --base64]
                 [--fd FILE]... [--json] [--wait-reply [--raw]] [--timeout SECONDS]
+  unixgram notify [VARIABLE=VALUE]... [--ready] [--status TEXT] [--fd N|FILE]...
+                  [--fdname NAME] [--barrier] [--timeout SECONDS]
   unixgram bench [--quick] [--seconds S] [--json]
   unixgram help [command] | --help | --version
 
@@ -99,6 +101,37 @@ Options:
                      queue (that datagram is never sent) or a reply has not come within
                      SECONDS: exit code 1. Default: wait as long as it takes
   -h, --help         this text
+`;
+
+export const NOTIFY_HELP = `Usage: unixgram notify [VARIABLE=VALUE]... [options]
+
+Tell the service manager at $NOTIFY_SOCKET about this service, as systemd-notify and
+sd_notify(3) do: the assignments, one per line, as one datagram, e.g.
+'unixgram notify READY=1 STATUS="Serving on /run/app.sock"'. NOTIFY_SOCKET is a path, or
+@name for an abstract name, as systemd sets it for a Type=notify service.
+
+Like systemd-notify, the datagram is sent on behalf of the process that ran this command
+(its parent: the service's script), so a manager with NotifyAccess=main takes it as the
+service's own: its pid goes in SCM_CREDENTIALS. Faking a pid needs root (CAP_SYS_ADMIN);
+without it the datagram is sent again as this process. The parent is not used when it is
+PID 1 or $MANAGERPID.
+
+Options:
+  --ready            READY=1 (first)
+  --status TEXT      STATUS=TEXT (after --ready)
+  --fd N|FILE        pass a descriptor with the datagram (SCM_RIGHTS) for the manager's
+                     fd store, and add FDSTORE=1: a number is a descriptor this command
+                     inherited ('unixgram notify --fd 3 3<file', as systemd-notify --fd=3),
+                     anything else a file opened read-only; repeat for more
+  --fdname NAME      FDNAME=NAME: the name the fd store keeps them under (needs --fd)
+  --barrier          then wait until the manager has processed everything sent before
+                     (BARRIER=1, sd_notify_barrier(3)); alone, only that
+  --timeout SECONDS  how long --barrier waits in all (default 5), and a send waits for
+                     room in the manager's queue (default: as long as it takes)
+  -h, --help         this text
+
+Nothing is printed on success. Exit codes: 0 sent; 1 NOTIFY_SOCKET is not set, or the send
+or the barrier failed (ETIMEDOUT: the manager did not take the barrier); 2 usage error.
 `;
 
 export const BENCH_HELP = `Usage: unixgram bench [--quick] [--seconds S] [--json]

@@ -21,6 +21,8 @@ export const {
   mapSealedPayload,
   pidfdPid,
   pidfdExited,
+  pipe,
+  setCloexec,
   WOULD_BLOCK,
   READABLE,
   WRITABLE,

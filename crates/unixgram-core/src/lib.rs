@@ -32,6 +32,7 @@
 //! | receive area | `mmap` `MAP_NORESERVE`, `MADV_NOHUGEPAGE`, `MADV_DONTNEED` | `mmap`, `MADV_FREE` | none |
 //! | raising `SO_SNDBUF` for a big datagram | `SO_SNDBUF`, then `SO_SNDBUFFORCE` | `SO_SNDBUF` | `SO_SNDBUF` |
 //! | adopted fd is `AF_UNIX` | `SO_DOMAIN` | `SO_DOMAIN` | `getsockname` family |
+//! | close-on-exec pipe ([`fd::pipe`]) | `pipe2(O_CLOEXEC)` | same | `fcntl` right after `pipe` |
 //! | sealed memfd payloads ([`memfd`]) | `memfd_create`, `F_ADD_SEALS`, `mmap` | unsupported | unsupported |
 //!
 //! Turning `SO_PASSCRED` or `SO_PASSPIDFD` *off* succeeds everywhere, and
@@ -46,6 +47,7 @@ pub mod addr;
 pub mod batch;
 pub mod cmsg;
 pub mod error;
+pub mod fd;
 pub mod memfd;
 pub mod msg;
 pub mod pidfd;

@@ -9,8 +9,9 @@
 //! socket's state, and the registry that finds it by fd); `watcher` (the poll handle's
 //! callback and the one JS call per batch); `socket` (the `NativeSocket` class) and `send`
 //! (the send functions, by fd); `memfd` (sealed memfd payloads, by fd) and `pidfd` (what a
-//! pidfd says of its process, by fd), which need only `args`, `error` and `js`. Each uses
-//! only the ones before it.
+//! pidfd says of its process, by fd), which need only `args`, `error` and `js`; `fd` (pipes
+//! and the close-on-exec flag, by fd), which needs only `error`. Each uses only the ones
+//! before it.
 //!
 //! # Lifecycle invariants
 //! - The poll handle is created on first `watch()`, with memory from
@@ -47,6 +48,8 @@ mod args;
 #[cfg_attr(test, allow(dead_code))]
 mod batch;
 mod error;
+#[cfg_attr(test, allow(dead_code))]
+mod fd;
 mod js;
 #[cfg_attr(test, allow(dead_code))]
 mod memfd;
