@@ -119,13 +119,9 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> {
     checkOptions(options, OPTION_NAMES.adopt);
     const large = largePayloadsOf(options);
     const codec = codecOf(protocol);
-    const endpoint = Endpoint.adopt(fd, endpointOptions(codec, large));
-    try {
-      if (options.passPidfd) endpoint.passPidfd();
-    } catch (err) {
-      endpoint.release();
-      throw err;
-    }
+    const endpoint = Endpoint.adopt(fd, endpointOptions(codec, large), (e) => {
+      if (options.passPidfd) e.passPidfd();
+    });
     let peer: UnixAddress;
     try {
       peer = decodeAddress(endpoint.peerAddress());

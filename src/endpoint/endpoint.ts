@@ -141,13 +141,9 @@ export class UnixDatagramEndpoint<SentPacket, ReceivedPacket> {
     checkOptions(options, ENDPOINT_OPTION_NAMES.adopt);
     const large = largePayloadsOf(options);
     const codec = codecOf(protocol);
-    const endpoint = Endpoint.adopt(fd, endpointOptions(codec, large));
-    try {
-      if (options.passPidfd) endpoint.passPidfd();
-    } catch (err) {
-      endpoint.release();
-      throw err;
-    }
+    const endpoint = Endpoint.adopt(fd, endpointOptions(codec, large), (e) => {
+      if (options.passPidfd) e.passPidfd();
+    });
     return new UnixDatagramEndpoint(endpoint, codec, undefined);
   }
 

@@ -90,10 +90,19 @@ export class Endpoint {
    * failure the descriptor is left open and the caller's.
    * @param fd - the descriptor
    * @param options - how the owner uses it
+   * @param setUp - what the owner does with it first (socket options, its own object); if it
+   *   throws, the descriptor is handed back open, still the caller's
    * @returns the endpoint, which owns the descriptor from now on
    */
-  static adopt(fd: number, options: EndpointOptions): Endpoint {
-    return Endpoint.#adopt(NativeSocket.fromFd(fd), options, (sock) => sock.release());
+  static adopt(fd: number, options: EndpointOptions, setUp?: (endpoint: Endpoint) => void): Endpoint {
+    const endpoint = Endpoint.#adopt(NativeSocket.fromFd(fd), options, (sock) => sock.release());
+    try {
+      setUp?.(endpoint);
+    } catch (err) {
+      endpoint.release();
+      throw err;
+    }
+    return endpoint;
   }
 
   /**

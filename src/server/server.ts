@@ -148,16 +148,14 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> {
     if (onError !== undefined && typeof onError !== 'function') throw invalidArgType('options.onError', 'a function', onError);
     const signal = checkSignal(options.signal);
     const start = UnixDatagramServer.#starter(codecOf(protocol), handler, onError, largePayloadsOf(options));
-    const endpoint = start.endpoint((endpointOptions) => Endpoint.adopt(fd, endpointOptions));
-    let server: UnixDatagramServer<S, R>;
-    try {
-      if (options.passCredentials) endpoint.passCredentials();
-      if (options.passPidfd) endpoint.passPidfd();
-      server = start.serve(endpoint, undefined, undefined);
-    } catch (err) {
-      endpoint.release();
-      throw err;
-    }
+    let server!: UnixDatagramServer<S, R>;
+    start.endpoint((endpointOptions) =>
+      Endpoint.adopt(fd, endpointOptions, (endpoint) => {
+        if (options.passCredentials) endpoint.passCredentials();
+        if (options.passPidfd) endpoint.passPidfd();
+        server = start.serve(endpoint, undefined, undefined);
+      }),
+    );
     if (signal) server.#life.closeOn(signal, () => server.close());
     return server;
   }
