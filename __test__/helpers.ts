@@ -34,6 +34,19 @@ export function fdCount(): number {
   return fs.readdirSync('/proc/self/fd').length;
 }
 
+/** The descriptors open in this process, as numbers. */
+export function openFds(): Set<number> {
+  return new Set(fs.readdirSync('/proc/self/fd').map(Number));
+}
+
+/**
+ * The descriptors open now that were not in `before`: what an operation left open (a
+ * descriptor closed meanwhile, e.g. by a finalizer of an earlier test, does not count).
+ */
+export function newFds(before: Set<number>): number[] {
+  return [...openFds()].filter((fd) => !before.has(fd));
+}
+
 /** The open flags of one of our fds, from /proc/self/fdinfo (octal field; includes O_CLOEXEC). */
 export function fdFlags(fd: number): number {
   const info = fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
