@@ -23,7 +23,7 @@ import {
   WOULD_BLOCK,
   type BatchCallback,
 } from '../src/native/binding.js';
-import { fdCount, fdFlags, O_CLOEXEC, startNodeFixture } from './helpers.js';
+import { newFds, openFds, fdFlags, O_CLOEXEC, startNodeFixture } from './helpers.js';
 
 /** The arguments of the next batch delivered to `sock` by `readNow()`. */
 function readBatch(sock: NativeSocket): Parameters<BatchCallback> | undefined {
@@ -318,10 +318,10 @@ test.serial('round trips do not re-arm the watch: 2000 of them make a handful of
 });
 
 test('pipe() gives two close-on-exec ends that are ours; setCloexec keeps an fd open, and an fd that is not open is EBADF in Node shape', (t) => {
-  const before = fdCount();
+  const before = openFds();
   const [read, write] = pipe();
   t.not(read, write);
-  t.is(fdCount(), before + 2);
+  t.is(newFds(before).length, 2);
   for (const fd of [read, write]) t.true((fdFlags(fd) & O_CLOEXEC) !== 0);
   fs.writeSync(write, 'x');
   setCloexec(write); // already set: unchanged, still open
@@ -330,7 +330,7 @@ test('pipe() gives two close-on-exec ends that are ours; setCloexec keeps an fd 
   t.is(fs.readSync(read, buf), 1);
   t.is(fs.readSync(read, buf), 0, 'end of file: the only write end is closed');
   fs.closeSync(read);
-  t.is(fdCount(), before);
+  t.deepEqual(newFds(before), []);
   const err = t.throws<NodeJS.ErrnoException>(() => setCloexec(read));
   t.like(err, { code: 'EBADF', errno: -9, syscall: 'fcntl', message: 'fcntl EBADF: Bad file number' });
   t.throws(() => setCloexec(-1), { code: 'ERR_OUT_OF_RANGE', message: 'fd must be >= 0' });

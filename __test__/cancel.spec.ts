@@ -6,7 +6,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DatagramProtocol, StringSerializer, TimeoutError, UnixDatagramClient, UnixDatagramServer } from '../src/index.js';
-import { autoClose, fdCount, PEERS_DIR, LineProcess, startPeer, tempDir } from './helpers.js';
+import { autoClose, newFds, openFds, PEERS_DIR, LineProcess, startPeer, tempDir } from './helpers.js';
 
 const strings = () => new DatagramProtocol(new StringSerializer());
 
@@ -162,16 +162,16 @@ test('for await (const packet of client) yields every packet until the client cl
 test.serial('connect({ signal }): aborting closes the client; an aborted signal creates nothing', async (t) => {
   const file = path.join(tempDir(t), 'echo.sock');
   await startPeer(t, 'echo_server.py', [file]);
-  const before = fdCount();
+  const before = openFds();
   await t.throwsAsync(UnixDatagramClient.connect(file, strings(), { signal: AbortSignal.abort() }), { code: 'ABORT_ERR' });
-  t.is(fdCount(), before);
+  t.deepEqual(newFds(before), []);
   const ac = new AbortController();
   const client = autoClose(t, await UnixDatagramClient.connect(file, strings(), { signal: ac.signal }));
   const waiting = client.recvPacket();
   ac.abort();
   await t.throwsAsync(waiting, { code: 'ERR_UNIXGRAM_CLOSED' });
   t.true(client.closed);
-  t.is(fdCount(), before);
+  t.deepEqual(newFds(before), []);
 });
 
 test('listen({ signal }) and serveForever({ signal }): aborting closes the server and removes its socket file', async (t) => {

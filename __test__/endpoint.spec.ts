@@ -15,7 +15,18 @@ import {
   UnixDatagramEndpoint,
   type SystemError,
 } from '../src/index.js';
-import { abstractName, autoClose, closeQuietly, fdCount, FIXTURES_DIR, LineProcess, PEERS_DIR, startPeer, tempDir } from './helpers.js';
+import {
+  abstractName,
+  autoClose,
+  closeQuietly,
+  newFds,
+  openFds,
+  FIXTURES_DIR,
+  LineProcess,
+  PEERS_DIR,
+  startPeer,
+  tempDir,
+} from './helpers.js';
 
 const strings = () => new DatagramProtocol(new StringSerializer());
 const hexOf = (text: string): string => Buffer.from(text).toString('hex');
@@ -153,7 +164,7 @@ test('abstract, autobound and unnamed endpoints talk to each other', async (t) =
 });
 
 test.serial('bad arguments are coded errors before any socket exists; an adopted fd that is no datagram socket stays open', async (t) => {
-  const before = fdCount();
+  const before = openFds();
   const bytes = new DatagramProtocol(new BytesSerializer());
   await t.throwsAsync(UnixDatagramEndpoint.bind(42 as never, bytes), { code: 'ERR_INVALID_ARG_TYPE' });
   await t.throwsAsync(UnixDatagramEndpoint.bind('/tmp/x.sock', {} as never), { code: 'ERR_INVALID_ARG_TYPE' });
@@ -161,7 +172,7 @@ test.serial('bad arguments are coded errors before any socket exists; an adopted
   await t.throwsAsync(UnixDatagramEndpoint.bind(null, bytes, { removeStale: true }), { code: 'ERR_INVALID_ARG_VALUE' });
   await t.throwsAsync(UnixDatagramEndpoint.bind(null, bytes, { mdoe: 1 } as never), { code: 'ERR_INVALID_ARG_VALUE', message: /mdoe/ });
   await t.throwsAsync(UnixDatagramEndpoint.bind({ autobind: 'yes' } as never, bytes), { code: 'ERR_INVALID_ARG_VALUE' });
-  t.is(fdCount(), before, 'no socket was created');
+  t.deepEqual(newFds(before), [], 'no socket was created');
   t.throws(() => UnixDatagramEndpoint.fromFd(-1, bytes), { code: 'ERR_OUT_OF_RANGE' });
   const file = path.join(tempDir(t), 'plain');
   fs.writeFileSync(file, '');

@@ -29,22 +29,29 @@ export function abstractName(tag = 'x'): string {
   return `unixgram-test-${tag}-${process.pid}-${nameCounter}-${Math.random().toString(16).slice(2, 8)}-é`;
 }
 
-/** Number of open fds of this process. */
-export function fdCount(): number {
-  return fs.readdirSync('/proc/self/fd').length;
-}
-
-/** The descriptors open in this process, as numbers. */
-export function openFds(): Set<number> {
-  return new Set(fs.readdirSync('/proc/self/fd').map(Number));
+/**
+ * The descriptors open in this process: number → what it refers to (`socket:[inode]`, a path,
+ * `anon_inode:[pidfd]`…), so a number closed and reused for something else reads as new.
+ */
+export function openFds(): Map<number, string> {
+  const fds = new Map<number, string>();
+  for (const name of fs.readdirSync('/proc/self/fd')) {
+    try {
+      fds.set(Number(name), fs.readlinkSync(`/proc/self/fd/${name}`));
+    } catch {
+      // the directory's own descriptor, closed once listed
+    }
+  }
+  return fds;
 }
 
 /**
- * The descriptors open now that were not in `before`: what an operation left open (a
- * descriptor closed meanwhile, e.g. by a finalizer of an earlier test, does not count).
+ * The descriptors open now that were not open, as the same thing, in `before`: what an
+ * operation left open. A descriptor closed meanwhile (e.g. by a finalizer of an earlier test)
+ * does not count, and one reused for something new does.
  */
-export function newFds(before: Set<number>): number[] {
-  return [...openFds()].filter((fd) => !before.has(fd));
+export function newFds(before: Map<number, string>): number[] {
+  return [...openFds()].filter(([fd, target]) => before.get(fd) !== target).map(([fd]) => fd);
 }
 
 /** The open flags of one of our fds, from /proc/self/fdinfo (octal field; includes O_CLOEXEC). */

@@ -14,7 +14,7 @@ import {
   UnixDatagramEndpoint,
   UnixDatagramServer,
 } from '../src/index.js';
-import { autoClose, fdCount, pattern, startPeer, tempDir } from './helpers.js';
+import { autoClose, newFds, openFds, pattern, startPeer, tempDir } from './helpers.js';
 
 const bytes = new DatagramProtocol(new BytesSerializer());
 /** Past the 4 MiB the kernel allocates for one datagram, so EMSGSIZE even for root. */
@@ -25,7 +25,7 @@ test.serial('a 16 MiB packet goes sealed from client to endpoint, in order with 
   const rx = autoClose(t, await UnixDatagramEndpoint.bind(addr, bytes, { largePayloads: 'memfd', maxPayloadSize: 32 << 20 }));
   const client = autoClose(t, await UnixDatagramClient.connect(addr, bytes, { largePayloads: 'memfd' }));
   const big = pattern(HUGE);
-  const fdsBefore = fdCount();
+  const fdsBefore = openFds();
   await client.sendPacket(Buffer.from('first'));
   await client.sendPacket(big);
   await client.sendPacket([Buffer.from('gathered '), big.subarray(0, 5 << 20)]);
@@ -40,7 +40,7 @@ test.serial('a 16 MiB packet goes sealed from client to endpoint, in order with 
   t.true(got[1]?.equals(big));
   t.true(got[2]?.equals(Buffer.concat([Buffer.from('gathered '), big.subarray(0, 5 << 20)])));
   t.true(got[5]?.equals(big));
-  t.is(fdCount(), fdsBefore, 'every memfd closed on both ends');
+  t.deepEqual(newFds(fdsBefore), [], 'every memfd closed on both ends');
 });
 
 test.serial('endpoint sendPacketTo and sendPacketsTo seal too; a server receives and answers sealed', async (t) => {
@@ -96,7 +96,7 @@ for (const [seals, code] of [
     const dir = tempDir(t);
     const peer = await startPeer(t, 'sender.py', [path.join(dir, 'tx.sock'), 'memfd', String(6 << 20), seals]);
     const rx = autoClose(t, await UnixDatagramEndpoint.bind(path.join(dir, 'rx.sock'), bytes, { largePayloads: 'memfd' }));
-    const fdsBefore = fdCount();
+    const fdsBefore = openFds();
     await rx.sendPacketTo(Buffer.from('go'), path.join(dir, 'tx.sock'));
     if (code === undefined) {
       const { packet, ancillary } = await rx.recvPacketFrom({ timeout: 10 });
@@ -106,7 +106,7 @@ for (const [seals, code] of [
       await t.throwsAsync(rx.recvPacketFrom({ timeout: 10 }), { code });
     }
     await peer.nextJson();
-    t.is(fdCount(), fdsBefore, 'the memfd is closed either way');
+    t.deepEqual(newFds(fdsBefore), [], 'the memfd is closed either way');
   });
 }
 

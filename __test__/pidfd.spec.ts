@@ -23,7 +23,7 @@ import {
   type UnixDatagramServerClient,
 } from '../src/index.js';
 import { ENTRY_CREDENTIALS, ENTRY_EXTRA_MASK, ENTRY_FDS, ENTRY_FDS_SHIFT, ENTRY_PIDFD } from '../src/native/binding.js';
-import { autoClose, fdCount, fdIsOpen, startNodeFixture, startPeer, tempDir } from './helpers.js';
+import { autoClose, newFds, openFds, fdIsOpen, startNodeFixture, startPeer, tempDir } from './helpers.js';
 
 const json = () => new DatagramProtocol(new JSONSerializer());
 const strings = () => new DatagramProtocol(new StringSerializer());
@@ -150,22 +150,22 @@ pidfdTest('after the sender exits and its pid is reused, SCM_CREDENTIALS names t
 pidfdTest('a pidfd nobody takes is closed (no ancillary, close()); a stolen one stays open', async (t) => {
   const [a, b] = autoClose(t, UnixDatagramClient.socketpair(json(), { passPidfd: true }));
   t.true(a.socket.getPassPidfd() && b.socket.getPassPidfd(), 'both ends of the pair');
-  const baseline = fdCount();
+  const baseline = openFds();
 
   await a.sendPacket('nobody asked');
   t.is(await b.recvPacket(), 'nobody asked');
-  t.is(fdCount(), baseline, 'received without an ancillary: closed at once');
+  t.deepEqual(newFds(baseline), [], 'received without an ancillary: closed at once');
 
   await a.sendPacket('closed by close()');
   const closed = new SocketAncillary();
   await b.recvPacket({ ancillary: closed });
   const pidfd = pidfdOf(t, closed);
   const number = pidfd.fd;
-  t.is(fdCount(), baseline + 1);
+  t.is(newFds(baseline).length, 1);
   closed.close();
   t.false(fdIsOpen(number));
   t.is(pidfd.fd, -1);
-  t.is(fdCount(), baseline);
+  t.deepEqual(newFds(baseline), []);
   closed.close(); // idempotent
   pidfd.close();
 
@@ -179,16 +179,16 @@ pidfdTest('a pidfd nobody takes is closed (no ancillary, close()); a stolen one 
   t.is(pidfdPid(stolen), process.pid);
   t.false(pidfdExited(stolen));
   fs.closeSync(stolen);
-  t.is(fdCount(), baseline);
+  t.deepEqual(newFds(baseline), []);
 });
 
 pidfdTest("a datagram that fails to parse closes its sender's pidfd", async (t) => {
   const sockPath = path.join(tempDir(t), 'rx.sock');
   const rx = autoClose(t, await UnixDatagramEndpoint.bind(sockPath, json(), { passPidfd: true }));
   await startPeer(t, 'pidfd_sender.py', [sockPath, 'stay', '{not json']);
-  const baseline = fdCount(); // the peer's pipes are open by now
+  const baseline = openFds(); // the peer's pipes are open by now
   await t.throwsAsync(rx.recvPacketFrom({ timeout: 20 }), { instanceOf: DatagramProtocolParseError });
-  t.is(fdCount(), baseline);
+  t.deepEqual(newFds(baseline), []);
 });
 
 pidfdTest('SCM_RIGHTS descriptors and the pidfd of several datagrams in one batch keep to their own datagram', async (t) => {
@@ -200,7 +200,7 @@ pidfdTest('SCM_RIGHTS descriptors and the pidfd of several datagrams in one batc
     return fs.openSync(file, 'r');
   });
   t.teardown(() => files.forEach((fd) => fs.closeSync(fd)));
-  const baseline = fdCount();
+  const baseline = openFds();
   // Queued before any receive, so one drain reads them all: [2 fds + pidfd], [pidfd], [1 fd + pidfd].
   const withFds = (fds: number[]) => {
     const out = new SocketAncillary();
@@ -224,7 +224,7 @@ pidfdTest('SCM_RIGHTS descriptors and the pidfd of several datagrams in one batc
     { text: 'none', contents: [], fdCount: 0, pid: process.pid },
     { text: 'one fd', contents: ['three'], fdCount: 1, pid: process.pid },
   ]);
-  t.is(fdCount(), baseline);
+  t.deepEqual(newFds(baseline), []);
 });
 
 pidfdTest("a server handler sees the sender's pidfd as client.ancillary.pidfd, closed when the step ends", async (t) => {
@@ -241,7 +241,7 @@ pidfdTest("a server handler sees the sender's pidfd as client.ancillary.pidfd, c
   };
   autoClose(t, await UnixDatagramServer.listen(sockPath, json(), handler, { passPidfd: true }));
   const first = await startPeer(t, 'pidfd_sender.py', [sockPath, 'stay']);
-  const baseline = fdCount();
+  const baseline = openFds();
   const second = await startPeer(t, 'pidfd_sender.py', [sockPath, 'stay', JSON.stringify({ keep: true })]);
   await handled;
   t.deepEqual(
@@ -251,7 +251,7 @@ pidfdTest("a server handler sees the sender's pidfd as client.ancillary.pidfd, c
   t.is(seen[0]!.pidfd.fd, -1, 'closed when the handler returned');
   t.is(seen[1]!.pidfd.fd, -1, 'stolen');
   t.true(fdIsOpen(kept), 'a stolen one stays open');
-  t.is(fdCount(), baseline + 2 + 1, "the second peer's stdout and stderr, and the stolen pidfd");
+  t.is(newFds(baseline).length, 2 + 1, "the second peer's stdout and stderr, and the stolen pidfd");
   t.is(pidfdPid(kept), second.ready.pid);
   await second.kill();
   t.true(pidfdExited(kept));
@@ -262,7 +262,7 @@ pidfdTest('a sealed memfd payload keeps its sender pidfd', async (t) => {
   const large = { largePayloads: 'memfd', passPidfd: true } as const;
   const [a, b] = autoClose(t, UnixDatagramClient.socketpair(new DatagramProtocol(new BytesSerializer()), large));
   const big = Buffer.alloc(16 << 20, 7); // past what one datagram can carry
-  const baseline = fdCount();
+  const baseline = openFds();
   const sent = a.sendPacket(big);
   const ancillary = new SocketAncillary();
   const got = await b.recvPacket({ ancillary, timeout: 20 });
@@ -271,7 +271,7 @@ pidfdTest('a sealed memfd payload keeps its sender pidfd', async (t) => {
   t.is(ancillary.fdCount, 0, 'the memfd became the payload');
   t.is(ancillary.pidfd?.pid, process.pid);
   ancillary.close();
-  t.is(fdCount(), baseline);
+  t.deepEqual(newFds(baseline), []);
 });
 
 pidfdTest("getPeerPidfd() names the process that made a socketpair: python's, handed to us; null when connected", async (t) => {

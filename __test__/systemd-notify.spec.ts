@@ -16,7 +16,7 @@ import {
   watchdogInterval,
   type NotifyState,
 } from '../src/index.js';
-import { abstractName, fdCount, startNodeFixture, tempDir } from './helpers.js';
+import { abstractName, newFds, openFds, startNodeFixture, tempDir } from './helpers.js';
 import { cleanEnv, notifyReceiver, type Notification } from './helpers/systemd.js';
 
 const own = { pid: process.pid, uid: process.getuid?.(), gid: process.getgid?.() };
@@ -82,7 +82,7 @@ test.serial('FDSTORE=1 + FDNAME= with two fds: they arrive as descriptors of the
   });
   const fds = files.map((file) => fs.openSync(file, 'r'));
   t.teardown(() => fds.forEach((fd) => fs.closeSync(fd)));
-  const before = fdCount();
+  const before = openFds();
   t.true(await notify({ FDSTORE: 1, FDNAME: 'pair' }, { fds }));
   t.deepEqual(await next(), {
     text: 'FDSTORE=1\nFDNAME=pair',
@@ -93,7 +93,7 @@ test.serial('FDSTORE=1 + FDNAME= with two fds: they arrive as descriptors of the
     ],
     creds: own,
   });
-  t.is(fdCount(), before, 'no descriptor left behind, ours still open');
+  t.deepEqual(newFds(before), [], 'no descriptor left behind, ours still open');
   t.is(fs.readFileSync(fds[0]!, 'utf8'), 'alpha');
 });
 
@@ -110,10 +110,10 @@ test.serial('pid: sent on behalf of another process, its pid in SCM_CREDENTIALS;
 
 test.serial('NOTIFY_SOCKET unset: notify() and notifyBarrier() resolve false and send nothing', async (t) => {
   withEnv(t, { NOTIFY_SOCKET: undefined });
-  const before = fdCount();
+  const before = openFds();
   t.false(await notify('READY=1'));
   t.false(await notifyBarrier());
-  t.is(fdCount(), before);
+  t.deepEqual(newFds(before), []);
 });
 
 test.serial('nobody at NOTIFY_SOCKET: the send error in Node shape; unsetEnvironment removes it even then', async (t) => {
@@ -139,7 +139,7 @@ test.serial('NOTIFY_SOCKET that is neither an absolute path nor @name is ERR_UNI
 
 test.serial('BARRIER=1 completes once the receiver closes the pipe it got, not before', async (t) => {
   const { address, receiver, next } = await manager(t, { hold: true });
-  const before = fdCount();
+  const before = openFds();
   let settled = false;
   const barrier = notifyBarrier({ timeout: null }).finally(() => (settled = true));
   const got = await next();
@@ -151,25 +151,25 @@ test.serial('BARRIER=1 completes once the receiver closes the pipe it got, not b
   await closeHeld(address);
   t.deepEqual(await receiver.nextJson(), { closedFds: 1 });
   t.true(await barrier);
-  t.is(fdCount(), before, 'both ends of the pipe are closed');
+  t.deepEqual(newFds(before), [], 'both ends of the pipe are closed');
 });
 
 test.serial('BARRIER=1 times out with a TimeoutError naming the manager when the receiver keeps the pipe', async (t) => {
   const { address, next } = await manager(t, { hold: true });
-  const before = fdCount();
+  const before = openFds();
   const err = await t.throwsAsync(notifyBarrier({ timeout: 0.2 }), { code: 'ETIMEDOUT', name: 'TimeoutError' });
   t.is(
     err?.message,
     `BARRIER=1: the service manager at ${address} did not close the barrier's pipe within 0.2 s: it has not processed the notifications sent before`,
   );
   t.like(await next(), { text: 'BARRIER=1' });
-  t.is(fdCount(), before, 'our read end is closed');
+  t.deepEqual(newFds(before), [], 'our read end is closed');
   const aborted = new AbortController();
   const waiting = notifyBarrier({ signal: aborted.signal, timeout: null });
   await next();
   aborted.abort();
   await t.throwsAsync(waiting, { code: 'ABORT_ERR' });
-  t.is(fdCount(), before);
+  t.deepEqual(newFds(before), []);
   await closeHeld(address);
 });
 
