@@ -71,7 +71,8 @@ static inline socklen_t make_addr(struct sockaddr_un *sa, const char *path) {
   return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1);
 }
 
-/* A datagram socket: inherited (--fd N, already connected) or bound to --self. */
+/* A datagram socket (SOCK_SEQPACKET with --seqpacket): inherited (--fd N, already
+ * connected) or bound to --self. */
 static inline int open_socket(int argc, char **argv, int nonblock) {
   const char *fd = arg_str(argc, argv, "--fd", NULL);
   int s;
@@ -79,7 +80,7 @@ static inline int open_socket(int argc, char **argv, int nonblock) {
     s = atoi(fd);
   } else {
     struct sockaddr_un sa;
-    s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    s = socket(AF_UNIX, (arg_flag(argc, argv, "--seqpacket") ? SOCK_SEQPACKET : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
     if (s < 0) die("socket");
     const char *self = arg_str(argc, argv, "--self", NULL);
     if (self) {

@@ -4,9 +4,26 @@
  * datagrams' size (shorter ones count as truncated; buffers grow past 256 KiB to fit N).
  * It connects to --peer only with --connect; otherwise (and with --listen, the deployed
  * setting) it is bound at --self and receives from anyone, as a server does.
- * usage: recv --self P [--peer P --connect | --listen] [--fd N] [--mmsg] [--fds] [--size N] */
+ * --seqpacket: a SOCK_SEQPACKET socket bound at --self and listening; after "ready" it
+ * accepts one connection and receives from it (issue 20).
+ * usage: recv --self P [--peer P --connect | --listen] [--fd N] [--mmsg] [--fds] [--size N] [--seqpacket] */
 #include "common.h"
+#include <poll.h>
 #include <sys/epoll.h>
+
+/* --seqpacket: accept one connection on the listening socket `s` (non-blocking); the
+ * connection, non-blocking. */
+static int accept_one(int s) {
+  struct pollfd pfd = {.fd = s, .events = POLLIN};
+  if (poll(&pfd, 1, 10000) != 1) {
+    fprintf(stderr, "recv: no connection for 10 s\n");
+    exit(3);
+  }
+  int c = accept4(s, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (c < 0) die("accept4");
+  close(s);
+  return c;
+}
 
 #define BATCH 64
 
@@ -44,11 +61,10 @@ static int got(const char *buf, ssize_t len, int flags) {
 
 int main(int argc, char **argv) {
   int mmsg = arg_flag(argc, argv, "--mmsg"), want_fds = arg_flag(argc, argv, "--fds");
+  int seqpacket = arg_flag(argc, argv, "--seqpacket") && !arg_str(argc, argv, "--fd", NULL);
   int s = open_socket(argc, argv, 1);
-  if (arg_flag(argc, argv, "--connect") && !arg_flag(argc, argv, "--listen")) connect_peer(s, argc, argv); /* else: from anyone */
-  int ep = epoll_create1(EPOLL_CLOEXEC);
-  struct epoll_event ev = {.events = EPOLLIN, .data.fd = s};
-  if (epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev) < 0) die("epoll_ctl");
+  if (seqpacket && listen(s, 1) < 0) die("listen");
+  if (!seqpacket && arg_flag(argc, argv, "--connect") && !arg_flag(argc, argv, "--listen")) connect_peer(s, argc, argv); /* else: from anyone */
   /* A slot per datagram of a batch: MAX_DGRAM (static, its untouched pages cost nothing), or
    * --size bytes when that is more (the memfd group's plain 1 MiB datagrams). */
   static char small[BATCH][MAX_DGRAM];
@@ -60,6 +76,10 @@ int main(int argc, char **argv) {
   struct mmsghdr msgs[BATCH];
   struct iovec iovs[BATCH];
   say("ready {}");
+  if (seqpacket) s = accept_one(s);
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event ev = {.events = EPOLLIN, .data.fd = s};
+  if (epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev) < 0) die("epoll_ctl");
   int done = 0;
   while (!done) {
     struct epoll_event out;

@@ -8,8 +8,10 @@
  * connected to the receiver, sending round-robin: each one a batch until EAGAIN, then the
  * next; poll on all once all are blocked. --unnamed: never bind (an unnamed sender, like
  * logger(1)). The end marker goes last, from socket 0, once everything else is queued.
+ * --seqpacket (blocking sender only): a SOCK_SEQPACKET socket bound at --self, connected to
+ * a listening receiver at --peer (issue 20).
  * usage: send --self P --peer P --size N (--secs T | --count N) [--pass-fd] [--fd N]
- *        [--nonblock [--mmsg N] [--senders K]] [--unnamed] */
+ *        [--nonblock [--mmsg N] [--senders K]] [--unnamed] [--seqpacket] */
 #include "common.h"
 #include <poll.h>
 
@@ -177,6 +179,10 @@ int main(int argc, char **argv) {
   double secs = atof(arg_str(argc, argv, "--secs", "1"));
   long limit = atol(arg_str(argc, argv, "--count", "0")); /* a fixed count instead of a time */
   int pass_fd = arg_flag(argc, argv, "--pass-fd");
+  if (arg_flag(argc, argv, "--nonblock") && arg_flag(argc, argv, "--seqpacket")) {
+    fprintf(stderr, "send: --seqpacket with the blocking sender only\n");
+    return 2;
+  }
   if (arg_flag(argc, argv, "--nonblock")) return run_nonblock(argc, argv, size, secs, limit, pass_fd);
   int s;
   if (arg_flag(argc, argv, "--unnamed") && !arg_str(argc, argv, "--fd", NULL)) s = new_socket(NULL, 0);
