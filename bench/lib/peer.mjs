@@ -174,3 +174,24 @@ export class Counter {
     finish({ count: this.count, elapsed: this.win.elapsed, cpu_us: this.win.cpuUs, truncated: this.truncated, ...extra });
   }
 }
+
+/**
+ * UDP end markers: `send()` (a promise) every 2 ms until it fails with ECONNREFUSED (the
+ * receiver has its marker and has closed its port) or 2 s have passed, because a full
+ * receive queue drops a marker like any datagram. Returns how many were sent.
+ */
+export async function sendEndMarkers(send) {
+  const end = performance.now() + 2000;
+  let markers = 0;
+  while (performance.now() < end) {
+    try {
+      await send();
+    } catch (err) {
+      if (err?.code === 'ECONNREFUSED') break;
+      if (err?.code !== 'ENOBUFS' && err?.code !== 'EAGAIN') throw err;
+    }
+    markers++;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  return markers;
+}

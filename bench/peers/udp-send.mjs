@@ -1,9 +1,9 @@
 // Node dgram over UDP loopback: a connected udp4 socket, send() with at most --window (64)
-// callbacks pending. Nothing tells the sender about drops; the receiver counts them.
+// callbacks pending. Nothing tells the sender about drops; the receiver counts them. The end
+// marker is repeated until the receiver has gone (sendEndMarkers).
 import dgram from 'node:dgram';
 import { once } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs, say, waitGo, finish, Window, payload, budget, MARK_END, UDP_MAX } from '../lib/peer.mjs';
+import { parseArgs, say, waitGo, finish, Window, payload, budget, sendEndMarkers, MARK_END, UDP_MAX } from '../lib/peer.mjs';
 
 const args = parseArgs();
 args.size = Math.min(args.size, UDP_MAX); // 64 KiB does not fit in a UDP datagram
@@ -43,9 +43,14 @@ await new Promise((resolve, reject) => {
   pump();
 });
 win.stop();
-sock.on('error', () => {}); // ECONNREFUSED (ICMP) once the receiver has gone
-for (let i = 0; i < 5; i++) {
-  sock.send(payload(args.size, MARK_END), () => {});
-  await sleep(20);
-}
-finish({ sent, elapsed: win.elapsed, cpu_us: win.cpuUs });
+// ECONNREFUSED (ICMP port unreachable) once the receiver has gone: dgram reports it as an
+// 'error' event, not to the send callback.
+let refused = null;
+sock.on('error', (err) => {
+  if (err.code === 'ECONNREFUSED') refused = err;
+});
+const end = payload(args.size, MARK_END);
+const markers = await sendEndMarkers(
+  () => new Promise((resolve, reject) => (refused ? reject(refused) : sock.send(end, (err) => (err ? reject(err) : resolve())))),
+);
+finish({ sent, elapsed: win.elapsed, cpu_us: win.cpuUs, end_markers: markers });
