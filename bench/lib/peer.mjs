@@ -195,3 +195,9 @@ export async function sendEndMarkers(send) {
   }
   return markers;
 }
+
+/** `module[name]`, or an error saying dist/ lacks it (an API being built; the row fails with that). */
+export function exported(module, name) {
+  if (module[name] === undefined) throw new Error(`dist/index.js exports no ${name} (npm run build, or the API is not there yet)`);
+  return module[name];
+}

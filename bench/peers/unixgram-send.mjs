@@ -7,19 +7,25 @@
 // --memfd: connect with { largePayloads: 'memfd', maxPayloadSize: --max-payload N }: a payload
 // too big for the socket goes as a sealed memfd. Socket: --fd N or --self P --peer P
 // (connects at "go": unixgram binds and connects in one call).
-import { UnixDatagramClient, DatagramProtocol, BytesSerializer, JSONSerializer } from '../../dist/index.js';
-import { parseArgs, say, waitGo, finish, Window, payload, budget, jsonObject, JSON_END, MARK_END } from '../lib/peer.mjs';
+// --transport seqpacket (issue 20): UnixSeqpacketClient.connect(--peer), closed after the end
+// marker. --transport udp: UdpClient.connect to 127.0.0.1 at the port of the go line, bound
+// at 127.0.0.1 (an ephemeral port); the end marker is repeated until the receiver has gone
+// (a full queue drops it like any datagram). sendPackets of equal-size packets to one peer
+// goes out with UDP GSO.
+import * as unixgram from '../../dist/index.js';
+import { parseArgs, say, waitGo, finish, Window, payload, budget, sendEndMarkers, exported, jsonObject, JSON_END, MARK_END } from '../lib/peer.mjs';
 
+const { UnixDatagramClient, DatagramProtocol, BytesSerializer, JSONSerializer } = unixgram;
 const args = parseArgs();
 const mode = args.mode ?? 'await';
+const transport = args.transport ?? 'unix';
 const protocol = new DatagramProtocol(args.json ? new JSONSerializer() : new BytesSerializer());
 if (args.memfd && args.fd !== undefined) throw new Error('--memfd is an option of connect(), not of fromFd (--fd)');
 const options = { localAddress: args.self };
 if (args.memfd) Object.assign(options, { largePayloads: 'memfd', maxPayloadSize: Number(args['max-payload'] ?? 64 << 20) });
 say('bound');
-await waitGo();
-const client =
-  args.fd !== undefined ? UnixDatagramClient.fromFd(args.fd, protocol) : await UnixDatagramClient.connect(args.peer, protocol, options);
+const ready = await waitGo();
+const client = await connect();
 // Room for a few large datagrams in flight (the library would raise it for one); a memfd
 // payload goes as an empty datagram.
 if (args.size > 200_000 && !args.memfd) client.socket.setSendBufferSize(args.size * 2 + 4096);
@@ -55,8 +61,24 @@ if (mode === 'await') {
   throw new Error(`unknown --mode ${mode}`);
 }
 win.stop();
-await client.sendPacket(args.json ? JSON_END : payload(args.size, MARK_END));
-finish({ sent, elapsed: win.elapsed, cpu_us: win.cpuUs, mode: args.gather ? `${mode}, gather` : mode });
+const end = args.json ? JSON_END : payload(args.size, MARK_END);
+let markers = 1;
+if (transport === 'udp') markers = await sendEndMarkers(() => client.sendPacket(end));
+else await client.sendPacket(end);
+if (transport === 'seqpacket') await client.close();
+const modeNote = args.gather ? `${mode}, gather` : mode;
+finish({ sent, elapsed: win.elapsed, cpu_us: win.cpuUs, mode: modeNote, end_markers: markers });
+
+/** The client of --transport, connected to the receiver. */
+async function connect() {
+  if (transport === 'udp') {
+    const local = { address: '127.0.0.1', port: 0 };
+    return exported(unixgram, 'UdpClient').connect({ address: '127.0.0.1', port: ready.port }, protocol, { localAddress: local });
+  }
+  if (transport === 'seqpacket') return exported(unixgram, 'UnixSeqpacketClient').connect(args.peer, protocol);
+  if (transport !== 'unix') throw new Error(`unknown --transport ${transport}`);
+  return args.fd !== undefined ? UnixDatagramClient.fromFd(args.fd, protocol) : UnixDatagramClient.connect(args.peer, protocol, options);
+}
 
 /** `next(i)`: packet number `i`. */
 function packets({ json, header, gather, size }) {

@@ -6,10 +6,14 @@
 // With several senders the end marker (the last datagram queued) may be handled before
 // packets of other senders read in the same batch: the result is taken in a setImmediate,
 // once every handler step already dispatched (microtasks) has run.
-import { UnixDatagramServer, DatagramProtocol, BytesSerializer } from '../../dist/index.js';
-import { parseArgs, say, finish, Window, MARK_END } from '../lib/peer.mjs';
+// --seqpacket (issue 20): a UnixSeqpacketServer listening on --self, the same handlers, one
+// conversation per accepted connection.
+import * as unixgram from '../../dist/index.js';
+import { parseArgs, say, finish, Window, exported, MARK_END } from '../lib/peer.mjs';
 
+const { UnixDatagramServer, DatagramProtocol, BytesSerializer } = unixgram;
 const args = parseArgs();
+const Server = args.seqpacket ? exported(unixgram, 'UnixSeqpacketServer') : UnixDatagramServer;
 const protocol = new DatagramProtocol(new BytesSerializer());
 const win = new Window();
 let count = 0;
@@ -42,5 +46,5 @@ const handler = args.conversation
       },
     }
   : (packet) => onPacket(packet);
-await UnixDatagramServer.listen(args.self, protocol, handler, { onError });
+await Server.listen(args.self, protocol, handler, { onError });
 say('ready {}');
