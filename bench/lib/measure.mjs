@@ -30,6 +30,10 @@ function extract(row, { send, recv }) {
     sent: send.sent,
     received: recv.count,
     truncated: recv.truncated ?? 0,
+    // UDP receivers (issue 20): the SO_RCVBUF the kernel gave, and its own drop count if the
+    // receiver reads it (unixgram's socket.drops, SO_RXQ_OVFL).
+    rcvbuf: recv.rcvbuf ?? null,
+    drops: recv.drops ?? null,
     mode: [recv.mode && `receiver ${recv.mode}`, send.mode && `sender ${send.mode}`].filter(Boolean).join(', '),
   };
 }
@@ -114,12 +118,19 @@ function record(row, { perRound, runs, errors }, rounds, refs) {
     rss_values_mb: perRound.map((r) => (r ? round(r.rssKb / 1024, 1) : null)),
     rounds: runs.length,
     values,
+    // Lossy rows (UDP): the share of what was sent that did not arrive, in %, per round and
+    // its median.
+    loss_pct: row.lossy ? round(median(runs.map(lossPct)), 2) : undefined,
+    loss_values: row.lossy ? perRound.map((r) => (r ? round(lossPct(r), 2) : null)) : undefined,
     c_refs: refs.map((x) => round(x, 2)),
     status: runs.length === 0 ? 'failed' : errors.length ? 'partial' : 'ok',
     notes: notesFor(row, runs, errors, rounds),
     udRow: row.udRow,
   };
 }
+
+const lossPct = (r) => (r.sent ? ((r.sent - Math.min(r.received, r.sent)) / r.sent) * 100 : 0);
+const mib = (bytes) => `${(bytes / (1 << 20)).toFixed(bytes % (1 << 20) ? 2 : 0)} MiB`;
 
 function notesFor(row, runs, errors, rounds) {
   const notes = row.note ? [row.note] : [];
@@ -129,9 +140,14 @@ function notesFor(row, runs, errors, rounds) {
     );
   const sent = runs.reduce((a, r) => a + r.sent, 0);
   const received = runs.reduce((a, r) => a + r.received, 0);
-  if (row.metric !== 'rtt' && sent > received) notes.push(`lost ${(((sent - received) / sent) * 100).toFixed(1)}% of what was sent`);
+  if (row.metric !== 'rtt' && !row.lossy && sent > received) notes.push(`lost ${(((sent - received) / sent) * 100).toFixed(1)}% of what was sent`);
   const truncated = runs.reduce((a, r) => a + r.truncated, 0);
   if (truncated) notes.push(`${truncated} of ${received} datagrams arrived shorter than the ${row.size} B sent (silent truncation)`);
+  const rcvbufs = [...new Set(runs.map((r) => r.rcvbuf).filter((x) => x !== null && x !== undefined))];
+  if (rcvbufs.length) notes.push(`SO_RCVBUF from the kernel: ${rcvbufs.map(mib).join(', ')}`);
+  const drops = runs.filter((r) => r.drops !== null && r.drops !== undefined);
+  if (drops.length)
+    notes.push(`kernel counted ${drops.reduce((a, r) => a + r.drops, 0)} drops (SO_RXQ_OVFL) of ${drops.reduce((a, r) => a + r.sent - r.received, 0)} lost`);
   const mode = runs.find((r) => r.mode)?.mode;
   if (mode) notes.push(mode);
   if (row.metric === 'bytes' && runs.length) notes.push(`${Math.round(median(runs.map((r) => r.value)) / row.size)} × ${row.payload}/s`);
@@ -139,11 +155,19 @@ function notesFor(row, runs, errors, rounds) {
   return notes;
 }
 
-/** Ratios to the unix-dgram row of the same scenario and payload, round by round. */
+/**
+ * Ratios to the row each row is compared with (`udRow`: the unix-dgram row of the same
+ * scenario and payload, or in issue 20's groups the dgram row, or the SOCK_DGRAM socketpair
+ * row with the same send call), round by round. Against unix-dgram: `ratio_to_unix_dgram`;
+ * against another row: `ratio_to_row`, that row's name in `compared_with`.
+ */
 export function fillUnixDgramRatios(records) {
   for (const rec of records) {
-    const ud = records.find((r) => r.scenario === rec.scenario && r.payload === rec.payload && r.library === rec.udRow);
-    if (ud?.median && rec.median !== null) rec.ratio_to_unix_dgram = round(pairedRatio(rec.values, ud.values), 3);
+    if (!rec.udRow) continue;
+    const other = records.find((r) => r.scenario === rec.scenario && r.payload === rec.payload && r.library === rec.udRow);
+    const ratio = other?.median && rec.median !== null ? round(pairedRatio(rec.values, other.values), 3) : null;
+    if (rec.udRow.startsWith('unix-dgram')) rec.ratio_to_unix_dgram = ratio;
+    else Object.assign(rec, { ratio_to_row: ratio, compared_with: rec.udRow });
   }
   for (const rec of records) delete rec.udRow;
 }

@@ -1,6 +1,6 @@
 // The table printed on stdout (also pasted into the README) and the memory summary.
 import { readFileSync } from 'node:fs';
-import { C_MMSG, SENDERS, HEADER } from './scenarios.mjs';
+import { C_MMSG, SENDERS, HEADER, UDP_RCVBUF, UDP_MMSG, GSO_BURST, UG_BATCH, ISSUE20 } from './scenarios.mjs';
 
 const fmtRate = (x) => (x === null ? '—' : x >= 1e6 ? `${(x / 1e6).toFixed(2)} M/s` : `${Math.round(x / 1e3)} k/s`);
 const fmtBytes = (x) => (x === null ? '—' : `${Math.round(x / 1e6)} MB/s`);
@@ -42,6 +42,26 @@ const TITLES = {
     `memfd rows with largePayloads: 'memfd' at both ends; ${qlen} (× C: C blocking send() → epoll+recv, 64 KiB datagrams, same setting, in bytes/s)`,
 };
 
+// Issue 20's settings, in every title: who binds, who connects, the receive buffer, the sender.
+const UDP_RX = `every receiver binds an ephemeral port on 127.0.0.1 (udp4) and never connects, asking SO_RCVBUF ${UDP_RCVBUF >> 20} MiB (what the kernel gave: notes); UDP_GRO off`;
+const UDP_COLS = 'rate: datagrams/s received; lost: share of what was sent that did not arrive (median of rounds)';
+TITLES[ISSUE20.udpRecv] =
+  `UDP receive: C sender → X receiver; ${UDP_RX}; the C sender binds an ephemeral port, connects to the receiver and sends ` +
+  `sendmmsg ×${UDP_MMSG} as fast as the kernel takes it, never waiting; ${UDP_COLS} (× C: C → C, the C recvmmsg receiver)`;
+TITLES[ISSUE20.udpNodeNode] =
+  `UDP Node → Node: X sender → X receiver; ${UDP_RX}; the sender binds an ephemeral port and connects to the receiver ` +
+  `(unixgram: UdpClient.connect, an await sendPacket loop or sendPackets ×${UG_BATCH}; dgram: connect(), send() with 64 callbacks pending; ` +
+  `C: sendmmsg ×${UDP_MMSG}). "64 KiB with GSO": 1 KiB datagrams sent in 64 KiB bursts, unixgram sendPackets of ${GSO_BURST} equal ` +
+  `1 KiB packets (UDP GSO), C sendmmsg with UDP_SEGMENT, dgram its fastest send of the same datagrams; ${UDP_COLS} (× C: C → C without GSO)`;
+TITLES[ISSUE20.seqpacket] =
+  'SOCK_SEQPACKET Node → Node, 64 B: unixgram UnixSeqpacketServer binds a path and listens, UnixSeqpacketClient connects to it ' +
+  '(C: bind + listen + accept one; connect); beside it SOCK_DGRAM socketpairs (connected both ways, exempt from max_dgram_qlen) and ' +
+  'net over a unix stream server (4-byte framing); senders block (C) or await (unixgram) when the socket is full ' +
+  '(× C: C → C over SOCK_SEQPACKET; × row: the SOCK_DGRAM socketpair row with the same send call)';
+/** The comparison column of issue 20's tables: its header (ratio_to_row). */
+const VERSUS = { [ISSUE20.udpRecv]: '× dgram', [ISSUE20.udpNodeNode]: '× dgram', [ISSUE20.seqpacket]: '× SOCK_DGRAM pair' };
+const fmtPct = (x) => (x === null || x === undefined ? '—' : `${x < 0.1 && x > 0 ? x.toFixed(2) : x.toFixed(1)}%`);
+
 /** A Markdown table per scenario. */
 export function table(records) {
   const out = [];
@@ -50,11 +70,13 @@ export function table(records) {
     if (!recs.length) continue;
     const rtt = recs[0].metric === 'rtt_p50_us';
     const bytes = recs[0].metric === 'bytes_per_s';
+    const versus = VERSUS[scenario];
+    const lossy = recs.some((r) => r.loss_pct !== undefined);
     out.push(`### ${TITLES[scenario]}`, '');
     out.push(
-      `| payload | library | ${rtt ? 'p50 / p99 µs' : bytes ? 'bytes/s' : 'rate'} | × C | × unix-dgram | CPU µs/${bytes ? 'payload' : 'dgram'} rx / tx | peak RSS rx MB | notes |`,
+      `| payload | library | ${rtt ? 'p50 / p99 µs' : bytes ? 'bytes/s' : 'rate'} |${lossy ? ' lost |' : ''} × C | ${versus ?? '× unix-dgram'} | CPU µs/${bytes ? 'payload' : 'dgram'} rx / tx | peak RSS rx MB | notes |`,
     );
-    out.push('|---|---|--:|--:|--:|--:|--:|---|');
+    out.push(`|---|---|--:|${lossy ? '--:|' : ''}--:|--:|--:|--:|---|`);
     for (const r of recs) {
       const value =
         r.status === 'failed'
@@ -66,8 +88,10 @@ export function table(records) {
               : fmtRate(r.median);
       const cpu = `${fmtNum(r.cpu_us_rx, 2)} / ${fmtNum(r.cpu_us_tx, 2)}`;
       const notes = r.notes.join('; ').replace(/\|/g, '/');
+      const loss = lossy ? ` ${r.status === 'failed' ? '—' : fmtPct(r.loss_pct)} |` : '';
+      const other = versus ? r.ratio_to_row : r.ratio_to_unix_dgram;
       out.push(
-        `| ${r.payload} | ${r.library} | ${value} | ${fmtRatio(r.ratio_to_c)} | ${fmtRatio(r.ratio_to_unix_dgram)} | ${cpu} | ${fmtNum(r.peak_rss_mb)} | ${notes} |`,
+        `| ${r.payload} | ${r.library} | ${value} |${loss} ${fmtRatio(r.ratio_to_c)} | ${fmtRatio(other)} | ${cpu} | ${fmtNum(r.peak_rss_mb)} | ${notes} |`,
       );
     }
     out.push('');

@@ -43,6 +43,10 @@ export const REFERENCES = {
   // (blocking send(), connected to a receiver bound at a path, the setting of its rows),
   // whatever the payload of the row.
   bytes: { sender: c('send'), receiver: c('recv'), setting: 'listen', size: 65536, metric: 'bytes' },
+  // Issue 20: C at both ends of UDP loopback (sendmmsg ×64 → epoll + recvmmsg, the receiver
+  // at the same SO_RCVBUF as every UDP receiver), and of a SOCK_SEQPACKET connection.
+  udp: { sender: c('udp-send'), receiver: c('udp-recv', '--rcvbuf', String(4 << 20)) },
+  seqpacket: { sender: c('send', '--seqpacket'), receiver: c('recv', '--seqpacket', '--mmsg') },
 };
 
 export const PAYLOADS = { '64 B': 64, '1 KiB': 1024, '64 KiB': 65536, '256 KiB': 262144 };
@@ -107,6 +111,7 @@ export async function rows(payloads) {
   const out = todayRows(payloads);
   out.push(...deployedRows(payloads, endpoint));
   out.push(...largePayloadRows(payloads, endpoint));
+  out.push(...issue20Rows(payloads));
   return out;
 }
 
@@ -401,5 +406,100 @@ function largePayloadRows(payloads, endpoint) {
   add({ ...m, payload: '16 MiB', size: 16 * MiB, library: MEMFD.memfd, sender: ugSend(...memfd), receiver: ep(...memfd) });
   add({ ...m, payload: '64 KiB', size: 65536, library: MEMFD.packet64k, sender: ugSend(), receiver: ep() });
   add({ ...m, payload: '64 KiB', size: 65536, library: MEMFD.packets64k, sender: ugSendMany(), receiver: ep() });
+  return out;
+}
+
+/** The SO_RCVBUF every UDP receiver asks for (issue 20); Linux gives twice that, up to 2 × rmem_max. */
+export const UDP_RCVBUF = 4 << 20;
+/** The UDP C sender's datagrams per sendmmsg. */
+export const UDP_MMSG = 64;
+/** Datagrams per sendPackets call of the GSO rows: 64 × 1 KiB, one 64 KiB burst. */
+export const GSO_BURST = 64;
+/** The payload label of the GSO group (1 KiB datagrams sent in 64 KiB bursts). */
+export const GSO_PAYLOAD = '64 KiB with GSO';
+/** Issue 20's scenarios and the rows check-targets.mjs finds by name. */
+export const ISSUE20 = {
+  udpRecv: 'udp-recv',
+  udpNodeNode: 'udp-node-node',
+  seqpacket: 'seqpacket',
+  cRecv: 'C (recvmmsg)',
+  dgramRecv: 'dgram',
+  ugRecv: 'unixgram UdpEndpoint (iterReceivedPacketsFrom)',
+  cPair: 'C → C (sendmmsg → recvmmsg)',
+  ugPacket: 'unixgram UdpClient sendPacket → UdpEndpoint',
+  ugPackets: `unixgram UdpClient sendPackets ×${UG_BATCH} → UdpEndpoint`,
+  dgramPair: 'dgram send, 64 in flight → dgram',
+  cGso: `C sendmmsg with UDP_SEGMENT (${GSO_BURST} × 1 KiB asked, cut to 63 per sendmsg) → C recvmmsg`,
+  ugGso: `unixgram UdpClient sendPackets(${GSO_BURST} × 1 KiB, one GSO burst) → UdpEndpoint`,
+  dgramGso: 'dgram send(1 KiB), 64 in flight → dgram',
+  cSeq: 'C → C (SOCK_SEQPACKET, connect/accept, recvmmsg)',
+  cDgramPair: 'C → C (SOCK_DGRAM socketpair, recvmmsg)',
+  seqPacket: 'unixgram UnixSeqpacketClient sendPacket → UnixSeqpacketServer',
+  seqPackets: `unixgram UnixSeqpacketClient sendPackets ×${UG_BATCH} → UnixSeqpacketServer`,
+  pairPacket: 'unixgram SOCK_DGRAM socketpair sendPacket → iterReceivedPackets',
+  pairPackets: `unixgram SOCK_DGRAM socketpair sendPackets ×${UG_BATCH} → iterReceivedPackets`,
+  net: 'net (unix stream, framed)',
+};
+
+/**
+ * Issue 20: UDP and SOCK_SEQPACKET.
+ * - udp-recv (64 B, 1 KiB): the C sender (sendmmsg ×64, never waiting) → the C recvmmsg
+ *   receiver (the limit), dgram, and unixgram's UdpEndpoint. Every receiver binds an
+ *   ephemeral port on 127.0.0.1, never connects, and asks SO_RCVBUF 4 MiB; the sender binds
+ *   an ephemeral port and connects to it. Figures: datagrams/s received, and the share lost.
+ * - udp-node-node (64 B, 1 KiB): the same setting with X at both ends; and '64 KiB with GSO':
+ *   1 KiB datagrams sent in 64 KiB bursts (unixgram's sendPackets of 64 equal packets: one
+ *   GSO sendmsg), against dgram's fastest send of the same datagrams and C with UDP_SEGMENT.
+ * - seqpacket (64 B): unixgram's UnixSeqpacketClient → UnixSeqpacketServer (the server
+ *   binds and listens, the client connects), against unixgram's SOCK_DGRAM socketpair, C at
+ *   both ends of each, and net over a unix stream.
+ * The unixgram UDP and SEQPACKET peers need `UdpClient`, `UdpEndpoint` and
+ * `UnixSeqpacketClient` / `UnixSeqpacketServer` in dist/: without them their rows fail.
+ */
+function issue20Rows(payloads) {
+  const out = [];
+  const add = (r) => out.push({ socketpair: false, metric: 'rate', ...r });
+  const rcvbuf = ['--rcvbuf', String(UDP_RCVBUF)];
+  const cRecv = c('udp-recv', ...rcvbuf);
+  const dgramRecv = node('udp-recv.mjs', ...rcvbuf);
+  const ugRecvUdp = node('unixgram-endpoint-recv.mjs', '--udp', ...rcvbuf);
+  const ugUdp = (...a) => node('unixgram-send.mjs', '--transport', 'udp', ...a);
+  const udp = { ref: 'udp', lossy: true };
+  for (const payload of payloads.filter((p) => p === '64 B' || p === '1 KiB')) {
+    const size = PAYLOADS[payload];
+    const recv = { ...udp, payload, size, scenario: ISSUE20.udpRecv, measured: 'recv', sender: c('udp-send'), udRow: ISSUE20.dgramRecv };
+    add({ ...recv, library: ISSUE20.cRecv, receiver: cRecv, note: 'the limit' });
+    add({ ...recv, library: ISSUE20.dgramRecv, receiver: dgramRecv });
+    add({ ...recv, library: ISSUE20.ugRecv, receiver: ugRecvUdp });
+    const nn = { ...udp, payload, size, scenario: ISSUE20.udpNodeNode, measured: 'both', udRow: ISSUE20.dgramPair };
+    add({ ...nn, library: ISSUE20.cPair, sender: c('udp-send'), receiver: cRecv, note: 'the limit' });
+    add({ ...nn, library: ISSUE20.ugPacket, sender: ugUdp('--mode', UG_SEND_MODE), receiver: ugRecvUdp });
+    add({ ...nn, library: ISSUE20.ugPackets, sender: ugUdp('--mode', 'many', '--batch', String(UG_BATCH)), receiver: ugRecvUdp });
+    add({ ...nn, library: ISSUE20.dgramPair, sender: node('udp-send.mjs'), receiver: dgramRecv });
+  }
+  if (payloads.includes('1 KiB')) {
+    const gso = { ...udp, payload: GSO_PAYLOAD, size: 1024, scenario: ISSUE20.udpNodeNode, measured: 'both', udRow: ISSUE20.dgramGso };
+    add({ ...gso, library: ISSUE20.cGso, sender: c('udp-send', '--gso', String(GSO_BURST)), receiver: cRecv, note: 'the limit' });
+    add({ ...gso, library: ISSUE20.ugGso, sender: ugUdp('--mode', 'many', '--batch', String(GSO_BURST)), receiver: ugRecvUdp });
+    add({ ...gso, library: ISSUE20.dgramGso, sender: node('udp-send.mjs'), receiver: dgramRecv });
+  }
+  if (payloads.includes('64 B')) {
+    const seq = { payload: '64 B', size: 64, scenario: ISSUE20.seqpacket, measured: 'both', ref: 'seqpacket' };
+    const server = node('unixgram-server-recv.mjs', '--seqpacket');
+    const ugSeq = (...a) => node('unixgram-send.mjs', '--transport', 'seqpacket', ...a);
+    add({ ...seq, library: ISSUE20.cSeq, sender: REFERENCES.seqpacket.sender, receiver: REFERENCES.seqpacket.receiver });
+    add({ ...seq, library: ISSUE20.cDgramPair, sender: c('send'), receiver: c('recv', '--mmsg'), socketpair: true });
+    add({ ...seq, library: ISSUE20.seqPacket, sender: ugSeq('--mode', UG_SEND_MODE), receiver: server, udRow: ISSUE20.pairPacket });
+    add({
+      ...seq,
+      library: ISSUE20.seqPackets,
+      sender: ugSeq('--mode', 'many', '--batch', String(UG_BATCH)),
+      receiver: server,
+      udRow: ISSUE20.pairPackets,
+    });
+    add({ ...seq, library: ISSUE20.pairPacket, sender: ugSend(), receiver: ugRecv(), socketpair: true });
+    add({ ...seq, library: ISSUE20.pairPackets, sender: ugSendMany(), receiver: ugRecv(), socketpair: true });
+    add({ ...seq, library: ISSUE20.net, sender: node('net-send.mjs'), receiver: node('net-recv.mjs') });
+  }
   return out;
 }
