@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Prints each target of issue 4 (the first settings), of issue 17 (where users deploy: a
 // receiver bound at a path, not connected) and of issue 18 (log-sized payloads: 64 KiB
-// receive in both settings, gather send, memfd) with PASS / FAIL from
+// receive in both settings, gather send, memfd) and of issue 20 (UDP and SOCK_SEQPACKET)
+// with PASS / FAIL from
 // bench/results/latest.json (or the file given). Never fails the process: timing is not a test. The memory row may
 // come from results/partial.json (`npm run bench -- --memory`).
 import { existsSync, readFileSync } from 'node:fs';
@@ -21,6 +22,8 @@ import {
   D_SERVER,
   FD_ITER,
   GATHER,
+  GSO_PAYLOAD,
+  ISSUE20,
   MEMFD,
 } from './lib/scenarios.mjs';
 import { cPerRound, pairedRatio, pairedRatios } from './lib/stats.mjs';
@@ -330,6 +333,88 @@ ratioCheck(
   atLeast(2),
   r && other ? `, ${mbs(r.median)} vs ${other.library} ${mbs(other.median)}${oneMiB}` : '',
 );
+
+// Issue 20: UDP and SOCK_SEQPACKET. Rates are datagrams/s received; the UDP rows' loss is
+// the share of what was sent that did not arrive. Ratios as above: medians of per-round
+// ratios of rows of the same group.
+heading("Issue 20's targets (UDP over loopback, every receiver at SO_RCVBUF 4 MiB asked; SOCK_SEQPACKET)");
+const pct = (v) => (v === null || v === undefined ? 'n/a' : `${v.toFixed(2)}%`);
+r = find(ISSUE20.udpRecv, '64 B', ISSUE20.ugRecv);
+const cRecv = find(ISSUE20.udpRecv, '64 B', ISSUE20.cRecv);
+const dgramRecv = find(ISSUE20.udpRecv, '64 B', ISSUE20.dgramRecv);
+ratioCheck(
+  `UDP receive 64 B, C sender → ${ISSUE20.ugRecv}: ≥ 0.8× C (recvmmsg)`,
+  r,
+  r?.ratio_to_c,
+  vsC(r),
+  atLeast(0.8),
+  r && cRecv ? `; ${x(pairedRatio(r.values, cRecv.values))} the ${ISSUE20.cRecv} row of the same rounds` : '',
+);
+ratioCheck(
+  `UDP receive 64 B, C sender → ${ISSUE20.ugRecv}: ≥ 2.5× dgram`,
+  r && dgramRecv ? r : null,
+  r && dgramRecv ? pairedRatio(r.values, dgramRecv.values) : null,
+  vsRow(r, dgramRecv),
+  atLeast(2.5),
+);
+{
+  // Loss, round by round against the C receiver's in the same round: no higher.
+  const perRound = [];
+  for (let k = 0; r && cRecv && k < r.loss_values.length; k++) {
+    const [a, b] = [r.loss_values[k], cRecv.loss_values[k]];
+    if (a !== null && b !== null && a !== undefined && b !== undefined) perRound.push(a - b);
+  }
+  check(
+    `UDP receive 64 B, C sender → ${ISSUE20.ugRecv}: loss no higher than ${ISSUE20.cRecv}'s`,
+    r && cRecv ? r : null,
+    r?.loss_pct <= cRecv?.loss_pct,
+    `lost ${pct(r?.loss_pct)} vs ${pct(cRecv?.loss_pct)}, no higher in ${rounds(perRound, (d) => d <= 0)}; dgram lost ${pct(dgramRecv?.loss_pct)}`,
+  );
+}
+r = best(ISSUE20.udpNodeNode, '64 B', [ISSUE20.ugPacket, ISSUE20.ugPackets]);
+other = find(ISSUE20.udpNodeNode, '64 B', ISSUE20.dgramPair);
+ratioCheck(
+  'UDP Node → Node 64 B, unixgram UdpClient → UdpEndpoint: ≥ 2× dgram → dgram, received rate',
+  r && other ? r : null,
+  r && other ? pairedRatio(r.values, other.values) : null,
+  vsRow(r, other),
+  atLeast(2),
+  r && other ? `; lost ${pct(r.loss_pct)} vs ${pct(other.loss_pct)}; ${x(r.ratio_to_c)} ${ISSUE20.cPair}` : '',
+);
+r = find(ISSUE20.udpNodeNode, GSO_PAYLOAD, ISSUE20.ugGso);
+other = find(ISSUE20.udpNodeNode, GSO_PAYLOAD, ISSUE20.dgramGso);
+const cGso = find(ISSUE20.udpNodeNode, GSO_PAYLOAD, ISSUE20.cGso);
+ratioCheck(
+  `UDP Node → Node, ${GSO_PAYLOAD} (1 KiB datagrams in 64 KiB bursts): ${ISSUE20.ugGso} ≥ 2× ${ISSUE20.dgramGso}`,
+  r && other ? r : null,
+  r && other ? pairedRatio(r.values, other.values) : null,
+  vsRow(r, other),
+  atLeast(2),
+  r && other
+    ? `; lost ${pct(r.loss_pct)} vs ${pct(other.loss_pct)}${cGso ? `; ${x(pairedRatio(r.values, cGso.values))} C with UDP_SEGMENT` : ''}`
+    : '',
+);
+r = best(ISSUE20.seqpacket, '64 B', [ISSUE20.seqPacket, ISSUE20.seqPackets]);
+other = best(ISSUE20.seqpacket, '64 B', [ISSUE20.pairPacket, ISSUE20.pairPackets]);
+{
+  // The same send call on both, and the kernel's own ratio (C at both ends of each).
+  const same = [
+    [ISSUE20.seqPacket, ISSUE20.pairPacket, 'sendPacket'],
+    [ISSUE20.seqPackets, ISSUE20.pairPackets, 'sendPackets'],
+    [ISSUE20.cSeq, ISSUE20.cDgramPair, 'C'],
+  ]
+    .map(([a, b, label]) => [find(ISSUE20.seqpacket, '64 B', a), find(ISSUE20.seqpacket, '64 B', b), label])
+    .filter(([a, b]) => a && b)
+    .map(([a, b, label]) => `${label} ${x(pairedRatio(a.values, b.values))}`);
+  ratioCheck(
+    'SOCK_SEQPACKET Node → Node 64 B, unixgram UnixSeqpacketClient → UnixSeqpacketServer: ≥ 0.9× the unixgram SOCK_DGRAM socketpair',
+    r && other ? r : null,
+    r && other ? pairedRatio(r.values, other.values) : null,
+    vsRow(r, other),
+    atLeast(0.9),
+    r && other ? ` (against ${other.library})${same.length ? `; same send call: ${same.join(', ')}` : ''}` : '',
+  );
+}
 
 for (const [i, [verdict, name, detail]] of checks.entries()) {
   console.log(verdict === null ? `${i ? '\n' : ''}${name}:` : `${verdict}  ${name}  (${detail})`);
