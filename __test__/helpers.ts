@@ -29,6 +29,9 @@ export function abstractName(tag = 'x'): string {
   return `unixgram-test-${tag}-${process.pid}-${nameCounter}-${Math.random().toString(16).slice(2, 8)}-é`;
 }
 
+/** Where tsx, the test loader, caches compiled modules: it opens them whenever it compiles one. */
+const TEST_LOADER_CACHE = path.join(os.tmpdir(), 'tsx-');
+
 /**
  * The descriptors open in this process: number → what it refers to (`socket:[inode]`, a path,
  * `anon_inode:[pidfd]`…), so a number closed and reused for something else reads as new.
@@ -37,7 +40,8 @@ export function openFds(): Map<number, string> {
   const fds = new Map<number, string>();
   for (const name of fs.readdirSync('/proc/self/fd')) {
     try {
-      fds.set(Number(name), fs.readlinkSync(`/proc/self/fd/${name}`));
+      const target = fs.readlinkSync(`/proc/self/fd/${name}`);
+      if (!target.startsWith(TEST_LOADER_CACHE)) fds.set(Number(name), target);
     } catch {
       // the directory's own descriptor, closed once listed
     }
