@@ -140,14 +140,17 @@ function notesFor(row, runs, errors, rounds) {
     );
   const sent = runs.reduce((a, r) => a + r.sent, 0);
   const received = runs.reduce((a, r) => a + r.received, 0);
-  if (row.metric !== 'rtt' && !row.lossy && sent > received) notes.push(`lost ${(((sent - received) / sent) * 100).toFixed(1)}% of what was sent`);
+  if (row.metric !== 'rtt' && !row.lossy && sent > received)
+    notes.push(`lost ${(((sent - received) / sent) * 100).toFixed(1)}% of what was sent`);
   const truncated = runs.reduce((a, r) => a + r.truncated, 0);
   if (truncated) notes.push(`${truncated} of ${received} datagrams arrived shorter than the ${row.size} B sent (silent truncation)`);
   const rcvbufs = [...new Set(runs.map((r) => r.rcvbuf).filter((x) => x !== null && x !== undefined))];
   if (rcvbufs.length) notes.push(`SO_RCVBUF from the kernel: ${rcvbufs.map(mib).join(', ')}`);
   const drops = runs.filter((r) => r.drops !== null && r.drops !== undefined);
   if (drops.length)
-    notes.push(`kernel counted ${drops.reduce((a, r) => a + r.drops, 0)} drops (SO_RXQ_OVFL) of ${drops.reduce((a, r) => a + r.sent - r.received, 0)} lost`);
+    notes.push(
+      `kernel counted ${drops.reduce((a, r) => a + r.drops, 0)} drops (SO_RXQ_OVFL) of ${drops.reduce((a, r) => a + r.sent - r.received, 0)} lost`,
+    );
   const mode = runs.find((r) => r.mode)?.mode;
   if (mode) notes.push(mode);
   if (row.metric === 'bytes' && runs.length) notes.push(`${Math.round(median(runs.map((r) => r.value)) / row.size)} × ${row.payload}/s`);

@@ -50,7 +50,7 @@ TITLES[ISSUE20.udpRecv] =
   `sendmmsg ×${UDP_MMSG} as fast as the kernel takes it, never waiting; ${UDP_COLS} (× C: C → C, the C recvmmsg receiver)`;
 TITLES[ISSUE20.udpNodeNode] =
   `UDP Node → Node: X sender → X receiver; ${UDP_RX}; the sender binds an ephemeral port and connects to the receiver ` +
-  `(unixgram: UdpClient.connect, an await sendPacket loop or sendPackets ×${UG_BATCH}; dgram: connect(), send() with 64 callbacks pending; ` +
+  `(unixgram: UdpClient.connect, an await sendPacket loop or sendPackets ×${UG_BATCH}; dgram: connect(), send() without callback, 64 per turn of the loop, its fastest here; ` +
   `C: sendmmsg ×${UDP_MMSG}). "64 KiB with GSO": 1 KiB datagrams sent in 64 KiB bursts, unixgram sendPackets of ${GSO_BURST} equal ` +
   `1 KiB packets (UDP GSO), C sendmmsg with UDP_SEGMENT, dgram its fastest send of the same datagrams; ${UDP_COLS} (× C: C → C without GSO)`;
 TITLES[ISSUE20.seqpacket] =

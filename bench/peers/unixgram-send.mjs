@@ -13,7 +13,20 @@
 // (a full queue drops it like any datagram). sendPackets of equal-size packets to one peer
 // goes out with UDP GSO.
 import * as unixgram from '../../dist/index.js';
-import { parseArgs, say, waitGo, finish, Window, payload, budget, sendEndMarkers, exported, jsonObject, JSON_END, MARK_END } from '../lib/peer.mjs';
+import {
+  parseArgs,
+  say,
+  waitGo,
+  finish,
+  Window,
+  payload,
+  budget,
+  sendEndMarkers,
+  exported,
+  jsonObject,
+  JSON_END,
+  MARK_END,
+} from '../lib/peer.mjs';
 
 const { UnixDatagramClient, DatagramProtocol, BytesSerializer, JSONSerializer } = unixgram;
 const args = parseArgs();
