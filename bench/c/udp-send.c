@@ -1,5 +1,6 @@
 /* C UDP reference sender (issue 20): a udp4 socket bound at 127.0.0.1 (an ephemeral port),
- * connected at "go" to the receiver's port (the JSON of the go line), sendmmsg() in batches
+ * connected at "go" to the receiver's port (the JSON of the go line; its own port goes in the
+ * bound line, for a receiver that connects to it), sendmmsg() in batches
  * of --mmsg N (default 64) as fast as the kernel takes them. A UDP sender on loopback never
  * waits for its receiver: the datagram is handed to the receiver's queue at once, and what
  * the queue (its SO_RCVBUF) cannot hold is dropped there. The receiver counts what came; the
@@ -63,7 +64,11 @@ int main(int argc, char **argv) {
   static struct mmsghdr msgs[MAX_MMSG];
   struct iovec iov = {buf, size * per_msg};
   for (int i = 0; i < batch; i++) msgs[i].msg_hdr = (struct msghdr){.msg_iov = &iov, .msg_iovlen = 1};
-  say("bound");
+  struct sockaddr_in self;
+  socklen_t self_len = sizeof self;
+  if (getsockname(s, (struct sockaddr *)&self, &self_len) < 0) die("getsockname");
+  printf("bound {\"port\":%d}\n", ntohs(self.sin_port)); /* for a receiver that connects to it */
+  fflush(stdout);
   sa.sin_port = htons((uint16_t)go_port());
   if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) die("connect");
 

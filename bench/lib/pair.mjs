@@ -1,5 +1,6 @@
 // Run one sender/receiver pair (or ping/echo pair) to completion.
-// Rendezvous: the sender starts first and binds its path ("bound"), then the receiver binds
+// Rendezvous: the sender starts first and binds its path ("bound", or "bound {json}" with its
+// UDP port, handed to the receiver as --sender {json}), then the receiver binds
 // its own path and, if it connects, connects to the sender's ("ready {json}"), then the
 // sender is told "go {json}" and connects to the receiver. Two unixgram ends (whose connect
 // binds and connects in one call) get the two ends of a socketpair instead, as fd 3.
@@ -48,7 +49,10 @@ export async function runPair({ sender, receiver, size, secs = 1, count = 0, soc
       extraFds: fds(0),
     });
     peers.push(s);
-    if ((await s.waitLine('bound')) === null) return { ok: false, error: await s.failure() };
+    // "bound {json}": where the sender is (a UDP sender's port), for a receiver that connects to it.
+    const boundInfo = await s.waitLine('bound');
+    if (boundInfo === null) return { ok: false, error: await s.failure() };
+    const senderInfo = boundInfo ? ['--sender', boundInfo] : [];
     if (setting === 'adopt') {
       try {
         bound = await bindForChild(join(dir, 'r.sock'));
@@ -58,7 +62,7 @@ export async function runPair({ sender, receiver, size, secs = 1, count = 0, soc
     }
     const r = new Peer({
       ...receiver,
-      args: [...receiver.args, ...(bound ? ['--fd', '3'] : addr('r.sock', 's.sock')), ...listen, ...common],
+      args: [...receiver.args, ...(bound ? ['--fd', '3'] : addr('r.sock', 's.sock')), ...listen, ...senderInfo, ...common],
       cpu: RECEIVER_CPU,
       timeoutMs,
       extraFds: bound ? [bound.fd] : fds(1),

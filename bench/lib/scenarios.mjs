@@ -425,6 +425,7 @@ export const ISSUE20 = {
   cRecv: 'C (recvmmsg)',
   dgramRecv: 'dgram',
   ugRecv: 'unixgram UdpEndpoint (iterReceivedPacketsFrom)',
+  ugClientRecv: 'unixgram UdpClient connected to the sender (iterReceivedPackets)',
   cPair: 'C → C (sendmmsg → recvmmsg)',
   ugPacket: 'unixgram UdpClient sendPacket → UdpEndpoint',
   ugPackets: `unixgram UdpClient sendPackets ×${UG_BATCH} → UdpEndpoint`,
@@ -474,6 +475,12 @@ function issue20Rows(payloads) {
     add({ ...recv, library: ISSUE20.cRecv, receiver: cRecv, note: 'the limit' });
     add({ ...recv, library: ISSUE20.dgramRecv, receiver: dgramRecv });
     add({ ...recv, library: ISSUE20.ugRecv, receiver: ugRecvUdp });
+    add({
+      ...recv,
+      library: ISSUE20.ugClientRecv,
+      receiver: node('unixgram-recv.mjs', '--mode', UG_RECV_MODE, '--transport', 'udp', ...rcvbuf),
+      note: 'connected to the C sender (its port from the bound line)',
+    });
     const nn = { ...udp, payload, size, scenario: ISSUE20.udpNodeNode, measured: 'both', udRow: ISSUE20.dgramPair };
     add({ ...nn, library: ISSUE20.cPair, sender: c('udp-send'), receiver: cRecv, note: 'the limit' });
     add({ ...nn, library: ISSUE20.ugPacket, sender: ugUdp('--mode', UG_SEND_MODE), receiver: ugRecvUdp });

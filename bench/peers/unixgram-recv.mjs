@@ -4,21 +4,39 @@
 // --json: JSONSerializer (small objects). --memory: report RSS and open fds at datagram
 // 100 000 and at the end. Socket: --fd N (inherited: connected, or with --listen a socket
 // bound at a path and not connected, which the client adopts) or --self P --peer P.
+// --transport udp (issue 20): a UdpClient bound at 127.0.0.1 (an ephemeral port, sent in the
+// ready line), connected to the sender's port (--sender {"port":N}, from its bound line),
+// with --rcvbuf N as its receiveBufferSize; the result says the SO_RCVBUF the kernel gave and
+// its drop count (socket.drops).
 import { closeSync } from 'node:fs';
-import { UnixDatagramClient, DatagramProtocol, BytesSerializer, JSONSerializer, SocketAncillary } from '../../dist/index.js';
-import { parseArgs, say, finish, Window, statusKb, openFds, MARK_END } from '../lib/peer.mjs';
+import * as unixgram from '../../dist/index.js';
+import { parseArgs, say, finish, Window, statusKb, openFds, exported, MARK_END } from '../lib/peer.mjs';
 
+const { UnixDatagramClient, DatagramProtocol, BytesSerializer, JSONSerializer, SocketAncillary } = unixgram;
 const args = parseArgs();
+const udp = args.transport === 'udp';
 const mode = args.mode ?? 'iter';
 process.stdout; // Node opens stdout's handle lazily: not ours to count
 const fdsBefore = openFds();
 const protocol = new DatagramProtocol(args.json ? new JSONSerializer() : new BytesSerializer());
 if (args.listen && args.fd === undefined) throw new Error('--listen: a client cannot listen; it adopts a bound socket (--fd N)');
-const client =
-  args.fd !== undefined
-    ? UnixDatagramClient.fromFd(args.fd, protocol)
-    : await UnixDatagramClient.connect(args.peer, protocol, { localAddress: args.self });
-say('ready {}');
+const ready = {};
+let client;
+if (udp) {
+  if (args.sender === undefined) throw new Error('--transport udp: the sender did not say its port (--sender {"port":N})');
+  const options = { localAddress: { address: '127.0.0.1', port: 0 } };
+  if (args.rcvbuf !== undefined) options.receiveBufferSize = Number(args.rcvbuf);
+  const remote = { address: '127.0.0.1', port: JSON.parse(args.sender).port };
+  client = await exported(unixgram, 'UdpClient').connect(remote, protocol, options);
+  ready.port = client.getLocalName().port;
+  ready.rcvbuf = client.socket.getReceiveBufferSize?.();
+} else {
+  client =
+    args.fd !== undefined
+      ? UnixDatagramClient.fromFd(args.fd, protocol)
+      : await UnixDatagramClient.connect(args.peer, protocol, { localAddress: args.self });
+}
+say(`ready ${JSON.stringify(ready)}`);
 const isEnd = args.json ? (p) => p.end === 1 : (p) => p[0] === MARK_END;
 const win = new Window();
 let count = 0;
@@ -62,6 +80,7 @@ if (mode === 'iter') {
 }
 win.stop();
 if (args.memory) Object.assign(memory, { rss_end_kb: statusKb('VmRSS'), fds_open_end: openFds() });
+if (udp) Object.assign(memory, { rcvbuf: ready.rcvbuf, drops: client.socket.drops });
 await client.close();
 if (args.memory) Object.assign(memory, { fds_before: fdsBefore, fds_after_close: openFds() });
 finish({ count, elapsed: win.elapsed, cpu_us: win.cpuUs, truncated, fds_closed: fdsClosed, mode, ...memory });
