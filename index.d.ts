@@ -36,17 +36,17 @@ export interface SendAncillary {
 /**
  * Send one datagram on the open socket whose descriptor is `fd` (see the binding's `send.rs`).
  * @param data - the bytes, a string sent as UTF-8, or Buffers gathered into one datagram
- * @param dest - the receiver's `sun_path` bytes, on a socket that is not connected
+ * @param dest - the receiver's `sun_path` bytes, or `"host:port"` on a UDP socket, when it is not connected
  * @returns the bytes sent, or `WOULD_BLOCK` when the peer's queue is full (nothing was sent)
  * @throws the complete error in Node's shape (`code`, `errno`, `syscall`, `address`)
  */
-export declare function send(fd: number, data: Buffer | string | Buffer[], dest?: Buffer | null, ancillary?: SendAncillary | null): number;
+export declare function send(fd: number, data: Buffer | string | Buffer[], dest?: Buffer | string | null, ancillary?: SendAncillary | null): number;
 
 /**
  * Send `datas[start..end]` (at most `SEND_MANY_MAX`) with one `sendmmsg`, each with its own
  * `ancillary[i]`, on the open socket whose descriptor is `fd`.
  * @param datas - the datagrams: each a Buffer, or Buffers gathered into one datagram
- * @param dest - one receiver's `sun_path` bytes for all, or an array of them by index of `datas`
+ * @param dest - one receiver's address for all (`sun_path` bytes, or `"host:port"` on a UDP socket), or an array of them by index of `datas`
  * @returns how many went out (fewer: the peer's queue filled up), or `WOULD_BLOCK` if none
  * @throws the complete error of the first datagram, when it fails for another reason
  */
@@ -55,7 +55,7 @@ export declare function sendMany(
   datas: Array<Buffer | Buffer[]>,
   start: number,
   end: number,
-  dest?: Buffer | Buffer[] | null,
+  dest?: Buffer | string | Array<Buffer | string> | null,
   ancillary?: Array<SendAncillary | undefined | null> | null,
 ): number;
 
@@ -70,15 +70,18 @@ export declare function closeFdRange(set: Int32Array, start: number, count: numb
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** An `AF_UNIX` / `SOCK_DGRAM` socket watched on this thread's event loop. */
+/** A socket (Unix datagram or seqpacket, UDP) watched on this thread's event loop. */
 export declare class NativeSocket {
-  /** A new unbound socket. */
-  static create(): NativeSocket
+  /** A new unbound socket of `kind` (a `KIND_*` constant; default `KIND_UNIX_DGRAM`). */
+  static create(kind?: number | undefined | null): NativeSocket
   /**
-   * Adopt `fd` after checking it is an AF_UNIX datagram socket. On error the fd is left
-   * open and still the caller's.
+   * Adopt `fd` after checking it is a socket of one of `kinds` (`KIND_*` constants;
+   * default: an AF_UNIX datagram socket). On error the fd is left open and still the
+   * caller's.
    */
-  static fromFd(fd: number): NativeSocket
+  static fromFd(fd: number, kinds?: Array<number> | undefined | null): NativeSocket
+  /** The socket's kind, a `KIND_*` constant. */
+  get kind(): number
   /** The fd number (still owned by this socket): what the send functions take. */
   get fd(): number
   /** A new close-on-exec descriptor for the same socket; the caller owns it. */
@@ -93,12 +96,30 @@ export declare class NativeSocket {
    * Bind; an empty address autobinds. With `mode` (a path only) the socket file has
    * those permission bits when it appears (see the core's `bind_with_mode`).
    */
-  bind(addr: Buffer, mode?: number | undefined | null): void
-  connect(addr: Buffer): void
+  bind(addr: Buffer | string, mode?: number | undefined | null): void
+  connect(addr: Buffer | string): void
   reconnect(): void
-  /** `sun_path` bytes of the local address (empty = unnamed, leading NUL = abstract). */
-  localAddress(): Buffer
-  peerAddress(): Buffer
+  /**
+   * The local address: `sun_path` bytes (empty = unnamed, leading NUL = abstract), or
+   * `"host:port"` for an IP socket.
+   */
+  localAddress(): Buffer | string
+  peerAddress(): Buffer | string
+  /**
+   * Listen for connections (a bound seqpacket socket). From now on the callback is called
+   * with no batch when connections wait (see `batch.rs`), and `accept` takes them.
+   */
+  listen(backlog: number): void
+  /** The next waiting connection of a listening socket, or `null` when none waits. */
+  accept(): NativeSocket | null
+  /** UDP GRO on or off (`UDP_GRO`): coalesced datagrams are split into entries natively. */
+  setUdpGro(on: boolean): void
+  /** `SO_RXQ_OVFL` on or off: received datagrams report the drop count (`drops`). */
+  setReportDrops(on: boolean): void
+  /** Datagrams the kernel dropped at this socket for want of room, as last reported. */
+  get drops(): number
+  /** Ask for a receive buffer past `net.core.rmem_max` (`SO_RCVBUFFORCE` when privileged). */
+  raiseReceiveBufferSize(size: number): void
   /**
    * The function called with each batch (the format is in the binding's `batch.rs`). It
    * is kept as a hidden property of this object, so it lives exactly as long as the socket
@@ -187,6 +208,12 @@ export declare const ENTRY_ADDRESS: number
 /** Entry flag: `SCM_CREDENTIALS` arrived; in the extras object. */
 export declare const ENTRY_CREDENTIALS: number
 
+/**
+ * Entry flag: the stream ended (a seqpacket peer closed; `len` 0): nothing follows, and the
+ * socket is no longer watched for reading.
+ */
+export declare const ENTRY_END: number
+
 /** Entry flag: the datagram was discarded; the entry's extras object holds the error. */
 export declare const ENTRY_ERROR: number
 
@@ -211,6 +238,18 @@ export interface JsCredentials {
   uid: number
   gid: number
 }
+
+/** Socket kind: `AF_INET` / `SOCK_DGRAM` (UDP over IPv4). */
+export declare const KIND_UDP4: number
+
+/** Socket kind: `AF_INET6` / `SOCK_DGRAM` (UDP over IPv6). */
+export declare const KIND_UDP6: number
+
+/** Socket kind: `AF_UNIX` / `SOCK_DGRAM`. */
+export declare const KIND_UNIX_DGRAM: number
+
+/** Socket kind: `AF_UNIX` / `SOCK_SEQPACKET`. */
+export declare const KIND_UNIX_SEQPACKET: number
 
 /**
  * Map a sealed memfd received from a peer (`sealPayload`'s, or a journald client's) and
@@ -346,7 +385,7 @@ export declare const SEND_MANY_MAX: number
 export declare function setCloexec(fd: number): void
 
 /** Two connected sockets. */
-export declare function socketpair(): Array<NativeSocket>
+export declare function socketpair(kind?: number | undefined | null): Array<NativeSocket>
 
 /** Watch state bits: the events watched (`READABLE | WRITABLE`). */
 export declare const STATE_EVENTS: number

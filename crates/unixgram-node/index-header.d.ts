@@ -36,17 +36,17 @@ export interface SendAncillary {
 /**
  * Send one datagram on the open socket whose descriptor is `fd` (see the binding's `send.rs`).
  * @param data - the bytes, a string sent as UTF-8, or Buffers gathered into one datagram
- * @param dest - the receiver's `sun_path` bytes, on a socket that is not connected
+ * @param dest - the receiver's `sun_path` bytes, or `"host:port"` on a UDP socket, when it is not connected
  * @returns the bytes sent, or `WOULD_BLOCK` when the peer's queue is full (nothing was sent)
  * @throws the complete error in Node's shape (`code`, `errno`, `syscall`, `address`)
  */
-export declare function send(fd: number, data: Buffer | string | Buffer[], dest?: Buffer | null, ancillary?: SendAncillary | null): number;
+export declare function send(fd: number, data: Buffer | string | Buffer[], dest?: Buffer | string | null, ancillary?: SendAncillary | null): number;
 
 /**
  * Send `datas[start..end]` (at most `SEND_MANY_MAX`) with one `sendmmsg`, each with its own
  * `ancillary[i]`, on the open socket whose descriptor is `fd`.
  * @param datas - the datagrams: each a Buffer, or Buffers gathered into one datagram
- * @param dest - one receiver's `sun_path` bytes for all, or an array of them by index of `datas`
+ * @param dest - one receiver's address for all (`sun_path` bytes, or `"host:port"` on a UDP socket), or an array of them by index of `datas`
  * @returns how many went out (fewer: the peer's queue filled up), or `WOULD_BLOCK` if none
  * @throws the complete error of the first datagram, when it fails for another reason
  */
@@ -55,7 +55,7 @@ export declare function sendMany(
   datas: Array<Buffer | Buffer[]>,
   start: number,
   end: number,
-  dest?: Buffer | Buffer[] | null,
+  dest?: Buffer | string | Array<Buffer | string> | null,
   ancillary?: Array<SendAncillary | undefined | null> | null,
 ): number;
 

@@ -1,4 +1,5 @@
-//! Unix socket addresses: filesystem paths, Linux abstract names and unnamed sockets.
+//! Socket addresses: for Unix sockets filesystem paths, Linux abstract names and unnamed
+//! sockets; for UDP an IPv4 or IPv6 address and port.
 //!
 //! Abstract names are passed to the kernel with their exact length
 //! (`offsetof(sun_path) + 1 + name.len()`), never padded to 108 bytes, so peers written in
@@ -11,12 +12,14 @@
 
 use std::ffi::OsStr;
 use std::fmt;
+use std::net::SocketAddr;
 use std::os::unix::ffi::OsStrExt;
 
 use nix::errno::Errno;
-use nix::sys::socket::UnixAddr;
+use nix::sys::socket::{SockaddrLike, SockaddrStorage, UnixAddr};
 
 use crate::error::{Error, Result};
+use crate::socket::Kind;
 
 /// Capacity of `sockaddr_un::sun_path`: 108 bytes on Linux.
 #[cfg(target_os = "linux")]
@@ -26,9 +29,11 @@ pub const SUN_PATH_LEN: usize = 108;
 #[cfg(not(target_os = "linux"))]
 pub const SUN_PATH_LEN: usize = 104;
 
-/// Where a Unix socket is (or is not) bound.
+/// Where a socket is (or is not) bound.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Address {
+    /// An IPv4 or IPv6 address and port (UDP sockets).
+    Inet(SocketAddr),
     /// A filesystem path (raw bytes, no NUL).
     Path(Vec<u8>),
     /// A Linux abstract name, without the leading NUL; may hold any byte.
@@ -67,7 +72,7 @@ impl Address {
                 v.extend_from_slice(name);
                 v
             }
-            Self::Unnamed => Vec::new(),
+            Self::Unnamed | Self::Inet(_) => Vec::new(),
         }
     }
 
@@ -107,6 +112,7 @@ impl Address {
             Self::Path(p) => UnixAddr::new(OsStr::from_bytes(p)),
             Self::Abstract(name) => UnixAddr::new_abstract(name),
             Self::Unnamed => Ok(UnixAddr::new_unnamed()),
+            Self::Inet(_) => Err(Errno::EAFNOSUPPORT),
         };
         made.map_err(|errno| Error::os(errno, syscall).with_address(self))
     }
@@ -114,7 +120,7 @@ impl Address {
     /// The kernel form. macOS and FreeBSD have no abstract namespace: an abstract address
     /// is [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported), and an unnamed one
     /// (which names no socket) is `EINVAL`, as Linux answers a `connect`/`sendmsg` to it.
-    /// (Binding to `Unnamed`, autobind, is refused earlier by `UnixDatagram::bind`.)
+    /// (Binding to `Unnamed`, autobind, is refused earlier by `Socket::bind`.)
     #[cfg(not(target_os = "linux"))]
     pub(crate) fn to_unix_addr(&self, syscall: &'static str) -> Result<UnixAddr> {
         self.validate(syscall).map_err(|e| e.with_address(self))?;
@@ -127,6 +133,65 @@ impl Address {
             Self::Unnamed => Err(Error::os(Errno::EINVAL, syscall)
                 .with_address(self)
                 .with_detail("an unnamed address names no socket")),
+            Self::Inet(_) => Err(Error::os(Errno::EAFNOSUPPORT, syscall).with_address(self)),
+        }
+    }
+
+    /// The kernel form of any address: a `sockaddr_un` as [`to_unix_addr`](Self::to_unix_addr)
+    /// makes it, or a `sockaddr_in` / `sockaddr_in6`.
+    pub(crate) fn to_sockaddr(&self, syscall: &'static str) -> Result<SockaddrStorage> {
+        match self {
+            Self::Inet(addr) => Ok(SockaddrStorage::from(*addr)),
+            unix => unix.to_unix_addr(syscall).map(|ua| {
+                // SAFETY: `ua` is a valid sockaddr_un of the length it reports.
+                unsafe { SockaddrStorage::from_raw(ua.as_ptr().cast(), Some(ua.len())) }
+                    .unwrap_or_else(|| unreachable!("a sockaddr_un fits sockaddr_storage"))
+            }),
+        }
+    }
+
+    /// The kernel form of `self` for a socket of `kind`. An address of the other family is
+    /// `EAFNOSUPPORT` before any syscall (an IP address on a Unix socket, a path on a UDP
+    /// one, IPv6 on an IPv4 socket); an IPv4 address on an IPv6 socket is taken in its
+    /// IPv4-mapped form (`::ffff:a.b.c.d`), as the kernel reports such peers.
+    pub(crate) fn to_sockaddr_for(
+        &self,
+        kind: Kind,
+        syscall: &'static str,
+    ) -> Result<SockaddrStorage> {
+        let refuse = |detail: &'static str| {
+            Err(Error::os(Errno::EAFNOSUPPORT, syscall)
+                .with_address(self)
+                .with_detail(detail))
+        };
+        match (kind, self) {
+            (Kind::Udp6, Self::Inet(SocketAddr::V4(v4))) => {
+                let mapped = SocketAddr::new(v4.ip().to_ipv6_mapped().into(), v4.port());
+                Ok(SockaddrStorage::from(mapped))
+            }
+            (Kind::Udp4, Self::Inet(SocketAddr::V6(_))) => {
+                refuse("an IPv4 UDP socket takes an IPv4 address")
+            }
+            (Kind::Udp4 | Kind::Udp6, Self::Inet(_)) => self.to_sockaddr(syscall),
+            (Kind::Udp4 | Kind::Udp6, _) => refuse("a UDP socket takes an IP address and a port"),
+            (Kind::UnixDatagram | Kind::UnixSeqpacket, Self::Inet(_)) => {
+                refuse("a Unix socket takes a path or an abstract name")
+            }
+            _ => self.to_sockaddr(syscall),
+        }
+    }
+
+    /// Read back a name the kernel wrote: by its family, a Unix address, an IPv4 or IPv6 one,
+    /// or `Unnamed` for anything else (an empty name).
+    pub(crate) fn from_storage(addr: &SockaddrStorage) -> Self {
+        if let Some(ua) = addr.as_unix_addr() {
+            Self::from_unix_addr(ua)
+        } else if let Some(v4) = addr.as_sockaddr_in() {
+            Self::Inet(SocketAddr::V4((*v4).into()))
+        } else if let Some(v6) = addr.as_sockaddr_in6() {
+            Self::Inet(SocketAddr::V6((*v6).into()))
+        } else {
+            Self::Unnamed
         }
     }
 
@@ -153,13 +218,14 @@ impl Address {
 }
 
 /// Paths as they are, abstract names as `@name` (the `ss`/`netstat` convention), unnamed as
-/// `(unnamed)`. Non-printable bytes are escaped.
+/// `(unnamed)`, IP addresses as `127.0.0.1:53` / `[::1]:53`. Non-printable bytes are escaped.
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Path(p) => write!(f, "{}", p.escape_ascii()),
             Self::Abstract(name) => write!(f, "@{}", name.escape_ascii()),
             Self::Unnamed => f.write_str("(unnamed)"),
+            Self::Inet(addr) => write!(f, "{addr}"),
         }
     }
 }
@@ -214,6 +280,21 @@ mod tests {
     fn nul_in_path_is_invalid() {
         let err = Address::path("a\0b").validate("bind").unwrap_err();
         assert_eq!(err.code(), "EINVAL");
+    }
+
+    #[test]
+    fn inet_addresses_round_trip_through_the_kernel_form() {
+        for text in ["127.0.0.1:5353", "[::1]:53", "[fe80::1%2]:9"] {
+            let addr = Address::Inet(text.parse().unwrap());
+            let storage = addr.to_sockaddr("sendmsg").unwrap();
+            assert_eq!(Address::from_storage(&storage), addr);
+            assert_eq!(addr.to_string(), text);
+        }
+        let unix = Address::abstract_name("svc");
+        assert_eq!(
+            Address::from_storage(&unix.to_sockaddr("bind").unwrap()),
+            unix
+        );
     }
 
     #[test]

@@ -39,12 +39,13 @@ use std::io::IoSlice;
 
 use nix::errno::Errno;
 
-use nix::sys::socket::UnixAddr;
+use nix::sys::socket::SockaddrStorage;
 
 use crate::addr::Address;
 use crate::cmsg::MAX_FDS_PER_MESSAGE;
 use crate::error::{Error, Result};
 use crate::msg::SendAncillary;
+use crate::socket::Kind;
 
 /// Datagrams per `recvmmsg` call.
 pub const RECV_SLOTS: usize = 16;
@@ -66,13 +67,22 @@ pub struct OutMessage<'a> {
     pub ancillary: SendAncillary<'a>,
     /// Where it goes, on a socket that is not connected (`None`: to the connected peer).
     pub dest: Option<&'a Address>,
+    /// UDP GSO (`UDP_SEGMENT`): `iov` holds several datagrams of this many bytes each (the
+    /// last may be shorter), which the kernel sends as that many datagrams. `None`: `iov` is
+    /// one datagram.
+    pub segment_size: Option<u16>,
 }
 
-/// The destinations of `msgs` as the kernel takes them, checked before anything is sent (a
-/// path too long is `ENAMETOOLONG`, an abstract name off Linux unsupported).
-fn dest_addrs(msgs: &[OutMessage<'_>]) -> Result<Vec<Option<UnixAddr>>> {
+/// The destinations of `msgs` as the kernel takes them on a socket of `kind`, checked before
+/// anything is sent (a path too long is `ENAMETOOLONG`, an abstract name off Linux
+/// unsupported, an address of the other family `EAFNOSUPPORT`).
+fn dest_addrs(msgs: &[OutMessage<'_>], kind: Kind) -> Result<Vec<Option<SockaddrStorage>>> {
     msgs.iter()
-        .map(|m| m.dest.map(|a| a.to_unix_addr("sendmmsg")).transpose())
+        .map(|m| {
+            m.dest
+                .map(|a| a.to_sockaddr_for(kind, "sendmmsg"))
+                .transpose()
+        })
         .collect()
 }
 

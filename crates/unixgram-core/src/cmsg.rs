@@ -58,6 +58,12 @@ pub struct Received {
     /// when the datagram is read, and sends its errno instead: then it is `None` too (6.16
     /// and later make a pidfd that reports the exit).
     pub pidfd: Option<OwnedFd>,
+    /// UDP GRO (`UDP_GRO`, once turned on): the payload is several datagrams of this many
+    /// bytes each, coalesced by the kernel (the last may be shorter). Linux only.
+    pub segment_size: Option<u16>,
+    /// `SO_RXQ_OVFL`, once turned on: how many datagrams the kernel has dropped at this
+    /// socket so far because its receive queue was full. Linux only.
+    pub drops: Option<u32>,
 }
 
 impl Received {
@@ -73,13 +79,15 @@ fn cmsg_space(payload: usize) -> usize {
     unsafe { libc::CMSG_SPACE(payload as libc::c_uint) as usize }
 }
 
-/// Bytes of control buffer that hold everything a Linux unix datagram can carry at once:
-/// 253 descriptors, credentials and a pidfd.
+/// Bytes of control buffer that hold everything a Linux datagram can carry at once: 253
+/// descriptors, credentials and a pidfd (Unix), a GRO segment size and a drop count (UDP).
 #[cfg(target_os = "linux")]
 pub fn receive_space() -> usize {
     cmsg_space(MAX_FDS_PER_MESSAGE * mem::size_of::<RawFd>())
         + cmsg_space(mem::size_of::<libc::ucred>())
         + cmsg_space(mem::size_of::<RawFd>())
+        + cmsg_space(mem::size_of::<libc::c_int>())
+        + cmsg_space(mem::size_of::<u32>())
 }
 
 /// Bytes of control buffer for 253 descriptors, the only control message received on
@@ -129,15 +137,20 @@ impl ControlBuffer {
     }
 }
 
-/// Encode `SCM_RIGHTS` and `SCM_CREDENTIALS` for sending: the buffer (aligned for
-/// `cmsghdr`) and how many of its bytes are control data (0 = nothing to send).
+/// Encode `SCM_RIGHTS`, `SCM_CREDENTIALS` and UDP's `UDP_SEGMENT` for sending: the buffer
+/// (aligned for `cmsghdr`) and how many of its bytes are control data (0 = nothing to send).
 ///
-/// Credentials are encoded on Linux only; elsewhere the caller refuses them first
-/// (`SCM_CREDENTIALS` does not exist there). Not used on macOS, which has no `sendmmsg`.
+/// Credentials and segments are encoded on Linux only; elsewhere the caller refuses them
+/// first (`SCM_CREDENTIALS` and UDP GSO do not exist there). Not used on macOS, which has no
+/// `sendmmsg`.
 #[cfg(not(target_vendor = "apple"))]
-pub(crate) fn encode(fds: &[RawFd], credentials: Option<&Credentials>) -> (Vec<u64>, usize) {
+pub(crate) fn encode(
+    fds: &[RawFd],
+    credentials: Option<&Credentials>,
+    segment_size: Option<u16>,
+) -> (Vec<u64>, usize) {
     #[cfg(not(target_os = "linux"))]
-    let _ = credentials;
+    let _ = (credentials, segment_size);
     let fds_bytes = mem::size_of_val(fds);
     let mut space = 0;
     if !fds.is_empty() {
@@ -146,6 +159,10 @@ pub(crate) fn encode(fds: &[RawFd], credentials: Option<&Credentials>) -> (Vec<u
     #[cfg(target_os = "linux")]
     if credentials.is_some() {
         space += cmsg_space(mem::size_of::<libc::ucred>());
+    }
+    #[cfg(target_os = "linux")]
+    if segment_size.is_some() {
+        space += cmsg_space(mem::size_of::<u16>());
     }
     if space == 0 {
         return (Vec::new(), 0);
@@ -157,11 +174,11 @@ pub(crate) fn encode(fds: &[RawFd], credentials: Option<&Credentials>) -> (Vec<u
     msg.msg_controllen = space as _;
     // SAFETY: msg describes `buf`, which is zeroed and `space` bytes long.
     let cmsg = unsafe { libc::CMSG_FIRSTHDR(&msg) };
-    let put = |cmsg: *mut libc::cmsghdr, kind: libc::c_int, payload: &[u8]| {
+    let put = |cmsg: *mut libc::cmsghdr, level: libc::c_int, kind: libc::c_int, payload: &[u8]| {
         // SAFETY: cmsg is a header inside `buf` with CMSG_SPACE(payload.len()) bytes of room,
         // as sized above; the payload is copied byte-wise (no alignment needed).
         unsafe {
-            (*cmsg).cmsg_level = libc::SOL_SOCKET;
+            (*cmsg).cmsg_level = level;
             (*cmsg).cmsg_type = kind;
             (*cmsg).cmsg_len = libc::CMSG_LEN(payload.len() as libc::c_uint) as _;
             std::ptr::copy_nonoverlapping(payload.as_ptr(), libc::CMSG_DATA(cmsg), payload.len());
@@ -170,16 +187,25 @@ pub(crate) fn encode(fds: &[RawFd], credentials: Option<&Credentials>) -> (Vec<u
     if !fds.is_empty() {
         // SAFETY: viewing a slice of ints as its bytes.
         let bytes = unsafe { std::slice::from_raw_parts(fds.as_ptr().cast::<u8>(), fds_bytes) };
-        put(cmsg, libc::SCM_RIGHTS, bytes);
+        put(cmsg, libc::SOL_SOCKET, libc::SCM_RIGHTS, bytes);
     }
+    // The header after the last one written (the first while none is).
+    #[cfg(target_os = "linux")]
+    let mut written = !fds.is_empty();
+    #[cfg(target_os = "linux")]
+    let mut next = |cmsg: *mut libc::cmsghdr| {
+        if std::mem::replace(&mut written, true) {
+            // SAFETY: msg and cmsg are valid as above; the header at cmsg is written.
+            unsafe { libc::CMSG_NXTHDR(&msg, cmsg) }
+        } else {
+            cmsg
+        }
+    };
+    #[cfg(target_os = "linux")]
+    let mut cmsg = cmsg;
     #[cfg(target_os = "linux")]
     if let Some(c) = credentials {
-        let cmsg = if fds.is_empty() {
-            cmsg
-        } else {
-            // SAFETY: msg and cmsg are valid as above; the SCM_RIGHTS header is written.
-            unsafe { libc::CMSG_NXTHDR(&msg, cmsg) }
-        };
+        cmsg = next(cmsg);
         let ucred = libc::ucred {
             pid: c.pid,
             uid: c.uid,
@@ -192,7 +218,12 @@ pub(crate) fn encode(fds: &[RawFd], credentials: Option<&Credentials>) -> (Vec<u
                 mem::size_of::<libc::ucred>(),
             )
         };
-        put(cmsg, libc::SCM_CREDENTIALS, bytes);
+        put(cmsg, libc::SOL_SOCKET, libc::SCM_CREDENTIALS, bytes);
+    }
+    #[cfg(target_os = "linux")]
+    if let Some(size) = segment_size {
+        cmsg = next(cmsg);
+        put(cmsg, libc::SOL_UDP, libc::UDP_SEGMENT, &size.to_ne_bytes());
     }
     (buf, space)
 }
@@ -262,8 +293,22 @@ pub(crate) unsafe fn take_control(msg: &libc::msghdr) -> Received {
                         out.pidfd = Some(unsafe { OwnedFd::from_raw_fd(fd) });
                     }
                 }
+                #[cfg(target_os = "linux")]
+                libc::SO_RXQ_OVFL if payload >= mem::size_of::<u32>() => {
+                    // SAFETY: the payload holds one u32; unaligned read.
+                    out.drops = Some(unsafe { data.cast::<u32>().read_unaligned() });
+                }
                 _ => {}
             }
+        }
+        #[cfg(target_os = "linux")]
+        if hdr.cmsg_level == libc::SOL_UDP
+            && hdr.cmsg_type == libc::UDP_GRO
+            && payload >= mem::size_of::<libc::c_int>()
+        {
+            // SAFETY: the payload holds one int; unaligned read.
+            let size = unsafe { data.cast::<libc::c_int>().read_unaligned() };
+            out.segment_size = u16::try_from(size).ok().filter(|s| *s > 0);
         }
         // SAFETY: msg and cmsg are valid as above; NXTHDR returns null at the end.
         cmsg = unsafe { libc::CMSG_NXTHDR(msg, cmsg) };

@@ -36,7 +36,7 @@
 //! | sealed memfd payloads ([`memfd`]) | `memfd_create`, `F_ADD_SEALS`, `mmap` | unsupported | unsupported |
 //!
 //! Turning `SO_PASSCRED` or `SO_PASSPIDFD` *off* succeeds everywhere, and
-//! [`UnixDatagram::pass_credentials`] / [`UnixDatagram::pass_pidfd`] answer `false` where they
+//! [`Socket::pass_credentials`] / [`Socket::pass_pidfd`] answer `false` where they
 //! do not exist (`SO_PASSPIDFD` on a Linux kernel older than 6.5, too); FreeBSD's
 //! `SCM_CREDS` / `LOCAL_PEERCRED` are not used (their semantics differ, and they cannot be
 //! run-tested here).
@@ -62,4 +62,4 @@ pub use error::{Error, ErrorKind, Result};
 pub use memfd::SealedMap;
 pub use msg::{Datagram, SendAncillary};
 pub use sink::PayloadSink;
-pub use socket::UnixDatagram;
+pub use socket::{Kind, Socket};

@@ -13,7 +13,7 @@ use std::ptr;
 use nix::errno::Errno;
 #[cfg(target_os = "linux")]
 use nix::sys::socket::UnixCredentials;
-use nix::sys::socket::{self, ControlMessage, SockaddrLike, UnixAddr};
+use nix::sys::socket::{self, ControlMessage, SockaddrLike, SockaddrStorage};
 
 use crate::addr::Address;
 use crate::cmsg::{self, ControlBuffer, Credentials, Received, MAX_FDS_PER_MESSAGE};
@@ -53,7 +53,7 @@ pub struct Datagram {
 
 /// Send one datagram of `data` on a connected socket, without control data: send(2)
 /// with `MSG_DONTWAIT | MSG_NOSIGNAL`, the cheapest way out (no `msghdr`, no allocation).
-/// Errors carry no address: [`UnixDatagram::send`](crate::UnixDatagram::send) adds it.
+/// Errors carry no address: [`Socket::send`](crate::Socket::send) adds it.
 pub fn send(fd: BorrowedFd<'_>, data: &[u8]) -> Result<usize> {
     sys::retry(|| socket::send(fd.as_raw_fd(), data, sys::send_flags()))
         .map_err(|errno| Error::os(errno, "send"))
@@ -68,7 +68,7 @@ pub fn sendmsg(
     fd: BorrowedFd<'_>,
     iov: &[IoSlice<'_>],
     ancillary: &SendAncillary<'_>,
-    dest: Option<&UnixAddr>,
+    dest: Option<&SockaddrStorage>,
 ) -> Result<usize> {
     if ancillary.fds.len() > MAX_FDS_PER_MESSAGE {
         return Err(Error::os(Errno::EINVAL, "sendmsg").with_detail(format!(
@@ -217,14 +217,14 @@ pub fn recvmsg(
         iov_base: spare.as_mut_ptr().cast(),
         iov_len: size,
     };
-    // SAFETY: an all-zero sockaddr_un is a valid (empty) value.
-    let mut name: libc::sockaddr_un = unsafe { mem::zeroed() };
+    // SAFETY: an all-zero sockaddr_storage is a valid (empty) value.
+    let mut name: libc::sockaddr_storage = unsafe { mem::zeroed() };
     let (control_ptr, control_len) = control.as_raw();
     // SAFETY: an all-zero msghdr is valid; the fields that matter are set below.
     let mut msg: libc::msghdr = unsafe { mem::zeroed() };
     if want_address {
         msg.msg_name = ptr::addr_of_mut!(name).cast();
-        msg.msg_namelen = mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+        msg.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
     }
     msg.msg_iov = &mut iov;
     msg.msg_iovlen = 1;
@@ -259,7 +259,7 @@ pub fn recvmsg(
 /// # Safety
 /// `hdr` was just filled by a successful `syscall`: its control buffer holds what the kernel
 /// wrote (descriptors owned by nobody else), and with `want_address` its `msg_name` points
-/// to a `sockaddr_un` the kernel filled, `msg_namelen` bytes long.
+/// to a `sockaddr_storage` the kernel filled, `msg_namelen` bytes long.
 pub(crate) unsafe fn received(
     hdr: &libc::msghdr,
     len: usize,
@@ -282,10 +282,11 @@ pub(crate) unsafe fn received(
         return Err(Error::new(ErrorKind::ControlTruncated, syscall));
     }
     let address = want_address.then(|| {
-        // SAFETY: per this function's contract, msg_name is a filled sockaddr_un.
-        let addr =
-            unsafe { UnixAddr::from_raw(hdr.msg_name.cast_const().cast(), Some(hdr.msg_namelen)) };
-        addr.map_or(Address::Unnamed, |a| Address::from_unix_addr(&a))
+        // SAFETY: per this function's contract, msg_name is a filled sockaddr_storage.
+        let addr = unsafe {
+            SockaddrStorage::from_raw(hdr.msg_name.cast_const().cast(), Some(hdr.msg_namelen))
+        };
+        addr.map_or(Address::Unnamed, |a| Address::from_storage(&a))
     });
     Ok((ancillary, address))
 }

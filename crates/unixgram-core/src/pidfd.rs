@@ -1,6 +1,6 @@
 //! Pidfds: descriptors that refer to one process, as `SCM_PIDFD` (with
-//! [`UnixDatagram::set_pass_pidfd`](crate::UnixDatagram::set_pass_pidfd)) and `SO_PEERPIDFD`
-//! ([`UnixDatagram::peer_pidfd`](crate::UnixDatagram::peer_pidfd)) hand them out.
+//! [`Socket::set_pass_pidfd`](crate::Socket::set_pass_pidfd)) and `SO_PEERPIDFD`
+//! ([`Socket::peer_pidfd`](crate::Socket::peer_pidfd)) hand them out.
 //!
 //! A pid number is reused once its process has exited and been reaped, so the pid of
 //! `SCM_CREDENTIALS`, read after that, names whatever process got the number next. A pidfd

@@ -1,5 +1,5 @@
 //! The socket type: create it or adopt a descriptor, bind, connect, its names, and the
-//! descriptor it owns (closed on drop). The rest of [`UnixDatagram`] is in two child files:
+//! descriptor it owns (closed on drop). The rest of [`Socket`] is in two child files:
 //! `socket/options.rs` (buffer sizes, credentials, the largest datagram it can send) and
 //! `socket/io.rs` (send and receive).
 //!
@@ -17,7 +17,9 @@ use std::os::unix::ffi::OsStrExt;
 
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag, AT_FDCWD};
-use nix::sys::socket::{self, getsockopt, sockopt, AddressFamily, SockFlag, SockType, UnixAddr};
+use nix::sys::socket::{
+    self, getsockopt, sockopt, AddressFamily, SockFlag, SockType, SockaddrStorage,
+};
 #[cfg(target_os = "linux")]
 use nix::sys::stat::fchmod;
 use nix::sys::stat::{fchmodat, lstat, FchmodatFlags, Mode};
@@ -28,11 +30,66 @@ use crate::cmsg::ControlBuffer;
 use crate::error::{Error, ErrorKind, Result};
 use crate::sys;
 
-/// An `AF_UNIX` / `SOCK_DGRAM` socket, non-blocking and close-on-exec. Dropping it closes
-/// the descriptor.
+/// The family and type a socket was made with: what the kernel does with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// `AF_UNIX` / `SOCK_DGRAM`.
+    UnixDatagram,
+    /// `AF_UNIX` / `SOCK_SEQPACKET`: connection-oriented, message boundaries kept. A read of
+    /// zero bytes is the end of the stream (the peer closed), as Go's `unixpacket` and
+    /// python's `recv` read it, so an empty packet cannot be told from it.
+    UnixSeqpacket,
+    /// `AF_INET` / `SOCK_DGRAM`: UDP over IPv4.
+    Udp4,
+    /// `AF_INET6` / `SOCK_DGRAM`: UDP over IPv6.
+    Udp6,
+}
+
+impl Kind {
+    fn family(self) -> AddressFamily {
+        match self {
+            Self::UnixDatagram | Self::UnixSeqpacket => AddressFamily::Unix,
+            Self::Udp4 => AddressFamily::Inet,
+            Self::Udp6 => AddressFamily::Inet6,
+        }
+    }
+
+    fn sock_type(self) -> SockType {
+        match self {
+            Self::UnixSeqpacket => SockType::SeqPacket,
+            _ => SockType::Datagram,
+        }
+    }
+
+    /// UDP, over either IP version.
+    pub fn is_udp(self) -> bool {
+        matches!(self, Self::Udp4 | Self::Udp6)
+    }
+
+    /// The UDP kind for an address of that IP version.
+    pub fn udp_for(addr: &std::net::SocketAddr) -> Self {
+        if addr.is_ipv4() {
+            Self::Udp4
+        } else {
+            Self::Udp6
+        }
+    }
+}
+
+/// A datagram socket of one [`Kind`] (Unix datagram, Unix seqpacket, UDP), non-blocking and
+/// close-on-exec. Dropping it closes the descriptor.
 #[derive(Debug)]
-pub struct UnixDatagram {
+pub struct Socket {
     fd: OwnedFd,
+    kind: Kind,
+    /// A seqpacket socket read the end of its stream: nothing more will come.
+    eof: bool,
+    /// The last `SO_RXQ_OVFL` count the kernel reported: datagrams it dropped at this socket
+    /// because the receive queue was full.
+    drops: u32,
+    /// Whether UDP GSO (`UDP_SEGMENT`) still looks usable: cleared when the kernel or the
+    /// route refuses it, and the datagrams are then sent one by one.
+    gso: std::cell::Cell<bool>,
     /// The address given to the last successful `connect`, for reconnects and errors.
     peer: Option<Address>,
     control: ControlBuffer,
@@ -98,10 +155,14 @@ fn finish_apple(fd: &OwnedFd) -> Result<()> {
     set_nosigpipe(fd).map_err(|e| Error::os(e, "setsockopt"))
 }
 
-impl UnixDatagram {
-    fn wrap(fd: OwnedFd) -> Self {
+impl Socket {
+    fn wrap(fd: OwnedFd, kind: Kind) -> Self {
         Self {
             fd,
+            kind,
+            eof: false,
+            drops: 0,
+            gso: std::cell::Cell::new(kind.is_udp()),
             peer: None,
             control: ControlBuffer::new(),
             batch: None,
@@ -109,30 +170,45 @@ impl UnixDatagram {
         }
     }
 
-    /// A new unbound socket. See socket(2).
+    /// A new unbound `AF_UNIX` / `SOCK_DGRAM` socket. See [`Socket::with_kind`].
+    pub fn new() -> Result<Self> {
+        Self::with_kind(Kind::UnixDatagram)
+    }
+
+    /// A new unbound socket of `kind`. See socket(2).
     ///
     /// Non-blocking and close-on-exec from creation on Linux and FreeBSD; on macOS both are
     /// set with fcntl(2) right after, with `SO_NOSIGPIPE`.
-    pub fn new() -> Result<Self> {
-        let fd = socket::socket(AddressFamily::Unix, SockType::Datagram, flags(), None)
+    pub fn with_kind(kind: Kind) -> Result<Self> {
+        let fd = socket::socket(kind.family(), kind.sock_type(), flags(), None)
             .map_err(|e| Error::os(e, "socket"))?;
         #[cfg(target_vendor = "apple")]
         finish_apple(&fd)?;
-        Ok(Self::wrap(fd))
+        Ok(Self::wrap(fd, kind))
     }
 
-    /// Two sockets connected to each other. See socketpair(2).
-    ///
-    /// Flags as for [`UnixDatagram::new`].
+    /// Two `SOCK_DGRAM` sockets connected to each other. See [`Socket::pair_of`].
     pub fn pair() -> Result<(Self, Self)> {
-        let (a, b) = socket::socketpair(AddressFamily::Unix, SockType::Datagram, None, flags())
+        Self::pair_of(Kind::UnixDatagram)
+    }
+
+    /// Two Unix sockets of `kind` connected to each other. See socketpair(2).
+    ///
+    /// Flags as for [`Socket::with_kind`]. UDP has no pairs: `EOPNOTSUPP`, as the
+    /// kernel says.
+    pub fn pair_of(kind: Kind) -> Result<(Self, Self)> {
+        if kind.is_udp() {
+            return Err(Error::os(Errno::EOPNOTSUPP, "socketpair")
+                .with_detail("socket pairs are Unix sockets only"));
+        }
+        let (a, b) = socket::socketpair(AddressFamily::Unix, kind.sock_type(), None, flags())
             .map_err(|e| Error::os(e, "socketpair"))?;
         #[cfg(target_vendor = "apple")]
         {
             finish_apple(&a)?;
             finish_apple(&b)?;
         }
-        let (mut a, mut b) = (Self::wrap(a), Self::wrap(b));
+        let (mut a, mut b) = (Self::wrap(a, kind), Self::wrap(b, kind));
         a.peer = Some(Address::Unnamed);
         b.peer = Some(Address::Unnamed);
         Ok((a, b))
@@ -142,9 +218,17 @@ impl UnixDatagram {
     /// made non-blocking and close-on-exec (and `SO_NOSIGPIPE` on macOS). On error the
     /// descriptor is handed back, open.
     pub fn from_fd(fd: OwnedFd) -> std::result::Result<Self, (Error, OwnedFd)> {
-        if let Err(e) = check_unix_datagram(fd.as_fd()) {
-            return Err((e, fd));
-        }
+        Self::from_fd_of(fd, &[Kind::UnixDatagram])
+    }
+
+    /// Adopt a descriptor after checking it is a socket of one of the `kinds`; otherwise as
+    /// [`Socket::from_fd`]. A connected seqpacket socket and a listening one are both
+    /// [`Kind::UnixSeqpacket`].
+    pub fn from_fd_of(fd: OwnedFd, kinds: &[Kind]) -> std::result::Result<Self, (Error, OwnedFd)> {
+        let kind = match check_kind(fd.as_fd(), kinds) {
+            Ok(kind) => kind,
+            Err(e) => return Err((e, fd)),
+        };
         if let Err(errno) = set_nonblock_cloexec(&fd) {
             return Err((Error::os(errno, "fcntl"), fd));
         }
@@ -152,12 +236,12 @@ impl UnixDatagram {
         if let Err(errno) = set_nosigpipe(&fd) {
             return Err((Error::os(errno, "setsockopt"), fd));
         }
-        let mut sock = Self::wrap(fd);
+        let mut sock = Self::wrap(fd, kind);
         sock.peer = sock.peer_addr().ok();
         Ok(sock)
     }
 
-    /// Adopt a raw descriptor number, see [`UnixDatagram::from_fd`].
+    /// Adopt a raw descriptor number, see [`Socket::from_fd`].
     ///
     /// # Safety
     /// `fd` must be an open descriptor that nothing else will close.
@@ -165,6 +249,19 @@ impl UnixDatagram {
         // SAFETY: the caller hands over ownership of an open descriptor.
         let owned = unsafe { OwnedFd::from_raw_fd(fd) };
         Self::from_fd(owned).map_err(|(e, fd)| (e, fd.into_raw_fd()))
+    }
+
+    /// Adopt a raw descriptor number, see [`Socket::from_fd_of`].
+    ///
+    /// # Safety
+    /// `fd` must be an open descriptor that nothing else will close.
+    pub unsafe fn from_raw_fd_of(
+        fd: RawFd,
+        kinds: &[Kind],
+    ) -> std::result::Result<Self, (Error, RawFd)> {
+        // SAFETY: the caller hands over ownership of an open descriptor.
+        let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+        Self::from_fd_of(owned, kinds).map_err(|(e, fd)| (e, fd.into_raw_fd()))
     }
 
     /// Bind to a path, an abstract name, or `Address::Unnamed` to autobind. See bind(2).
@@ -179,8 +276,8 @@ impl UnixDatagram {
                 "bind",
             ));
         }
-        let ua = addr.to_unix_addr("bind")?;
-        socket::bind(self.fd.as_raw_fd(), &ua).map_err(|e| Error::os(e, "bind").with_address(addr))
+        let sa = self.sockaddr(addr, "bind")?;
+        socket::bind(self.fd.as_raw_fd(), &sa).map_err(|e| Error::os(e, "bind").with_address(addr))
     }
 
     /// Bind to the filesystem path `addr` with the socket file's permission bits `mode`
@@ -217,8 +314,8 @@ impl UnixDatagram {
 
     /// Set the default destination; only datagrams from it are received. See connect(2).
     pub fn connect(&mut self, addr: &Address) -> Result<()> {
-        let ua = addr.to_unix_addr("connect")?;
-        sys::retry(|| socket::connect(self.fd.as_raw_fd(), &ua))
+        let sa = self.sockaddr(addr, "connect")?;
+        sys::retry(|| socket::connect(self.fd.as_raw_fd(), &sa))
             .map_err(|e| Error::os(e, "connect").with_address(addr))?;
         self.peer = Some(addr.clone());
         Ok(())
@@ -234,18 +331,68 @@ impl UnixDatagram {
         }
     }
 
+    /// The kernel form of `addr` for this socket (see [`Address::to_sockaddr_for`]).
+    pub(crate) fn sockaddr(
+        &self,
+        addr: &Address,
+        syscall: &'static str,
+    ) -> Result<SockaddrStorage> {
+        addr.to_sockaddr_for(self.kind, syscall)
+    }
+
+    /// What kind of socket this is.
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
     /// The address the socket is bound to. See getsockname(2).
     pub fn local_addr(&self) -> Result<Address> {
-        socket::getsockname::<UnixAddr>(self.fd.as_raw_fd())
-            .map(|a| Address::from_unix_addr(&a))
+        socket::getsockname::<SockaddrStorage>(self.fd.as_raw_fd())
+            .map(|a| Address::from_storage(&a))
             .map_err(|e| Error::os(e, "getsockname"))
     }
 
     /// The address of the connected peer. See getpeername(2).
     pub fn peer_addr(&self) -> Result<Address> {
-        socket::getpeername::<UnixAddr>(self.fd.as_raw_fd())
-            .map(|a| Address::from_unix_addr(&a))
+        socket::getpeername::<SockaddrStorage>(self.fd.as_raw_fd())
+            .map(|a| Address::from_storage(&a))
             .map_err(|e| Error::os(e, "getpeername"))
+    }
+
+    /// Listen for connections (a bound seqpacket socket), with room for `backlog` waiting
+    /// ones. See listen(2).
+    pub fn listen(&self, backlog: i32) -> Result<()> {
+        let backlog = socket::Backlog::new(backlog.clamp(0, libc::SOMAXCONN))
+            .map_err(|e| Error::os(e, "listen"))?;
+        socket::listen(&self.fd, backlog).map_err(|e| Error::os(e, "listen"))
+    }
+
+    /// Take the next waiting connection of a listening socket, non-blocking and close-on-exec
+    /// from birth (`accept4`, Linux and FreeBSD); `Ok(None)` when none waits. See accept(2).
+    pub fn accept(&self) -> Result<Option<Self>> {
+        match sys::retry(|| accept_nonblocking(self.fd.as_raw_fd())) {
+            Ok(fd) => {
+                let mut sock = Self::wrap(fd, self.kind);
+                sock.peer = Some(Address::Unnamed);
+                Ok(Some(sock))
+            }
+            Err(Errno::EAGAIN) => Ok(None),
+            // The connection was reset before we took it: nothing to take.
+            Err(Errno::ECONNABORTED) => Ok(None),
+            Err(e) => Err(Error::os(e, "accept")),
+        }
+    }
+
+    /// A seqpacket socket read the end of its stream.
+    pub fn at_eof(&self) -> bool {
+        self.eof
+    }
+
+    /// Datagrams the kernel dropped at this socket because its receive queue was full, as
+    /// last reported with a received datagram (`SO_RXQ_OVFL`, once turned on with
+    /// [`set_report_drops`](Self::set_report_drops)).
+    pub fn drops(&self) -> u32 {
+        self.drops
     }
 
     /// A new descriptor for the same socket, close-on-exec from birth (`F_DUPFD_CLOEXEC`, so
@@ -265,48 +412,83 @@ impl UnixDatagram {
     }
 }
 
-impl AsFd for UnixDatagram {
+impl AsFd for Socket {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }
 }
 
-impl AsRawFd for UnixDatagram {
+impl AsRawFd for Socket {
     fn as_raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
     }
 }
 
-impl From<UnixDatagram> for OwnedFd {
-    fn from(sock: UnixDatagram) -> OwnedFd {
+impl From<Socket> for OwnedFd {
+    fn from(sock: Socket) -> OwnedFd {
         sock.fd
     }
 }
 
-/// Check `SO_TYPE` and the address family. See getsockopt(2).
-fn check_unix_datagram(fd: BorrowedFd<'_>) -> Result<()> {
+/// The [`Kind`] of an adopted descriptor, from `SO_TYPE` and the address family, if it is
+/// one of `kinds`. See getsockopt(2).
+fn check_kind(fd: BorrowedFd<'_>, kinds: &[Kind]) -> Result<Kind> {
+    let wanted = kinds
+        .iter()
+        .map(|k| match k {
+            Kind::UnixDatagram => "AF_UNIX/SOCK_DGRAM",
+            Kind::UnixSeqpacket => "AF_UNIX/SOCK_SEQPACKET",
+            Kind::Udp4 => "AF_INET/SOCK_DGRAM",
+            Kind::Udp6 => "AF_INET6/SOCK_DGRAM",
+        })
+        .collect::<Vec<_>>()
+        .join(" or ");
     let not = |detail: String| {
         Err(Error::new(ErrorKind::NotUnixDatagram, "getsockopt").with_detail(detail))
     };
-    match getsockopt(&fd, sockopt::SockType) {
+    let ty = match getsockopt(&fd, sockopt::SockType) {
         Err(Errno::ENOTSOCK) => return not(format!("fd {} is not a socket", fd.as_raw_fd())),
         Err(e) => return Err(Error::os(e, "getsockopt")),
-        Ok(SockType::Datagram) => {}
-        Ok(other) => {
-            return not(format!(
-                "fd {} is a {other:?} socket, not SOCK_DGRAM",
-                fd.as_raw_fd()
-            ))
-        }
-    }
+        Ok(ty) => ty,
+    };
     let domain = socket_domain(fd)?;
-    if domain != libc::AF_UNIX {
-        return not(format!(
-            "fd {} is a datagram socket of family {domain}, not AF_UNIX",
+    let kind = match (domain, ty) {
+        (libc::AF_UNIX, SockType::Datagram) => Some(Kind::UnixDatagram),
+        (libc::AF_UNIX, SockType::SeqPacket) => Some(Kind::UnixSeqpacket),
+        (libc::AF_INET, SockType::Datagram) => Some(Kind::Udp4),
+        (libc::AF_INET6, SockType::Datagram) => Some(Kind::Udp6),
+        _ => None,
+    };
+    match kind {
+        Some(kind) if kinds.contains(&kind) => Ok(kind),
+        _ if domain == libc::AF_UNIX || ty != SockType::Datagram => not(format!(
+            "fd {} is a {ty:?} socket of family {domain}, not {wanted}",
             fd.as_raw_fd()
-        ));
+        )),
+        _ => not(format!(
+            "fd {} is a datagram socket of family {domain}, not {wanted}",
+            fd.as_raw_fd()
+        )),
     }
-    Ok(())
+}
+
+/// accept4(2) with `SOCK_NONBLOCK | SOCK_CLOEXEC` (Linux, FreeBSD).
+#[cfg(not(target_vendor = "apple"))]
+fn accept_nonblocking(fd: RawFd) -> nix::Result<OwnedFd> {
+    let raw = socket::accept4(fd, flags())?;
+    // SAFETY: accept4 returned a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// macOS has no accept4: accept(2), then the flags with fcntl(2).
+#[cfg(target_vendor = "apple")]
+fn accept_nonblocking(fd: RawFd) -> nix::Result<OwnedFd> {
+    let raw = socket::accept(fd)?;
+    // SAFETY: accept returned a new descriptor that nothing else owns.
+    let owned = unsafe { OwnedFd::from_raw_fd(raw) };
+    set_nonblock_cloexec(&owned)?;
+    set_nosigpipe(&owned)?;
+    Ok(owned)
 }
 
 /// The address family of a socket: `SO_DOMAIN` (Linux, FreeBSD). See getsockopt(2).

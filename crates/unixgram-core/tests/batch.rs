@@ -6,9 +6,9 @@ mod common;
 use std::io::IoSlice;
 use std::os::fd::{AsFd, AsRawFd};
 
-use unixgram_core::{Address, OutMessage, SendAncillary, UnixDatagram};
+use unixgram_core::{Address, OutMessage, SendAncillary, Socket};
 
-fn recv_all(sock: &mut UnixDatagram, max: usize) -> (Vec<u8>, Vec<usize>, Vec<usize>) {
+fn recv_all(sock: &mut Socket, max: usize) -> (Vec<u8>, Vec<usize>, Vec<usize>) {
     let mut out = Vec::new();
     let mut lens = Vec::new();
     let mut fds = Vec::new();
@@ -23,7 +23,7 @@ fn recv_all(sock: &mut UnixDatagram, max: usize) -> (Vec<u8>, Vec<usize>, Vec<us
 
 #[test]
 fn send_many_then_recv_many_keeps_order_sizes_and_per_datagram_fds() {
-    let (a, mut b) = UnixDatagram::pair().unwrap();
+    let (a, mut b) = Socket::pair().unwrap();
     let pipe = nix::unistd::pipe().unwrap();
     let payloads: Vec<Vec<u8>> = (0..10u8).map(|i| vec![i; i as usize * 3]).collect();
     let iovs: Vec<[IoSlice<'_>; 1]> = payloads.iter().map(|p| [IoSlice::new(p)]).collect();
@@ -32,6 +32,7 @@ fn send_many_then_recv_many_keeps_order_sizes_and_per_datagram_fds() {
         .iter()
         .enumerate()
         .map(|(i, iov)| OutMessage {
+            segment_size: None,
             iov,
             ancillary: SendAncillary {
                 fds: if i % 3 == 0 { &one } else { &[] },
@@ -49,7 +50,7 @@ fn send_many_then_recv_many_keeps_order_sizes_and_per_datagram_fds() {
 
 #[test]
 fn recv_many_returns_zero_on_an_empty_queue_and_short_when_it_runs_dry() {
-    let (a, mut b) = UnixDatagram::pair().unwrap();
+    let (a, mut b) = Socket::pair().unwrap();
     assert_eq!(recv_all(&mut b, 16).1.len(), 0);
     for i in 0..3u8 {
         a.send(&[IoSlice::new(&[i])], &SendAncillary::default(), None)
@@ -65,7 +66,7 @@ fn recv_many_returns_zero_on_an_empty_queue_and_short_when_it_runs_dry() {
 
 #[test]
 fn recv_many_takes_large_and_small_datagrams_whole_in_one_batch() {
-    let (a, mut b) = UnixDatagram::pair().unwrap();
+    let (a, mut b) = Socket::pair().unwrap();
     let big = vec![0xabu8; 1 << 20];
     // a socketpair is limited by the sender's SO_SNDBUF: room for all three in flight
     a.set_send_buffer_size(2 << 20).unwrap();
@@ -92,13 +93,14 @@ fn send_many_stops_at_a_full_queue_and_reports_how_many_went() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("rx.sock");
     let _ = std::fs::remove_file(&path);
-    let rx = UnixDatagram::new().unwrap();
+    let rx = Socket::new().unwrap();
     rx.bind(&unixgram_core::Address::path(&path)).unwrap();
-    let mut tx = UnixDatagram::new().unwrap();
+    let mut tx = Socket::new().unwrap();
     tx.connect(&unixgram_core::Address::path(&path)).unwrap();
     let iov = [IoSlice::new(b"m")];
     let msgs = vec![
         OutMessage {
+            segment_size: None,
             iov: &iov,
             ancillary: SendAncillary::default(),
             dest: None,
@@ -120,7 +122,7 @@ fn send_many_stops_at_a_full_queue_and_reports_how_many_went() {
 fn runs_of_large_then_small_datagrams_arrive_whole_in_order_with_their_fds() {
     // Large datagrams switch the socket to one recvmsg per datagram straight into the
     // caller's buffer; small ones switch it back to recvmmsg. Either way: same results.
-    let (a, mut b) = UnixDatagram::pair().unwrap();
+    let (a, mut b) = Socket::pair().unwrap();
     a.set_send_buffer_size(4 << 20).unwrap();
     let pipe = nix::unistd::pipe().unwrap();
     let fd = pipe.0.as_raw_fd();
@@ -165,17 +167,18 @@ fn one_sendmmsg_reaches_several_peers_each_datagram_to_its_own_destination() {
         Address::abstract_name(common::unique("a")),
         Address::abstract_name(common::unique("b")),
     );
-    let mut rx_a = UnixDatagram::new().unwrap();
+    let mut rx_a = Socket::new().unwrap();
     rx_a.bind(&a).unwrap();
-    let mut rx_b = UnixDatagram::new().unwrap();
+    let mut rx_b = Socket::new().unwrap();
     rx_b.bind(&b).unwrap();
-    let tx = UnixDatagram::new().unwrap();
+    let tx = Socket::new().unwrap();
     let payloads: Vec<Vec<u8>> = (0..6).map(|i| format!("#{i}").into_bytes()).collect();
     let iovs: Vec<[IoSlice<'_>; 1]> = payloads.iter().map(|p| [IoSlice::new(p)]).collect();
     let msgs: Vec<OutMessage<'_>> = iovs
         .iter()
         .enumerate()
         .map(|(i, iov)| OutMessage {
+            segment_size: None,
             iov,
             ancillary: SendAncillary::default(),
             dest: Some(if i % 2 == 0 { &a } else { &b }),
@@ -196,11 +199,13 @@ fn one_sendmmsg_reaches_several_peers_each_datagram_to_its_own_destination() {
     let too_long = Address::path("/".repeat(200));
     let bad = [
         OutMessage {
+            segment_size: None,
             iov: &iovs[0],
             ancillary: SendAncillary::default(),
             dest: Some(&a),
         },
         OutMessage {
+            segment_size: None,
             iov: &iovs[1],
             ancillary: SendAncillary::default(),
             dest: Some(&too_long),

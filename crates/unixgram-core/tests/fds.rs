@@ -14,7 +14,7 @@ use std::sync::{Mutex, MutexGuard};
 use common::fd_count;
 use nix::fcntl::{fcntl, FcntlArg, FdFlag};
 use unixgram_core::cmsg::ControlBuffer;
-use unixgram_core::{msg, SendAncillary, UnixDatagram, MAX_FDS_PER_MESSAGE};
+use unixgram_core::{msg, SendAncillary, Socket, MAX_FDS_PER_MESSAGE};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -42,7 +42,7 @@ fn max_fds_arrive_readable_cloexec_and_nothing_leaks() {
     let _g = serial();
     let baseline = fd_count();
     {
-        let (a, mut b) = UnixDatagram::pair().unwrap();
+        let (a, mut b) = Socket::pair().unwrap();
         let read_ends = filled_pipes(MAX_FDS_PER_MESSAGE);
         let fds = raw(&read_ends);
         let anc = SendAncillary {
@@ -73,7 +73,7 @@ fn max_fds_arrive_readable_cloexec_and_nothing_leaks() {
 #[test]
 fn one_fd_too_many_is_einval_before_any_syscall() {
     let _g = serial();
-    let (a, mut b) = UnixDatagram::pair().unwrap();
+    let (a, mut b) = Socket::pair().unwrap();
     let (r, _w) = nix::unistd::pipe().unwrap();
     let fds = vec![r.as_raw_fd(); MAX_FDS_PER_MESSAGE + 1];
     let anc = SendAncillary {
@@ -95,7 +95,7 @@ fn one_fd_too_many_is_einval_before_any_syscall() {
 fn receive_into_small_control_buffer(sent: usize, room: usize) {
     let baseline = fd_count();
     {
-        let (a, b) = UnixDatagram::pair().unwrap();
+        let (a, b) = Socket::pair().unwrap();
         let read_ends = filled_pipes(sent);
         let fds = raw(&read_ends);
         a.send(

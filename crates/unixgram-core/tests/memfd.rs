@@ -22,7 +22,7 @@ use nix::sys::memfd::{memfd_create, MFdFlags};
 use nix::sys::mman::{mmap, MapFlags, ProtFlags};
 use nix::sys::stat::Mode;
 use unixgram_core::memfd::{map_sealed, seal_payload, MEMFD_NAME};
-use unixgram_core::{Address, ErrorKind, SealedMap, SendAncillary, UnixDatagram};
+use unixgram_core::{Address, ErrorKind, SealedMap, SendAncillary, Socket};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -225,7 +225,7 @@ fn a_payload_over_the_limit_is_refused_with_its_size_and_the_limit() {
 fn pipes_sockets_and_plain_files_are_refused_naming_what_they_are() {
     let _g = serial();
     let (r, _w) = nix::unistd::pipe().unwrap();
-    let (a, _b) = UnixDatagram::pair().unwrap();
+    let (a, _b) = Socket::pair().unwrap();
     let dir = TempDir::new("memfd");
     let path = dir.join("file");
     std::fs::write(&path, b"plain").unwrap();
@@ -303,7 +303,7 @@ fn a_sealed_map_moves_to_another_thread() {
 }
 
 /// Receive the one datagram queued on `b`, which must be empty and carry one descriptor.
-fn recv_memfd(b: &mut UnixDatagram) -> OwnedFd {
+fn recv_memfd(b: &mut Socket) -> OwnedFd {
     assert!(b.wait_readable(10_000).unwrap(), "nothing arrived");
     let mut out = Vec::new();
     let d = b.recv(&mut out, false).unwrap().unwrap();
@@ -319,7 +319,7 @@ fn a_memfd_sent_with_scm_rights_in_an_empty_datagram_maps_on_the_other_side() {
     let baseline = fd_count();
     {
         let data = pattern(5_000_000);
-        let (a, mut b) = UnixDatagram::pair().unwrap();
+        let (a, mut b) = Socket::pair().unwrap();
         let fd = seal_payload(&[&data[..1000], &data[1000..]]).unwrap();
         let fds = [fd.as_raw_fd()];
         let anc = SendAncillary {
@@ -373,7 +373,7 @@ fn a_sealed_memfd_from_python_maps_and_an_unsealed_one_is_refused() {
     let _g = serial();
     let dir = TempDir::new("memfd-py");
     let path = dir.join("receiver.sock");
-    let mut b = UnixDatagram::new().unwrap();
+    let mut b = Socket::new().unwrap();
     b.bind(&Address::path(&path)).unwrap();
 
     let size = (1 << 20) + 3;

@@ -13,11 +13,11 @@ use std::process::{Command, Stdio};
 use common::unique;
 use nix::fcntl::{fcntl, FcntlArg, FdFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use unixgram_core::{pidfd, Address, SendAncillary, UnixDatagram};
+use unixgram_core::{pidfd, Address, SendAncillary, Socket};
 
 /// Whether this kernel has `SO_PASSPIDFD`; if not, that turning it on says so clearly.
 fn supported() -> bool {
-    let (_a, b) = UnixDatagram::pair().unwrap();
+    let (_a, b) = Socket::pair().unwrap();
     match b.set_pass_pidfd(true) {
         Ok(()) => true,
         Err(e) => {
@@ -29,7 +29,7 @@ fn supported() -> bool {
     }
 }
 
-fn send(sock: &UnixDatagram, bytes: &[u8]) {
+fn send(sock: &Socket, bytes: &[u8]) {
     sock.send(&[IoSlice::new(bytes)], &SendAncillary::default(), None)
         .unwrap();
 }
@@ -44,7 +44,7 @@ fn pass_pidfd_is_off_until_set_and_then_every_datagram_carries_our_pidfd() {
     if !supported() {
         return;
     }
-    let (a, mut b) = UnixDatagram::pair().unwrap();
+    let (a, mut b) = Socket::pair().unwrap();
     assert!(!b.pass_pidfd().unwrap());
     let mut out = Vec::new();
     send(&a, b"before");
@@ -82,7 +82,7 @@ fn peer_pidfd_is_the_socketpair_maker_and_none_for_a_connected_socket() {
     if !supported() {
         return;
     }
-    let (a, _b) = UnixDatagram::pair().unwrap();
+    let (a, _b) = Socket::pair().unwrap();
     let fd = a
         .peer_pidfd()
         .unwrap()
@@ -91,9 +91,9 @@ fn peer_pidfd_is_the_socketpair_maker_and_none_for_a_connected_socket() {
     assert_eq!(pidfd::pid(fd.as_fd()).unwrap(), std::process::id() as i32);
 
     let addr = Address::abstract_name(unique("peerpidfd"));
-    let server = UnixDatagram::new().unwrap();
+    let server = Socket::new().unwrap();
     server.bind(&addr).unwrap();
-    let mut client = UnixDatagram::new().unwrap();
+    let mut client = Socket::new().unwrap();
     client.connect(&addr).unwrap();
     assert!(client.peer_pidfd().unwrap().is_none());
     assert!(server.peer_pidfd().unwrap().is_none());
@@ -113,7 +113,7 @@ fn a_pidfd_from_python_names_it_alive_then_exited_then_reaped() {
     }
     let name = unique("pidfd-python");
     let addr = Address::abstract_name(name.clone());
-    let mut receiver = UnixDatagram::new().unwrap();
+    let mut receiver = Socket::new().unwrap();
     receiver.set_pass_pidfd(true).unwrap();
     receiver.bind(&addr).unwrap();
 

@@ -6,11 +6,11 @@ mod common;
 use std::io::IoSlice;
 
 use common::TempDir;
-use unixgram_core::{Address, SendAncillary, UnixDatagram};
+use unixgram_core::{Address, SendAncillary, Socket};
 
 #[test]
 fn one_megabyte_datagram_raises_sndbuf_and_arrives_whole() {
-    let (a, mut b) = UnixDatagram::pair().unwrap();
+    let (a, mut b) = Socket::pair().unwrap();
     let len = 1 << 20;
     assert!(
         a.max_datagram_size().unwrap() < len,
@@ -35,7 +35,7 @@ fn one_megabyte_datagram_raises_sndbuf_and_arrives_whole() {
 
 #[test]
 fn eight_megabyte_datagram_is_emsgsize_naming_the_limit() {
-    let (a, mut b) = UnixDatagram::pair().unwrap();
+    let (a, mut b) = Socket::pair().unwrap();
     let payload = vec![0x5a_u8; 8 << 20];
     let err = a
         .send(&[IoSlice::new(&payload)], &SendAncillary::default(), None)
@@ -65,11 +65,11 @@ fn eight_megabyte_datagram_is_emsgsize_naming_the_limit() {
 fn too_big_for_the_system_names_the_peer_it_was_for() {
     let dir = TempDir::new("big-addr");
     let addr = Address::path(dir.join("server.sock"));
-    let server = UnixDatagram::new().unwrap();
+    let server = Socket::new().unwrap();
     server.bind(&addr).unwrap();
-    let mut connected = UnixDatagram::new().unwrap();
+    let mut connected = Socket::new().unwrap();
     connected.connect(&addr).unwrap();
-    let unconnected = UnixDatagram::new().unwrap();
+    let unconnected = Socket::new().unwrap();
     let payload = vec![0x5a_u8; 8 << 20];
     for (sock, dest) in [(&connected, None), (&unconnected, Some(&addr))] {
         let err = sock

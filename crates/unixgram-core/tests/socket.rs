@@ -13,23 +13,19 @@ use std::os::unix::net::SocketAddr;
 use common::{unique, TempDir};
 use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
 use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
-use unixgram_core::{Address, Credentials, SendAncillary, UnixDatagram};
+use unixgram_core::{Address, Credentials, SendAncillary, Socket};
 
 fn none() -> SendAncillary<'static> {
     SendAncillary::default()
 }
 
-fn send_bytes(
-    sock: &UnixDatagram,
-    bytes: &[u8],
-    dest: Option<&Address>,
-) -> unixgram_core::Result<usize> {
+fn send_bytes(sock: &Socket, bytes: &[u8], dest: Option<&Address>) -> unixgram_core::Result<usize> {
     sock.send(&[IoSlice::new(bytes)], &none(), dest)
 }
 
 #[test]
 fn socketpair_round_trips_bytes() {
-    let (a, mut b) = UnixDatagram::pair().unwrap();
+    let (a, mut b) = Socket::pair().unwrap();
     assert_eq!(send_bytes(&a, b"hello", None).unwrap(), 5);
     let mut out = Vec::new();
     let d = b.recv(&mut out, true).unwrap().unwrap();
@@ -41,7 +37,7 @@ fn socketpair_round_trips_bytes() {
 
 #[test]
 fn zero_byte_datagram_is_len_0_and_empty_queue_is_none() {
-    let (a, mut b) = UnixDatagram::pair().unwrap();
+    let (a, mut b) = Socket::pair().unwrap();
     let mut out = Vec::new();
     assert!(
         b.recv(&mut out, false).unwrap().is_none(),
@@ -59,7 +55,7 @@ fn zero_byte_datagram_is_len_0_and_empty_queue_is_none() {
 
 #[test]
 fn gather_send_makes_one_datagram() {
-    let (a, mut b) = UnixDatagram::pair().unwrap();
+    let (a, mut b) = Socket::pair().unwrap();
     let parts = [
         IoSlice::new(b"ab"),
         IoSlice::new(b""),
@@ -75,7 +71,7 @@ fn gather_send_makes_one_datagram() {
 
 #[test]
 fn recv_appends_to_the_callers_vec_with_exact_length() {
-    let (a, mut b) = UnixDatagram::pair().unwrap();
+    let (a, mut b) = Socket::pair().unwrap();
     send_bytes(&a, b"hello", None).unwrap();
     send_bytes(&a, b"world!", None).unwrap();
     let mut out = b"pre:".to_vec();
@@ -102,9 +98,9 @@ fn path_bind_connect_and_names_agree() {
     let dir = TempDir::new("names");
     let (sp, cp) = (dir.join("server.sock"), dir.join("client.sock"));
     let (sa, ca) = (Address::path(&sp), Address::path(&cp));
-    let mut server = UnixDatagram::new().unwrap();
+    let mut server = Socket::new().unwrap();
     server.bind(&sa).unwrap();
-    let mut client = UnixDatagram::new().unwrap();
+    let mut client = Socket::new().unwrap();
     client.bind(&ca).unwrap();
     client.connect(&sa).unwrap();
     assert!(sp.exists() && cp.exists());
@@ -132,7 +128,7 @@ fn path_bind_connect_and_names_agree() {
 fn abstract_bind_has_exact_length_and_interoperates_with_std() {
     let name = unique("x");
     let ours = Address::abstract_name(&name);
-    let mut server = UnixDatagram::new().unwrap();
+    let mut server = Socket::new().unwrap();
     server.bind(&ours).unwrap();
     assert_eq!(
         server.local_addr().unwrap(),
@@ -171,7 +167,7 @@ fn abstract_bind_has_exact_length_and_interoperates_with_std() {
 #[test]
 #[cfg(target_os = "linux")]
 fn autobind_gives_five_hex_char_abstract_name() {
-    let sock = UnixDatagram::new().unwrap();
+    let sock = Socket::new().unwrap();
     sock.bind(&Address::Unnamed).unwrap();
     match sock.local_addr().unwrap() {
         Address::Abstract(name) => {
@@ -186,9 +182,9 @@ fn autobind_gives_five_hex_char_abstract_name() {
 #[cfg(target_os = "linux")]
 fn unbound_sender_is_seen_as_unnamed() {
     let addr = Address::abstract_name(unique("rx"));
-    let mut rx = UnixDatagram::new().unwrap();
+    let mut rx = Socket::new().unwrap();
     rx.bind(&addr).unwrap();
-    let tx = UnixDatagram::new().unwrap();
+    let tx = Socket::new().unwrap();
     send_bytes(&tx, b"anon", Some(&addr)).unwrap();
     let mut out = Vec::new();
     let d = rx.recv(&mut out, true).unwrap().unwrap();
@@ -200,7 +196,7 @@ fn unbound_sender_is_seen_as_unnamed() {
 fn too_long_path_is_enametoolong_and_creates_nothing() {
     let dir = TempDir::new("long");
     let long = dir.join(&"a".repeat(120));
-    let sock = UnixDatagram::new().unwrap();
+    let sock = Socket::new().unwrap();
     let err = sock.bind(&Address::path(&long)).unwrap_err();
     assert_eq!(err.code(), "ENAMETOOLONG");
     assert_eq!(err.syscall(), "bind");
@@ -218,7 +214,7 @@ fn too_long_path_is_enametoolong_and_creates_nothing() {
 fn connect_to_missing_path_is_enoent_with_node_style_message() {
     let dir = TempDir::new("missing");
     let path = dir.join("nobody.sock");
-    let mut sock = UnixDatagram::new().unwrap();
+    let mut sock = Socket::new().unwrap();
     let err = sock.connect(&Address::path(&path)).unwrap_err();
     assert_eq!(err.code(), "ENOENT");
     assert_eq!(err.syscall(), "connect");
@@ -232,9 +228,9 @@ fn closed_peer_gives_econnrefused_then_enotconn_and_reconnect_recovers() {
     let dir = TempDir::new("restart");
     let path = dir.join("server.sock");
     let addr = Address::path(&path);
-    let server = UnixDatagram::new().unwrap();
+    let server = Socket::new().unwrap();
     server.bind(&addr).unwrap();
-    let mut client = UnixDatagram::new().unwrap();
+    let mut client = Socket::new().unwrap();
     client.connect(&addr).unwrap();
     drop(server);
 
@@ -246,7 +242,7 @@ fn closed_peer_gives_econnrefused_then_enotconn_and_reconnect_recovers() {
     assert!(second.to_string().contains("reconnect"), "{second}");
 
     std::fs::remove_file(&path).unwrap();
-    let mut server = UnixDatagram::new().unwrap();
+    let mut server = Socket::new().unwrap();
     server.bind(&addr).unwrap();
     client.reconnect().unwrap();
     send_bytes(&client, b"3", None).unwrap();
@@ -258,7 +254,7 @@ fn closed_peer_gives_econnrefused_then_enotconn_and_reconnect_recovers() {
 #[test]
 #[cfg(target_os = "linux")]
 fn pass_credentials_reports_own_pid_uid_gid() {
-    let (a, mut b) = UnixDatagram::pair().unwrap();
+    let (a, mut b) = Socket::pair().unwrap();
     b.set_pass_credentials(true).unwrap();
     assert!(b.pass_credentials().unwrap());
     let me = Credentials::current();
@@ -282,13 +278,13 @@ fn pass_credentials_reports_own_pid_uid_gid() {
 #[test]
 #[cfg(target_os = "linux")]
 fn peer_credentials_only_on_socketpairs() {
-    let (a, _b) = UnixDatagram::pair().unwrap();
+    let (a, _b) = Socket::pair().unwrap();
     assert_eq!(a.peer_credentials().unwrap(), Some(Credentials::current()));
 
     let addr = Address::abstract_name(unique("peercred"));
-    let server = UnixDatagram::new().unwrap();
+    let server = Socket::new().unwrap();
     server.bind(&addr).unwrap();
-    let mut client = UnixDatagram::new().unwrap();
+    let mut client = Socket::new().unwrap();
     client.connect(&addr).unwrap();
     assert_eq!(client.peer_credentials().unwrap(), None);
 }
@@ -296,7 +292,7 @@ fn peer_credentials_only_on_socketpairs() {
 #[test]
 #[cfg(not(target_os = "linux"))]
 fn linux_only_features_are_refused_with_err_unixgram_unsupported() {
-    let sock = UnixDatagram::new().unwrap();
+    let sock = Socket::new().unwrap();
     for err in [
         sock.bind(&Address::abstract_name(unique("abs")))
             .unwrap_err(),
@@ -310,7 +306,7 @@ fn linux_only_features_are_refused_with_err_unixgram_unsupported() {
     assert!(!sock.pass_credentials().unwrap());
     sock.set_pass_credentials(false).unwrap();
 
-    let (a, _b) = UnixDatagram::pair().unwrap();
+    let (a, _b) = Socket::pair().unwrap();
     let with_credentials = SendAncillary {
         fds: &[],
         credentials: Some(Credentials::current()),
@@ -324,7 +320,7 @@ fn linux_only_features_are_refused_with_err_unixgram_unsupported() {
 
 fn assert_rejected(fd: OwnedFd) -> OwnedFd {
     let raw = fd.as_raw_fd();
-    let (err, back) = UnixDatagram::from_fd(fd).unwrap_err();
+    let (err, back) = Socket::from_fd(fd).unwrap_err();
     assert_eq!(err.code(), "ERR_UNIXGRAM_NOT_UNIX_DGRAM");
     assert_eq!(back.as_raw_fd(), raw, "the same descriptor is handed back");
     assert!(fcntl(back.as_fd(), FcntlArg::F_GETFD).is_ok(), "still open");
@@ -370,7 +366,7 @@ fn from_fd_adopts_unix_dgram_as_nonblocking_cloexec() {
     .unwrap();
     let fl = OFlag::from_bits_retain(fcntl(&fd, FcntlArg::F_GETFL).unwrap());
     assert!(!fl.contains(OFlag::O_NONBLOCK));
-    let mut sock = UnixDatagram::from_fd(fd).map_err(|(e, _)| e).unwrap();
+    let mut sock = Socket::from_fd(fd).map_err(|(e, _)| e).unwrap();
     let fl = OFlag::from_bits_retain(fcntl(sock.as_fd(), FcntlArg::F_GETFL).unwrap());
     assert!(fl.contains(OFlag::O_NONBLOCK));
     let fdfl = FdFlag::from_bits_retain(fcntl(sock.as_fd(), FcntlArg::F_GETFD).unwrap());
@@ -383,9 +379,9 @@ fn from_fd_adopts_unix_dgram_as_nonblocking_cloexec() {
 #[cfg(target_os = "linux")]
 fn full_queue_gives_eagain_and_draining_one_makes_room() {
     let addr = Address::abstract_name(unique("qlen"));
-    let mut rx = UnixDatagram::new().unwrap();
+    let mut rx = Socket::new().unwrap();
     rx.bind(&addr).unwrap();
-    let tx = UnixDatagram::new().unwrap();
+    let tx = Socket::new().unwrap();
     let mut sent = 0;
     let err = loop {
         match send_bytes(&tx, b"q", Some(&addr)) {
@@ -415,13 +411,13 @@ fn full_queue_gives_eagain_and_draining_one_makes_room() {
 
 #[test]
 fn dup_fd_is_the_same_socket_close_on_exec_and_never_stdio() {
-    let (a, mut b) = UnixDatagram::pair().unwrap();
+    let (a, mut b) = Socket::pair().unwrap();
     let dup = a.dup_fd().unwrap();
     assert!(dup.as_raw_fd() > 2);
     assert_ne!(dup.as_raw_fd(), a.as_fd().as_raw_fd());
     let flags = FdFlag::from_bits_retain(fcntl(&dup, FcntlArg::F_GETFD).unwrap());
     assert!(flags.contains(FdFlag::FD_CLOEXEC));
-    let via_dup = UnixDatagram::from_fd(dup).map_err(|(e, _)| e).unwrap();
+    let via_dup = Socket::from_fd(dup).map_err(|(e, _)| e).unwrap();
     assert_eq!(send_bytes(&via_dup, b"dup", None).unwrap(), 3);
     let mut out = Vec::new();
     assert_eq!(b.recv(&mut out, false).unwrap().unwrap().len, 3);
@@ -447,7 +443,7 @@ fn wait_readable_keeps_its_deadline_when_signals_interrupt_it() {
             0
         );
     }
-    let (a, _b) = UnixDatagram::pair().unwrap();
+    let (a, _b) = Socket::pair().unwrap();
     // SAFETY: pthread_self has no preconditions.
     let waiter = unsafe { libc::pthread_self() };
     let waiting = Arc::new(AtomicBool::new(true));
@@ -485,7 +481,7 @@ fn wait_readable_keeps_its_deadline_when_signals_interrupt_it() {
 
 #[test]
 fn closed_socketpair_end_says_so_and_does_not_suggest_reconnect() {
-    let (a, b) = UnixDatagram::pair().unwrap();
+    let (a, b) = Socket::pair().unwrap();
     drop(b);
     let mut last = send_bytes(&a, b"1", None).unwrap_err();
     if last.code() == "ECONNREFUSED" {
@@ -505,14 +501,14 @@ fn bind_with_mode_names_the_path_itself_and_sets_exactly_the_mode() {
     for mode in [0o600, 0o640, 0o666] {
         let path = dir.join(&format!("s{mode:o}"));
         let addr = Address::path(&path);
-        let server = UnixDatagram::new().unwrap();
+        let server = Socket::new().unwrap();
         server.bind_with_mode(&addr, mode).unwrap();
         let meta = std::fs::symlink_metadata(&path).unwrap();
         assert_eq!(meta.permissions().mode() & 0o7777, mode, "{path:?}");
         // The kernel's name for the socket is the path asked for: what peers see as the
         // source of its replies, and what getsockname reports.
         assert_eq!(server.local_addr().unwrap(), addr);
-        let client = UnixDatagram::new().unwrap();
+        let client = Socket::new().unwrap();
         client.bind(&Address::Unnamed).unwrap();
         send_bytes(&client, b"hi", Some(&addr)).unwrap();
         let mut out = Vec::new();
@@ -537,7 +533,7 @@ fn bind_with_mode_names_the_path_itself_and_sets_exactly_the_mode() {
 
 #[test]
 fn bind_with_mode_refuses_an_abstract_name_before_any_syscall() {
-    let sock = UnixDatagram::new().unwrap();
+    let sock = Socket::new().unwrap();
     let err = sock
         .bind_with_mode(&Address::abstract_name(unique("mode")), 0o600)
         .unwrap_err();

@@ -9,7 +9,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
 use napi::sys;
-use unixgram_core::Credentials;
+use unixgram_core::{Address, Credentials};
 
 /// What a raw function returns after throwing: no value (N-API reads null as `undefined`,
 /// and the pending exception is what JS sees).
@@ -216,6 +216,44 @@ pub(crate) unsafe fn buffers_arg<'a>(
         (start..end)
             .map(|i| buffer_arg(env, element(env, array, i)?))
             .collect()
+    }
+}
+
+/// A short string argument (at most 63 bytes of UTF-8), or `None` if it is not a string or
+/// longer: enough for any IP address and port.
+///
+/// # Safety
+/// `env` is the running callback's and `value` a live handle of it.
+unsafe fn short_string_arg(env: sys::napi_env, value: sys::napi_value) -> Option<String> {
+    let mut buf = [0u8; 64];
+    let mut len = 0usize;
+    // SAFETY: per the contract; `buf` has room for the length passed; a non-string fails.
+    let status = unsafe {
+        sys::napi_get_value_string_utf8(env, value, buf.as_mut_ptr().cast(), buf.len(), &mut len)
+    };
+    (status == sys::Status::napi_ok && len < buf.len() - 1)
+        .then(|| String::from_utf8_lossy(&buf[..len]).into_owned())
+}
+
+/// An address argument as the binding takes them: a Buffer of `sun_path` bytes (a Unix
+/// address), or a string `"a.b.c.d:port"` / `"[v6]:port"` (an IP address); `None` if it is
+/// neither.
+///
+/// # Safety
+/// `env` is the running callback's and `value` a live handle of it.
+pub(crate) unsafe fn address_arg(env: sys::napi_env, value: sys::napi_value) -> Option<Address> {
+    // SAFETY: per the contract.
+    unsafe {
+        if let Some(bytes) = buffer_arg(env, value) {
+            return Some(Address::from_sun_path(bytes));
+        }
+        if is_string(env, value) {
+            return short_string_arg(env, value)?
+                .parse()
+                .ok()
+                .map(Address::Inet);
+        }
+        None
     }
 }
 

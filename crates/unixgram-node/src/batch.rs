@@ -14,11 +14,14 @@
 //!   one; JS keeps the last), `ENTRY_CREDENTIALS` (`SCM_CREDENTIALS` arrived), `ENTRY_FDS`
 //!   (descriptors arrived; their count is `flags >>> ENTRY_FDS_SHIFT`, at most 253),
 //!   `ENTRY_PIDFD` (`SCM_PIDFD` arrived: the sender's pidfd is one more descriptor of the fd
-//!   set, right after the entry's `ENTRY_FDS` ones, and not part of their count).
+//!   set, right after the entry's `ENTRY_FDS` ones, and not part of their count),
+//!   `ENTRY_END` (a seqpacket stream ended: the last entry, with no payload). Datagrams a
+//!   UDP socket received coalesced (GRO) are an entry each, in order.
 //! - `extras`: one object per entry with `flags & ENTRY_EXTRA_MASK`, in entry order:
 //!   `{ address?: Buffer, credentials?: { pid, uid, gid }, error?: Error }` (`undefined`
-//!   when no entry has one). An address is `sun_path` bytes: empty for an unnamed sender, a
-//!   leading NUL for an abstract name.
+//!   when no entry has one). A Unix address is `sun_path` bytes: empty for an unnamed
+//!   sender, a leading NUL for an abstract name; an IP address is a string,
+//!   `"a.b.c.d:port"` or `"[v6]:port"`.
 //! - `fds`: **one** `Int32Array`, the fd set, holding the descriptors of every entry in entry
 //!   order: an entry with `ENTRY_FDS` owns the next count of them, then, with `ENTRY_PIDFD`,
 //!   the next one (so an entry owns `count + (ENTRY_PIDFD ? 1 : 0)`). JS steals one by reading
@@ -29,6 +32,9 @@
 //!   all valid UTF-8 comes as this one string instead of `slab`, each length in UTF-16 code
 //!   units: JS slices it, with no Buffer and no decoding per datagram.
 //! - `writable`: the writable wakeup JS asked for (one-shot) came.
+//!
+//! A listening socket (`listen`) is called with no batch (`slab` … `text` all `undefined`,
+//! `writable` false) when connections wait: JS takes them with `accept`.
 //!
 //! There is no thread, no per-datagram JS call and no per-datagram native object. The slab
 //! is the socket's current receive chunk (`chunk.rs`), which the payloads were received or
@@ -71,6 +77,10 @@ pub const ENTRY_FDS: u32 = 8;
 /// the entry's `ENTRY_FDS` ones.
 #[napi]
 pub const ENTRY_PIDFD: u32 = 16;
+/// Entry flag: the stream ended (a seqpacket peer closed; `len` 0): nothing follows, and the
+/// socket is no longer watched for reading.
+#[napi]
+pub const ENTRY_END: u32 = 32;
 /// Where an entry's descriptor count starts in its flags.
 #[napi]
 pub const ENTRY_FDS_SHIFT: u32 = 8;

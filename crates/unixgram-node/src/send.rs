@@ -28,8 +28,8 @@ use napi_derive::napi;
 use unixgram_core::{batch, Address, Error as CoreError, OutMessage, SendAncillary};
 
 use crate::args::{
-    absent, ancillary_arg, args, array_len, buffer_arg, buffers_arg, element, guard, int_arg,
-    is_string, type_error, Ancillary,
+    absent, address_arg, ancillary_arg, args, array_len, buffer_arg, buffers_arg, element, guard,
+    int_arg, is_string, type_error, Ancillary,
 };
 use crate::error;
 use crate::state;
@@ -177,6 +177,7 @@ pub(crate) unsafe extern "C" fn send_many(
                 .iter()
                 .enumerate()
                 .map(|(i, iov)| OutMessage {
+                    segment_size: None,
                     iov,
                     ancillary: extras
                         .get(i)
@@ -197,7 +198,7 @@ pub(crate) unsafe extern "C" fn send_many(
 unsafe fn on_socket(
     env: sys::napi_env,
     fd: sys::napi_value,
-    send: impl FnOnce(&unixgram_core::UnixDatagram) -> unixgram_core::Result<usize>,
+    send: impl FnOnce(&unixgram_core::Socket) -> unixgram_core::Result<usize>,
 ) -> sys::napi_value {
     // SAFETY: per the contract.
     let Some(fd) = (unsafe { int_arg(env, fd) }) else {
@@ -249,7 +250,7 @@ unsafe fn dest_arg(env: sys::napi_env, value: sys::napi_value) -> Option<Option<
         if absent(env, value) {
             return Some(None);
         }
-        buffer_arg(env, value).map(|bytes| Some(Address::from_sun_path(bytes)))
+        address_arg(env, value).map(Some)
     }
 }
 
@@ -269,16 +270,13 @@ unsafe fn dests_arg(
         if absent(env, value) {
             return Some(Vec::new());
         }
-        if let Some(bytes) = buffer_arg(env, value) {
-            let one = Address::from_sun_path(bytes);
+        if let Some(one) = address_arg(env, value) {
             return Some(vec![one; (end - start) as usize]);
         }
-        Some(
-            buffers_arg(env, value, start, Some(end))?
-                .into_iter()
-                .map(Address::from_sun_path)
-                .collect(),
-        )
+        array_len(env, value)?;
+        (start..end)
+            .map(|i| address_arg(env, element(env, value, i)?))
+            .collect()
     }
 }
 

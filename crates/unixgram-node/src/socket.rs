@@ -4,10 +4,10 @@
 
 use std::os::fd::{AsRawFd, IntoRawFd};
 
-use napi::bindgen_prelude::{Buffer, BufferSlice, ObjectFinalize, This};
+use napi::bindgen_prelude::{Buffer, BufferSlice, Either, ObjectFinalize, This};
 use napi::{Env, Error, JsValue, Result, Status, Unknown};
 use napi_derive::napi;
-use unixgram_core::{Address, Credentials, Error as CoreError, UnixDatagram};
+use unixgram_core::{Address, Credentials, Error as CoreError, Kind, Socket};
 
 use crate::batch::fdset;
 use crate::error;
@@ -19,6 +19,64 @@ use crate::watcher;
 /// longer paths are `ENAMETOOLONG`, never cut.
 #[napi]
 pub const SUN_PATH_MAX: u32 = (unixgram_core::addr::SUN_PATH_LEN - 1) as u32;
+
+/// Socket kind: `AF_UNIX` / `SOCK_DGRAM`.
+#[napi]
+pub const KIND_UNIX_DGRAM: u32 = 0;
+/// Socket kind: `AF_UNIX` / `SOCK_SEQPACKET`.
+#[napi]
+pub const KIND_UNIX_SEQPACKET: u32 = 1;
+/// Socket kind: `AF_INET` / `SOCK_DGRAM` (UDP over IPv4).
+#[napi]
+pub const KIND_UDP4: u32 = 2;
+/// Socket kind: `AF_INET6` / `SOCK_DGRAM` (UDP over IPv6).
+#[napi]
+pub const KIND_UDP6: u32 = 3;
+
+fn kind_of(env: &Env, kind: Option<u32>) -> Result<Kind> {
+    match kind.unwrap_or(KIND_UNIX_DGRAM) {
+        KIND_UNIX_DGRAM => Ok(Kind::UnixDatagram),
+        KIND_UNIX_SEQPACKET => Ok(Kind::UnixSeqpacket),
+        KIND_UDP4 => Ok(Kind::Udp4),
+        KIND_UDP6 => Ok(Kind::Udp6),
+        _ => Err(error::throw_code(
+            env.raw(),
+            "ERR_OUT_OF_RANGE",
+            "kind must be one of the binding's KIND_* constants",
+        )),
+    }
+}
+
+fn kind_number(kind: Kind) -> u32 {
+    match kind {
+        Kind::UnixDatagram => KIND_UNIX_DGRAM,
+        Kind::UnixSeqpacket => KIND_UNIX_SEQPACKET,
+        Kind::Udp4 => KIND_UDP4,
+        Kind::Udp6 => KIND_UDP6,
+    }
+}
+
+/// An address argument: `sun_path` bytes (Unix) or `"host:port"` (IP).
+fn address_of(env: &Env, addr: Either<BufferSlice, String>) -> Result<Address> {
+    match addr {
+        Either::A(bytes) => Ok(Address::from_sun_path(&bytes)),
+        Either::B(text) => text.parse().map(Address::Inet).map_err(|_| {
+            error::throw_code(
+                env.raw(),
+                "ERR_INVALID_ARG_VALUE",
+                &format!("{text:?} is not an IP address and port"),
+            )
+        }),
+    }
+}
+
+/// An address as JS takes it: `sun_path` bytes, or `"host:port"` for an IP address.
+fn address_to_js(addr: Address) -> Either<Buffer, String> {
+    match addr {
+        Address::Inet(inet) => Either::B(inet.to_string()),
+        unix => Either::A(unix.to_sun_path().into()),
+    }
+}
 
 /// Credentials as JS sees them.
 #[napi(object)]
@@ -38,7 +96,7 @@ impl From<Credentials> for JsCredentials {
     }
 }
 
-/// An `AF_UNIX` / `SOCK_DGRAM` socket watched on this thread's event loop.
+/// A socket (Unix datagram or seqpacket, UDP) watched on this thread's event loop.
 #[napi(custom_finalize)]
 pub struct NativeSocket {
     shared: Shared,
@@ -59,7 +117,7 @@ fn closed(env: &Env) -> Error {
 }
 
 impl NativeSocket {
-    fn wrap(env: &Env, sock: UnixDatagram) -> Self {
+    fn wrap(env: &Env, sock: Socket) -> Self {
         Self {
             shared: Inner::new(env.raw(), sock),
         }
@@ -69,7 +127,7 @@ impl NativeSocket {
     fn with<T>(
         &self,
         env: &Env,
-        f: impl FnOnce(&mut UnixDatagram) -> std::result::Result<T, CoreError>,
+        f: impl FnOnce(&mut Socket) -> std::result::Result<T, CoreError>,
     ) -> Result<T> {
         let mut inner = self.shared.borrow_mut();
         let sock = inner.sock.as_mut().ok_or_else(|| closed(env))?;
@@ -86,18 +144,27 @@ impl NativeSocket {
 
 #[napi]
 impl NativeSocket {
-    /// A new unbound socket.
+    /// A new unbound socket of `kind` (a `KIND_*` constant; default `KIND_UNIX_DGRAM`).
     #[napi(factory, catch_unwind)]
-    pub fn create(env: Env) -> Result<Self> {
-        UnixDatagram::new()
+    pub fn create(env: Env, kind: Option<u32>) -> Result<Self> {
+        let kind = kind_of(&env, kind)?;
+        Socket::with_kind(kind)
             .map(|s| Self::wrap(&env, s))
             .map_err(|e| error::throw(env.raw(), &e))
     }
 
-    /// Adopt `fd` after checking it is an AF_UNIX datagram socket. On error the fd is left
-    /// open and still the caller's.
+    /// Adopt `fd` after checking it is a socket of one of `kinds` (`KIND_*` constants;
+    /// default: an AF_UNIX datagram socket). On error the fd is left open and still the
+    /// caller's.
     #[napi(factory, catch_unwind)]
-    pub fn from_fd(env: Env, fd: i32) -> Result<Self> {
+    pub fn from_fd(env: Env, fd: i32, kinds: Option<Vec<u32>>) -> Result<Self> {
+        let kinds = match kinds {
+            None => vec![Kind::UnixDatagram],
+            Some(list) => list
+                .into_iter()
+                .map(|k| kind_of(&env, Some(k)))
+                .collect::<Result<Vec<_>>>()?,
+        };
         if fd < 0 {
             return Err(error::throw_code(
                 env.raw(),
@@ -107,10 +174,16 @@ impl NativeSocket {
         }
         // SAFETY: the caller hands the descriptor over; on failure it is handed back
         // (into_raw_fd) without being closed.
-        match unsafe { UnixDatagram::from_raw_fd(fd) } {
+        match unsafe { Socket::from_raw_fd_of(fd, &kinds) } {
             Ok(s) => Ok(Self::wrap(&env, s)),
             Err((e, _fd_still_open)) => Err(error::throw(env.raw(), &e)),
         }
+    }
+
+    /// The socket's kind, a `KIND_*` constant.
+    #[napi(getter)]
+    pub fn kind(&self, env: Env) -> Result<u32> {
+        self.with(&env, |s| Ok(kind_number(s.kind())))
     }
 
     /// The fd number (still owned by this socket): what the send functions take.
@@ -140,8 +213,13 @@ impl NativeSocket {
     /// Bind; an empty address autobinds. With `mode` (a path only) the socket file has
     /// those permission bits when it appears (see the core's `bind_with_mode`).
     #[napi(catch_unwind)]
-    pub fn bind(&self, env: Env, addr: BufferSlice, mode: Option<u32>) -> Result<()> {
-        let addr = Address::from_sun_path(&addr);
+    pub fn bind(
+        &self,
+        env: Env,
+        addr: Either<BufferSlice, String>,
+        mode: Option<u32>,
+    ) -> Result<()> {
+        let addr = address_of(&env, addr)?;
         self.with(&env, |s| match mode {
             Some(mode) => s.bind_with_mode(&addr, mode),
             None => s.bind(&addr),
@@ -149,8 +227,8 @@ impl NativeSocket {
     }
 
     #[napi(catch_unwind)]
-    pub fn connect(&self, env: Env, addr: BufferSlice) -> Result<()> {
-        let addr = Address::from_sun_path(&addr);
+    pub fn connect(&self, env: Env, addr: Either<BufferSlice, String>) -> Result<()> {
+        let addr = address_of(&env, addr)?;
         self.with(&env, |s| s.connect(&addr))
     }
 
@@ -159,17 +237,56 @@ impl NativeSocket {
         self.with(&env, |s| s.reconnect())
     }
 
-    /// `sun_path` bytes of the local address (empty = unnamed, leading NUL = abstract).
+    /// The local address: `sun_path` bytes (empty = unnamed, leading NUL = abstract), or
+    /// `"host:port"` for an IP socket.
     #[napi(catch_unwind)]
-    pub fn local_address(&self, env: Env) -> Result<Buffer> {
-        self.with(&env, |s| s.local_addr())
-            .map(|a| a.to_sun_path().into())
+    pub fn local_address(&self, env: Env) -> Result<Either<Buffer, String>> {
+        self.with(&env, |s| s.local_addr()).map(address_to_js)
     }
 
     #[napi(catch_unwind)]
-    pub fn peer_address(&self, env: Env) -> Result<Buffer> {
-        self.with(&env, |s| s.peer_addr())
-            .map(|a| a.to_sun_path().into())
+    pub fn peer_address(&self, env: Env) -> Result<Either<Buffer, String>> {
+        self.with(&env, |s| s.peer_addr()).map(address_to_js)
+    }
+
+    /// Listen for connections (a bound seqpacket socket). From now on the callback is called
+    /// with no batch when connections wait (see `batch.rs`), and `accept` takes them.
+    #[napi(catch_unwind)]
+    pub fn listen(&self, env: Env, backlog: i32) -> Result<()> {
+        self.with(&env, |s| s.listen(backlog))?;
+        self.shared.borrow_mut().listening = true;
+        Ok(())
+    }
+
+    /// The next waiting connection of a listening socket, or `null` when none waits.
+    #[napi(catch_unwind)]
+    pub fn accept(&self, env: Env) -> Result<Option<NativeSocket>> {
+        let accepted = self.with(&env, |s| s.accept())?;
+        Ok(accepted.map(|s| Self::wrap(&env, s)))
+    }
+
+    /// UDP GRO on or off (`UDP_GRO`): coalesced datagrams are split into entries natively.
+    #[napi(catch_unwind)]
+    pub fn set_udp_gro(&self, env: Env, on: bool) -> Result<()> {
+        self.with(&env, |s| s.set_udp_gro(on))
+    }
+
+    /// `SO_RXQ_OVFL` on or off: received datagrams report the drop count (`drops`).
+    #[napi(catch_unwind)]
+    pub fn set_report_drops(&self, env: Env, on: bool) -> Result<()> {
+        self.with(&env, |s| s.set_report_drops(on))
+    }
+
+    /// Datagrams the kernel dropped at this socket for want of room, as last reported.
+    #[napi(getter)]
+    pub fn drops(&self, env: Env) -> Result<u32> {
+        self.with(&env, |s| Ok(s.drops()))
+    }
+
+    /// Ask for a receive buffer past `net.core.rmem_max` (`SO_RCVBUFFORCE` when privileged).
+    #[napi(catch_unwind)]
+    pub fn raise_receive_buffer_size(&self, env: Env, size: u32) -> Result<()> {
+        self.with(&env, |s| s.raise_recv_buffer_size(size as usize))
     }
 
     /// The function called with each batch (the format is in the binding's `batch.rs`). It
@@ -337,8 +454,9 @@ impl NativeSocket {
 
 /// Two connected sockets.
 #[napi(catch_unwind)]
-pub fn socketpair(env: Env) -> Result<Vec<NativeSocket>> {
-    let (a, b) = UnixDatagram::pair().map_err(|e| error::throw(env.raw(), &e))?;
+pub fn socketpair(env: Env, kind: Option<u32>) -> Result<Vec<NativeSocket>> {
+    let kind = kind_of(&env, kind)?;
+    let (a, b) = Socket::pair_of(kind).map_err(|e| error::throw(env.raw(), &e))?;
     Ok(vec![
         NativeSocket::wrap(&env, a),
         NativeSocket::wrap(&env, b),

@@ -13,7 +13,7 @@ use std::rc::{Rc, Weak};
 
 use napi::sys;
 use napi_derive::napi;
-use unixgram_core::UnixDatagram;
+use unixgram_core::Socket;
 
 use crate::batch::{Addresses, Area, AreaCell};
 use crate::js;
@@ -24,13 +24,15 @@ pub(crate) type Shared = Rc<RefCell<Inner>>;
 /// The socket and everything that watches it.
 pub(crate) struct Inner {
     /// `None` once closed or released.
-    pub(crate) sock: Option<UnixDatagram>,
+    pub(crate) sock: Option<Socket>,
     /// The descriptor the registry knows the socket by.
     fd: RawFd,
     /// Report each datagram's sender address (unconnected receivers need it), on change.
     pub(crate) addresses: Addresses,
     /// Deliver payloads as one string when they are valid UTF-8 (see `batch.rs`).
     pub(crate) text_payloads: bool,
+    /// A listening socket: readable means connections wait, not datagrams.
+    pub(crate) listening: bool,
     pub(crate) env: sys::napi_env,
     /// Where batches are written for JS.
     pub(crate) area: Area,
@@ -132,13 +134,14 @@ impl Watch {
 impl Inner {
     /// The state of a new socket, registered by its fd for the send functions and with the
     /// env's cleanup hooks, so that a worker (or the main thread) exiting with it open closes it.
-    pub(crate) fn new(env: sys::napi_env, sock: UnixDatagram) -> Shared {
+    pub(crate) fn new(env: sys::napi_env, sock: Socket) -> Shared {
         let fd = sock.as_raw_fd();
         let shared = Rc::new(RefCell::new(Self {
             sock: Some(sock),
             fd,
             addresses: Addresses::default(),
             text_payloads: false,
+            listening: false,
             env,
             area: Area::new(),
             watch: Watch::new(),
@@ -166,7 +169,7 @@ impl Inner {
 
     /// As [`close`](Self::close), but hand the socket (and so its fd) to the caller instead
     /// of closing it; `None` if it was closed already.
-    pub(crate) fn release(&mut self) -> Option<UnixDatagram> {
+    pub(crate) fn release(&mut self) -> Option<Socket> {
         let watch = &mut self.watch;
         if !watch.handle.is_null() {
             // SAFETY: a live handle of this thread, made with this Shared; stop removes the fd

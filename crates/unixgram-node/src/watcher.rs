@@ -197,6 +197,7 @@ fn handle_event(shared: &Shared, status: c_int, events: c_int) {
         }
         let mut batch = Batch::default();
         let mut writable = false;
+        let mut connections = false;
         if status < 0 {
             batch = Batch::error(CoreError::os(nix::errno::Errno::from_raw(-status), "poll"));
         } else {
@@ -227,12 +228,17 @@ fn handle_event(shared: &Shared, status: c_int, events: c_int) {
                 && events & uv::READABLE != 0
                 && inner.watch.interest & uv::READABLE != 0
             {
-                if let Some(sock) = inner.sock.as_mut() {
+                if inner.listening {
+                    connections = true;
+                } else if let Some(sock) = inner.sock.as_mut() {
                     batch = drain(sock, &mut inner.addresses, &mut inner.area);
+                    if sock.at_eof() {
+                        stop_reading(inner);
+                    }
                 }
             }
         }
-        if batch.is_empty() && !writable {
+        if batch.is_empty() && !writable && !connections {
             return;
         }
         (inner.env, batch, writable)
@@ -256,7 +262,11 @@ fn handle_event(shared: &Shared, status: c_int, events: c_int) {
             let Some(sock) = inner.sock.as_mut() else {
                 return;
             };
-            drain(sock, &mut inner.addresses, &mut inner.area)
+            let batch = drain(sock, &mut inner.addresses, &mut inner.area);
+            if sock.at_eof() {
+                stop_reading(inner);
+            }
+            batch
         };
         if batch.is_empty() {
             return;
@@ -265,6 +275,24 @@ fn handle_event(shared: &Shared, status: c_int, events: c_int) {
         rounds += 1;
         deliver(shared, env, batch, false, Call::FromLoop);
     }
+}
+
+/// A seqpacket stream ended: stop watching for reading (the socket would stay readable for
+/// ever), and say so in the applied watch state JS reads.
+fn stop_reading(inner: &mut crate::state::Inner) {
+    let watch = &mut inner.watch;
+    let rest = watch.interest & !uv::READABLE;
+    // SAFETY: a live handle of this thread.
+    unsafe {
+        if rest == 0 {
+            uv::stop(watch.handle);
+        } else {
+            uv::start(watch.handle, rest, on_poll);
+        }
+    }
+    watch.interest = rest;
+    let applied = watch.applied & !READABLE;
+    watch.set_applied(applied);
 }
 
 /// At most this many reads (each up to `BATCH_MAX_DATAGRAMS`) per wakeup, so one busy
@@ -283,7 +311,11 @@ pub(crate) fn read_now(
         let Some(sock) = inner.sock.as_mut() else {
             return Ok(false);
         };
-        drain(sock, &mut inner.addresses, &mut inner.area)
+        let batch = drain(sock, &mut inner.addresses, &mut inner.area);
+        if sock.at_eof() && inner.watch.interest & uv::READABLE != 0 {
+            stop_reading(inner);
+        }
+        batch
     };
     if batch.is_empty() {
         return Ok(false);

@@ -8,6 +8,7 @@ use crate::cmsg::ControlBuffer;
 use crate::error::Result;
 use crate::msg::{self, Datagram};
 use crate::sink::PayloadSink;
+use crate::socket::Kind;
 
 /// The receive state: one control buffer (each datagram gets a buffer of its exact size
 /// from [`msg::recvmsg`], so no receive area is reserved).
@@ -56,10 +57,10 @@ impl RecvBatch {
 
 /// Up to [`SEND_MAX`] datagrams, one sendmsg(2) each, stopping at the first that fails,
 /// as `sendmmsg` does: returns how many were sent, or the error if the first failed.
-pub fn sendmmsg(fd: BorrowedFd<'_>, msgs: &[OutMessage<'_>]) -> Result<usize> {
+pub fn sendmmsg(fd: BorrowedFd<'_>, kind: Kind, msgs: &[OutMessage<'_>]) -> Result<usize> {
     let msgs = &msgs[..msgs.len().min(SEND_MAX)];
     check_batch(msgs)?;
-    let names = dest_addrs(msgs)?;
+    let names = dest_addrs(msgs, kind)?;
     for (i, (m, dest)) in msgs.iter().zip(&names).enumerate() {
         match msg::sendmsg(fd, m.iov, &m.ancillary, dest.as_ref()) {
             Ok(_) => {}

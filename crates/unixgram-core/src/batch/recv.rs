@@ -23,7 +23,7 @@ const KEEP_RESIDENT: usize = 64 << 10;
 pub struct RecvBatch {
     region: Region,
     controls: Vec<ControlBuffer>,
-    names: Vec<libc::sockaddr_un>,
+    names: Vec<libc::sockaddr_storage>,
     iovs: Vec<libc::iovec>,
     hdrs: Vec<libc::mmsghdr>,
 }
@@ -43,7 +43,7 @@ impl RecvBatch {
         Ok(Self {
             region: Region::new(RECV_SLOTS * SLOT_SIZE)?,
             controls: (0..RECV_SLOTS).map(|_| ControlBuffer::new()).collect(),
-            // SAFETY: all-zero sockaddr_un, iovec and mmsghdr are valid values.
+            // SAFETY: all-zero sockaddr_storage, iovec and mmsghdr are valid values.
             names: vec![unsafe { mem::zeroed() }; RECV_SLOTS],
             // SAFETY: as above.
             iovs: vec![unsafe { mem::zeroed() }; RECV_SLOTS],
@@ -75,7 +75,7 @@ impl RecvBatch {
             let mut hdr: libc::msghdr = unsafe { mem::zeroed() };
             if want_address {
                 hdr.msg_name = ptr::addr_of_mut!(self.names[i]).cast();
-                hdr.msg_namelen = mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+                hdr.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
             }
             hdr.msg_iov = &mut self.iovs[i];
             hdr.msg_iovlen = 1;
@@ -176,7 +176,7 @@ impl RecvBatch {
             let mut hdr: libc::msghdr = unsafe { mem::zeroed() };
             if want_address {
                 hdr.msg_name = ptr::addr_of_mut!(self.names[0]).cast();
-                hdr.msg_namelen = mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+                hdr.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
             }
             hdr.msg_iov = iovs.as_mut_ptr();
             hdr.msg_iovlen = iovs.len() as _;

@@ -10,21 +10,28 @@ use nix::sys::socket::SockaddrLike;
 use super::{check_batch, dest_addrs, OutMessage, SEND_MAX};
 use crate::cmsg;
 use crate::error::{Error, Result};
+use crate::socket::Kind;
 use crate::sys;
 
 /// Send up to [`SEND_MAX`] datagrams with one `sendmmsg(2)`, each with its own control
 /// data and destination (`None`: the connected peer). Returns how many were sent (the
 /// kernel stops at the first that fails; an error is returned only if the first one failed).
-pub fn sendmmsg(fd: BorrowedFd<'_>, msgs: &[OutMessage<'_>]) -> Result<usize> {
+pub fn sendmmsg(fd: BorrowedFd<'_>, kind: Kind, msgs: &[OutMessage<'_>]) -> Result<usize> {
     let msgs = &msgs[..msgs.len().min(SEND_MAX)];
     if msgs.is_empty() {
         return Ok(0);
     }
     check_batch(msgs)?;
-    let names = dest_addrs(msgs)?;
+    let names = dest_addrs(msgs, kind)?;
     let mut controls: Vec<(Vec<u64>, usize)> = msgs
         .iter()
-        .map(|m| cmsg::encode(m.ancillary.fds, m.ancillary.credentials.as_ref()))
+        .map(|m| {
+            cmsg::encode(
+                m.ancillary.fds,
+                m.ancillary.credentials.as_ref(),
+                m.segment_size,
+            )
+        })
         .collect();
     let mut hdrs: Vec<libc::mmsghdr> = msgs
         .iter()

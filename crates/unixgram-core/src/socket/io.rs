@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 
-use super::{UnixDatagram, LARGE_DATAGRAM};
+use super::{Kind, Socket, LARGE_DATAGRAM};
 use crate::addr::Address;
 use crate::batch::{self, OutMessage, RecvBatch};
 use crate::error::{Error, Result};
@@ -24,7 +24,59 @@ use crate::sys;
 #[cfg(target_os = "linux")]
 const KERNEL_ALLOC_LIMIT: usize = 4 << 20;
 
-impl UnixDatagram {
+/// The most datagrams one GSO message carries (`UDP_MAX_SEGMENTS` is 64 on Linux 4.18, 128
+/// since 5.x: the smaller holds everywhere).
+const GSO_MAX_SEGMENTS: usize = 64;
+
+/// The most payload bytes one UDP message carries over IPv4 (65535 less the IP and UDP
+/// headers); GSO messages are held to it too.
+pub const UDP_MAX_PAYLOAD: usize = 65507;
+
+/// A run of datagrams that can go as one GSO message: `count` from `start`, each `size`
+/// bytes (the last may be shorter).
+struct GsoRun {
+    start: usize,
+    count: usize,
+    size: u16,
+}
+
+/// Split `msgs` into runs of datagrams to the same destination, with no control data, of
+/// one size (the last of a run may be shorter), at most [`GSO_MAX_SEGMENTS`] and
+/// [`UDP_MAX_PAYLOAD`] bytes per run. A datagram that joins nothing is a run of one.
+fn gso_runs(msgs: &[OutMessage<'_>]) -> Vec<GsoRun> {
+    let len = |m: &OutMessage<'_>| m.iov.iter().map(|b| b.len()).sum::<usize>();
+    let mut runs: Vec<GsoRun> = Vec::new();
+    let mut run_bytes = 0;
+    let mut run_open = false;
+    for (i, m) in msgs.iter().enumerate() {
+        let n = len(m);
+        let joinable = m.ancillary.is_empty() && n > 0 && n <= usize::from(u16::MAX);
+        if let Some(run) = runs.last_mut().filter(|_| run_open && joinable) {
+            let first = &msgs[run.start];
+            if first.dest == m.dest
+                && n <= usize::from(run.size)
+                && run.count < GSO_MAX_SEGMENTS
+                && run_bytes + n <= UDP_MAX_PAYLOAD
+            {
+                run.count += 1;
+                run_bytes += n;
+                // A shorter datagram ends its run.
+                run_open = n == usize::from(run.size);
+                continue;
+            }
+        }
+        runs.push(GsoRun {
+            start: i,
+            count: 1,
+            size: u16::try_from(n).unwrap_or(u16::MAX),
+        });
+        run_bytes = n;
+        run_open = joinable;
+    }
+    runs
+}
+
+impl Socket {
     /// Block the calling thread until a datagram is queued or `timeout_ms` passes
     /// (negative = no limit). Returns whether one is queued. See poll(2).
     pub fn wait_readable(&self, timeout_ms: i32) -> Result<bool> {
@@ -60,10 +112,11 @@ impl UnixDatagram {
         ancillary: &SendAncillary<'_>,
         dest: Option<&Address>,
     ) -> Result<usize> {
+        self.check_not_empty_packet(iov, "send")?;
         let first = match (iov, dest) {
             ([data], None) if ancillary.is_empty() => msg::send(self.fd.as_fd(), data),
             _ => {
-                let dest_addr = dest.map(|a| a.to_unix_addr("sendmsg")).transpose()?;
+                let dest_addr = dest.map(|a| self.sockaddr(a, "sendmsg")).transpose()?;
                 msg::sendmsg(self.fd.as_fd(), iov, ancillary, dest_addr.as_ref())
             }
         };
@@ -90,9 +143,14 @@ impl UnixDatagram {
         };
         let len: usize = iov.iter().map(|b| b.len()).sum();
         let result = match first {
+            Err(e) if e.errno() == Some(Errno::EMSGSIZE) && self.kind.is_udp() => {
+                Err(e.with_detail(format!(
+                    "a UDP datagram of {len} bytes is larger than one can be (at most {UDP_MAX_PAYLOAD} bytes over IPv4)"
+                )))
+            }
             Err(e) if e.errno() == Some(Errno::EMSGSIZE) => {
                 self.grow_send_buffer(len).and_then(|()| {
-                    let dest_addr = dest.map(|a| a.to_unix_addr("sendmsg")).transpose()?;
+                    let dest_addr = dest.map(|a| self.sockaddr(a, "sendmsg")).transpose()?;
                     msg::sendmsg(self.fd.as_fd(), iov, ancillary, dest_addr.as_ref())
                 })
             }
@@ -143,13 +201,31 @@ impl UnixDatagram {
         out: &mut (impl PayloadSink + ?Sized),
         mut each: impl FnMut(Result<Datagram>),
     ) -> Result<usize> {
+        if self.eof {
+            return Ok(0);
+        }
         let mut bytes = 0;
+        let mut drops = None;
+        let seqpacket = self.kind == Kind::UnixSeqpacket;
+        let mut eof = false;
         let got = self.recv_many_with(max, want_address, out, |r| {
+            if eof {
+                return; // what follows the end of a stream is the end again
+            }
             if let Ok(d) = &r {
+                if seqpacket && d.len == 0 {
+                    eof = true;
+                    return;
+                }
                 bytes += d.len;
+                drops = d.ancillary.drops.or(drops);
             }
             each(r);
         })?;
+        if let Some(count) = drops {
+            self.drops = count;
+        }
+        self.eof = eof;
         if let Some(average) = bytes.checked_div(got) {
             self.large = average >= LARGE_DATAGRAM;
         }
@@ -193,29 +269,109 @@ impl UnixDatagram {
     /// how many went out; fewer than given means the peer's queue filled up (retry the rest
     /// later). An error is returned only when the first one fails (`EAGAIN` included). A
     /// first datagram too big for `SO_SNDBUF` is sent alone after raising it.
+    ///
+    /// On a UDP socket, runs of datagrams of one size to one destination go out with GSO
+    /// (`UDP_SEGMENT`): one message per run that the kernel splits into the datagrams, so a
+    /// run costs the stack's per-send work once. A kernel or route that refuses GSO turns it
+    /// off for this socket and the datagrams go one message each.
     pub fn send_many(&self, msgs: &[OutMessage<'_>]) -> Result<usize> {
-        match batch::sendmmsg(self.fd.as_fd(), msgs) {
-            Err(e) if e.errno() == Some(Errno::EMSGSIZE) => {
+        if let Some(first) = msgs.first() {
+            self.check_not_empty_packet(first.iov, "sendmmsg")?;
+        }
+        // A later empty packet ends the batch before it: it fails alone, next time.
+        let msgs = match msgs.iter().skip(1).position(|m| self.empty_packet(m.iov)) {
+            Some(at) => &msgs[..=at],
+            None => msgs,
+        };
+        if self.gso.get() && msgs.len() > 1 && msgs.iter().all(|m| m.segment_size.is_none()) {
+            if let Some(sent) = self.send_many_segmented(msgs) {
+                return sent;
+            }
+        }
+        match batch::sendmmsg(self.fd.as_fd(), self.kind, msgs) {
+            Err(e) if e.errno() == Some(Errno::EMSGSIZE) && !self.kind.is_udp() => {
                 let first = &msgs[0];
                 self.send(first.iov, &first.ancillary, first.dest)
                     .map(|_| 1)
             }
-            Err(e) => {
-                let target = msgs
-                    .first()
-                    .and_then(|m| m.dest)
-                    .or(self.peer.as_ref())
-                    .filter(|a| **a != Address::Unnamed);
-                let len = msgs
-                    .first()
-                    .map_or(0, |m| m.iov.iter().map(|b| b.len()).sum());
-                let e = self.explain_send_error(e, len);
-                Err(match target {
-                    Some(a) => e.with_address(a),
-                    None => e,
-                })
-            }
+            Err(e) => Err(self.batch_error(e, msgs)),
             ok => ok,
+        }
+    }
+
+    /// A seqpacket socket refuses an empty packet: its peer would read it as the end of the
+    /// stream.
+    fn empty_packet(&self, iov: &[IoSlice<'_>]) -> bool {
+        self.kind == Kind::UnixSeqpacket && iov.iter().all(|b| b.is_empty())
+    }
+
+    fn check_not_empty_packet(&self, iov: &[IoSlice<'_>], syscall: &'static str) -> Result<()> {
+        if self.empty_packet(iov) {
+            return Err(Error::os(Errno::EINVAL, syscall).with_detail(
+                "a SOCK_SEQPACKET packet cannot be empty: the peer would read it as the end of the stream",
+            ));
+        }
+        Ok(())
+    }
+
+    /// [`send_many`](Self::send_many) with UDP GSO: `None` when no run has two datagrams
+    /// (nothing to gain) or the kernel refused GSO (then it is off for this socket).
+    fn send_many_segmented(&self, msgs: &[OutMessage<'_>]) -> Option<Result<usize>> {
+        let runs = gso_runs(msgs);
+        if runs.len() == msgs.len() {
+            return None;
+        }
+        let iovs: Vec<Vec<IoSlice<'_>>> = runs
+            .iter()
+            .map(|r| {
+                msgs[r.start..r.start + r.count]
+                    .iter()
+                    .flat_map(|m| m.iov.iter().copied())
+                    .collect()
+            })
+            .collect();
+        let out: Vec<OutMessage<'_>> = runs
+            .iter()
+            .zip(&iovs)
+            .map(|(r, iov)| OutMessage {
+                iov,
+                ancillary: msgs[r.start].ancillary,
+                dest: msgs[r.start].dest,
+                segment_size: (r.count > 1).then_some(r.size),
+            })
+            .collect();
+        match batch::sendmmsg(self.fd.as_fd(), self.kind, &out) {
+            Ok(sent) => Some(Ok(runs[..sent].iter().map(|r| r.count).sum())),
+            // GSO refused: no UDP_SEGMENT (a kernel before 4.18), a segment larger than the
+            // route's MTU allows, or a device without checksum offload.
+            Err(e)
+                if runs[0].count > 1
+                    && matches!(
+                        e.errno(),
+                        Some(Errno::EINVAL | Errno::EIO | Errno::EOPNOTSUPP | Errno::ENOPROTOOPT)
+                    ) =>
+            {
+                self.gso.set(false);
+                None
+            }
+            Err(e) => Some(Err(self.batch_error(e, msgs))),
+        }
+    }
+
+    /// A batch's first datagram failed: the error with its target and explanation.
+    fn batch_error(&self, e: Error, msgs: &[OutMessage<'_>]) -> Error {
+        let target = msgs
+            .first()
+            .and_then(|m| m.dest)
+            .or(self.peer.as_ref())
+            .filter(|a| **a != Address::Unnamed);
+        let len = msgs
+            .first()
+            .map_or(0, |m| m.iov.iter().map(|b| b.len()).sum());
+        let e = self.explain_send_error(e, len);
+        match target {
+            Some(a) => e.with_address(a),
+            None => e,
         }
     }
 

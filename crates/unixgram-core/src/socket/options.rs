@@ -13,7 +13,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use nix::errno::Errno;
 use nix::sys::socket::{getsockopt, setsockopt, sockopt};
 
-use super::UnixDatagram;
+use super::Socket;
 use crate::cmsg::Credentials;
 use crate::error::{Error, Result};
 
@@ -77,7 +77,7 @@ fn send_buffer_for(len: usize) -> usize {
     len + SNDBUF_OVERHEAD
 }
 
-impl UnixDatagram {
+impl Socket {
     /// `SO_SNDBUF` as the kernel reports it (on Linux, twice what was set).
     pub fn send_buffer_size(&self) -> Result<usize> {
         getsockopt(&self.fd, sockopt::SndBuf).map_err(|e| Error::os(e, "getsockopt"))
@@ -97,6 +97,49 @@ impl UnixDatagram {
     /// Set `SO_RCVBUF` (no effect on how much a unix datagram socket queues).
     pub fn set_recv_buffer_size(&self, size: usize) -> Result<()> {
         setsockopt(&self.fd, sockopt::RcvBuf, &size).map_err(|e| Error::os(e, "setsockopt"))
+    }
+
+    /// Ask for a receive buffer of `size` bytes past `net.core.rmem_max`: `SO_RCVBUFFORCE`
+    /// when privileged (Linux), else `SO_RCVBUF`, which the kernel caps at `rmem_max`. Read
+    /// back what was granted with [`recv_buffer_size`](Self::recv_buffer_size).
+    pub fn raise_recv_buffer_size(&self, size: usize) -> Result<()> {
+        #[cfg(target_os = "linux")]
+        if setsockopt(&self.fd, sockopt::RcvBufForce, &size).is_ok() {
+            return Ok(());
+        }
+        self.set_recv_buffer_size(size)
+    }
+
+    /// UDP GRO (`UDP_GRO`): let the kernel hand over runs of datagrams from one sender
+    /// coalesced, each received datagram then carrying its segment size (see
+    /// [`Received::segment_size`](crate::Received::segment_size)). Linux >= 5.0; elsewhere
+    /// unsupported. See udp(7).
+    #[cfg(target_os = "linux")]
+    pub fn set_udp_gro(&self, on: bool) -> Result<()> {
+        setsockopt(&self.fd, sockopt::UdpGroSegment, &on).map_err(|e| Error::os(e, "setsockopt"))
+    }
+
+    /// UDP GRO: unsupported off Linux.
+    #[cfg(not(target_os = "linux"))]
+    pub fn set_udp_gro(&self, _on: bool) -> Result<()> {
+        Err(Error::unsupported("UDP GRO (UDP_GRO)", "setsockopt"))
+    }
+
+    /// `SO_RXQ_OVFL`: report with each received datagram how many the kernel dropped at this
+    /// socket so far (see [`drops`](Self::drops)). Linux only. See socket(7).
+    #[cfg(target_os = "linux")]
+    pub fn set_report_drops(&self, on: bool) -> Result<()> {
+        setsockopt(&self.fd, sockopt::RxqOvfl, &i32::from(on))
+            .map_err(|e| Error::os(e, "setsockopt"))
+    }
+
+    /// `SO_RXQ_OVFL`: unsupported off Linux.
+    #[cfg(not(target_os = "linux"))]
+    pub fn set_report_drops(&self, _on: bool) -> Result<()> {
+        Err(Error::unsupported(
+            "drop counts (SO_RXQ_OVFL)",
+            "setsockopt",
+        ))
     }
 
     /// Whether `SO_PASSCRED` is on.

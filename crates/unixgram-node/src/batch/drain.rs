@@ -4,12 +4,12 @@
 use std::os::fd::OwnedFd;
 
 use unixgram_core::batch::RECV_SLOTS;
-use unixgram_core::{Address, Credentials, Error as CoreError, Received, UnixDatagram};
+use unixgram_core::{Address, Credentials, Error as CoreError, Received, Socket};
 
 use super::area::Area;
 use super::{
-    ENTRY_ADDRESS, ENTRY_CREDENTIALS, ENTRY_ERROR, ENTRY_EXTRA_MASK, ENTRY_FDS, ENTRY_FDS_SHIFT,
-    ENTRY_PIDFD,
+    ENTRY_ADDRESS, ENTRY_CREDENTIALS, ENTRY_END, ENTRY_ERROR, ENTRY_EXTRA_MASK, ENTRY_FDS,
+    ENTRY_FDS_SHIFT, ENTRY_PIDFD,
 };
 
 /// At most this many datagrams per wakeup, so one busy socket cannot starve the loop.
@@ -95,7 +95,7 @@ impl Addresses {
 /// queue ran dry), so an idle queue costs no extra `EAGAIN` syscall. Large datagrams also
 /// stop the drain when the chunk has no room for another: the next drain starts a new
 /// chunk rather than move this batch.
-pub fn drain(sock: &mut UnixDatagram, addresses: &mut Addresses, area: &mut Area) -> Batch {
+pub fn drain(sock: &mut Socket, addresses: &mut Addresses, area: &mut Area) -> Batch {
     let mut batch = Batch::default();
     let Batch {
         meta,
@@ -106,6 +106,7 @@ pub fn drain(sock: &mut UnixDatagram, addresses: &mut Addresses, area: &mut Area
     let want_address = addresses.wanted;
     let last_address = &mut addresses.last;
     let mut push = |len: usize, flags: u32| meta.extend_from_slice(&[len as u32, flags]);
+    let was_eof = sock.at_eof();
     let large = sock.receives_large();
     let mut sink = area.sink(large);
     let mut taken = 0;
@@ -130,6 +131,8 @@ pub fn drain(sock: &mut UnixDatagram, addresses: &mut Addresses, area: &mut Area
                     fds,
                     credentials,
                     pidfd,
+                    segment_size,
+                    ..
                 } = d.ancillary;
                 if credentials.is_some() {
                     flags |= ENTRY_CREDENTIALS;
@@ -144,7 +147,21 @@ pub fn drain(sock: &mut UnixDatagram, addresses: &mut Addresses, area: &mut Area
                     flags |= ENTRY_PIDFD;
                     batch_fds.push(pidfd);
                 }
-                push(d.len, flags);
+                // UDP GRO: the kernel coalesced datagrams of one sender, `size` bytes each
+                // (the last may be shorter): an entry per datagram, the first with the
+                // flags, the rest sharing its address.
+                match segment_size.map(usize::from) {
+                    Some(size) if d.len > size => {
+                        push(size, flags);
+                        let mut rest = d.len - size;
+                        while rest > 0 {
+                            let n = rest.min(size);
+                            push(n, 0);
+                            rest -= n;
+                        }
+                    }
+                    _ => push(d.len, flags),
+                }
                 if flags & ENTRY_EXTRA_MASK != 0 {
                     extras.push(Extra {
                         address,
@@ -162,7 +179,7 @@ pub fn drain(sock: &mut UnixDatagram, addresses: &mut Addresses, area: &mut Area
         match got {
             Ok(n) => {
                 taken += n;
-                if n < want {
+                if n < want || sock.at_eof() {
                     break;
                 }
             }
@@ -172,6 +189,9 @@ pub fn drain(sock: &mut UnixDatagram, addresses: &mut Addresses, area: &mut Area
                 break;
             }
         }
+    }
+    if sock.at_eof() && !was_eof {
+        push(0, ENTRY_END);
     }
     (batch.base, batch.bytes) = sink.finish(taken);
     batch

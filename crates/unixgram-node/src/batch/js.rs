@@ -7,6 +7,7 @@
 //! that close other sockets (this one included).
 
 use napi::{sys, Result};
+use unixgram_core::Address;
 
 use super::area::Area;
 use super::chunk::{Chunk, Memory};
@@ -186,12 +187,21 @@ fn utf16_entries(slab: &[u8], meta: &[u32]) -> Option<Vec<u32>> {
     Some(out)
 }
 
+/// An address as JS takes it from the binding: `sun_path` bytes in a Buffer for a Unix
+/// address, `"a.b.c.d:port"` / `"[v6]:port"` for an IP one.
+pub(crate) fn address_to_js(env: sys::napi_env, address: &Address) -> Result<sys::napi_value> {
+    match address {
+        Address::Inet(inet) => js::string(env, &inet.to_string()),
+        unix => js::buffer_copy(env, &unix.to_sun_path()),
+    }
+}
+
 fn extras_to_js(env: sys::napi_env, batch_extras: Vec<Extra>) -> Result<sys::napi_value> {
     let extras = js::array(env, batch_extras.len())?;
     for (i, extra) in batch_extras.into_iter().enumerate() {
         let obj = js::object(env)?;
         if let Some(a) = &extra.address {
-            js::set(env, obj, "address", js::buffer_copy(env, &a.to_sun_path())?)?;
+            js::set(env, obj, "address", address_to_js(env, a)?)?;
         }
         if let Some(e) = &extra.error {
             js::set(env, obj, "error", error::to_js(env, e)?)?;
