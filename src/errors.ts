@@ -12,6 +12,11 @@ export const ErrorCodes = {
    * received pidfd (`Pidfd`) used after it was stolen or closed.
    */
   CLOSED: 'ERR_UNIXGRAM_CLOSED',
+  /**
+   * The peer of a connection (`SOCK_SEQPACKET`) closed it: every packet it sent before has
+   * been received, and nothing more will come.
+   */
+  PEER_CLOSED: 'ERR_UNIXGRAM_PEER_CLOSED',
   /** A datagram did not fit the receive buffer (`MSG_TRUNC`); it was discarded. */
   TRUNCATED: 'ERR_UNIXGRAM_TRUNCATED',
   /** Control data was cut (`MSG_CTRUNC`); the datagram and its fds were discarded. */
@@ -130,6 +135,11 @@ export function codedError(code: string, message: string): SystemError {
 /** @internal The error for any use of a closed socket. */
 export function closedError(): SystemError {
   return codedError(ErrorCodes.CLOSED, 'the socket is closed');
+}
+
+/** @internal The error of a receive after the peer of a connection closed it. */
+export function peerClosedError(): SystemError {
+  return codedError(ErrorCodes.PEER_CLOSED, 'the peer closed the connection');
 }
 
 /** @internal A `TypeError` with Node's `ERR_INVALID_ARG_TYPE` code. */

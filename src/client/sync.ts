@@ -11,7 +11,7 @@ import type { SocketAncillary } from '../ancillary/ancillary.js';
 import { TimeoutError, closedError, codedError, ErrorCodes, sendTimedOut, type SystemError } from '../errors.js';
 import type { Endpoint } from '../lowlevel/endpoint.js';
 import type { RawDatagram } from '../lowlevel/receiver.js';
-import type { NativeDatagram, NativeSendAncillary } from '../native/binding.js';
+import type { NativeAddress, NativeDatagram, NativeSendAncillary } from '../native/binding.js';
 
 /** Options of `UnixDatagramClient.recvPacketSync`. */
 export interface SyncRecvOptions {
@@ -64,7 +64,7 @@ function deadlineOf(timeout: number | null): number {
  * Datagrams already delivered to JS come first, in order.
  * @throws `ERR_UNIXGRAM_BUSY` while an async receive is pending; {@link TimeoutError}
  */
-export function receiveSync(endpoint: Endpoint, timeout: number | null): RawDatagram {
+export function receiveSync(endpoint: Endpoint<NativeAddress>, timeout: number | null): RawDatagram {
   if (endpoint.closed) throw closedError();
   const receiver = endpoint.receiver;
   if (receiver.hasWaiters) {
@@ -100,7 +100,12 @@ export function receiveSync(endpoint: Endpoint, timeout: number | null): RawData
  * @throws `ERR_UNIXGRAM_BUSY` while async sends are queued (they would be overtaken);
  * {@link TimeoutError}; what the send throws (`ECONNREFUSED`, `EMSGSIZE`, …)
  */
-export function sendSync(endpoint: Endpoint, data: NativeDatagram, ancillary: NativeSendAncillary | null, timeout: number | null): void {
+export function sendSync(
+  endpoint: Endpoint<NativeAddress>,
+  data: NativeDatagram,
+  ancillary: NativeSendAncillary | null,
+  timeout: number | null,
+): void {
   if (endpoint.closed) throw closedError();
   if (endpoint.sendPending) {
     throw busy('sendPacketSync() cannot run while sendPacket() calls are queued on the same socket: it would overtake them');

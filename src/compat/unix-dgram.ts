@@ -229,7 +229,7 @@ export class Socket extends EventEmitter<SocketEvents> {
       // One Peer per change of sender: its rinfo.path is made once.
       if (raw.from !== this.#peer) {
         this.#peer = raw.from;
-        this.#peerPath = pathOf(raw.from?.raw);
+        this.#peerPath = pathOf(raw.from?.raw as Buffer | undefined);
       }
       this.#emitOrSchedule('message', message, { size: message.length, address: {}, path: this.#peerPath });
     }

@@ -9,6 +9,7 @@ import type { Buffer } from 'node:buffer';
 
 import { closedError, type SystemError } from '../errors.js';
 import {
+  KIND_UNIX_DGRAM,
   NativeSocket,
   READABLE,
   WOULD_BLOCK,
@@ -17,6 +18,7 @@ import {
   sendMany,
   socketpair,
   SEND_MANY_MAX,
+  type NativeAddress,
   type NativeSendAncillary,
   type NativeDatagram,
 } from '../native/binding.js';
@@ -59,8 +61,12 @@ const RESOLVED: Promise<void> = Promise.resolve();
 const SEND_MANY_FIRST = 64;
 const SEND_MANY_MIN = 16;
 
-/** A native socket, its receive queue, its sends and what the binding watches for it. */
-export class Endpoint {
+/**
+ * A native socket, its receive queue, its sends and what the binding watches for it.
+ * `A` is the binding's form of the socket's addresses: `Buffer` (`sun_path` bytes) for a
+ * Unix socket, `string` (`"host:port"`) for UDP; the socket's kind decides it.
+ */
+export class Endpoint<A extends NativeAddress = Buffer> {
   /** Datagrams delivered by the binding, and the callers waiting for one. */
   readonly receiver: Receiver;
   readonly #native: NativeSocket;
@@ -74,15 +80,28 @@ export class Endpoint {
   readonly #watch: WatchControl;
   #ref = true;
   #closed = false;
+  /** A listening socket: readable means connections, and {@link listen} watches it. */
+  #listening = false;
   #proxy: SocketProxy | undefined;
 
   /**
    * A new unbound socket.
    * @param options - how the owner uses it
+   * @param kind - the binding's `KIND_*` (default: a Unix datagram socket)
    * @returns the endpoint
    */
-  static create(options: EndpointOptions): Endpoint {
-    return Endpoint.#adopt(NativeSocket.create(), options, (sock) => sock.close());
+  static create<A extends NativeAddress = Buffer>(options: EndpointOptions, kind: number = KIND_UNIX_DGRAM): Endpoint<A> {
+    return Endpoint.#adopt<A>(NativeSocket.create(kind), options, (sock) => sock.close());
+  }
+
+  /**
+   * A socket the binding made (an accepted connection), owned from now on.
+   * @param sock - the native socket
+   * @param options - how the owner uses it
+   * @returns the endpoint; on failure the socket is closed
+   */
+  static accepted<A extends NativeAddress = Buffer>(sock: NativeSocket, options: EndpointOptions): Endpoint<A> {
+    return Endpoint.#adopt<A>(sock, options, (s) => s.close());
   }
 
   /**
@@ -94,8 +113,13 @@ export class Endpoint {
    *   throws, the descriptor is handed back open, still the caller's
    * @returns the endpoint, which owns the descriptor from now on
    */
-  static adopt(fd: number, options: EndpointOptions, setUp?: (endpoint: Endpoint) => void): Endpoint {
-    const endpoint = Endpoint.#adopt(NativeSocket.fromFd(fd), options, (sock) => sock.release());
+  static adopt<A extends NativeAddress = Buffer>(
+    fd: number,
+    options: EndpointOptions,
+    setUp?: (endpoint: Endpoint<A>) => void,
+    kinds?: number[],
+  ): Endpoint<A> {
+    const endpoint = Endpoint.#adopt<A>(NativeSocket.fromFd(fd, kinds), options, (sock) => sock.release());
     try {
       setUp?.(endpoint);
     } catch (err) {
@@ -108,10 +132,11 @@ export class Endpoint {
   /**
    * Two sockets connected to each other.
    * @param options - how the owner uses both
+   * @param kind - the binding's `KIND_*` (a Unix one; default: datagram)
    * @returns both endpoints
    */
-  static pair(options: EndpointOptions): [Endpoint, Endpoint] {
-    const [a, b] = socketpair() as [NativeSocket, NativeSocket];
+  static pair(options: EndpointOptions, kind: number = KIND_UNIX_DGRAM): [Endpoint, Endpoint] {
+    const [a, b] = socketpair(kind) as [NativeSocket, NativeSocket];
     try {
       return [new Endpoint(a, options), new Endpoint(b, options)];
     } catch (err) {
@@ -121,9 +146,9 @@ export class Endpoint {
     }
   }
 
-  static #adopt(sock: NativeSocket, options: EndpointOptions, undo: (sock: NativeSocket) => void): Endpoint {
+  static #adopt<A extends NativeAddress>(sock: NativeSocket, options: EndpointOptions, undo: (sock: NativeSocket) => void): Endpoint<A> {
     try {
-      return new Endpoint(sock, options);
+      return new Endpoint<A>(sock, options);
     } catch (err) {
       undo(sock);
       throw err;
@@ -176,18 +201,51 @@ export class Endpoint {
   }
 
   /**
-   * Bind to `sun_path` bytes (empty: autobind), with `mode` for a path's socket file.
-   * @param address - `sun_path` bytes
+   * Bind to `sun_path` bytes (empty: autobind), with `mode` for a path's socket file, or to
+   * an IP address and port.
+   * @param address - the binding's form of the address
    * @param mode - permission bits of the socket file
    */
-  bind(address: Buffer, mode?: number): void {
+  bind(address: A, mode?: number): void {
     if (mode === undefined) this.#native.bind(address);
     else this.#native.bind(address, mode);
   }
 
-  /** Connect to `sun_path` bytes. @param address - the peer */
-  connect(address: Buffer): void {
+  /** Connect. @param address - the peer, in the binding's form */
+  connect(address: A): void {
     this.#native.connect(address);
+  }
+
+  /**
+   * Listen for connections (a bound seqpacket socket); each is handed to `onConnection`, an
+   * accepted native socket for the caller to own. The endpoint then reads no datagrams.
+   * @param backlog - connections that may wait
+   * @param onConnection - takes each accepted socket
+   */
+  listen(backlog: number, onConnection: (sock: NativeSocket) => void): void {
+    const sock = this.#native;
+    sock.listen(backlog);
+    sock.setCallback(() => {
+      for (let next = sock.accept(); next !== null; next = sock.closed ? null : sock.accept()) onConnection(next);
+    });
+    this.#watch.set(READABLE, this.#ref, true);
+    this.#listening = true;
+  }
+
+  /** UDP: GRO on (coalesced datagrams are split natively) and drop counts reported. */
+  receiveUdp(): void {
+    this.#native.setUdpGro(true);
+    this.#native.setReportDrops(true);
+  }
+
+  /**
+   * Ask for a receive buffer of `size` bytes, past `net.core.rmem_max` when privileged.
+   * @param size - bytes
+   * @returns what the kernel granted (it doubles the request for its bookkeeping)
+   */
+  raiseReceiveBuffer(size: number): number {
+    this.#native.raiseReceiveBufferSize(size);
+    return this.#native.getReceiveBufferSize();
   }
 
   /** Connect again to the address last connected to. */
@@ -205,14 +263,14 @@ export class Endpoint {
     this.#native.setPassPidfd(true);
   }
 
-  /** @returns the `sun_path` bytes of the local address */
-  localAddress(): Buffer {
-    return this.#native.localAddress();
+  /** @returns the local address, in the binding's form */
+  localAddress(): A {
+    return this.#native.localAddress() as A;
   }
 
-  /** @returns the `sun_path` bytes of the peer's address */
-  peerAddress(): Buffer {
-    return this.#native.peerAddress();
+  /** @returns the peer's address, in the binding's form */
+  peerAddress(): A {
+    return this.#native.peerAddress() as A;
   }
 
   /** @returns a new close-on-exec descriptor for the socket, the caller's */
@@ -243,7 +301,7 @@ export class Endpoint {
    * @param limits - what may end its wait for room
    * @returns a promise that resolves once the datagram is in the kernel
    */
-  send(data: NativeDatagram, dest: Buffer | null, ancillary: NativeSendAncillary | null, limits?: SendLimits): Promise<void> {
+  send(data: NativeDatagram, dest: A | null, ancillary: NativeSendAncillary | null, limits?: SendLimits): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
     const fd = this.#fd;
     if (this.#options.largePayloads !== undefined && ancillary === null) {
@@ -450,6 +508,10 @@ export class Endpoint {
   /** Tell the binding what to watch now. */
   #update(): void {
     if (this.#closed) return;
+    if (this.#listening) {
+      this.#watch.set(READABLE, this.#ref, true);
+      return;
+    }
     const events = (this.receiver.wantsData ? READABLE : 0) | (this.#sender.wantsWritable ? WRITABLE : 0);
     if (this.#options.keepAlive === 'waiting') {
       const busy = this.receiver.hasWaiters || this.#sender.pending;

@@ -9,6 +9,7 @@
 import { performance } from 'node:perf_hooks';
 
 import { AbortError, ErrorCodes, TimeoutError } from '../errors.js';
+import type { NativeAddress } from '../native/binding.js';
 import type { Endpoint } from './endpoint.js';
 import type { RawDatagram } from './receiver.js';
 
@@ -122,9 +123,10 @@ export class PacketIterator<T> implements AsyncIterableIterator<T, undefined, un
     }
   }
 
-  /** The step's result for `raw` (done on close); throws what parsing throws. */
+  /** The step's result for `raw` (done on close, and when the peer closed); throws what parsing throws. */
   #step(raw: RawDatagram): IteratorResult<T, undefined> {
-    if (raw.error?.code === ErrorCodes.CLOSED) return this.#finish();
+    const code = raw.error?.code;
+    if (code === ErrorCodes.CLOSED || code === ErrorCodes.PEER_CLOSED) return this.#finish();
     return { done: false, value: this.#source.unpack(raw) };
   }
 
@@ -145,7 +147,7 @@ export class PacketIterator<T> implements AsyncIterableIterator<T, undefined, un
  * @returns the iterator
  */
 export function iteratePackets<T>(
-  endpoint: Endpoint,
+  endpoint: Endpoint<NativeAddress>,
   budget: number | null,
   signal: AbortSignal | undefined,
   unpack: (raw: RawDatagram) => T,
@@ -178,7 +180,7 @@ export function iteratePackets<T>(
  * @returns the packet; rejects with {@link TimeoutError}, {@link AbortError} or what `unpack` throws
  */
 export function receivePacket<T>(
-  endpoint: Endpoint,
+  endpoint: Endpoint<NativeAddress>,
   timeout: number | null,
   signal: AbortSignal | undefined,
   unpack: (raw: RawDatagram) => T,

@@ -4,12 +4,13 @@
  * @packageDocumentation
  */
 import { closedError } from '../errors.js';
+import type { NativeAddress } from '../native/binding.js';
 import type { Endpoint } from './endpoint.js';
 import { unlinkSocketFile, type SocketFile } from './socket-file.js';
 
 /** The endpoint of a public socket object, the socket file it made, and its abort signal. */
 export class Lifetime {
-  readonly endpoint: Endpoint;
+  readonly endpoint: Endpoint<NativeAddress>;
   readonly #file: SocketFile | undefined;
   #unlisten: (() => void) | undefined;
 
@@ -17,7 +18,7 @@ export class Lifetime {
    * @param endpoint - the socket
    * @param file - the socket file its owner created (unlinked on close if still that inode)
    */
-  constructor(endpoint: Endpoint, file: SocketFile | undefined) {
+  constructor(endpoint: Endpoint<NativeAddress>, file: SocketFile | undefined) {
     this.endpoint = endpoint;
     this.#file = file;
   }

@@ -7,13 +7,14 @@
  */
 import type { Buffer } from 'node:buffer';
 
-import { WOULD_BLOCK, SEND_MANY_MAX, send, sendMany, type NativeDatagram, type NativeSendAncillary } from '../native/binding.js';
+import { WOULD_BLOCK, SEND_MANY_MAX, send, sendMany, type NativeAddress, type NativeDatagram, type NativeSendAncillary } from '../native/binding.js';
 import { SealedSend } from './sealed.js';
 import { Sender, type SendLimits } from './sender.js';
 
 /** A receiver: its `sun_path` bytes, and the same as a string key. */
 export interface Destination {
-  readonly raw: Buffer;
+  /** The receiver as the binding takes it: `sun_path` bytes, or `"host:port"` (UDP). */
+  readonly raw: NativeAddress;
   readonly key: string;
 }
 

@@ -6,11 +6,13 @@
 import { Buffer } from 'node:buffer';
 
 import { decodeAddress, type UnixAddress } from '../address.js';
+import { decodeInetAddress, type InetAddress } from '../inet/address.js';
 import type { Credentials } from '../ancillary/ancillary.js';
 import { FdRange, type ReceivedFds } from '../ancillary/received-fds.js';
-import { AbortError, TimeoutError, type SystemError } from '../errors.js';
+import { AbortError, peerClosedError, TimeoutError, type SystemError } from '../errors.js';
 import { unsealPayload } from './sealed.js';
 import {
+  ENTRY_END,
   ENTRY_EXTRA_MASK,
   ENTRY_FDS,
   ENTRY_FDS_SHIFT,
@@ -27,26 +29,33 @@ import {
  * share it, and what is derived from the address is derived once.
  */
 export class Peer {
-  /** The sender's `sun_path` bytes (empty: an unnamed sender). */
-  readonly raw: Buffer;
+  /** The sender as the binding gives it: `sun_path` bytes (empty: unnamed), or `"host:port"` (IP). */
+  readonly raw: Buffer | string;
   #key: string | undefined;
   #address: UnixAddress | undefined;
+  #inet: InetAddress | undefined;
 
-  /** @param raw - `sun_path` bytes */
-  constructor(raw: Buffer) {
+  /** @param raw - `sun_path` bytes, or an IP address and port */
+  constructor(raw: Buffer | string) {
     this.raw = raw;
   }
 
   /** The address as a string key, for maps of senders. */
   get key(): string {
-    this.#key ??= this.raw.toString('latin1');
+    this.#key ??= typeof this.raw === 'string' ? this.raw : this.raw.toString('latin1');
     return this.#key;
   }
 
-  /** The address, decoded. */
+  /** The Unix address, decoded (a Unix socket's sender). */
   get address(): UnixAddress {
-    this.#address ??= decodeAddress(this.raw);
+    this.#address ??= decodeAddress(this.raw as Buffer);
     return this.#address;
+  }
+
+  /** The IP address and port, decoded (a UDP socket's sender). */
+  get inet(): InetAddress {
+    this.#inet ??= decodeInetAddress(this.raw as string);
+    return this.#inet;
   }
 }
 
@@ -93,6 +102,8 @@ export class Receiver {
   readonly #changed: () => void;
   /** With `largePayloads: 'memfd'`: the most a sealed memfd may carry; else undefined. */
   readonly #sealedMax: number | undefined;
+  /** The peer closed the connection: what every receive gets once the queue is empty. */
+  #ended: RawDatagram | undefined;
 
   /**
    * @param readNow - drain what the kernel holds now, delivering it to {@link onBatch}
@@ -106,7 +117,11 @@ export class Receiver {
 
   /** Whether the binding should watch for readable now. */
   get wantsData(): boolean {
-    return (this.#primed || this.#waiters.length > 0 || this.#holds > 0) && this.#queue.length - this.#head < HIGH_WATER;
+    return (
+      this.#ended === undefined &&
+      (this.#primed || this.#waiters.length > 0 || this.#holds > 0) &&
+      this.#queue.length - this.#head < HIGH_WATER
+    );
   }
 
   /** Whether a caller is waiting (which keeps the process alive). */
@@ -130,13 +145,13 @@ export class Receiver {
 
   /** Take the next datagram already delivered to JS, if any (no syscall). */
   takeQueued(): RawDatagram | undefined {
-    return this.#shift();
+    return this.#shift() ?? this.#ended;
   }
 
   /** Take the next datagram if one is queued here or in the kernel, without waiting. */
   takeNow(): RawDatagram | undefined {
-    if (this.#head === this.#queue.length) this.#readNow();
-    return this.#shift();
+    if (this.#head === this.#queue.length && this.#ended === undefined) this.#readNow();
+    return this.#shift() ?? this.#ended;
   }
 
   /**
@@ -144,7 +159,7 @@ export class Receiver {
    * is withdrawn first with the returned function.
    */
   wait(waiter: Waiter): () => boolean {
-    const queued = this.#shift();
+    const queued = this.#shift() ?? this.#ended;
     if (queued) {
       waiter.resolve(queued);
       return () => false;
@@ -216,6 +231,10 @@ export class Receiver {
         this.#accept({ data, from, fds: undefined, credentials: undefined, error: undefined });
         continue;
       }
+      if (flags & ENTRY_END) {
+        this.#end();
+        continue;
+      }
       let fds: FdRange | undefined;
       const pidfd = (flags & ENTRY_PIDFD) !== 0;
       if (flags & (ENTRY_FDS | ENTRY_PIDFD) && set) {
@@ -244,6 +263,18 @@ export class Receiver {
       this.#accept({ data, from, fds, credentials: extra?.credentials, error });
     }
     this.#changed();
+  }
+
+  /** Whether the peer closed the connection (the stream ended). */
+  get ended(): boolean {
+    return this.#ended !== undefined;
+  }
+
+  /** The stream ended: waiting callers, and every later receive once the queue is empty, get {@link peerClosedError}. */
+  #end(): void {
+    const ended: RawDatagram = { data: '', from: this.#from, fds: undefined, credentials: undefined, error: peerClosedError() };
+    this.#ended = ended;
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve(ended);
   }
 
   /** Drop everything queued (closing its descriptors) and return the waiters. */

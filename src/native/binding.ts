@@ -13,6 +13,10 @@ const native: typeof Binding = loadBinding<typeof Binding>();
 export const {
   NativeSocket,
   socketpair,
+  KIND_UNIX_DGRAM,
+  KIND_UNIX_SEQPACKET,
+  KIND_UDP4,
+  KIND_UDP6,
   currentCredentials,
   send,
   sendMany,
@@ -34,6 +38,7 @@ export const {
   META_ENTRIES,
   ENTRY_ADDRESS,
   ENTRY_CREDENTIALS,
+  ENTRY_END,
   ENTRY_ERROR,
   ENTRY_EXTRA_MASK,
   ENTRY_FDS,
@@ -53,5 +58,7 @@ export type NativeCredentials = Binding.JsCredentials;
 export type NativeSendAncillary = Binding.SendAncillary;
 export type BatchExtra = Binding.BatchExtra;
 export type BatchCallback = Binding.BatchCallback;
+/** An address as the binding takes and gives it: `sun_path` bytes (Unix), or `"host:port"` (IP). */
+export type NativeAddress = Buffer | string;
 /** One datagram as `send` takes it: bytes, a text sent as UTF-8, or Buffers gathered into one. */
 export type NativeDatagram = Buffer | string | Buffer[];
