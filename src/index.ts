@@ -6,7 +6,13 @@
 export { UnixDatagramClient } from './client/client.js';
 export type { ConnectOptions, FromFdOptions, SendOptions, SendManyOptions, RecvOptions, IterOptions } from './client/options.js';
 export type { SyncRecvOptions, SyncSendOptions } from './client/sync.js';
+export { ConnectedClient } from './client/connected.js';
+export { UnconnectedEndpoint } from './endpoint/unconnected.js';
 export { UnixDatagramEndpoint } from './endpoint/endpoint.js';
+export { UdpClient } from './udp/client.js';
+export { UdpEndpoint } from './udp/endpoint.js';
+export type { UdpBindOptions, UdpConnectOptions, UdpSocketOptions } from './udp/options.js';
+export type { InetAddress, InetAddressLike } from './inet/address.js';
 export type {
   BindAddress,
   BindOptions,

@@ -64,11 +64,14 @@ export interface SendToOptions {
 }
 
 /** One datagram of `UnixDatagramEndpoint.sendPacketsTo`. */
-export interface PacketTo<SentPacket> {
+export interface PacketTo<SentPacket, Like = AddressLike> {
   /** What to send. */
   readonly packet: SentPacket;
-  /** Where to: a path, `'\0name'`, or a {@link UnixAddress} (e.g. one a datagram came from). */
-  readonly address: AddressLike;
+  /**
+   * Where to: for a Unix endpoint a path, `'\0name'`, or a {@link UnixAddress}; for UDP an
+   * `{ address, port }` (e.g. the address a datagram came from).
+   */
+  readonly address: Like;
   /** Descriptors and/or credentials to send with it. */
   readonly ancillary?: SocketAncillary | undefined;
 }
@@ -88,14 +91,15 @@ export interface SendManyToOptions {
 }
 
 /** A datagram as `UnixDatagramEndpoint` receives it: the packet and who sent it. */
-export interface ReceivedFrom<ReceivedPacket> {
+export interface ReceivedFrom<ReceivedPacket, Addr = UnixAddress> {
   /** The parsed packet. */
   readonly packet: ReceivedPacket;
   /**
-   * The sender (`{ unnamed: true }` for an unbound one, which cannot be answered). The same
-   * object for consecutive datagrams of one sender: pass it to `sendPacketTo` to answer.
+   * The sender (on a Unix endpoint `{ unnamed: true }` for an unbound one, which cannot be
+   * answered). The same object for consecutive datagrams of one sender: pass it to
+   * `sendPacketTo` to answer.
    */
-  readonly address: UnixAddress;
+  readonly address: Addr;
   /**
    * Descriptors and credentials that came with it, or `undefined` when none did. Its
    * descriptors are yours: `steal()` them, or `close()` it; those left are closed when it

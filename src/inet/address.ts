@@ -43,7 +43,8 @@ export function encodeInetAddress(address: InetAddressLike, name = 'address'): s
     throw invalidArgType(name, '{ address: string, port: number }', address);
   }
   const { port } = address;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalidArgValue(`${name}.port`, 'must be an integer from 0 to 65535', port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw invalidArgValue(`${name}.port`, 'must be an integer from 0 to 65535', port);
   const [ip, scope] = address.address.split('%') as [string, string | undefined];
   const version = isIP(ip);
   if (version === 0 || (scope !== undefined && (version !== 6 || !/^\d+$/.test(scope)))) {

@@ -7,7 +7,15 @@
  */
 import type { Buffer } from 'node:buffer';
 
-import { WOULD_BLOCK, SEND_MANY_MAX, send, sendMany, type NativeAddress, type NativeDatagram, type NativeSendAncillary } from '../native/binding.js';
+import {
+  WOULD_BLOCK,
+  SEND_MANY_MAX,
+  send,
+  sendMany,
+  type NativeAddress,
+  type NativeDatagram,
+  type NativeSendAncillary,
+} from '../native/binding.js';
 import { SealedSend } from './sealed.js';
 import { Sender, type SendLimits } from './sender.js';
 

@@ -109,6 +109,15 @@ export class SocketProxy {
     return set === null ? null : new Pidfd(new FdRange(set, 0, 0, true));
   }
 
+  /**
+   * UDP: how many datagrams the kernel has dropped at this socket because its receive
+   * buffer was full, as reported with the latest datagram received after a drop
+   * (`SO_RXQ_OVFL`; 0 until then, and always 0 on a Unix socket, which never drops).
+   */
+  get drops(): number {
+    return this.#native.drops;
+  }
+
   /** The largest datagram that can be sent without raising `SO_SNDBUF` (`SO_SNDBUF - 32`). */
   get maxDatagramSize(): number {
     return this.#native.maxDatagramSize();
