@@ -11,6 +11,9 @@ export { UnconnectedEndpoint } from './endpoint/unconnected.js';
 export { UnixDatagramEndpoint } from './endpoint/endpoint.js';
 export { UdpClient } from './udp/client.js';
 export { UdpEndpoint } from './udp/endpoint.js';
+export { UdpServer } from './udp/server.js';
+export type { UdpServerClient, UdpServerOptions } from './udp/server.js';
+export { DatagramServer } from './server/base.js';
 export type { UdpBindOptions, UdpConnectOptions, UdpSocketOptions } from './udp/options.js';
 export type { InetAddress, InetAddressLike } from './inet/address.js';
 export type {

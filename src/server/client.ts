@@ -3,7 +3,7 @@
  * @packageDocumentation
  */
 
-import { formatAddress, type UnixAddress } from '../address.js';
+import type { UnixAddress } from '../address.js';
 import { checkAncillary, SocketAncillary, type Credentials } from '../ancillary/ancillary.js';
 import type { ReceivedFds } from '../ancillary/received-fds.js';
 import { badOptions } from '../checks.js';
@@ -11,7 +11,7 @@ import { closedError, codedError, ErrorCodes } from '../errors.js';
 import type { Endpoint } from '../lowlevel/endpoint.js';
 import type { Destination } from '../lowlevel/peer-sends.js';
 import { sendLimits, type SendLimits } from '../lowlevel/sender.js';
-import type { NativeDatagram } from '../native/binding.js';
+import type { NativeAddress, NativeDatagram } from '../native/binding.js';
 import type { Codec } from '../protocol/codec.js';
 
 /** The option names of {@link UnixDatagramServerClient.sendPacket} (an unknown one is refused). */
@@ -34,11 +34,16 @@ export interface ServerSendOptions {
 }
 
 /** @internal What a server client needs from its server. */
-export interface ServerClientLink<SentPacket> {
-  readonly endpoint: Endpoint;
+export interface ServerClientLink<SentPacket, Addr extends object = UnixAddress> {
+  readonly endpoint: Endpoint<NativeAddress>;
   readonly codec: Codec<SentPacket, unknown>;
-  /** The sender (`raw` empty: unnamed); replies to it go out in order and wait on its queue only. */
-  readonly dest: Destination;
+  /**
+   * The sender (`raw` empty: unnamed); replies to it go out in order and wait on its queue
+   * only. `null`: the endpoint is a connection to the sender (seqpacket), replies go to it.
+   */
+  readonly dest: Destination | null;
+  /** A printable form of an address. */
+  readonly format: (address: Addr) => string;
 }
 
 /**
@@ -54,16 +59,20 @@ export interface ServerClientLink<SentPacket> {
  * };
  * ```
  */
-export class UnixDatagramServerClient<SentPacket> {
-  /** Where the datagrams come from (`{ unnamed: true }` for an unbound sender). */
-  readonly address: UnixAddress;
-  readonly #link: ServerClientLink<SentPacket>;
+export class UnixDatagramServerClient<SentPacket, Addr extends object = UnixAddress> {
+  /**
+   * Where the datagrams come from (`{ unnamed: true }` for an unbound sender; `{ address,
+   * family, port }` on a UDP server; `{ unnamed: true }` for a seqpacket connection, whose
+   * peer is usually unbound).
+   */
+  readonly address: Addr;
+  readonly #link: ServerClientLink<SentPacket, Addr>;
   #ancillary: SocketAncillary | undefined;
   #fds: ReceivedFds | undefined;
   #credentials: Credentials | undefined;
 
   /** @internal Created by the server, one per sender address. */
-  constructor(link: ServerClientLink<SentPacket>, address: UnixAddress) {
+  constructor(link: ServerClientLink<SentPacket, Addr>, address: Addr) {
     this.#link = link;
     this.address = address;
   }
@@ -73,7 +82,8 @@ export class UnixDatagramServerClient<SentPacket> {
    * send to; `sendPacket` rejects with `ERR_UNIXGRAM_UNNAMED_PEER`).
    */
   get canReply(): boolean {
-    return this.#link.dest.raw.length > 0;
+    const { dest } = this.#link;
+    return dest === null || dest.raw.length > 0;
   }
 
   /**
@@ -128,12 +138,13 @@ export class UnixDatagramServerClient<SentPacket> {
     } catch (err) {
       return Promise.reject(err);
     }
-    return link.endpoint.sendTo(link.dest, data, ancillary?._toSend() ?? null, limits);
+    const extra = ancillary?._toSend() ?? null;
+    return link.dest === null ? link.endpoint.send(data, null, extra, limits) : link.endpoint.sendTo(link.dest, data, extra, limits);
   }
 
   /** A printable form, e.g. for logs: the sender's address. */
   toString(): string {
-    return formatAddress(this.address);
+    return this.#link.format(this.address);
   }
 
   /** @internal Set the packet being handled: its descriptors (closed by `_end` unless stolen) and credentials. */

@@ -3,6 +3,7 @@
  * sender in order, one handler run (or conversation) at a time.
  * @packageDocumentation
  */
+import type { UnixAddress } from '../address.js';
 import { TimeoutError, invalidArgType } from '../errors.js';
 import type { RawDatagram } from '../lowlevel/receiver.js';
 import type { Codec } from '../protocol/codec.js';
@@ -39,13 +40,13 @@ export interface RecvParams {
  * };
  * ```
  */
-export interface ConversationHandler<SentPacket, ReceivedPacket> {
+export interface ConversationHandler<SentPacket, ReceivedPacket, Addr extends object = UnixAddress> {
   /**
    * One conversation with `client`: `const packet = yield` (or `yield { timeout }`) waits for
    * its next packet.
    * @param client - the sender, to answer it
    */
-  handle(client: UnixDatagramServerClient<SentPacket>): AsyncGenerator<RecvParams | undefined | void, unknown, ReceivedPacket>;
+  handle(client: UnixDatagramServerClient<SentPacket, Addr>): AsyncGenerator<RecvParams | undefined | void, unknown, ReceivedPacket>;
 }
 
 /**
@@ -61,9 +62,9 @@ export interface ConversationHandler<SentPacket, ReceivedPacket> {
  * };
  * ```
  */
-export type PacketHandler<SentPacket, ReceivedPacket> = (
+export type PacketHandler<SentPacket, ReceivedPacket, Addr extends object = UnixAddress> = (
   packet: ReceivedPacket,
-  client: UnixDatagramServerClient<SentPacket>,
+  client: UnixDatagramServerClient<SentPacket, Addr>,
 ) => void | PromiseLike<unknown>;
 
 /**
@@ -72,11 +73,13 @@ export type PacketHandler<SentPacket, ReceivedPacket> = (
  * written inline in `UnixDatagramServer.listen(…)` get their parameter types from the
  * protocol, without annotations.
  */
-export type RequestHandler<SentPacket, ReceivedPacket> =
-  PacketHandler<SentPacket, ReceivedPacket> | ConversationHandler<SentPacket, ReceivedPacket>;
+export type RequestHandler<SentPacket, ReceivedPacket, Addr extends object = UnixAddress> =
+  PacketHandler<SentPacket, ReceivedPacket, Addr> | ConversationHandler<SentPacket, ReceivedPacket, Addr>;
 
 /** @internal Whether `handler` is a {@link ConversationHandler}. */
-export function isConversationHandler<S, R>(handler: RequestHandler<S, R>): handler is ConversationHandler<S, R> {
+export function isConversationHandler<S, R, Addr extends object>(
+  handler: RequestHandler<S, R, Addr>,
+): handler is ConversationHandler<S, R, Addr> {
   return typeof handler === 'object';
 }
 
@@ -104,15 +107,15 @@ export function checkHandler(handler: unknown): void {
 }
 
 /** @internal What a slot needs from its server. */
-export interface SlotHost<S, R> {
+export interface SlotHost<S, R, Addr extends object = UnixAddress> {
   readonly codec: Codec<S, R>;
-  readonly handler: RequestHandler<S, R>;
-  report(err: unknown, client: UnixDatagramServerClient<S> | undefined): void;
+  readonly handler: RequestHandler<S, R, Addr>;
+  report(err: unknown, client: UnixDatagramServerClient<S, Addr> | undefined): void;
   closed(): boolean;
   /** A packet left the slot's queue (the server may resume reading). */
-  shifted(slot: ClientSlot<S, R>): void;
+  shifted(slot: ClientSlot<S, R, Addr>): void;
   /** The slot's handler finished its run (the slot may be idle now). */
-  settled(slot: ClientSlot<S, R>): void;
+  settled(slot: ClientSlot<S, R, Addr>): void;
 }
 
 const CLOSED = Symbol('closed');
@@ -120,9 +123,9 @@ const TIMED_OUT = Symbol('timed out');
 type Next = RawDatagram | typeof CLOSED | typeof TIMED_OUT;
 
 /** @internal One sender's queue of packets and its running handler. */
-export class ClientSlot<S, R> {
-  readonly client: UnixDatagramServerClient<S>;
-  readonly #host: SlotHost<S, R>;
+export class ClientSlot<S, R, Addr extends object = UnixAddress> {
+  readonly client: UnixDatagramServerClient<S, Addr>;
+  readonly #host: SlotHost<S, R, Addr>;
   readonly #once: boolean;
   #queue: RawDatagram[] = [];
   #waiter: ((next: Next) => void) | undefined;
@@ -133,7 +136,7 @@ export class ClientSlot<S, R> {
    * @param once - an unbound sender: its conversation is the one packet (later packets of
    *   unbound senders cannot be told apart)
    */
-  constructor(host: SlotHost<S, R>, client: UnixDatagramServerClient<S>, once: boolean) {
+  constructor(host: SlotHost<S, R, Addr>, client: UnixDatagramServerClient<S, Addr>, once: boolean) {
     this.#host = host;
     this.client = client;
     this.#once = once;
@@ -196,7 +199,7 @@ export class ClientSlot<S, R> {
     waiter?.(CLOSED);
   }
 
-  async #converseAll(handler: ConversationHandler<S, R>): Promise<void> {
+  async #converseAll(handler: ConversationHandler<S, R, Addr>): Promise<void> {
     // Let the caller (the server's read loop) finish its batch first.
     await Promise.resolve();
     while (this.#queue.length > 0 && !this.#host.closed()) await this.#converse(handler);
@@ -207,7 +210,7 @@ export class ClientSlot<S, R> {
    * call returns no promise (or one that settles, then the rest follow it). No promise,
    * generator or object is made per packet beyond what the handler itself makes.
    */
-  #drive(handler: PacketHandler<S, R>): void {
+  #drive(handler: PacketHandler<S, R, Addr>): void {
     this.#driving = true;
     try {
       while (!this.#host.closed()) {
@@ -226,7 +229,7 @@ export class ClientSlot<S, R> {
   }
 
   /** Run `handler` for `raw`: undefined if it finished, else a promise that settles when it does (never rejects). */
-  #handle(handler: PacketHandler<S, R>, raw: RawDatagram): Promise<void> | undefined {
+  #handle(handler: PacketHandler<S, R, Addr>, raw: RawDatagram): Promise<void> | undefined {
     const packet = this.#parse(raw);
     if (packet === undefined) return undefined;
     const client = this.client;
@@ -252,7 +255,7 @@ export class ClientSlot<S, R> {
     );
   }
 
-  async #converse(handler: ConversationHandler<S, R>): Promise<void> {
+  async #converse(handler: ConversationHandler<S, R, Addr>): Promise<void> {
     const host = this.#host;
     const first = this.#take() as RawDatagram;
     const packet = this.#parse(first); // garbage starts no conversation
