@@ -184,6 +184,11 @@ export class Endpoint<A extends NativeAddress = Buffer> {
     return this.#native.fd;
   }
 
+  /** The socket's kind, one of the binding's `KIND_*`. */
+  get kind(): number {
+    return this.#native.kind;
+  }
+
   /** Whether {@link close} or {@link release} was called. */
   get closed(): boolean {
     return this.#closed;

@@ -71,15 +71,16 @@ function describeKind(st: fs.BigIntStats): string {
  * Whether a datagram probe gets `ECONNREFUSED` from the socket file at `file`: no socket is
  * bound to it any more. Any other outcome (connected, `EPROTOTYPE`, `EACCES`, …) says why not.
  */
-function probeDead(file: string): { dead: true } | { dead: false; why: string } {
-  const probe = Endpoint.create(PROBE);
+function probeDead(file: string, kind: number): { dead: true } | { dead: false; why: string } {
+  // A probe of the socket's own kind: a live socket of another type refuses it (EPROTOTYPE).
+  const probe = Endpoint.create(PROBE, kind);
   try {
     probe.connect(Buffer.from(file, 'utf8'));
     return { dead: false, why: 'a server is listening on it (a probe connected)' };
   } catch (err) {
     const code = (err as SystemError).code;
     if (code === 'ECONNREFUSED') return { dead: true };
-    if (code === 'EPROTOTYPE') return { dead: false, why: 'a live socket of another type (stream or seqpacket) is bound to it' };
+    if (code === 'EPROTOTYPE') return { dead: false, why: 'a live socket of another type is bound to it' };
     return { dead: false, why: `a probe could not tell whether it is in use (connect ${code})` };
   } finally {
     probe.close();
@@ -91,13 +92,13 @@ function probeDead(file: string): { dead: true } | { dead: false; why: string } 
  * file that refuses a probe connection is removed (and only if it is still the same inode
  * after the probe); symlinks, directories, regular files and live sockets are never touched.
  */
-function clearPath(file: string, removeStale: boolean): void {
+function clearPath(file: string, removeStale: boolean, kind: number): void {
   const st = lstatOrNull(file);
   if (st === null) return;
   if (!st.isSocket()) throw systemError('EADDRINUSE', 'bind', file, `the path exists and is ${describeKind(st)}; it is never removed`);
   if (!removeStale)
     throw systemError('EADDRINUSE', 'bind', file, 'a socket file exists (pass removeStale: true to remove it if nothing answers on it)');
-  const probe = probeDead(file);
+  const probe = probeDead(file, kind);
   if (!probe.dead) throw systemError('EADDRINUSE', 'bind', file, `${probe.why}; it is left in place`);
   const again = lstatOrNull(file);
   if (again === null) return;
@@ -129,7 +130,7 @@ export function bindSocketFile(sock: Endpoint, file: string, options: SocketFile
   const mode = checkMode(options.mode);
   const raw = Buffer.from(file, 'utf8');
   if (raw.length > SUN_PATH_MAX) sock.bind(raw); // the core's ENAMETOOLONG, never a cut name
-  clearPath(file, options.removeStale === true);
+  clearPath(file, options.removeStale === true, sock.kind);
   // With a mode, the core binds so that the file never has more permissions than `mode`
   // (Linux: the socket inode's mode is set before bind, so the file appears with it). The
   // path itself is bound: the kernel records it as the socket's name, which peers see as the

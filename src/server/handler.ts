@@ -131,6 +131,8 @@ export class ClientSlot<S, R, Addr extends object = UnixAddress> {
   #waiter: ((next: Next) => void) | undefined;
   #running: Promise<void> | undefined;
   #driving = false;
+  /** The sender will send no more (its connection ended): a conversation ends once the queue is empty. */
+  #ended = false;
 
   /**
    * @param once - an unbound sender: its conversation is the one packet (later packets of
@@ -188,6 +190,20 @@ export class ClientSlot<S, R, Addr extends object = UnixAddress> {
     this.#running = undefined;
     this.#start();
     if (this.#running === undefined) this.#host.settled(this);
+  }
+
+  /**
+   * The sender will send no more (a seqpacket peer closed its connection): the packets
+   * queued are still handled, then a conversation waiting for the next one ends (its
+   * generator is `return()`ed).
+   */
+  end(): void {
+    this.#ended = true;
+    if (this.#queue.length === 0) {
+      const waiter = this.#waiter;
+      this.#waiter = undefined;
+      waiter?.(CLOSED);
+    }
   }
 
   /** The server closed (and its endpoint failed the replies waiting): end a waiting conversation, close what is queued. */
@@ -313,7 +329,7 @@ export class ClientSlot<S, R, Addr extends object = UnixAddress> {
   #next(timeout: number | null): Promise<Next> {
     const queued = this.#take();
     if (queued) return Promise.resolve(queued);
-    if (this.#host.closed()) return Promise.resolve(CLOSED);
+    if (this.#host.closed() || this.#ended) return Promise.resolve(CLOSED);
     return new Promise<Next>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       this.#waiter = (next) => {
