@@ -24,7 +24,7 @@ const RECEIVER_CPU = 1;
  * @param {number} o.size - payload bytes
  * @param {number} [o.secs] - the sender's time budget
  * @param {number} [o.count] - or a fixed number of datagrams
- * @param {boolean} [o.socketpair] - hand both ends a socketpair
+ * @param {boolean | 'seqpacket'} [o.socketpair] - hand both ends a socketpair (SOCK_DGRAM, or SOCK_SEQPACKET)
  * @param {'listen' | 'adopt'} [o.setting] - the deployed settings (see above); default: today's
  * @param {number} o.timeoutMs - hard limit per process
  * @returns {Promise<{ok: true, send: object, recv: object} | {ok: false, error: string}>}
@@ -36,7 +36,14 @@ export async function runPair({ sender, receiver, size, secs = 1, count = 0, soc
   const listen = setting === 'listen' || setting === 'adopt' ? ['--listen'] : [];
   let pair = null;
   let bound = null; // 'adopt': the receiver's socket, bound by the harness
-  if (socketpair) pair = await makeSocketpair();
+  if (socketpair) {
+    try {
+      pair = await makeSocketpair(socketpair === 'seqpacket' ? 'UnixSeqpacketClient' : 'UnixDatagramClient');
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      return { ok: false, error: `harness: socketpair failed: ${err.message}` };
+    }
+  }
   const addr = (self, peer, i) => (pair ? ['--fd', '3'] : ['--self', join(dir, self), '--peer', join(dir, peer)]);
   const fds = (i) => (pair ? [pair.fds[i]] : []);
   const peers = [];
@@ -123,10 +130,13 @@ async function bindForChild(path) {
   };
 }
 
-// A connected AF_UNIX/SOCK_DGRAM pair made with unixgram itself (Node has no other way).
-async function makeSocketpair() {
-  const { UnixDatagramClient, DatagramProtocol, BytesSerializer } = await import('../../dist/index.js');
-  const [a, b] = UnixDatagramClient.socketpair(new DatagramProtocol(new BytesSerializer()));
+// A connected AF_UNIX/SOCK_DGRAM (or SOCK_SEQPACKET) pair made with unixgram itself (Node has
+// no other way).
+async function makeSocketpair(clientClass) {
+  const unixgram = await import('../../dist/index.js');
+  const { DatagramProtocol, BytesSerializer } = unixgram;
+  if (!unixgram[clientClass]) throw new Error(`dist/index.js exports no ${clientClass}`);
+  const [a, b] = unixgram[clientClass].socketpair(new DatagramProtocol(new BytesSerializer()));
   return {
     fds: [a.socket.fd, b.socket.fd],
     close: () => void Promise.all([a.close(), b.close()]),

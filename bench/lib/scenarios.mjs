@@ -437,6 +437,8 @@ export const ISSUE20 = {
   cDgramPair: 'C → C (SOCK_DGRAM socketpair, recvmmsg)',
   seqPacket: 'unixgram UnixSeqpacketClient sendPacket → UnixSeqpacketServer',
   seqPackets: `unixgram UnixSeqpacketClient sendPackets ×${UG_BATCH} → UnixSeqpacketServer`,
+  seqPairPacket: 'unixgram UnixSeqpacketClient.socketpair sendPacket → iterReceivedPackets',
+  seqPairPackets: `unixgram UnixSeqpacketClient.socketpair sendPackets ×${UG_BATCH} → iterReceivedPackets`,
   pairPacket: 'unixgram SOCK_DGRAM socketpair sendPacket → iterReceivedPackets',
   pairPackets: `unixgram SOCK_DGRAM socketpair sendPackets ×${UG_BATCH} → iterReceivedPackets`,
   net: 'net (unix stream, framed)',
@@ -505,6 +507,15 @@ function issue20Rows(payloads) {
       library: ISSUE20.seqPackets,
       sender: ugSeq('--mode', 'many', '--batch', String(UG_BATCH)),
       receiver: server,
+      udRow: ISSUE20.pairPackets,
+    });
+    // The same two ends as the SOCK_DGRAM socketpair rows below, over a SOCK_SEQPACKET pair.
+    const seqPair = { ...seq, socketpair: 'seqpacket', receiver: ugRecv('--transport', 'seqpacket') };
+    add({ ...seqPair, library: ISSUE20.seqPairPacket, sender: ugSeq('--mode', UG_SEND_MODE), udRow: ISSUE20.pairPacket });
+    add({
+      ...seqPair,
+      library: ISSUE20.seqPairPackets,
+      sender: ugSeq('--mode', 'many', '--batch', String(UG_BATCH)),
       udRow: ISSUE20.pairPackets,
     });
     add({ ...seq, library: ISSUE20.pairPacket, sender: ugSend(), receiver: ugRecv(), socketpair: true });

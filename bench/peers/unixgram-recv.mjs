@@ -7,7 +7,8 @@
 // --transport udp (issue 20): a UdpClient bound at 127.0.0.1 (an ephemeral port, sent in the
 // ready line), connected to the sender's port (--sender {"port":N}, from its bound line),
 // with --rcvbuf N as its receiveBufferSize; the result says the SO_RCVBUF the kernel gave and
-// its drop count (socket.drops).
+// its drop count (socket.drops). --transport seqpacket: UnixSeqpacketClient.fromFd(--fd N),
+// one end of a SOCK_SEQPACKET socketpair.
 import { closeSync } from 'node:fs';
 import * as unixgram from '../../dist/index.js';
 import { parseArgs, say, finish, Window, statusKb, openFds, exported, MARK_END } from '../lib/peer.mjs';
@@ -30,6 +31,8 @@ if (udp) {
   client = await exported(unixgram, 'UdpClient').connect(remote, protocol, options);
   ready.port = client.getLocalName().port;
   ready.rcvbuf = client.socket.getReceiveBufferSize?.();
+} else if (args.transport === 'seqpacket') {
+  client = exported(unixgram, 'UnixSeqpacketClient').fromFd(args.fd, protocol);
 } else {
   client =
     args.fd !== undefined

@@ -7,8 +7,8 @@
 // --memfd: connect with { largePayloads: 'memfd', maxPayloadSize: --max-payload N }: a payload
 // too big for the socket goes as a sealed memfd. Socket: --fd N or --self P --peer P
 // (connects at "go": unixgram binds and connects in one call).
-// --transport seqpacket (issue 20): UnixSeqpacketClient.connect(--peer), closed after the end
-// marker. --transport udp: UdpClient.connect to 127.0.0.1 at the port of the go line, bound
+// --transport seqpacket (issue 20): UnixSeqpacketClient.connect(--peer) (or fromFd: one end
+// of a socketpair), closed after the end marker. --transport udp: UdpClient.connect to 127.0.0.1 at the port of the go line, bound
 // at 127.0.0.1 (an ephemeral port); the end marker is repeated until the receiver has gone
 // (a full queue drops it like any datagram). sendPackets of equal-size packets to one peer
 // goes out with UDP GSO.
@@ -88,7 +88,10 @@ async function connect() {
     const local = { address: '127.0.0.1', port: 0 };
     return exported(unixgram, 'UdpClient').connect({ address: '127.0.0.1', port: ready.port }, protocol, { localAddress: local });
   }
-  if (transport === 'seqpacket') return exported(unixgram, 'UnixSeqpacketClient').connect(args.peer, protocol);
+  if (transport === 'seqpacket') {
+    const Client = exported(unixgram, 'UnixSeqpacketClient');
+    return args.fd !== undefined ? Client.fromFd(args.fd, protocol) : Client.connect(args.peer, protocol);
+  }
   if (transport !== 'unix') throw new Error(`unknown --transport ${transport}`);
   return args.fd !== undefined ? UnixDatagramClient.fromFd(args.fd, protocol) : UnixDatagramClient.connect(args.peer, protocol, options);
 }

@@ -181,6 +181,12 @@ impl Socket {
                 ),
                 None => e,
             },
+            Some(Errno::EPIPE) if e.detail().is_none() && self.kind == Kind::UnixSeqpacket => {
+                e.with_detail("the peer closed the connection")
+            }
+            Some(Errno::ECONNREFUSED) if e.detail().is_none() && self.kind.is_udp() => e.with_detail(
+                "nothing is listening at that address and port (the kernel got an ICMP port unreachable)",
+            ),
             Some(Errno::ECONNREFUSED) if e.detail().is_none() => {
                 e.with_detail("nothing is receiving at that address (the peer closed or exited)")
             }
