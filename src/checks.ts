@@ -85,3 +85,13 @@ export function checkFd(fd: unknown): asserts fd is number {
   if (typeof fd !== 'number') throw invalidArgType('fd', 'of type number', fd);
   if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw outOfRange('fd', 'an integer >= 0', fd);
 }
+
+/**
+ * @internal Refuse ancillary data on a socket that cannot carry it (UDP): `ERR_INVALID_ARG_VALUE`
+ * before anything is sent.
+ */
+export function checkNoAncillary(ancillary: unknown, name: string): void {
+  if (ancillary !== undefined && ancillary !== null) {
+    throw invalidArgValue(name, 'cannot be sent over UDP: it carries no descriptors or credentials', ancillary);
+  }
+}

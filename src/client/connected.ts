@@ -7,7 +7,7 @@
 import type { Buffer } from 'node:buffer';
 
 import { checkAncillary, type SocketAncillary } from '../ancillary/ancillary.js';
-import { checkOptions, checkSignalType, checkTimeout, NO_OPTIONS } from '../checks.js';
+import { checkNoAncillary, checkOptions, checkSignalType, checkTimeout, NO_OPTIONS } from '../checks.js';
 import { AbortError, closedError, invalidArgType } from '../errors.js';
 import type { Endpoint } from '../lowlevel/endpoint.js';
 import { iteratePackets, PacketIterator, receivePacket } from '../lowlevel/iterator.js';
@@ -41,8 +41,12 @@ export abstract class ConnectedClient<SentPacket, ReceivedPacket, A extends Nati
   /** @internal The endpoint, a socket file the client bound, and a signal that closes it. */
   protected readonly _life: Lifetime;
 
+  /** Whether the socket carries descriptors and credentials (Unix: yes; UDP: no). */
+  readonly #ancillary: boolean;
+
   /** @internal Made by a subclass's factories. */
-  protected constructor(endpoint: Endpoint<A>, codec: Codec<SentPacket, ReceivedPacket>, file?: SocketFile) {
+  protected constructor(endpoint: Endpoint<A>, codec: Codec<SentPacket, ReceivedPacket>, file?: SocketFile, ancillary = true) {
+    this.#ancillary = ancillary;
     this._endpoint = endpoint;
     this._codec = codec;
     this._life = new Lifetime(endpoint, file);
@@ -78,6 +82,7 @@ export abstract class ConnectedClient<SentPacket, ReceivedPacket, A extends Nati
       if (options !== undefined) {
         checkOptions(options, OPTION_NAMES.send);
         limits = sendLimits(options);
+        if (!this.#ancillary) checkNoAncillary(options.ancillary, 'options.ancillary');
         ancillary = checkAncillary(options.ancillary);
       }
       // A text serializer's text goes straight into the send: no Buffer per packet.
@@ -111,6 +116,7 @@ export abstract class ConnectedClient<SentPacket, ReceivedPacket, A extends Nati
       const codec = this._codec;
       datas = Array.from(packets, (packet) => codec.encodeBytes(packet));
       const list = options?.ancillary;
+      if (!this.#ancillary) checkNoAncillary(list, 'options.ancillary');
       if (list !== undefined) {
         extras = datas.map((_, i) => checkAncillary(list[i] ?? undefined, `options.ancillary[${i}]`)?._toSend() ?? null);
       }

@@ -148,6 +148,7 @@ const UNIX_FORMS: AddressForms<UnixAddress, AddressLike> = {
   destination: (address, name) => destinationOf(encodeAddress(address, name)),
   decode: (from) => from.address,
   none: UNNAMED_ADDRESS,
+  ancillary: true,
 };
 
 /** How an endpoint uses its socket. */

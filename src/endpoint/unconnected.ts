@@ -7,7 +7,7 @@
 import type { Buffer } from 'node:buffer';
 
 import { checkAncillary, SocketAncillary } from '../ancillary/ancillary.js';
-import { checkOptions, checkSignalType, checkTimeout, NO_OPTIONS } from '../checks.js';
+import { checkNoAncillary, checkOptions, checkSignalType, checkTimeout, NO_OPTIONS } from '../checks.js';
 import { AbortError, closedError, invalidArgType } from '../errors.js';
 import type { IterOptions } from '../client/options.js';
 import type { Endpoint } from '../lowlevel/endpoint.js';
@@ -43,6 +43,8 @@ export interface AddressForms<Addr extends object, Like> {
   decode(from: Peer): Addr;
   /** The address of a datagram whose sender has none (an unbound Unix socket). */
   readonly none: Addr;
+  /** Whether packets may carry descriptors and credentials (Unix: yes; UDP: no). */
+  readonly ancillary: boolean;
 }
 
 /**
@@ -118,6 +120,7 @@ export abstract class UnconnectedEndpoint<SentPacket, ReceivedPacket, Addr exten
       if (options !== undefined) {
         checkOptions(options, ENDPOINT_OPTION_NAMES.sendTo);
         limits = sendLimits(options);
+        if (!this.#forms.ancillary) checkNoAncillary(options.ancillary, 'options.ancillary');
         ancillary = checkAncillary(options.ancillary, 'options.ancillary');
       }
       data = this._codec.encode(packet);
@@ -157,6 +160,7 @@ export abstract class UnconnectedEndpoint<SentPacket, ReceivedPacket, Addr exten
           throw invalidArgType(`packets[${i}]`, 'an object { packet, address, ancillary? }', item);
         dests.push(this.#destination(item.address, `packets[${i}].address`));
         datas.push(codec.encodeBytes(item.packet));
+        if (!this.#forms.ancillary) checkNoAncillary(item.ancillary, `packets[${i}].ancillary`);
         const ancillary = checkAncillary(item.ancillary, `packets[${i}].ancillary`);
         if (ancillary !== undefined) {
           extras ??= datas.map(() => null);

@@ -98,7 +98,7 @@ export class UdpClient<SentPacket, ReceivedPacket> extends ConnectedClient<SentP
   }
 
   private constructor(endpoint: Endpoint<string>, codec: Codec<SentPacket, ReceivedPacket>, peer: InetAddress) {
-    super(endpoint, codec);
+    super(endpoint, codec, undefined, false);
     this.#peer = peer;
   }
 

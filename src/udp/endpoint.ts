@@ -108,6 +108,7 @@ export const INET_FORMS: AddressForms<InetAddress, InetAddressLike> = {
   decode: (from) => from.inet,
   // Every UDP datagram has a sender.
   none: Object.freeze({ address: '0.0.0.0', family: 'IPv4', port: 0 }),
+  ancillary: false,
 };
 
 /** How a UDP endpoint uses its socket. */
