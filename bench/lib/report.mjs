@@ -45,15 +45,16 @@ const TITLES = {
 // Issue 20's settings, in every title: who binds, who connects, the receive buffer, the sender.
 const udpRx = (connected = '') =>
   `every receiver binds an ephemeral port on 127.0.0.1 (udp4) and never connects${connected}, asking SO_RCVBUF ${UDP_RCVBUF >> 20} MiB ` +
-  '(what the kernel gave: notes); UDP_GRO off';
+  '(what the kernel gave: notes); UDP_GRO on in the C and unixgram receivers (unixgram turns it on itself; dgram cannot), ' +
+  'so a GSO burst arrives whole';
 const UDP_COLS = 'rate: datagrams/s received; lost: share of what was sent that did not arrive (median of rounds)';
 TITLES[ISSUE20.udpRecv] =
   `UDP receive: C sender → X receiver; ${udpRx(' (but the UdpClient row, connected to the sender)')}; the C sender binds an ephemeral port, connects to the receiver and sends ` +
-  `sendmmsg ×${UDP_MMSG} as fast as the kernel takes it, never waiting; ${UDP_COLS} (× C: C → C, the C recvmmsg receiver)`;
+  `sendmmsg ×${UDP_MMSG} as fast as the kernel takes it, never waiting; ${UDP_COLS} (× C: C → C, the C recvmmsg receiver with UDP_GRO)`;
 TITLES[ISSUE20.udpNodeNode] =
   `UDP Node → Node: X sender → X receiver; ${udpRx()}; the sender binds an ephemeral port and connects to the receiver ` +
   `(unixgram: UdpClient.connect, an await sendPacket loop or sendPackets ×${UG_BATCH}; dgram: connect(), send() without callback, 64 per turn of the loop, its fastest here; ` +
-  `C: sendmmsg ×${UDP_MMSG}). "64 KiB with GSO": 1 KiB datagrams sent in 64 KiB bursts, unixgram sendPackets of ${GSO_BURST} equal ` +
+  `C: sendmmsg ×${UDP_MMSG}, without and with UDP_SEGMENT). "64 KiB with GSO": 1 KiB datagrams sent in 64 KiB bursts, unixgram sendPackets of ${GSO_BURST} equal ` +
   `1 KiB packets (UDP GSO), C sendmmsg with UDP_SEGMENT, dgram its fastest send of the same datagrams; ${UDP_COLS} (× C: C → C without GSO)`;
 TITLES[ISSUE20.seqpacket] =
   'SOCK_SEQPACKET Node → Node, 64 B: unixgram UnixSeqpacketServer binds a path and listens, UnixSeqpacketClient connects to it ' +

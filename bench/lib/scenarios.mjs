@@ -45,7 +45,8 @@ export const REFERENCES = {
   bytes: { sender: c('send'), receiver: c('recv'), setting: 'listen', size: 65536, metric: 'bytes' },
   // Issue 20: C at both ends of UDP loopback (sendmmsg ×64 → epoll + recvmmsg, the receiver
   // at the same SO_RCVBUF as every UDP receiver), and of a SOCK_SEQPACKET connection.
-  udp: { sender: c('udp-send'), receiver: c('udp-recv', '--rcvbuf', String(4 << 20)) },
+  // UDP_GRO on, as unixgram's UDP receivers have it.
+  udp: { sender: c('udp-send'), receiver: c('udp-recv', '--gro', '--rcvbuf', String(4 << 20)) },
   seqpacket: { sender: c('send', '--seqpacket'), receiver: c('recv', '--seqpacket', '--mmsg') },
 };
 
@@ -422,11 +423,12 @@ export const ISSUE20 = {
   udpRecv: 'udp-recv',
   udpNodeNode: 'udp-node-node',
   seqpacket: 'seqpacket',
-  cRecv: 'C (recvmmsg)',
+  cRecv: 'C (recvmmsg, UDP_GRO)',
   dgramRecv: 'dgram',
   ugRecv: 'unixgram UdpEndpoint (iterReceivedPacketsFrom)',
   ugClientRecv: 'unixgram UdpClient connected to the sender (iterReceivedPackets)',
   cPair: 'C → C (sendmmsg → recvmmsg)',
+  cPairGso: `C → C (sendmmsg with UDP_SEGMENT, ${UG_BATCH} per send → recvmmsg)`,
   ugPacket: 'unixgram UdpClient sendPacket → UdpEndpoint',
   ugPackets: `unixgram UdpClient sendPackets ×${UG_BATCH} → UdpEndpoint`,
   dgramPair: 'dgram send() ×64 per loop turn, no callback → dgram',
@@ -447,7 +449,9 @@ export const ISSUE20 = {
 /**
  * Issue 20: UDP and SOCK_SEQPACKET.
  * - udp-recv (64 B, 1 KiB): the C sender (sendmmsg ×64, never waiting) → the C recvmmsg
- *   receiver (the limit), dgram, and unixgram's UdpEndpoint. Every receiver binds an
+ *   receiver (the limit), dgram, and unixgram's UdpEndpoint. unixgram's UDP receivers turn
+ *   UDP_GRO on (a GSO burst arrives whole and is split in the binding), so the C receivers do
+ *   too; dgram cannot. Every receiver binds an
  *   ephemeral port on 127.0.0.1, never connects, and asks SO_RCVBUF 4 MiB; the sender binds
  *   an ephemeral port and connects to it. Figures: datagrams/s received, and the share lost.
  * - udp-node-node (64 B, 1 KiB): the same setting with X at both ends; and '64 KiB with GSO':
@@ -463,7 +467,7 @@ function issue20Rows(payloads) {
   const out = [];
   const add = (r) => out.push({ socketpair: false, metric: 'rate', ...r });
   const rcvbuf = ['--rcvbuf', String(UDP_RCVBUF)];
-  const cRecv = c('udp-recv', ...rcvbuf);
+  const cRecv = c('udp-recv', '--gro', ...rcvbuf);
   const dgramRecv = node('udp-recv.mjs', ...rcvbuf);
   const ugRecvUdp = node('unixgram-endpoint-recv.mjs', '--udp', ...rcvbuf);
   const ugUdp = (...a) => node('unixgram-send.mjs', '--transport', 'udp', ...a);
@@ -484,7 +488,15 @@ function issue20Rows(payloads) {
       note: 'connected to the C sender (its port from the bound line)',
     });
     const nn = { ...udp, payload, size, scenario: ISSUE20.udpNodeNode, measured: 'both', udRow: ISSUE20.dgramPair };
-    add({ ...nn, library: ISSUE20.cPair, sender: c('udp-send'), receiver: cRecv, note: 'the limit' });
+    add({ ...nn, library: ISSUE20.cPair, sender: c('udp-send'), receiver: cRecv, note: 'the limit without GSO' });
+    // The limit of a sender that uses GSO, as unixgram's sendPackets does for equal packets.
+    add({
+      ...nn,
+      library: ISSUE20.cPairGso,
+      sender: c('udp-send', '--gso', String(UG_BATCH)),
+      receiver: cRecv,
+      note: 'the limit with GSO',
+    });
     add({ ...nn, library: ISSUE20.ugPacket, sender: ugUdp('--mode', UG_SEND_MODE), receiver: ugRecvUdp });
     add({ ...nn, library: ISSUE20.ugPackets, sender: ugUdp('--mode', 'many', '--batch', String(UG_BATCH)), receiver: ugRecvUdp });
     add({ ...nn, library: ISSUE20.dgramPair, sender: dgramFast, receiver: dgramRecv });
