@@ -339,25 +339,32 @@ ratioCheck(
 // ratios of rows of the same group.
 heading("Issue 20's targets (UDP over loopback, every receiver at SO_RCVBUF 4 MiB asked; SOCK_SEQPACKET)");
 const pct = (v) => (v === null || v === undefined ? 'n/a' : `${v.toFixed(2)}%`);
-r = find(ISSUE20.udpRecv, '64 B', ISSUE20.ugRecv);
-const cRecv = find(ISSUE20.udpRecv, '64 B', ISSUE20.cRecv);
-const dgramRecv = find(ISSUE20.udpRecv, '64 B', ISSUE20.dgramRecv);
-ratioCheck(
-  `UDP receive 64 B, C sender → ${ISSUE20.ugRecv}: ≥ 0.8× C (recvmmsg)`,
-  r,
-  r?.ratio_to_c,
-  vsC(r),
-  atLeast(0.8),
-  r && cRecv ? `; ${x(pairedRatio(r.values, cRecv.values))} the ${ISSUE20.cRecv} row of the same rounds` : '',
-);
-ratioCheck(
-  `UDP receive 64 B, C sender → ${ISSUE20.ugRecv}: ≥ 2.5× dgram`,
-  r && dgramRecv ? r : null,
-  r && dgramRecv ? pairedRatio(r.values, dgramRecv.values) : null,
-  vsRow(r, dgramRecv),
-  atLeast(2.5),
-);
-{
+// Receive: judged with the per-datagram C sender (the issue's setting) and, beside it, with
+// the C sender in GSO bursts, faster than every receiver (with the first, the sender's CPU,
+// which also runs loopback's delivery, can bound C and unixgram alike).
+for (const [scenario, setting] of [
+  [ISSUE20.udpRecv, 'C sender, sendmmsg ×64'],
+  [ISSUE20.udpRecvBurst, 'C sender in GSO bursts of 64'],
+]) {
+  r = find(scenario, '64 B', ISSUE20.ugRecv);
+  const cRecv = find(scenario, '64 B', ISSUE20.cRecv);
+  const dgramRecv = find(scenario, '64 B', ISSUE20.dgramRecv);
+  const name = `UDP receive 64 B, ${setting} → ${ISSUE20.ugRecv}`;
+  ratioCheck(
+    `${name}: ≥ 0.8× C (recvmmsg)`,
+    r,
+    r?.ratio_to_c,
+    vsC(r),
+    atLeast(0.8),
+    r && cRecv ? `; ${x(pairedRatio(r.values, cRecv.values))} the ${ISSUE20.cRecv} row of the same rounds` : '',
+  );
+  ratioCheck(
+    `${name}: ≥ 2.5× dgram`,
+    r && dgramRecv ? r : null,
+    r && dgramRecv ? pairedRatio(r.values, dgramRecv.values) : null,
+    vsRow(r, dgramRecv),
+    atLeast(2.5),
+  );
   // Loss, round by round against the C receiver's in the same round: no higher.
   const perRound = [];
   for (let k = 0; r && cRecv && k < r.loss_values.length; k++) {
@@ -365,7 +372,7 @@ ratioCheck(
     if (a !== null && b !== null && a !== undefined && b !== undefined) perRound.push(a - b);
   }
   check(
-    `UDP receive 64 B, C sender → ${ISSUE20.ugRecv}: loss no higher than ${ISSUE20.cRecv}'s`,
+    `${name}: loss no higher than ${ISSUE20.cRecv}'s`,
     r && cRecv ? r : null,
     r?.loss_pct <= cRecv?.loss_pct,
     `lost ${pct(r?.loss_pct)} vs ${pct(cRecv?.loss_pct)}, no higher in ${rounds(perRound, (d) => d <= 0)}; dgram lost ${pct(dgramRecv?.loss_pct)}`,

@@ -51,6 +51,10 @@ const UDP_COLS = 'rate: datagrams/s received; lost: share of what was sent that 
 TITLES[ISSUE20.udpRecv] =
   `UDP receive: C sender → X receiver; ${udpRx(' (but the UdpClient row, connected to the sender)')}; the C sender binds an ephemeral port, connects to the receiver and sends ` +
   `sendmmsg ×${UDP_MMSG} as fast as the kernel takes it, never waiting; ${UDP_COLS} (× C: C → C, the C recvmmsg receiver with UDP_GRO)`;
+TITLES[ISSUE20.udpRecvBurst] =
+  `UDP receive from a sender faster than every receiver: C sender → X receiver; ${udpRx(' (but the UdpClient row, connected to the sender)')}; ` +
+  `the C sender binds an ephemeral port, connects to the receiver and sends sendmmsg ×${UDP_MMSG} with UDP_SEGMENT, 64 datagrams per send ` +
+  `(63 of 1 KiB), never waiting; ${UDP_COLS} (× C: the C recvmmsg receiver with UDP_GRO, same sender)`;
 TITLES[ISSUE20.udpNodeNode] =
   `UDP Node → Node: X sender → X receiver; ${udpRx()}; the sender binds an ephemeral port and connects to the receiver ` +
   `(unixgram: UdpClient.connect, an await sendPacket loop or sendPackets ×${UG_BATCH}; dgram: connect(), send() without callback, 64 per turn of the loop, its fastest here; ` +
@@ -62,7 +66,12 @@ TITLES[ISSUE20.seqpacket] =
   'net over a unix stream server (4-byte framing); senders block (C) or await (unixgram) when the socket is full ' +
   '(× C: C → C over SOCK_SEQPACKET; × row: the SOCK_DGRAM socketpair row with the same send call)';
 /** The comparison column of issue 20's tables: its header (ratio_to_row). */
-const VERSUS = { [ISSUE20.udpRecv]: '× dgram', [ISSUE20.udpNodeNode]: '× dgram', [ISSUE20.seqpacket]: '× SOCK_DGRAM pair' };
+const VERSUS = {
+  [ISSUE20.udpRecv]: '× dgram',
+  [ISSUE20.udpRecvBurst]: '× dgram',
+  [ISSUE20.udpNodeNode]: '× dgram',
+  [ISSUE20.seqpacket]: '× SOCK_DGRAM pair',
+};
 const fmtPct = (x) => (x === null || x === undefined ? '—' : `${x < 0.1 && x > 0 ? x.toFixed(2) : x.toFixed(1)}%`);
 
 /** A Markdown table per scenario. */

@@ -47,6 +47,8 @@ export const REFERENCES = {
   // at the same SO_RCVBUF as every UDP receiver), and of a SOCK_SEQPACKET connection.
   // UDP_GRO on, as unixgram's UDP receivers have it.
   udp: { sender: c('udp-send'), receiver: c('udp-recv', '--gro', '--rcvbuf', String(4 << 20)) },
+  // The same receiver with the C sender in GSO bursts (64 datagrams per send, 63 of 1 KiB).
+  'udp-burst': { sender: c('udp-send', '--gso', '64'), receiver: c('udp-recv', '--gro', '--rcvbuf', String(4 << 20)) },
   seqpacket: { sender: c('send', '--seqpacket'), receiver: c('recv', '--seqpacket', '--mmsg') },
 };
 
@@ -421,6 +423,8 @@ export const GSO_PAYLOAD = '64 KiB with GSO';
 /** Issue 20's scenarios and the rows check-targets.mjs finds by name. */
 export const ISSUE20 = {
   udpRecv: 'udp-recv',
+  udpRecvBurst: 'udp-recv-burst',
+  cRecvNoGro: 'C (recvmmsg, no UDP_GRO)',
   udpNodeNode: 'udp-node-node',
   seqpacket: 'seqpacket',
   cRecv: 'C (recvmmsg, UDP_GRO)',
@@ -470,6 +474,7 @@ function issue20Rows(payloads) {
   const cRecv = c('udp-recv', '--gro', ...rcvbuf);
   const dgramRecv = node('udp-recv.mjs', ...rcvbuf);
   const ugRecvUdp = node('unixgram-endpoint-recv.mjs', '--udp', ...rcvbuf);
+  const ugClientRecvUdp = node('unixgram-recv.mjs', '--mode', UG_RECV_MODE, '--transport', 'udp', ...rcvbuf);
   const ugUdp = (...a) => node('unixgram-send.mjs', '--transport', 'udp', ...a);
   // dgram's fastest send measured here: no callbacks, 64 sends per loop turn (~7% over 64
   // callbacks pending, whose window size made no difference).
@@ -484,9 +489,16 @@ function issue20Rows(payloads) {
     add({
       ...recv,
       library: ISSUE20.ugClientRecv,
-      receiver: node('unixgram-recv.mjs', '--mode', UG_RECV_MODE, '--transport', 'udp', ...rcvbuf),
+      receiver: ugClientRecvUdp,
       note: 'connected to the C sender (its port from the bound line)',
     });
+    // The same receivers with a sender faster than all of them: C in GSO bursts of 64.
+    const burst = { ...recv, scenario: ISSUE20.udpRecvBurst, ref: 'udp-burst', sender: REFERENCES['udp-burst'].sender };
+    add({ ...burst, library: ISSUE20.cRecv, receiver: cRecv, note: 'the limit' });
+    add({ ...burst, library: ISSUE20.cRecvNoGro, receiver: c('udp-recv', ...rcvbuf), note: 'the kernel splits each burst' });
+    add({ ...burst, library: ISSUE20.dgramRecv, receiver: dgramRecv });
+    add({ ...burst, library: ISSUE20.ugRecv, receiver: ugRecvUdp });
+    add({ ...burst, library: ISSUE20.ugClientRecv, receiver: ugClientRecvUdp, note: 'connected to the C sender' });
     const nn = { ...udp, payload, size, scenario: ISSUE20.udpNodeNode, measured: 'both', udRow: ISSUE20.dgramPair };
     add({ ...nn, library: ISSUE20.cPair, sender: c('udp-send'), receiver: cRecv, note: 'the limit without GSO' });
     // The limit of a sender that uses GSO, as unixgram's sendPackets does for equal packets.
