@@ -6,6 +6,7 @@
 export { UnixDatagramClient } from './client/client.js';
 export type { ConnectOptions, FromFdOptions, SendOptions, SendManyOptions, RecvOptions, IterOptions } from './client/options.js';
 export type { SyncRecvOptions, SyncSendOptions } from './client/sync.js';
+export { SocketHandle } from './handle.js';
 export { ConnectedClient } from './client/connected.js';
 export { UnconnectedEndpoint } from './endpoint/unconnected.js';
 export { UnixDatagramEndpoint } from './endpoint/endpoint.js';

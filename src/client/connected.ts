@@ -11,13 +11,12 @@ import { checkNoAncillary, checkOptions, checkSignalType, checkTimeout, NO_OPTIO
 import { AbortError, closedError, invalidArgType } from '../errors.js';
 import type { Endpoint } from '../lowlevel/endpoint.js';
 import { iteratePackets, PacketIterator, receivePacket } from '../lowlevel/iterator.js';
-import { Lifetime } from '../lowlevel/lifetime.js';
 import type { RawDatagram } from '../lowlevel/receiver.js';
 import { sendLimits, type SendLimits } from '../lowlevel/sender.js';
 import type { SocketFile } from '../lowlevel/socket-file.js';
-import type { SocketProxy } from '../lowlevel/socket-proxy.js';
 import type { NativeAddress, NativeDatagram } from '../native/binding.js';
 import type { Codec } from '../protocol/codec.js';
+import { SocketHandle } from '../handle.js';
 import { OPTION_NAMES, type IterOptions, type RecvOptions, type SendManyOptions, type SendOptions } from './options.js';
 
 /**
@@ -33,34 +32,18 @@ import { OPTION_NAMES, type IterOptions, type RecvOptions, type SendManyOptions,
  * @typeParam ReceivedPacket - what it receives
  * @typeParam A - @internal the binding's form of its addresses
  */
-export abstract class ConnectedClient<SentPacket, ReceivedPacket, A extends NativeAddress = NativeAddress> {
-  /** @internal The socket. */
-  protected readonly _endpoint: Endpoint<A>;
+export abstract class ConnectedClient<SentPacket, ReceivedPacket, A extends NativeAddress = NativeAddress> extends SocketHandle<A> {
   /** @internal How packets are encoded. */
   protected readonly _codec: Codec<SentPacket, ReceivedPacket>;
-  /** @internal The endpoint, a socket file the client bound, and a signal that closes it. */
-  protected readonly _life: Lifetime;
 
   /** Whether the socket carries descriptors and credentials (Unix: yes; UDP: no). */
   readonly #ancillary: boolean;
 
   /** @internal Made by a subclass's factories. */
   protected constructor(endpoint: Endpoint<A>, codec: Codec<SentPacket, ReceivedPacket>, file?: SocketFile, ancillary = true) {
+    super(endpoint, file);
     this.#ancillary = ancillary;
-    this._endpoint = endpoint;
     this._codec = codec;
-    this._life = new Lifetime(endpoint, file);
-  }
-
-  /** Low-level socket access: descriptor and options. */
-  get socket(): SocketProxy {
-    this._life.checkOpen();
-    return this._endpoint.proxy;
-  }
-
-  /** Whether `close()` was called. */
-  get closed(): boolean {
-    return this._endpoint.closed;
   }
 
   /**
@@ -182,53 +165,6 @@ export abstract class ConnectedClient<SentPacket, ReceivedPacket, A extends Nati
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<ReceivedPacket, undefined, undefined> {
     return this.iterReceivedPackets({ timeout: null });
-  }
-
-  /**
-   * A new descriptor for this socket, to hand to another process (`child_process.spawn`'s
-   * `stdio`, which clears close-on-exec in the child) or to send as an fd over another
-   * socket. The client keeps its own descriptor and keeps working. Both share one open file
-   * description, so the duplicate is non-blocking (`O_NONBLOCK`) as well: a program that
-   * wants blocking calls on it turns that off (Python: `sock.setblocking(True)`), which
-   * unixgram does not mind.
-   * @returns a close-on-exec fd that you own and must close
-   * @throws `'ERR_UNIXGRAM_CLOSED'`
-   * @example
-   * ```ts
-   * const fd = client.dupFd();
-   * spawn(process.execPath, ['child.js'], { stdio: ['inherit', 'inherit', 'inherit', fd] }); // fd 3 there
-   * fs.closeSync(fd);
-   * ```
-   */
-  dupFd(): number {
-    this._life.checkOpen();
-    return this._endpoint.dupFd();
-  }
-
-  /** Let the process exit even while a receive is pending. @returns this */
-  unref(): this {
-    this._endpoint.setRef(false);
-    return this;
-  }
-
-  /** Undo {@link unref}: a pending receive keeps the process alive. @returns this */
-  ref(): this {
-    this._endpoint.setRef(true);
-    return this;
-  }
-
-  /**
-   * Close the socket. Pending receives and queued sends reject with `ERR_UNIXGRAM_CLOSED`;
-   * descriptors received but not handed out are closed; a socket file `connect` bound is
-   * unlinked. Calling it again does nothing.
-   */
-  async close(): Promise<void> {
-    this._life.end();
-  }
-
-  /** `await using client = …` closes it. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
   }
 
   /**

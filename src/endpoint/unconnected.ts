@@ -13,13 +13,12 @@ import type { IterOptions } from '../client/options.js';
 import type { Endpoint } from '../lowlevel/endpoint.js';
 import type { Destination } from '../lowlevel/peer-sends.js';
 import { iteratePackets, PacketIterator, receivePacket } from '../lowlevel/iterator.js';
-import { Lifetime } from '../lowlevel/lifetime.js';
 import type { Peer, RawDatagram } from '../lowlevel/receiver.js';
 import { sendLimits, type SendLimits } from '../lowlevel/sender.js';
 import type { SocketFile } from '../lowlevel/socket-file.js';
-import type { SocketProxy } from '../lowlevel/socket-proxy.js';
 import type { NativeAddress, NativeDatagram } from '../native/binding.js';
 import type { Codec } from '../protocol/codec.js';
+import { SocketHandle } from '../handle.js';
 import {
   ENDPOINT_OPTION_NAMES,
   type PacketTo,
@@ -59,13 +58,15 @@ export interface AddressForms<Addr extends object, Like> {
  * @typeParam Like - an address as `sendPacketTo` takes it
  * @typeParam A - @internal the binding's form of its addresses
  */
-export abstract class UnconnectedEndpoint<SentPacket, ReceivedPacket, Addr extends object, Like, A extends NativeAddress> {
-  /** @internal The socket. */
-  protected readonly _endpoint: Endpoint<A>;
+export abstract class UnconnectedEndpoint<
+  SentPacket,
+  ReceivedPacket,
+  Addr extends object,
+  Like,
+  A extends NativeAddress,
+> extends SocketHandle<A> {
   /** @internal How packets are encoded. */
   protected readonly _codec: Codec<SentPacket, ReceivedPacket>;
-  /** @internal The endpoint, the socket file `bind` created and the signal. */
-  protected readonly _life: Lifetime;
   readonly #forms: AddressForms<Addr, Like>;
   /** The last address string sent to, and its destination (a loop to one address encodes once). */
   #lastText: string | undefined;
@@ -80,21 +81,9 @@ export abstract class UnconnectedEndpoint<SentPacket, ReceivedPacket, Addr exten
     file: SocketFile | undefined,
     forms: AddressForms<Addr, Like>,
   ) {
-    this._endpoint = endpoint;
+    super(endpoint, file);
     this._codec = codec;
-    this._life = new Lifetime(endpoint, file);
     this.#forms = forms;
-  }
-
-  /** Low-level access: the descriptor (still owned by the endpoint) and socket options. */
-  get socket(): SocketProxy {
-    this._life.checkOpen();
-    return this._endpoint.proxy;
-  }
-
-  /** Whether `close()` was called. */
-  get closed(): boolean {
-    return this._endpoint.closed;
   }
 
   /**
@@ -225,43 +214,6 @@ export abstract class UnconnectedEndpoint<SentPacket, ReceivedPacket, Addr exten
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<ReceivedFrom<ReceivedPacket, Addr>, undefined, undefined> {
     return this.iterReceivedPacketsFrom({ timeout: null });
-  }
-
-  /**
-   * A new descriptor for this socket (close-on-exec, non-blocking, as the endpoint's), to
-   * hand to another process. The endpoint keeps its own.
-   * @returns an fd that you own and must close
-   * @throws `'ERR_UNIXGRAM_CLOSED'`
-   */
-  dupFd(): number {
-    this._life.checkOpen();
-    return this._endpoint.dupFd();
-  }
-
-  /** Let the process exit even while a receive or a send waits. @returns this */
-  unref(): this {
-    this._endpoint.setRef(false);
-    return this;
-  }
-
-  /** Undo {@link unref}: a waiting receive or send keeps the process alive. @returns this */
-  ref(): this {
-    this._endpoint.setRef(true);
-    return this;
-  }
-
-  /**
-   * Close the socket. Waiting receives and sends reject with `ERR_UNIXGRAM_CLOSED`;
-   * descriptors received but not handed out are closed; the socket file `bind` created is
-   * unlinked if it is still the one it created. Calling it again does nothing.
-   */
-  async close(): Promise<void> {
-    this._life.end();
-  }
-
-  /** `await using endpoint = …` closes it. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
   }
 
   /** The destination for `address`, checked (the forms' errors). */

@@ -4,8 +4,8 @@
  * @packageDocumentation
  */
 import { decodeAddress, encodeAddress, formatAddress, type AddressLike, type UnixAddress } from '../address.js';
-import { checkFd, checkOptions, checkSignal, checkSignalType } from '../checks.js';
-import { AbortError, ErrorCodes, invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
+import { checkFd, checkOptions, checkSignal } from '../checks.js';
+import { ErrorCodes, invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
 import { Endpoint, type EndpointOptions } from '../lowlevel/endpoint.js';
 import { Lifetime } from '../lowlevel/lifetime.js';
 import { bindSocketFile, type SocketFile } from '../lowlevel/socket-file.js';
@@ -16,6 +16,7 @@ import { MAX_QUEUED_PER_CLIENT } from '../server/base.js';
 import { UnixDatagramServerClient } from '../server/client.js';
 import { checkHandler, ClientSlot, type RequestHandler, type SlotHost } from '../server/handler.js';
 import type { ServeOptions } from '../server/options.js';
+import { serveForever } from '../server/serve.js';
 
 /** Options of `UnixSeqpacketServer.listen`. */
 export interface SeqpacketServerOptions<SentPacket> {
@@ -232,24 +233,7 @@ export class UnixSeqpacketServer<SentPacket, ReceivedPacket> {
    * @returns a promise that resolves once {@link close} has finished
    */
   serveForever(options?: ServeOptions): Promise<void> {
-    let signal: AbortSignal | undefined;
-    try {
-      checkOptions(options, ['signal']);
-      signal = checkSignalType(options?.signal);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (signal === undefined || this.closed) return this.#done;
-    const abort = signal;
-    if (abort.aborted) return this.close().then(() => Promise.reject(new AbortError(abort.reason)));
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => void this.close().then(() => reject(new AbortError(abort.reason)));
-      abort.addEventListener('abort', onAbort, { once: true });
-      void this.#done.then(() => {
-        abort.removeEventListener('abort', onAbort);
-        if (!abort.aborted) resolve();
-      });
-    });
+    return serveForever(options, this, this.#done);
   }
 
   /** Let the process exit while the server waits for connections and packets. @returns this */

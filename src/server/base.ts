@@ -6,8 +6,6 @@
  */
 import { Buffer } from 'node:buffer';
 
-import { checkOptions, checkSignalType } from '../checks.js';
-import { AbortError } from '../errors.js';
 import type { Endpoint } from '../lowlevel/endpoint.js';
 import { Lifetime } from '../lowlevel/lifetime.js';
 import type { Peer, RawDatagram } from '../lowlevel/receiver.js';
@@ -16,7 +14,8 @@ import type { NativeAddress } from '../native/binding.js';
 import type { Codec } from '../protocol/codec.js';
 import { UnixDatagramServerClient } from './client.js';
 import { ClientSlot, type RequestHandler, type SlotHost } from './handler.js';
-import { SERVER_OPTION_NAMES, type ServeOptions } from './options.js';
+import type { ServeOptions } from './options.js';
+import { serveForever } from './serve.js';
 
 /**
  * Most packets queued for one sender's handler. When a sender has this many waiting, the
@@ -118,24 +117,7 @@ export abstract class DatagramServer<SentPacket, ReceivedPacket, Addr extends ob
    * @returns a promise that resolves once {@link close} has finished
    */
   serveForever(options?: ServeOptions): Promise<void> {
-    let signal: AbortSignal | undefined;
-    try {
-      checkOptions(options, SERVER_OPTION_NAMES.serve);
-      signal = checkSignalType(options?.signal);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (signal === undefined || this.closed) return this.#done;
-    const abort = signal;
-    if (abort.aborted) return this.close().then(() => Promise.reject(new AbortError(abort.reason)));
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => void this.close().then(() => reject(new AbortError(abort.reason)));
-      abort.addEventListener('abort', onAbort, { once: true });
-      void this.#done.then(() => {
-        abort.removeEventListener('abort', onAbort);
-        if (!abort.aborted) resolve();
-      });
-    });
+    return serveForever(options, this, this.#done);
   }
 
   /** Let the process exit while the server waits for datagrams. @returns this */
