@@ -408,6 +408,8 @@ other = best(ISSUE20.seqpacket, '64 B', [ISSUE20.pairPacket, ISSUE20.pairPackets
   const same = [
     [ISSUE20.seqPacket, ISSUE20.pairPacket, 'sendPacket'],
     [ISSUE20.seqPackets, ISSUE20.pairPackets, 'sendPackets'],
+    [ISSUE20.seqPairPacket, ISSUE20.pairPacket, 'SEQPACKET socketpair sendPacket'],
+    [ISSUE20.seqPairPackets, ISSUE20.pairPackets, 'SEQPACKET socketpair sendPackets'],
     [ISSUE20.cSeq, ISSUE20.cDgramPair, 'C'],
   ]
     .map(([a, b, label]) => [find(ISSUE20.seqpacket, '64 B', a), find(ISSUE20.seqpacket, '64 B', b), label])
