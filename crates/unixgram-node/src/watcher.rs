@@ -199,7 +199,28 @@ fn handle_event(shared: &Shared, status: c_int, events: c_int) {
         let mut writable = false;
         let mut connections = false;
         if status < 0 {
-            batch = Batch::error(CoreError::os(nix::errno::Errno::from_raw(-status), "poll"));
+            // libuv reports POLLERR as UV_EBADF and stops the handle. On a UDP socket that is
+            // the socket's pending error (an ICMP port unreachable): report that error, which
+            // reading SO_ERROR clears, and watch again, so one refused send does not end
+            // receiving.
+            let pending = inner
+                .sock
+                .as_ref()
+                .and_then(|s| s.take_error().ok().flatten());
+            batch =
+                Batch::error(pending.clone().unwrap_or_else(|| {
+                    CoreError::os(nix::errno::Errno::from_raw(-status), "poll")
+                }));
+            if pending.is_some() && inner.watch.interest != 0 {
+                // SAFETY: a live handle of this thread.
+                let rc = unsafe { uv::start(inner.watch.handle, inner.watch.interest, on_poll) };
+                if rc < 0 {
+                    batch = Batch::error(CoreError::os(
+                        nix::errno::Errno::from_raw(-rc),
+                        "uv_poll_start",
+                    ));
+                }
+            }
         } else {
             let watch = &mut inner.watch;
             if events & uv::WRITABLE != 0 && watch.interest & uv::WRITABLE != 0 {

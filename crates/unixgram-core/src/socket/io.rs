@@ -32,6 +32,20 @@ const GSO_MAX_SEGMENTS: usize = 64;
 /// headers); GSO messages are held to it too.
 pub const UDP_MAX_PAYLOAD: usize = 65507;
 
+/// The most payload bytes one UDP message carries over IPv6 (65535 less the UDP header;
+/// jumbograms aside).
+pub const UDP6_MAX_PAYLOAD: usize = 65527;
+
+/// The largest UDP payload a socket of `kind` sends (an IPv6 socket may reach IPv4 peers,
+/// for whom the IPv4 limit holds: the kernel says EMSGSIZE then).
+pub fn udp_max_payload(kind: Kind) -> usize {
+    if kind == Kind::Udp6 {
+        UDP6_MAX_PAYLOAD
+    } else {
+        UDP_MAX_PAYLOAD
+    }
+}
+
 /// A run of datagrams that can go as one GSO message: `count` from `start`, each `size`
 /// bytes (the last may be shorter).
 struct GsoRun {
@@ -143,11 +157,7 @@ impl Socket {
         };
         let len: usize = iov.iter().map(|b| b.len()).sum();
         let result = match first {
-            Err(e) if e.errno() == Some(Errno::EMSGSIZE) && self.kind.is_udp() => {
-                Err(e.with_detail(format!(
-                    "a UDP datagram of {len} bytes is larger than one can be (at most {UDP_MAX_PAYLOAD} bytes over IPv4)"
-                )))
-            }
+            Err(e) if e.errno() == Some(Errno::EMSGSIZE) && self.kind.is_udp() => Err(e),
             Err(e) if e.errno() == Some(Errno::EMSGSIZE) => {
                 self.grow_send_buffer(len).and_then(|()| {
                     let dest_addr = dest.map(|a| self.sockaddr(a, "sendmsg")).transpose()?;
@@ -165,6 +175,12 @@ impl Socket {
         #[cfg(not(target_os = "linux"))]
         let _ = len;
         match e.errno() {
+            Some(Errno::EMSGSIZE) if self.kind.is_udp() && e.detail().is_none() => {
+                let max = udp_max_payload(self.kind);
+                e.with_detail(format!(
+                    "a UDP datagram of {len} bytes is larger than one can be (at most {max} bytes on this socket)"
+                ))
+            }
             #[cfg(target_os = "linux")]
             Some(Errno::ENOBUFS) if len > KERNEL_ALLOC_LIMIT => {
                 Error::os(Errno::EMSGSIZE, "sendmsg").with_detail(format!(
@@ -284,11 +300,19 @@ impl Socket {
         if let Some(first) = msgs.first() {
             self.check_not_empty_packet(first.iov, "sendmmsg")?;
         }
-        // A later empty packet ends the batch before it: it fails alone, next time.
-        let msgs = match msgs.iter().skip(1).position(|m| self.empty_packet(m.iov)) {
+        // A later packet that cannot go (empty on a seqpacket socket, past UDP's limit) ends
+        // the batch before it: it fails alone, next time, with its own error.
+        let msgs = match msgs
+            .iter()
+            .skip(1)
+            .position(|m| self.empty_packet(m.iov) || self.too_big_for_udp(m.iov))
+        {
             Some(at) => &msgs[..=at],
             None => msgs,
         };
+        if msgs.first().is_some_and(|m| self.too_big_for_udp(m.iov)) {
+            return Err(self.batch_error(Error::os(Errno::EMSGSIZE, "sendmmsg"), msgs));
+        }
         if self.gso.get() && msgs.len() > 1 && msgs.iter().all(|m| m.segment_size.is_none()) {
             if let Some(sent) = self.send_many_segmented(msgs) {
                 return sent;
@@ -303,6 +327,12 @@ impl Socket {
             Err(e) => Err(self.batch_error(e, msgs)),
             ok => ok,
         }
+    }
+
+    /// A UDP datagram past what one can carry: refused before the batch reaches the kernel.
+    fn too_big_for_udp(&self, iov: &[IoSlice<'_>]) -> bool {
+        self.kind.is_udp()
+            && iov.iter().map(|b| b.len()).sum::<usize>() > udp_max_payload(self.kind)
     }
 
     /// A seqpacket socket refuses an empty packet: its peer would read it as the end of the
@@ -379,6 +409,24 @@ impl Socket {
             Some(a) => e.with_address(a),
             None => e,
         }
+    }
+
+    /// Take the error the kernel holds for the socket, clearing it (`SO_ERROR`): on UDP the
+    /// ICMP port unreachable of an earlier send (`ECONNREFUSED`), with the peer's address and
+    /// what it means; `None` when there is none. See getsockopt(2).
+    pub fn take_error(&self) -> Result<Option<Error>> {
+        let code = nix::sys::socket::getsockopt(&self.fd, nix::sys::socket::sockopt::SocketError)
+            .map_err(|e| Error::os(e, "getsockopt"))?;
+        if code == 0 {
+            return Ok(None);
+        }
+        let e = self.explain_send_error(Error::os(Errno::from_raw(code), "recvmsg"), 0);
+        Ok(Some(
+            match self.peer.as_ref().filter(|a| **a != Address::Unnamed) {
+                Some(a) => e.with_address(a),
+                None => e,
+            },
+        ))
     }
 
     /// Receive the next datagram whole, appending its bytes to `out`; `Ok(None)` if none is
