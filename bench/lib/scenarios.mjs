@@ -437,7 +437,7 @@ export const ISSUE20 = {
   ugPackets: `unixgram UdpClient sendPackets ×${UG_BATCH} → UdpEndpoint`,
   dgramPair: 'dgram send() ×64 per loop turn, no callback → dgram',
   cGso: `C sendmmsg with UDP_SEGMENT (${GSO_BURST} × 1 KiB asked, cut to 63 per sendmsg) → C recvmmsg`,
-  ugGso: `unixgram UdpClient sendPackets(${GSO_BURST} × 1 KiB, one GSO burst) → UdpEndpoint`,
+  ugGso: `unixgram UdpClient sendPackets(${GSO_BURST} × 1 KiB) → UdpEndpoint`,
   dgramGso: 'dgram send(1 KiB) ×64 per loop turn, no callback → dgram',
   cSeq: 'C → C (SOCK_SEQPACKET, connect/accept, recvmmsg)',
   cDgramPair: 'C → C (SOCK_DGRAM socketpair, recvmmsg)',
@@ -516,7 +516,14 @@ function issue20Rows(payloads) {
   if (payloads.includes('1 KiB')) {
     const gso = { ...udp, payload: GSO_PAYLOAD, size: 1024, scenario: ISSUE20.udpNodeNode, measured: 'both', udRow: ISSUE20.dgramGso };
     add({ ...gso, library: ISSUE20.cGso, sender: c('udp-send', '--gso', String(GSO_BURST)), receiver: cRecv, note: 'the limit' });
-    add({ ...gso, library: ISSUE20.ugGso, sender: ugUdp('--mode', 'many', '--batch', String(GSO_BURST)), receiver: ugRecvUdp });
+    add({
+      ...gso,
+      library: ISSUE20.ugGso,
+      sender: ugUdp('--mode', 'many', '--batch', String(GSO_BURST)),
+      receiver: ugRecvUdp,
+      // strace, 2026-12-02: sendmmsg of 2 messages, 63 iovecs with UDP_SEGMENT and 1 alone.
+      note: 'one sendmmsg per call: 63 datagrams as one GSO send, 1 alone (one IP packet holds 63 × 1 KiB)',
+    });
     add({ ...gso, library: ISSUE20.dgramGso, sender: dgramFast, receiver: dgramRecv });
   }
   if (payloads.includes('64 B')) {
