@@ -58,11 +58,12 @@ TITLES[ISSUE20.udpRecvBurst] =
 TITLES[ISSUE20.udpNodeNode] =
   `UDP Node → Node: X sender → X receiver; ${udpRx()}; the sender binds an ephemeral port and connects to the receiver ` +
   `(unixgram: UdpClient.connect, an await sendPacket loop or sendPackets ×${UG_BATCH}; dgram: connect(), send() without callback, 64 per turn of the loop, its fastest here; ` +
-  `C: sendmmsg ×${UDP_MMSG}, without and with UDP_SEGMENT). "64 KiB with GSO": 1 KiB datagrams sent in 64 KiB bursts, unixgram sendPackets of ${GSO_BURST} equal ` +
+  `C: sendmmsg ×${UDP_MMSG}, without and with UDP_SEGMENT, ${UG_BATCH} datagrams per send). "64 KiB with GSO": 1 KiB datagrams sent in 64 KiB bursts, unixgram sendPackets of ${GSO_BURST} equal ` +
   `1 KiB packets (UDP GSO), C sendmmsg with UDP_SEGMENT, dgram its fastest send of the same datagrams; ${UDP_COLS} (× C: C → C without GSO)`;
 TITLES[ISSUE20.seqpacket] =
   'SOCK_SEQPACKET Node → Node, 64 B: unixgram UnixSeqpacketServer binds a path and listens, UnixSeqpacketClient connects to it ' +
-  '(C: bind + listen + accept one; connect); beside it SOCK_DGRAM socketpairs (connected both ways, exempt from max_dgram_qlen) and ' +
+  "(C: bind + listen + accept one; connect); beside it the harness's socketpairs as fd 3, SOCK_SEQPACKET (UnixSeqpacketClient.socketpair) " +
+  'and SOCK_DGRAM (connected both ways, exempt from max_dgram_qlen), with the client iterator receiving, and ' +
   'net over a unix stream server (4-byte framing); senders block (C) or await (unixgram) when the socket is full ' +
   '(× C: C → C over SOCK_SEQPACKET; × row: the SOCK_DGRAM socketpair row with the same send call)';
 /** The comparison column of issue 20's tables: its header (ratio_to_row). */
