@@ -149,7 +149,7 @@ function notesFor(row, runs, errors, rounds) {
   const drops = runs.filter((r) => r.drops !== null && r.drops !== undefined);
   if (drops.length)
     notes.push(
-      `kernel counted ${drops.reduce((a, r) => a + r.drops, 0)} drops (SO_RXQ_OVFL) of ${drops.reduce((a, r) => a + r.sent - r.received, 0)} lost`,
+      `kernel counted ${drops.reduce((a, r) => a + r.drops, 0)} drops (SO_RXQ_OVFL, one per dropped skb: a GSO burst counts once) of ${drops.reduce((a, r) => a + r.sent - r.received, 0)} lost`,
     );
   const mode = runs.find((r) => r.mode)?.mode;
   if (mode) notes.push(mode);
