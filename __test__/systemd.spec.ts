@@ -69,7 +69,7 @@ test('a stream socket (systemd-socket-activate without --datagram) is refused, n
   t.deepEqual(await service.nextJson(), {
     error: {
       code: 'ERR_UNIXGRAM_NOT_UNIX_DGRAM',
-      message: 'socket-activated fd 3 named "web": getsockopt ERR_UNIXGRAM_NOT_UNIX_DGRAM: fd 3 is a Stream socket, not SOCK_DGRAM',
+      message: 'socket-activated fd 3 named "web": getsockopt ERR_UNIXGRAM_NOT_UNIX_DGRAM: fd 3 is a Stream socket, not AF_UNIX/SOCK_DGRAM',
       syscall: 'getsockopt',
     },
     stillOpen: [true],

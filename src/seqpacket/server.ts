@@ -207,6 +207,9 @@ export class UnixSeqpacketServer<SentPacket, ReceivedPacket> {
         if (conn?.ended && slot.idle) this.#drop(conn);
       },
     };
+    // On the listener before it listens: a connection inherits SO_PASSCRED from it when the
+    // peer connects, so packets sent before accept(2) carry credentials too.
+    if (this.#passCredentials) listener.passCredentials();
     listener.listen(backlog, (sock) => this.#accept(sock));
   }
 

@@ -461,8 +461,16 @@ fn check_kind(fd: BorrowedFd<'_>, kinds: &[Kind]) -> Result<Kind> {
     };
     match kind {
         Some(kind) if kinds.contains(&kind) => Ok(kind),
-        _ if domain == libc::AF_UNIX || ty != SockType::Datagram => not(format!(
-            "fd {} is a {ty:?} socket of family {domain}, not {wanted}",
+        _ if ty != SockType::Datagram
+            && !(ty == SockType::SeqPacket && domain == libc::AF_UNIX) =>
+        {
+            not(format!(
+                "fd {} is a {ty:?} socket, not {wanted}",
+                fd.as_raw_fd()
+            ))
+        }
+        _ if domain == libc::AF_UNIX => not(format!(
+            "fd {} is an AF_UNIX {ty:?} socket, not {wanted}",
             fd.as_raw_fd()
         )),
         _ => not(format!(
