@@ -158,6 +158,9 @@ function machine() {
     cpus: os.cpus().length,
     cpu_model: os.cpus()[0]?.model,
     max_dgram_qlen: Number(sh('cat /proc/sys/net/unix/max_dgram_qlen')),
+    // What bounds the UDP rows' SO_RCVBUF (Linux grants up to 2 × rmem_max) and loopback's backlog.
+    rmem_max: Number(sh('cat /proc/sys/net/core/rmem_max')),
+    netdev_max_backlog: Number(sh('cat /proc/sys/net/core/netdev_max_backlog')),
     cc: sh(`${process.env.CC || 'cc'} --version`)?.split('\n')[0],
     unixgram_commit: sh(`git -C ${ROOT_DIR} rev-parse --short HEAD`),
     unixgram_dirty: Boolean(sh(`git -C ${ROOT_DIR} status --porcelain -- src crates`)),
