@@ -431,6 +431,7 @@ export const ISSUE20 = {
   dgramRecv: 'dgram',
   ugRecv: 'unixgram UdpEndpoint (iterReceivedPacketsFrom)',
   ugClientRecv: 'unixgram UdpClient connected to the sender (iterReceivedPackets)',
+  ugServerRecv: 'unixgram UdpServer (packet handler)',
   cPair: 'C → C (sendmmsg → recvmmsg)',
   cPairGso: `C → C (sendmmsg with UDP_SEGMENT, ${UG_BATCH} per send → recvmmsg)`,
   ugPacket: 'unixgram UdpClient sendPacket → UdpEndpoint',
@@ -475,6 +476,7 @@ function issue20Rows(payloads) {
   const dgramRecv = node('udp-recv.mjs', ...rcvbuf);
   const ugRecvUdp = node('unixgram-endpoint-recv.mjs', '--udp', ...rcvbuf);
   const ugClientRecvUdp = node('unixgram-recv.mjs', '--mode', UG_RECV_MODE, '--transport', 'udp', ...rcvbuf);
+  const ugServerRecvUdp = node('unixgram-server-recv.mjs', '--udp', ...rcvbuf);
   const ugUdp = (...a) => node('unixgram-send.mjs', '--transport', 'udp', ...a);
   // dgram's fastest send measured here: no callbacks, 64 sends per loop turn (~7% over 64
   // callbacks pending, whose window size made no difference).
@@ -492,6 +494,7 @@ function issue20Rows(payloads) {
       receiver: ugClientRecvUdp,
       note: 'connected to the C sender (its port from the bound line)',
     });
+    add({ ...recv, library: ISSUE20.ugServerRecv, receiver: ugServerRecvUdp });
     // The same receivers with a sender faster than all of them: C in GSO bursts of 64.
     const burst = { ...recv, scenario: ISSUE20.udpRecvBurst, ref: 'udp-burst', sender: REFERENCES['udp-burst'].sender };
     add({ ...burst, library: ISSUE20.cRecv, receiver: cRecv, note: 'the limit' });
@@ -499,6 +502,7 @@ function issue20Rows(payloads) {
     add({ ...burst, library: ISSUE20.dgramRecv, receiver: dgramRecv });
     add({ ...burst, library: ISSUE20.ugRecv, receiver: ugRecvUdp });
     add({ ...burst, library: ISSUE20.ugClientRecv, receiver: ugClientRecvUdp, note: 'connected to the C sender' });
+    add({ ...burst, library: ISSUE20.ugServerRecv, receiver: ugServerRecvUdp });
     const nn = { ...udp, payload, size, scenario: ISSUE20.udpNodeNode, measured: 'both', udRow: ISSUE20.dgramPair };
     add({ ...nn, library: ISSUE20.cPair, sender: c('udp-send'), receiver: cRecv, note: 'the limit without GSO' });
     // The limit of a sender that uses GSO, as unixgram's sendPackets does for equal packets.

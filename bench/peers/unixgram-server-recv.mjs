@@ -7,7 +7,9 @@
 // packets of other senders read in the same batch: the result is taken in a setImmediate,
 // once every handler step already dispatched (microtasks) has run.
 // --seqpacket (issue 20): a UnixSeqpacketServer listening on --self, the same handlers, one
-// conversation per accepted connection.
+// conversation per accepted connection. --udp: a UdpServer bound at 127.0.0.1 (an ephemeral
+// port, sent in the ready line) with --rcvbuf N as its receiveBufferSize; the ready line and
+// the result say the SO_RCVBUF the kernel gave, the result also socket.drops.
 import * as unixgram from '../../dist/index.js';
 import { parseArgs, say, finish, Window, exported, MARK_END } from '../lib/peer.mjs';
 
@@ -30,9 +32,12 @@ function onPacket(p) {
   if (p.length !== args.size) truncated++;
 }
 
+const ready = {};
+let server;
 function end() {
   win.stop();
-  finish({ count, elapsed: win.elapsed, cpu_us: win.cpuUs, truncated });
+  const udp = args.udp ? { rcvbuf: ready.rcvbuf, drops: server.socket.drops } : {};
+  finish({ count, elapsed: win.elapsed, cpu_us: win.cpuUs, truncated, ...udp });
 }
 
 const onError = (err) => {
@@ -46,5 +51,11 @@ const handler = args.conversation
       },
     }
   : (packet) => onPacket(packet);
-await Server.listen(args.self, protocol, handler, { onError });
-say('ready {}');
+if (args.udp) {
+  const options = { onError };
+  if (args.rcvbuf !== undefined) options.receiveBufferSize = Number(args.rcvbuf);
+  server = await exported(unixgram, 'UdpServer').listen({ address: '127.0.0.1', port: 0 }, protocol, handler, options);
+  ready.port = server.getLocalName().port;
+  ready.rcvbuf = server.socket.getReceiveBufferSize?.();
+} else server = await Server.listen(args.self, protocol, handler, { onError });
+say(`ready ${JSON.stringify(ready)}`);
