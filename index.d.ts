@@ -40,7 +40,12 @@ export interface SendAncillary {
  * @returns the bytes sent, or `WOULD_BLOCK` when the peer's queue is full (nothing was sent)
  * @throws the complete error in Node's shape (`code`, `errno`, `syscall`, `address`)
  */
-export declare function send(fd: number, data: Buffer | string | Buffer[], dest?: Buffer | string | null, ancillary?: SendAncillary | null): number;
+export declare function send(
+  fd: number,
+  data: Buffer | string | Buffer[],
+  dest?: Buffer | string | null,
+  ancillary?: SendAncillary | null,
+): number;
 
 /**
  * Send `datas[start..end]` (at most `SEND_MANY_MAX`) with one `sendmmsg`, each with its own

@@ -19,7 +19,7 @@ use nix::errno::Errno;
 use nix::sys::socket::{SockaddrLike, SockaddrStorage, UnixAddr};
 
 use crate::error::{Error, Result};
-use crate::socket::Kind;
+use crate::kind::Kind;
 
 /// Capacity of `sockaddr_un::sun_path`: 108 bytes on Linux.
 #[cfg(target_os = "linux")]

@@ -44,8 +44,8 @@ use nix::sys::socket::SockaddrStorage;
 use crate::addr::Address;
 use crate::cmsg::MAX_FDS_PER_MESSAGE;
 use crate::error::{Error, Result};
+use crate::kind::Kind;
 use crate::msg::SendAncillary;
-use crate::socket::Kind;
 
 /// Datagrams per `recvmmsg` call.
 pub const RECV_SLOTS: usize = 16;

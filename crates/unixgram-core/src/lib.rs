@@ -48,6 +48,7 @@ pub mod batch;
 pub mod cmsg;
 pub mod error;
 pub mod fd;
+pub mod kind;
 pub mod memfd;
 pub mod msg;
 pub mod pidfd;

@@ -6,9 +6,9 @@ use std::os::fd::BorrowedFd;
 use super::{check_batch, dest_addrs, OutMessage, RECV_SLOTS, SEND_MAX};
 use crate::cmsg::ControlBuffer;
 use crate::error::Result;
+use crate::kind::Kind;
 use crate::msg::{self, Datagram};
 use crate::sink::PayloadSink;
-use crate::socket::Kind;
 
 /// The receive state: one control buffer (each datagram gets a buffer of its exact size
 /// from [`msg::recvmsg`], so no receive area is reserved).

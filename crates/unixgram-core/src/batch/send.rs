@@ -10,7 +10,7 @@ use nix::sys::socket::SockaddrLike;
 use super::{check_batch, dest_addrs, OutMessage, SEND_MAX};
 use crate::cmsg;
 use crate::error::{Error, Result};
-use crate::socket::Kind;
+use crate::kind::Kind;
 use crate::sys;
 
 /// Send up to [`SEND_MAX`] datagrams with one `sendmmsg(2)`, each with its own control
