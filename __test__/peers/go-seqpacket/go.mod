@@ -1,0 +1,3 @@
+module unixgram.test/go-seqpacket
+
+go 1.21
