@@ -110,9 +110,13 @@ export class SocketProxy {
   }
 
   /**
-   * UDP: how many datagrams the kernel has dropped at this socket because its receive
+   * UDP: how many times the kernel dropped what arrived at this socket because its receive
    * buffer was full, as reported with the latest datagram received after a drop
-   * (`SO_RXQ_OVFL`; 0 until then, and always 0 on a Unix socket, which never drops).
+   * (`SO_RXQ_OVFL`; 0 until then, and always 0 on a Unix socket, which never drops). The
+   * kernel counts what it queues: a datagram, or, for a run of one sender's datagrams it
+   * coalesced (UDP GRO, which unixgram turns on), the whole run once. So it is a lower bound
+   * of the datagrams lost: exact for senders that send one datagram per message, a count of
+   * runs for GSO senders.
    */
   get drops(): number {
     return this.#native.drops;

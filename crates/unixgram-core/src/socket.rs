@@ -344,9 +344,10 @@ impl Socket {
         self.eof
     }
 
-    /// Datagrams the kernel dropped at this socket because its receive queue was full, as
-    /// last reported with a received datagram (`SO_RXQ_OVFL`, once turned on with
-    /// [`set_report_drops`](Self::set_report_drops)).
+    /// What the kernel dropped at this socket because its receive queue was full, as last
+    /// reported with a received datagram (`SO_RXQ_OVFL`, once turned on with
+    /// [`set_report_drops`](Self::set_report_drops)): datagrams, or with UDP GRO a coalesced
+    /// run of them once (the kernel counts the buffers it would have queued).
     pub fn drops(&self) -> u32 {
         self.drops
     }
