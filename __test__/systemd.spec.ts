@@ -187,3 +187,46 @@ test('listenFds() checks its options before reading the environment', (t) => {
   });
   t.deepEqual(listenFds({ unsetEnvironment: false }), [], 'the test process was passed nothing');
 });
+
+test('systemd-socket-activate --datagram on 127.0.0.1:port: listenFds() serves UDP with udpServer(), answering a python peer', async (t) => {
+  const port = await freeUdpPort();
+  const service = await activate(t, ['--datagram', '-l', `127.0.0.1:${port}`, '--fdname=stats'], 'socket-activated.ts', ['udp']);
+  const peer = await startPeer(t, 'activation_client.py', ['udp', `127.0.0.1:${port}`, 'hello', 'again', 'stop']);
+  t.like(await service.nextJson(), { fds: [{ fd: 3, name: 'stats' }] });
+  t.deepEqual(await service.nextJson(), { serving: 1, adopted: [true], twice: 'ERR_UNIXGRAM_ALREADY_ADOPTED' });
+  t.deepEqual(await peer.nextJson(), { replies: ['stats:HELLO', 'stats:AGAIN'] });
+  t.deepEqual(await service.nextJson(), { closed: true });
+  t.is((await service.waitExit()).code, 0, service.stderr);
+});
+
+test('systemd-socket-activate --seqpacket: listenFds() serves connections with seqpacketServer(), answering a python peer', async (t) => {
+  const sock = path.join(tempDir(t), 'seq.sock');
+  const service = await activate(t, ['--seqpacket', '-l', sock, '--fdname=control'], 'socket-activated.ts', ['seqpacket']);
+  const peer = await startPeer(t, 'activation_client.py', ['seqpacket', sock, 'status', 'reload', 'stop']);
+  t.like(await service.nextJson(), { fds: [{ fd: 3, name: 'control' }] });
+  t.deepEqual(await service.nextJson(), { serving: 1, adopted: [true], twice: 'ERR_UNIXGRAM_ALREADY_ADOPTED' });
+  t.deepEqual(await peer.nextJson(), { replies: ['control:STATUS', 'control:RELOAD'] });
+  t.deepEqual(await service.nextJson(), { closed: true });
+  t.is((await service.waitExit()).code, 0, service.stderr);
+});
+
+test('udpServer() on a Unix datagram socket is refused, naming the fd, and the descriptor stays open', async (t) => {
+  const sock = path.join(tempDir(t), 'wrong.sock');
+  const service = await activate(t, ['--datagram', '-l', sock, '--fdname=wrong'], 'socket-activated.ts', ['udp']);
+  await startPeer(t, 'activation_client.py', ['dgram', sock, 'stop']);
+  t.like(await service.nextJson(), { fds: [{ fd: 3, name: 'wrong' }] });
+  t.like(await service.nextJson(), {
+    error: { code: 'ERR_UNIXGRAM_NOT_UNIX_DGRAM', syscall: 'getsockopt' },
+    stillOpen: [true],
+  });
+});
+
+/** A UDP port nobody uses now on 127.0.0.1 (bound, read, closed). */
+async function freeUdpPort(): Promise<number> {
+  const dgram = await import('node:dgram');
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+  const { port } = s.address();
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}

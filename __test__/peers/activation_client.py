@@ -7,6 +7,8 @@ A peer of a socket-activated service, using only the standard socket module.
                            the service does not answer). The first datagram is what makes
                            systemd-socket-activate start the service. Prints {"ready": true}
                            first, then {"replies": [...]} (UTF-8) and exits.
+ udp <host:port> <text>... as dgram, over UDP from an ephemeral port.
+ seqpacket <server> <text>... connect a SOCK_SEQPACKET socket, then as dgram over it.
  stream <server>           connect a stream socket (what starts a service on a stream socket),
                            print {"ready": true}, wait until the service closes it, print
                            {"closed": true}.
@@ -25,6 +27,23 @@ if mode == 'dgram':
     replies = []
     for text in texts:
         sock.sendto(text.encode(), server)
+        if text != 'stop':
+            replies.append(sock.recv(65536).decode())
+    emit(replies=replies)
+elif mode in ('udp', 'seqpacket'):
+    if mode == 'udp':
+        host, port = server.rsplit(':', 1)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.connect((host, int(port)))
+    else:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        sock.settimeout(20)
+        sock.connect(server)
+    sock.settimeout(20)
+    emit(ready=True)
+    replies = []
+    for text in texts:
+        sock.send(text.encode())
         if text != 'stop':
             replies.append(sock.recv(65536).decode())
     emit(replies=replies)

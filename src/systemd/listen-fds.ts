@@ -13,6 +13,10 @@ import type { DatagramProtocol } from '../protocol/protocol.js';
 import type { RequestHandler } from '../server/handler.js';
 import type { ServerFromFdOptions } from '../server/options.js';
 import { UnixDatagramServer } from '../server/server.js';
+import type { InetAddress } from '../inet/address.js';
+import { UnixSeqpacketServer, type SeqpacketServerFromFdOptions } from '../seqpacket/server.js';
+import { UdpEndpoint } from '../udp/endpoint.js';
+import { UdpServer, type UdpServerOptions } from '../udp/server.js';
 import { badEnvironment, decimal, LISTEN_VARIABLES, pidOf, unsetEnvironment, unsetOption } from './environment.js';
 
 /** The first descriptor systemd passes (`SD_LISTEN_FDS_START`): 0, 1 and 2 are stdio. */
@@ -32,7 +36,8 @@ export interface ListenFdsOptions {
 /**
  * A descriptor the service manager passed: its number and its name, ready to be served on.
  * Each of `server()`, `endpoint()` and `client()` adopts it (checking it is an `AF_UNIX`
- * `SOCK_DGRAM` socket first); only one of them may, once. Until then the descriptor is
+ * `SOCK_DGRAM` socket first), `udpServer()` and `udpEndpoint()` a UDP socket, and
+ * `seqpacketServer()` an `AF_UNIX` `SOCK_SEQPACKET` one; only one of them may, once. Until then the descriptor is
  * yours: a stream socket that was passed too, for instance, can go to `net.Server`.
  */
 export interface ListenFd {
@@ -80,6 +85,42 @@ export interface ListenFd {
    * @throws as {@link ListenFd.server}
    */
   client<S, R>(protocol: DatagramProtocol<S, R>, options?: LargePayloadOptions): UnixDatagramClient<S, R>;
+  /**
+   * Serve UDP on it (a socket unit's `ListenDatagram=` with an address and port, or
+   * `systemd-socket-activate --datagram -l 127.0.0.1:5353`): {@link UdpServer.fromFd}.
+   * @param protocol - how packets are encoded
+   * @param handler - as for {@link UdpServer.listen}
+   * @param options - error hook, a signal that closes the server
+   * @returns the serving server, which owns the socket from now on
+   * @throws `ERR_UNIXGRAM_NOT_UNIX_DGRAM` (naming the fd and its name) if it is not a UDP
+   *   socket, the descriptor then left open and yours; `ERR_UNIXGRAM_ALREADY_ADOPTED`
+   */
+  udpServer<S, R>(
+    protocol: DatagramProtocol<S, R>,
+    handler: NoInfer<RequestHandler<S, R, InetAddress>>,
+    options?: Omit<UdpServerOptions<NoInfer<S>>, 'receiveBufferSize'>,
+  ): UdpServer<S, R>;
+  /**
+   * Receive from anyone and answer anyone over UDP on it: {@link UdpEndpoint.fromFd}.
+   * @param protocol - how packets are encoded
+   * @returns the endpoint, which owns the socket from now on
+   * @throws as {@link ListenFd.udpServer}
+   */
+  udpEndpoint<S, R>(protocol: DatagramProtocol<S, R>): UdpEndpoint<S, R>;
+  /**
+   * Serve `SOCK_SEQPACKET` connections on it (a socket unit's `ListenSequentialPacket=`, or
+   * `systemd-socket-activate --seqpacket`): {@link UnixSeqpacketServer.fromFd}.
+   * @param protocol - how packets are encoded
+   * @param handler - as for {@link UnixSeqpacketServer.listen}
+   * @param options - backlog, credentials, error hook, a signal that closes the server
+   * @returns the serving server, which owns the socket from now on
+   * @throws as {@link ListenFd.udpServer}, for a socket that is not `AF_UNIX` `SOCK_SEQPACKET`
+   */
+  seqpacketServer<S, R>(
+    protocol: DatagramProtocol<S, R>,
+    handler: NoInfer<RequestHandler<S, R>>,
+    options?: SeqpacketServerFromFdOptions<NoInfer<S>>,
+  ): UnixSeqpacketServer<S, R>;
 }
 
 /**
@@ -168,6 +209,26 @@ class PassedFd implements ListenFd {
 
   client<S, R>(protocol: DatagramProtocol<S, R>, options?: LargePayloadOptions): UnixDatagramClient<S, R> {
     return this.#adopt(() => UnixDatagramClient.fromFd(this.fd, protocol, options));
+  }
+
+  udpServer<S, R>(
+    protocol: DatagramProtocol<S, R>,
+    handler: NoInfer<RequestHandler<S, R, InetAddress>>,
+    options?: Omit<UdpServerOptions<NoInfer<S>>, 'receiveBufferSize'>,
+  ): UdpServer<S, R> {
+    return this.#adopt(() => UdpServer.fromFd(this.fd, protocol, handler, options));
+  }
+
+  udpEndpoint<S, R>(protocol: DatagramProtocol<S, R>): UdpEndpoint<S, R> {
+    return this.#adopt(() => UdpEndpoint.fromFd(this.fd, protocol));
+  }
+
+  seqpacketServer<S, R>(
+    protocol: DatagramProtocol<S, R>,
+    handler: NoInfer<RequestHandler<S, R>>,
+    options?: SeqpacketServerFromFdOptions<NoInfer<S>>,
+  ): UnixSeqpacketServer<S, R> {
+    return this.#adopt(() => UnixSeqpacketServer.fromFd(this.fd, protocol, handler, options));
   }
 
   #adopt<T>(make: () => T): T {
