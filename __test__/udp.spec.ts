@@ -8,9 +8,11 @@ import { getSystemErrorName } from 'node:util';
 import {
   BytesSerializer,
   DatagramProtocol,
+  SocketAncillary,
   StringSerializer,
   UdpClient,
   UdpEndpoint,
+  UdpServer,
   UnixDatagramEndpoint,
   type SystemError,
 } from '../src/index.js';
@@ -421,4 +423,23 @@ test("an IPv6 endpoint bound to '::' receives an IPv4 python sender as ::ffff:12
     t.true(fromHex(line.hex as string).equals(Buffer.concat([Buffer.from('re:'), expected])));
     t.deepEqual(line.from, { address: '127.0.0.1', port: local.port });
   }
+});
+
+test('a UdpServer reply with ancillary data is refused before any send: ERR_INVALID_ARG_VALUE', async (t) => {
+  const protocol = new DatagramProtocol(new StringSerializer());
+  let refused: unknown;
+  const done = new Promise<void>((resolve) => {
+    void UdpServer.listen({ address: '127.0.0.1', port: 0 }, protocol, async (packet, client) => {
+      refused = await client.sendPacket(packet, { ancillary: new SocketAncillary() }).catch((err: unknown) => err);
+      resolve();
+    }).then((server) => {
+      t.teardown(() => server.close());
+      void UdpClient.connect(server.getLocalName(), protocol).then(async (c) => {
+        t.teardown(() => c.close());
+        await c.sendPacket('hi');
+      });
+    });
+  });
+  await done;
+  t.like(refused, { code: 'ERR_INVALID_ARG_VALUE' });
 });

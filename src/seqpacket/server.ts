@@ -321,7 +321,7 @@ export class UnixSeqpacketServer<SentPacket, ReceivedPacket> {
       // the peer already went: its packets are still read, then the end
     }
     const client = new UnixDatagramServerClient<SentPacket, UnixAddress>(
-      { endpoint, codec: this.#codec, dest: null, format: formatAddress },
+      { endpoint, codec: this.#codec, dest: null, format: formatAddress, ancillary: true },
       peer,
     );
     const slot = new ClientSlot(this.#host, client, false);

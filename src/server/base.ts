@@ -41,6 +41,8 @@ export interface SenderForms<Addr extends object> {
   readonly none: Addr;
   /** A printable form, for `client.toString()`. */
   readonly format: (address: Addr) => string;
+  /** Whether replies may carry descriptors and credentials (Unix: yes; UDP: no). */
+  readonly ancillary: boolean;
 }
 
 /** @internal What a server reports its errors to. */
@@ -217,7 +219,7 @@ export abstract class DatagramServer<SentPacket, ReceivedPacket, Addr extends ob
   #newSlot(from: Peer | undefined, once: boolean): ClientSlot<SentPacket, ReceivedPacket, Addr> {
     const forms = this.#forms;
     const client = new UnixDatagramServerClient<SentPacket, Addr>(
-      { endpoint: this._endpoint, codec: this.#host.codec, dest: from ?? UNNAMED, format: forms.format },
+      { endpoint: this._endpoint, codec: this.#host.codec, dest: from ?? UNNAMED, format: forms.format, ancillary: forms.ancillary },
       from === undefined ? forms.none : forms.decode(from),
     );
     return new ClientSlot(this.#host, client, once);

@@ -6,7 +6,7 @@
 import type { UnixAddress } from '../address.js';
 import { checkAncillary, SocketAncillary, type Credentials } from '../ancillary/ancillary.js';
 import type { ReceivedFds } from '../ancillary/received-fds.js';
-import { badOptions } from '../checks.js';
+import { badOptions, checkNoAncillary } from '../checks.js';
 import { closedError, codedError, ErrorCodes } from '../errors.js';
 import type { Endpoint } from '../lowlevel/endpoint.js';
 import type { Destination } from '../lowlevel/peer-sends.js';
@@ -44,6 +44,8 @@ export interface ServerClientLink<SentPacket, Addr extends object = UnixAddress>
   readonly dest: Destination | null;
   /** A printable form of an address. */
   readonly format: (address: Addr) => string;
+  /** Whether replies may carry descriptors and credentials (Unix: yes; UDP: no). */
+  readonly ancillary: boolean;
 }
 
 /**
@@ -132,6 +134,7 @@ export class UnixDatagramServerClient<SentPacket, Addr extends object = UnixAddr
     try {
       if (options !== undefined) {
         limits = sendLimits(options);
+        if (!link.ancillary) checkNoAncillary(options.ancillary, 'options.ancillary');
         ancillary = checkAncillary(options.ancillary);
       }
       data = link.codec.encode(packet);

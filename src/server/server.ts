@@ -27,6 +27,7 @@ const UNIX_SENDERS: SenderForms<UnixAddress> = {
   decode: (from) => from.address,
   none: Object.freeze({ unnamed: true }),
   format: formatAddress,
+  ancillary: true,
 };
 
 /**

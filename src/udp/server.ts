@@ -41,6 +41,7 @@ const INET_SENDERS: SenderForms<InetAddress> = {
   decode: (from) => from.inet,
   none: Object.freeze({ address: '0.0.0.0', family: 'IPv4', port: 0 }),
   format: formatInet,
+  ancillary: false,
 };
 
 /**
