@@ -4,9 +4,14 @@
  * datagrams' size (shorter ones count as truncated; buffers grow past 256 KiB to fit N).
  * It connects to --peer only with --connect; otherwise (and with --listen, the deployed
  * setting) it is bound at --self and receives from anyone, as a server does.
+ * --ring N (a diagnostic, not an option): each datagram lands at the next slot (of --size
+ * bytes) of an N MiB region on page boundaries, faulted in once at the start, so it is written
+ * into memory last touched N MiB of datagrams ago, as a receiver that hands out a buffer per
+ * datagram writes fresh memory each time.
  * --seqpacket: a SOCK_SEQPACKET socket bound at --self and listening; after "ready" it
  * accepts one connection and receives from it (issue 20).
- * usage: recv --self P [--peer P --connect | --listen] [--fd N] [--mmsg] [--fds] [--size N] [--seqpacket] */
+ * usage: recv --self P [--peer P --connect | --listen] [--fd N] [--mmsg] [--fds] [--size N]
+ *        [--ring N] [--seqpacket] */
 #include "common.h"
 #include <poll.h>
 #include <sys/epoll.h>
@@ -72,6 +77,13 @@ int main(int argc, char **argv) {
   size_t slot = expect > MAX_DGRAM ? (size_t)expect : MAX_DGRAM;
   char *bufs = slot > MAX_DGRAM ? malloc(BATCH * slot) : small[0];
   if (!bufs) die("malloc");
+  size_t ring = (size_t)(atof(arg_str(argc, argv, "--ring", "0")) * (1 << 20)), ring_at = 0;
+  char *ring_mem = NULL;
+  if (ring) {
+    /* Room past the end for the last batch's full slots. */
+    if (!(ring_mem = aligned_alloc(4096, ring + BATCH * slot))) die("--ring");
+    memset(ring_mem, 0, ring + BATCH * slot);
+  }
   static union { char buf[CMSG_SPACE(sizeof(int) * 8)]; struct cmsghdr align; } ctl[BATCH];
   struct mmsghdr msgs[BATCH];
   struct iovec iovs[BATCH];
@@ -91,8 +103,14 @@ int main(int argc, char **argv) {
     }
     while (!done) {
       int batch = mmsg ? BATCH : 1;
+      size_t step = slot;
+      if (ring) {
+        step = expect ? (size_t)expect : slot;
+        bufs = ring_mem + ring_at;
+        ring_at = (ring_at + batch * step) % ring;
+      }
       for (int i = 0; i < batch; i++) {
-        iovs[i] = (struct iovec){bufs + i * slot, slot};
+        iovs[i] = (struct iovec){bufs + i * step, slot};
         msgs[i].msg_hdr = (struct msghdr){.msg_iov = &iovs[i], .msg_iovlen = 1};
         if (want_fds) {
           msgs[i].msg_hdr.msg_control = ctl[i].buf;
@@ -113,7 +131,7 @@ int main(int argc, char **argv) {
       }
       for (int i = 0; i < got_n && !done; i++) {
         if (want_fds) close_fds(&msgs[i].msg_hdr);
-        done = got(bufs + i * slot, msgs[i].msg_len, msgs[i].msg_hdr.msg_flags);
+        done = got(bufs + i * step, msgs[i].msg_len, msgs[i].msg_hdr.msg_flags);
       }
     }
   }

@@ -71,6 +71,8 @@ export const COMPAT = 'unixgram compat (unix-dgram code)';
  * least any Node receiver pays (the kernel's receive, Node's loop, one N-API call per batch).
  */
 export const BARE_RECV = 'C → bare binding (receiver floor)';
+/** The C receiver into a 32 MiB ring, each datagram in memory of its own (64 KiB, diagnostic). */
+export const C_RING = 'C (epoll+recv) into a 32 MiB ring';
 /** The round-trip floor row: unixgram's binding with no API around it. */
 export const BARE = 'bare binding, both ends (floor)';
 
@@ -129,6 +131,16 @@ function todayRows(payloads) {
     const recv = { ...base, scenario: 'recv', measured: 'recv', sender: c('send') };
     add({ ...recv, library: 'C (epoll+recv)', receiver: c('recv') });
     add({ ...recv, library: 'C (recvmmsg)', receiver: c('recv', '--mmsg') });
+    // Not an option: what the C receiver's one reused buffer is worth (64 KiB only). Each
+    // datagram lands in memory of its own (a 32 MiB ring), as in a receiver that hands out
+    // a Buffer per datagram.
+    if (size === 65536)
+      add({
+        ...recv,
+        library: C_RING,
+        receiver: c('recv', '--size', String(size), '--ring', '32'),
+        note: 'not an option: fresh memory per datagram',
+      });
     add({ ...recv, library: 'unixgram', receiver: ugRecv() });
     add({ ...recv, library: UD, receiver: node('unix-dgram-recv.mjs') });
     if (!isLarge(size)) add({ ...recv, library: 'node-unix-socket', receiver: node('node-unix-socket-recv.mjs') });
