@@ -145,6 +145,13 @@ export declare class NativeSocket {
    */
   setTextPayloads(on: boolean): void
   /**
+   * Receive into one lent chunk, reused whenever JS gives it back with `recycle` (see the
+   * binding's `batch/area.rs`): a payload from it is valid until then. Idempotent.
+   */
+  lendReceiveBuffer(): void
+  /** JS holds no payload from the lent chunk any more: the next batch may overwrite it. */
+  recycle(): void
+  /**
    * What to watch: `READABLE`, `WRITABLE` (one-shot); `keep_alive` holds the process open
    * while watching; `strong` (default: whether anything is watched) holds the JS
    * callback, and so the socket's JS side, alive.

@@ -50,7 +50,7 @@ use napi_derive::napi;
 
 pub(crate) use area::Area;
 pub(crate) use drain::{drain, Addresses, Batch};
-pub(crate) use js::{to_js, AreaCell};
+pub(crate) use js::{lend, to_js, AreaCell};
 
 /// Index in `meta` of the number of entries.
 #[napi]

@@ -324,6 +324,22 @@ impl NativeSocket {
         self.shared.borrow_mut().text_payloads = on;
     }
 
+    /// Receive into one lent chunk, reused whenever JS gives it back with `recycle` (see the
+    /// binding's `batch/area.rs`): a payload from it is valid until then. Idempotent.
+    #[napi(catch_unwind)]
+    pub fn lend_receive_buffer(&self, env: Env) -> Result<()> {
+        self.check_open(&env)?;
+        crate::batch::lend(&self.shared, env.raw())
+    }
+
+    /// JS holds no payload from the lent chunk any more: the next batch may overwrite it.
+    #[napi]
+    pub fn recycle(&self) {
+        if let Ok(mut inner) = self.shared.try_borrow_mut() {
+            inner.area.recycle();
+        }
+    }
+
     /// What to watch: `READABLE`, `WRITABLE` (one-shot); `keep_alive` holds the process open
     /// while watching; `strong` (default: whether anything is watched) holds the JS
     /// callback, and so the socket's JS side, alive.

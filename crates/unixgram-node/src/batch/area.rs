@@ -9,7 +9,7 @@ use std::ptr;
 use napi::sys;
 use unixgram_core::PayloadSink;
 
-use super::chunk::{chunk_size, Chunk, SMALL_CHUNK};
+use super::chunk::{chunk_size, Chunk, LENT_CHUNK, SMALL_CHUNK};
 
 /// Room a drain of small datagrams starts with at least (a batch of 64 × 1 KiB fits 4 of
 /// them; a batch that outgrows the room moves to a new chunk whole).
@@ -17,6 +17,8 @@ const SMALL_ROOM: usize = SMALL_CHUNK / 8;
 /// The chunk to move to is made once the current one has room for fewer than this many
 /// drains (of `SMALL_ROOM`, or of the last drain's average datagram when larger).
 const SPARE_AHEAD: usize = 4;
+/// A cache line: where the lent chunk's batches start.
+const LINE: usize = 64;
 
 /// Where a socket's batches are written for JS.
 pub(crate) struct Area {
@@ -34,6 +36,14 @@ pub(crate) struct Area {
     large: bool,
     pub(super) meta: sys::napi_ref,
     pub(super) meta_ptr: *mut u32,
+    /// The lent chunk (`lend`), when it is not the current one.
+    pub(super) lent: Option<Chunk>,
+    /// Its address (null: the socket does not lend), and where its batches start (the first
+    /// cache-line boundary in it).
+    lent_ptr: *mut u8,
+    lent_start: usize,
+    /// A delivered batch lies in the lent chunk and JS has not given it back (`recycle`).
+    lent_held: bool,
 }
 
 impl Area {
@@ -47,6 +57,69 @@ impl Area {
             large: false,
             meta: ptr::null_mut(),
             meta_ptr: ptr::null_mut(),
+            lent: None,
+            lent_ptr: ptr::null_mut(),
+            lent_start: 0,
+            lent_held: false,
+        }
+    }
+
+    /// Receive into `chunk` (a JS chunk of [`LENT_CHUNK`] bytes) again and again, from its
+    /// first cache-line boundary, whenever JS has given the last batch in it back
+    /// ([`Area::recycle`]); while JS holds it, batches go to chunks of their own as
+    /// before. The kernel then copies into memory that stays in cache, as a C receiver's one
+    /// buffer (bench/README.md, issue 18). A second call keeps the first chunk.
+    pub(crate) fn lend(&mut self, chunk: Chunk) -> Option<Chunk> {
+        if !self.lent_ptr.is_null() {
+            return Some(chunk);
+        }
+        debug_assert_eq!(chunk.cap, LENT_CHUNK);
+        self.lent_ptr = chunk.ptr;
+        self.lent_start = chunk.ptr.align_offset(LINE);
+        self.lent = Some(chunk);
+        None
+    }
+
+    /// JS let go of every payload it was given from the lent chunk: the next batch may
+    /// overwrite them.
+    pub(crate) fn recycle(&mut self) {
+        self.lent_held = false;
+    }
+
+    fn current_is_lent(&self) -> bool {
+        !self.lent_ptr.is_null() && self.chunk.as_ref().is_some_and(|c| c.ptr == self.lent_ptr)
+    }
+
+    /// Before a drain: make the lent chunk current if JS gave it back (from its start), or
+    /// set it aside if JS still holds it.
+    fn pick_lent(&mut self) {
+        if self.lent_ptr.is_null() {
+            return;
+        }
+        if self.lent_held {
+            if self.current_is_lent() {
+                self.lent = self.chunk.take();
+                self.used = 0;
+            }
+            return;
+        }
+        if !self.current_is_lent() {
+            let Some(lent) = self.lent.take() else {
+                return;
+            };
+            if let Some(r) = self.chunk.replace(lent).and_then(Chunk::into_reference) {
+                self.retired.push(r);
+            }
+        }
+        self.used = self.lent_start;
+    }
+
+    /// A chunk the socket moves away from: the lent one is kept, any other retired.
+    fn put_away(&mut self, old: Chunk) {
+        if old.ptr == self.lent_ptr {
+            self.lent = Some(old);
+        } else if let Some(r) = old.into_reference() {
+            self.retired.push(r);
         }
     }
 
@@ -60,6 +133,7 @@ impl Area {
             SMALL_ROOM
         };
         self.large = large;
+        self.pick_lent();
         let mut sink = ChunkSink {
             start: self.used,
             large,
@@ -131,6 +205,9 @@ impl ChunkSink<'_> {
         if let Some(average) = len.checked_div(datagrams) {
             self.area.average = average;
         }
+        if len > 0 && self.area.current_is_lent() {
+            self.area.lent_held = true;
+        }
         (self.start, len)
     }
 
@@ -151,9 +228,7 @@ impl ChunkSink<'_> {
             // SAFETY: [start, used) of the old chunk was written by this drain, the new
             // chunk has at least `held` bytes, and the two are distinct memory.
             unsafe { ptr::copy_nonoverlapping(old.ptr.add(self.start), chunk.ptr, held) };
-            if let Some(r) = old.into_reference() {
-                self.area.retired.push(r);
-            }
+            self.area.put_away(old);
         }
         self.area.chunk = Some(chunk);
         self.area.used = held;

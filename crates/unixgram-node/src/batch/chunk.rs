@@ -27,6 +27,9 @@ pub(crate) const SMALL_CHUNK: usize = 128 << 10;
 /// the chunk): 32 datagrams of 64 KiB.
 pub(crate) const LARGE_CHUNK: usize = 2 << 20;
 
+/// The size of a socket's lent chunk (`Area::lend`): 8 datagrams of 64 KiB.
+pub(crate) const LENT_CHUNK: usize = 512 << 10;
+
 /// The size of a chunk for at least `min` bytes.
 pub(crate) fn chunk_size(min: usize, large: bool) -> usize {
     if min <= SMALL_CHUNK && !large {

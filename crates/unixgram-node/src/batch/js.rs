@@ -10,7 +10,7 @@ use napi::{sys, Result};
 use unixgram_core::Address;
 
 use super::area::Area;
-use super::chunk::{Chunk, Memory};
+use super::chunk::{Chunk, Memory, LENT_CHUNK};
 use super::drain::{Batch, Extra, BATCH_MAX_DATAGRAMS};
 use super::fdset;
 use super::{META_BASE, META_COUNT, META_ENTRIES};
@@ -25,7 +25,7 @@ impl Area {
     /// Delete the JS references (on close); a chunk lives on while JS holds views into it.
     pub(crate) fn release(&mut self, env: sys::napi_env) {
         let area = std::mem::replace(self, Self::new());
-        let chunks = [area.chunk, area.spare].into_iter().flatten();
+        let chunks = [area.chunk, area.spare, area.lent].into_iter().flatten();
         for r in chunks.filter_map(Chunk::into_reference).chain(area.retired) {
             js::unreference(env, r);
         }
@@ -144,6 +144,26 @@ fn chunk_to_js<'a>(
     // the batch is made.
     let payloads = unsafe { std::slice::from_raw_parts(ptr.add(base), bytes) };
     Ok((value, payloads))
+}
+
+/// Make the socket's lent chunk (`Area::lend`), once.
+pub(crate) fn lend(cell: &impl AreaCell, env: sys::napi_env) -> Result<()> {
+    let (value, data) = js::buffer_uninit(env, LENT_CHUNK)?;
+    let reference = js::reference(env, value)?;
+    let refused = cell.with_area(|area| area.lend(Chunk::js(reference, data, LENT_CHUNK)));
+    match refused {
+        Some(None) => Ok(()),
+        Some(Some(chunk)) => {
+            if let Some(r) = chunk.into_reference() {
+                js::unreference(env, r);
+            }
+            Ok(())
+        }
+        None => {
+            js::unreference(env, reference);
+            Err(closed())
+        }
+    }
 }
 
 /// Make the JS chunk the next drain will move to, if there is none of the size it wants
