@@ -47,6 +47,7 @@ export { Pidfd, SCMPidfd, pidfdPid, pidfdExited } from './ancillary/pidfd.js';
 export type { PidfdOptions } from './ancillary/pidfd.js';
 export { DEFAULT_MAX_PAYLOAD_SIZE } from './large-payloads.js';
 export type { LargePayloadOptions } from './large-payloads.js';
+export type { ReceiveBufferOptions } from './reuse-buffer.js';
 export { formatAddress } from './address.js';
 export type { UnixAddress, AddressLike } from './address.js';
 export { DatagramProtocolParseError, TimeoutError, AbortError, ErrorCodes } from './errors.js';

@@ -9,6 +9,8 @@ then connect()s to that datagram's sender and sends, according to <mode>:
   memfd SIZE SEALS   one 0-byte datagram carrying one memfd of SIZE bytes (byte i = i % 251)
                      with SEALS added: comma-separated names of F_SEAL_* (write,shrink,grow,
                      seal), or 'none' (journald's native protocol, for an entry this large)
+  seq COUNT SIZE     COUNT datagrams of SIZE bytes, blocking: datagram i is i as 4 bytes
+                     big-endian, then the byte i % 251 repeated
 Prints {"sent": n} and exits; 20 s timeout on the wait.
 """
 import fcntl
@@ -65,5 +67,11 @@ elif mode == 'memfd':
     socket.send_fds(sock, [b''], [fd])
     os.close(fd)
     emit(sent=size)
+elif mode == 'seq':
+    count, size = int(args[0]), int(args[1])
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 * size + 65536)
+    for i in range(count):
+        sock.send(i.to_bytes(4, 'big') + bytes([i % 251]) * (size - 4))
+    emit(sent=count)
 else:
     sys.exit(f'unknown mode {mode}')

@@ -6,9 +6,10 @@ import type { AddressLike } from '../address.js';
 import type { SocketAncillary } from '../ancillary/ancillary.js';
 import { PIDFD_OPTION_NAMES, type PidfdOptions } from '../ancillary/pidfd.js';
 import { LARGE_PAYLOAD_OPTION_NAMES, type LargePayloadOptions } from '../large-payloads.js';
+import { RECEIVE_BUFFER_OPTION_NAMES, type ReceiveBufferOptions } from '../reuse-buffer.js';
 
 /** Options of `UnixDatagramClient.connect`. */
-export interface ConnectOptions extends LargePayloadOptions, PidfdOptions {
+export interface ConnectOptions extends LargePayloadOptions, PidfdOptions, ReceiveBufferOptions {
   /**
    * Where to bind before connecting. Default (`undefined`): on Linux, autobind to a
    * kernel-chosen abstract name, so the peer can answer; on macOS and FreeBSD, which have no
@@ -27,7 +28,7 @@ export interface ConnectOptions extends LargePayloadOptions, PidfdOptions {
 }
 
 /** Options of `UnixDatagramClient.fromFd` and `.socketpair` (for both ends). */
-export interface FromFdOptions extends LargePayloadOptions, PidfdOptions {}
+export interface FromFdOptions extends LargePayloadOptions, PidfdOptions, ReceiveBufferOptions {}
 
 /** Options of `UnixDatagramClient.sendPacket`. */
 export interface SendOptions {
@@ -98,8 +99,15 @@ export interface IterOptions {
 
 /** @internal The option names each call takes (an unknown one is refused). */
 export const OPTION_NAMES = {
-  connect: ['localAddress', 'passCredentials', ...PIDFD_OPTION_NAMES, 'signal', ...LARGE_PAYLOAD_OPTION_NAMES],
-  adopt: [...LARGE_PAYLOAD_OPTION_NAMES, ...PIDFD_OPTION_NAMES],
+  connect: [
+    'localAddress',
+    'passCredentials',
+    ...PIDFD_OPTION_NAMES,
+    'signal',
+    ...LARGE_PAYLOAD_OPTION_NAMES,
+    ...RECEIVE_BUFFER_OPTION_NAMES,
+  ],
+  adopt: [...LARGE_PAYLOAD_OPTION_NAMES, ...PIDFD_OPTION_NAMES, ...RECEIVE_BUFFER_OPTION_NAMES],
   send: ['ancillary', 'signal', 'timeout'],
   sendMany: ['ancillary', 'signal', 'timeout'],
   recv: ['timeout', 'signal', 'ancillary'],

@@ -7,6 +7,7 @@ import type { AddressLike, UnixAddress } from '../address.js';
 import type { SocketAncillary } from '../ancillary/ancillary.js';
 import { PIDFD_OPTION_NAMES, type PidfdOptions } from '../ancillary/pidfd.js';
 import { LARGE_PAYLOAD_OPTION_NAMES, type LargePayloadOptions } from '../large-payloads.js';
+import { RECEIVE_BUFFER_OPTION_NAMES, type ReceiveBufferOptions } from '../reuse-buffer.js';
 
 /**
  * Where `UnixDatagramEndpoint.bind` binds: a path, `'\0name'` / `{ abstract }` for a Linux
@@ -22,7 +23,7 @@ export type BindAddress =
   | null;
 
 /** Options of `UnixDatagramEndpoint.bind`. */
-export interface BindOptions extends LargePayloadOptions, PidfdOptions {
+export interface BindOptions extends LargePayloadOptions, PidfdOptions, ReceiveBufferOptions {
   /**
    * Permission bits of the socket file (e.g. `0o660`), in place before anyone can send: the
    * socket is bound at the path with this mode already on it (minus the umask, whose bits
@@ -45,7 +46,7 @@ export interface BindOptions extends LargePayloadOptions, PidfdOptions {
 }
 
 /** Options of `UnixDatagramEndpoint.fromFd`. */
-export interface EndpointFromFdOptions extends LargePayloadOptions, PidfdOptions {}
+export interface EndpointFromFdOptions extends LargePayloadOptions, PidfdOptions, ReceiveBufferOptions {}
 
 /** Options of `UnixDatagramEndpoint.sendPacketTo`. */
 export interface SendToOptions {
@@ -121,8 +122,16 @@ export interface RecvFromOptions {
 
 /** @internal The option names each endpoint call takes (an unknown one is refused). */
 export const ENDPOINT_OPTION_NAMES = {
-  bind: ['mode', 'removeStale', 'passCredentials', ...PIDFD_OPTION_NAMES, 'signal', ...LARGE_PAYLOAD_OPTION_NAMES],
-  adopt: [...LARGE_PAYLOAD_OPTION_NAMES, ...PIDFD_OPTION_NAMES],
+  bind: [
+    'mode',
+    'removeStale',
+    'passCredentials',
+    ...PIDFD_OPTION_NAMES,
+    'signal',
+    ...LARGE_PAYLOAD_OPTION_NAMES,
+    ...RECEIVE_BUFFER_OPTION_NAMES,
+  ],
+  adopt: [...LARGE_PAYLOAD_OPTION_NAMES, ...PIDFD_OPTION_NAMES, ...RECEIVE_BUFFER_OPTION_NAMES],
   sendTo: ['ancillary', 'signal', 'timeout'],
   sendManyTo: ['signal', 'timeout'],
   recvFrom: ['timeout', 'signal'],

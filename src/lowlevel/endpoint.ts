@@ -52,6 +52,11 @@ export interface EndpointOptions {
    * `maxPayloadSize` bytes.
    */
   readonly largePayloads?: { readonly maxPayloadSize: number } | undefined;
+  /**
+   * `reuseReceiveBuffer`: the binding receives into one lent chunk, reused once every payload
+   * handed out from it is done with (the next receive that finds nothing queued).
+   */
+  readonly reuseReceiveBuffer?: boolean;
 }
 
 /** What a send that went out at once returns: one settled promise, shared. */
@@ -160,7 +165,9 @@ export class Endpoint<A extends NativeAddress = Buffer> {
     this.#fd = sock.fd;
     this.#options = options;
     const changed = (): void => this.#update();
-    this.receiver = new Receiver(() => sock.readNow(), changed, options.largePayloads?.maxPayloadSize);
+    if (options.reuseReceiveBuffer === true) sock.lendReceiveBuffer();
+    const recycle = options.reuseReceiveBuffer === true ? () => sock.recycle() : undefined;
+    this.receiver = new Receiver(() => sock.readNow(), changed, options.largePayloads?.maxPayloadSize, recycle);
     this.#sender = new Sender(options.connected, () => {
       this.#update();
       options.onSendsChanged?.();

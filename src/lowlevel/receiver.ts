@@ -104,15 +104,21 @@ export class Receiver {
   readonly #sealedMax: number | undefined;
   /** The peer closed the connection: what every receive gets once the queue is empty. */
   #ended: RawDatagram | undefined;
+  /**
+   * With `reuseReceiveBuffer`: give the binding's lent chunk back. Called when a caller asks
+   * for a datagram and none is queued, so every payload handed out before is done with.
+   */
+  readonly #recycle: (() => void) | undefined;
 
   /**
    * @param readNow - drain what the kernel holds now, delivering it to {@link onBatch}
    * @param changed - called when the demand for data changes
    */
-  constructor(readNow: () => boolean, changed: () => void, sealedMax?: number) {
+  constructor(readNow: () => boolean, changed: () => void, sealedMax?: number, recycle?: () => void) {
     this.#readNow = readNow;
     this.#changed = changed;
     this.#sealedMax = sealedMax;
+    this.#recycle = recycle;
   }
 
   /** Whether the binding should watch for readable now. */
@@ -150,7 +156,10 @@ export class Receiver {
 
   /** Take the next datagram if one is queued here or in the kernel, without waiting. */
   takeNow(): RawDatagram | undefined {
-    if (this.#head === this.#queue.length && this.#ended === undefined) this.#readNow();
+    if (this.#head === this.#queue.length && this.#ended === undefined) {
+      this.#recycle?.();
+      this.#readNow();
+    }
     return this.#shift() ?? this.#ended;
   }
 
@@ -164,6 +173,7 @@ export class Receiver {
       waiter.resolve(queued);
       return () => false;
     }
+    this.#recycle?.();
     this.#waiters.push(waiter);
     this.#primed = true;
     this.#changed();
