@@ -73,6 +73,8 @@ export const COMPAT = 'unixgram compat (unix-dgram code)';
 export const BARE_RECV = 'C → bare binding (receiver floor)';
 /** The C receiver into a 32 MiB ring, each datagram in memory of its own (64 KiB, diagnostic). */
 export const C_RING = 'C (epoll+recv) into a 32 MiB ring';
+/** The unixgram client receiving into its one lent buffer (`reuseReceiveBuffer`), 64 KiB and up. */
+export const UG_REUSE = 'unixgram (reused receive buffer)';
 /** The round-trip floor row: unixgram's binding with no API around it. */
 export const BARE = 'bare binding, both ends (floor)';
 
@@ -82,6 +84,7 @@ export const D_C_BLOCKING = 'C (epoll+recv) ← blocking send()';
 export const D_ENDPOINT = 'unixgram endpoint (iterator)';
 export const D_ENDPOINT_RCVBUF = 'unixgram endpoint (iterator), SO_RCVBUF raised';
 export const D_ADOPTED = 'unixgram client (adopted fd, iterator)';
+export const D_ADOPTED_REUSE = 'unixgram client (adopted fd, reused receive buffer)';
 export const D_SERVER = 'unixgram server (packet handler)';
 export const D_CONVERSATION = 'unixgram server (conversation handler)';
 /** The deployed scenarios: receive with one bound / one unnamed / 16 bound C senders, round trip, Node → Node, fd passing. */
@@ -142,6 +145,7 @@ function todayRows(payloads) {
         note: 'not an option: fresh memory per datagram',
       });
     add({ ...recv, library: 'unixgram', receiver: ugRecv() });
+    if (size >= 65536) add({ ...recv, library: UG_REUSE, receiver: ugRecv('--reuse'), note: 'reuseReceiveBuffer: true' });
     add({ ...recv, library: UD, receiver: node('unix-dgram-recv.mjs') });
     if (!isLarge(size)) add({ ...recv, library: 'node-unix-socket', receiver: node('node-unix-socket-recv.mjs') });
     // Send: X sender -> C receiver (up to 64 KiB).
@@ -278,6 +282,14 @@ function deployedRows(payloads, endpoint) {
         });
       // The harness binds the path (UnixDatagramEndpoint) and hands the socket over as fd 3.
       add({ ...base, library: D_ADOPTED, receiver: ugRecv(), setting: 'adopt', note: 'UnixDatagramClient.fromFd(3)' });
+      if (base.scenario === DEPLOYED.bound && large)
+        add({
+          ...base,
+          library: D_ADOPTED_REUSE,
+          receiver: ugRecv('--reuse'),
+          setting: 'adopt',
+          note: 'UnixDatagramClient.fromFd(3, …, { reuseReceiveBuffer: true })',
+        });
     }
     add({ ...base, library: D_SERVER, receiver: node('unixgram-server-recv.mjs') });
     if (!large) add({ ...base, library: D_CONVERSATION, receiver: node('unixgram-server-recv.mjs', '--conversation') });

@@ -8,7 +8,7 @@
 // ready line), connected to the sender's port (--sender {"port":N}, from its bound line),
 // with --rcvbuf N as its receiveBufferSize; the result says the SO_RCVBUF the kernel gave and
 // its drop count (socket.drops). --transport seqpacket: UnixSeqpacketClient.fromFd(--fd N),
-// one end of a SOCK_SEQPACKET socketpair.
+// one end of a SOCK_SEQPACKET socketpair. --reuse: the Unix client with reuseReceiveBuffer.
 import { closeSync } from 'node:fs';
 import * as unixgram from '../../dist/index.js';
 import { parseArgs, say, finish, Window, statusKb, openFds, exported, MARK_END } from '../lib/peer.mjs';
@@ -34,10 +34,11 @@ if (udp) {
 } else if (args.transport === 'seqpacket') {
   client = exported(unixgram, 'UnixSeqpacketClient').fromFd(args.fd, protocol);
 } else {
+  const reuse = args.reuse ? { reuseReceiveBuffer: true } : {};
   client =
     args.fd !== undefined
-      ? UnixDatagramClient.fromFd(args.fd, protocol)
-      : await UnixDatagramClient.connect(args.peer, protocol, { localAddress: args.self });
+      ? UnixDatagramClient.fromFd(args.fd, protocol, reuse)
+      : await UnixDatagramClient.connect(args.peer, protocol, { localAddress: args.self, ...reuse });
 }
 say(`ready ${JSON.stringify(ready)}`);
 const isEnd = args.json ? (p) => p.end === 1 : (p) => p[0] === MARK_END;
