@@ -264,6 +264,12 @@ export declare const KIND_UNIX_DGRAM: number
 export declare const KIND_UNIX_SEQPACKET: number
 
 /**
+ * The size of the buffer a socket with `reuseReceiveBuffer` receives into (`LENT_CHUNK`),
+ * for JS.
+ */
+export declare const LENT_CHUNK_SIZE: number
+
+/**
  * Map a sealed memfd received from a peer (`sealPayload`'s, or a journald client's) and
  * return its bytes as a Buffer over the mapping: no copy, however large.
  *

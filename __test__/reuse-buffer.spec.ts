@@ -8,6 +8,7 @@ import { Buffer } from 'node:buffer';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { BytesSerializer, DatagramProtocol, JSONSerializer, UnixDatagramClient, UnixDatagramEndpoint } from '../src/index.js';
+import { LENT_CHUNK_SIZE } from '../src/native/binding.js';
 import { abstractName, atName, autoClose, fdIsOpen, startPeer } from './helpers.js';
 
 const bytes = () => new DatagramProtocol(new BytesSerializer());
@@ -40,7 +41,7 @@ test('every 64 KiB datagram arrives whole and in order, and the lent buffer is r
     if (!packet.equals(expected(i, size))) t.fail(`datagram ${i} differs`);
     // The same memory at the same place again: only the lent buffer comes back.
     const where = `${packet.buffer.byteLength}:${packet.byteOffset}`;
-    if (seen.has(where) && packet.buffer.byteLength === 512 << 10) reused++;
+    if (seen.has(where) && packet.buffer.byteLength === LENT_CHUNK_SIZE) reused++;
     seen.add(where);
     if (++i === count) break;
   }

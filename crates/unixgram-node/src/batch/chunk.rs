@@ -29,6 +29,10 @@ pub(crate) const LARGE_CHUNK: usize = 2 << 20;
 
 /// The size of a socket's lent chunk (`Area::lend`): 8 datagrams of 64 KiB.
 pub(crate) const LENT_CHUNK: usize = 512 << 10;
+/// The size of the buffer a socket with `reuseReceiveBuffer` receives into (`LENT_CHUNK`),
+/// for JS.
+#[napi_derive::napi]
+pub const LENT_CHUNK_SIZE: u32 = LENT_CHUNK as u32;
 
 /// The size of a chunk for at least `min` bytes.
 pub(crate) fn chunk_size(min: usize, large: bool) -> usize {
