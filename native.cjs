@@ -852,6 +852,7 @@ module.exports.KIND_UDP4 = nativeBinding.KIND_UDP4
 module.exports.KIND_UDP6 = nativeBinding.KIND_UDP6
 module.exports.KIND_UNIX_DGRAM = nativeBinding.KIND_UNIX_DGRAM
 module.exports.KIND_UNIX_SEQPACKET = nativeBinding.KIND_UNIX_SEQPACKET
+module.exports.LENT_CHUNK_SIZE = nativeBinding.LENT_CHUNK_SIZE
 module.exports.mapSealedPayload = nativeBinding.mapSealedPayload
 module.exports.MAX_FDS_PER_DATAGRAM = nativeBinding.MAX_FDS_PER_DATAGRAM
 module.exports.META_BASE = nativeBinding.META_BASE
