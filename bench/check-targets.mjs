@@ -27,6 +27,7 @@ import {
   GSO_PAYLOAD,
   ISSUE20,
   MEMFD,
+  NN_REUSE,
   UG_REUSE,
 } from './lib/scenarios.mjs';
 import { cPerRound, pairedRatio, pairedRatios } from './lib/stats.mjs';
@@ -273,6 +274,15 @@ ratioCheck(
   vsRow(r, other),
   atLeast(0.8),
   r ? `; ${x(r.ratio_to_c)} the C reference` : '',
+);
+// The receiver with reuseReceiveBuffer, judged on its own.
+r = find('node-node', '64 KiB', NN_REUSE);
+ratioCheck(
+  `Node → Node 64 KiB, ${NN_REUSE}: ≥ 0.8× ${C_SOCKETPAIR}`,
+  r && other ? r : null,
+  r && other ? pairedRatio(r.values, other.values) : null,
+  vsRow(r, other),
+  atLeast(0.8),
 );
 // The issue names the socketpair only; the deployed setting, against its own C pair: an aim.
 r = find(DEPLOYED.nodeNode, '64 KiB', D_NN_ENDPOINT);

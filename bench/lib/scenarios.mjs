@@ -75,6 +75,8 @@ export const BARE_RECV = 'C → bare binding (receiver floor)';
 export const C_RING = 'C (epoll+recv) into a 32 MiB ring';
 /** The unixgram client receiving into its one lent buffer (`reuseReceiveBuffer`), 64 KiB and up. */
 export const UG_REUSE = 'unixgram (reused receive buffer)';
+/** Node → Node, the receiver with `reuseReceiveBuffer` (64 KiB and up). */
+export const NN_REUSE = 'unixgram sendPackets → reused receive buffer';
 /** The round-trip floor row: unixgram's binding with no API around it. */
 export const BARE = 'bare binding, both ends (floor)';
 
@@ -170,6 +172,15 @@ function todayRows(payloads) {
     });
     add({ ...nn, library: 'unixgram sendPacket', sender: ugSend(), receiver: ugRecv(), socketpair: true });
     add({ ...nn, library: 'unixgram sendPackets', sender: ugSendMany(), receiver: ugRecv(), socketpair: true });
+    if (size >= 65536)
+      add({
+        ...nn,
+        library: NN_REUSE,
+        sender: ugSendMany(),
+        receiver: ugRecv('--reuse'),
+        socketpair: true,
+        note: 'reuseReceiveBuffer: true',
+      });
     // Not an option users have: the most any Node receiver can take here (64 B only).
     if (size === 64)
       add({
