@@ -130,7 +130,7 @@ test('unknown option keys are refused, naming the key and the known ones, before
   t.throws(() => a.sendPacketSync('x', { peek: true } as never), unknown('peek', /timeout, ancillary/));
   await t.throwsAsync(
     UnixDatagramClient.connect(path.join(dir, 'none.sock'), strings(), { local: '/x' } as never),
-    unknown('local', /localAddress, passCredentials, passPidfd, signal, largePayloads, maxPayloadSize/),
+    unknown('local', /localAddress, passCredentials, passPidfd, signal, largePayloads, maxPayloadSize, reuseReceiveBuffer/),
   );
   await t.throwsAsync(
     UnixDatagramServer.listen(path.join(dir, 's.sock'), strings(), () => {}, { umask: 0 } as never),
