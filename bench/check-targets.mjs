@@ -19,6 +19,7 @@ import {
   D_ADOPTED_REUSE,
   D_C,
   D_ENDPOINT,
+  D_ENDPOINT_REUSE,
   D_NN_C,
   D_NN_ENDPOINT,
   D_SERVER,
@@ -258,7 +259,7 @@ for (const library of ['unixgram', UG_REUSE]) {
   ratioCheck(`${name}: ≥ 1.3× unix-dgram`, r, r?.ratio_to_unix_dgram, vsRow(r, ud), atLeast(1.3));
 }
 ud = find(DEPLOYED.bound, '64 KiB', 'unix-dgram');
-for (const library of [D_ENDPOINT, D_ADOPTED, D_ADOPTED_REUSE]) {
+for (const library of [D_ENDPOINT, D_ENDPOINT_REUSE, D_ADOPTED, D_ADOPTED_REUSE]) {
   r = find(DEPLOYED.bound, '64 KiB', library);
   const name = `Receive 64 KiB, bound unconnected receiver, one bound C sender: ${library}`;
   ratioCheck(`${name} ≥ 0.85× C (epoll+recv)`, r, r?.ratio_to_c, vsC(r), atLeast(0.85), vsCRow(r, DEPLOYED.bound, '64 KiB'));

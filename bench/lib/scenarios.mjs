@@ -86,6 +86,7 @@ export const D_C_BLOCKING = 'C (epoll+recv) ← blocking send()';
 export const D_ENDPOINT = 'unixgram endpoint (iterator)';
 export const D_ENDPOINT_RCVBUF = 'unixgram endpoint (iterator), SO_RCVBUF raised';
 export const D_ADOPTED = 'unixgram client (adopted fd, iterator)';
+export const D_ENDPOINT_REUSE = 'unixgram endpoint (reused receive buffer)';
 export const D_ADOPTED_REUSE = 'unixgram client (adopted fd, reused receive buffer)';
 export const D_SERVER = 'unixgram server (packet handler)';
 export const D_CONVERSATION = 'unixgram server (conversation handler)';
@@ -283,6 +284,13 @@ function deployedRows(payloads, endpoint) {
       add({ ...base, library: D_C_BLOCKING, sender: c('send'), receiver: c('recv'), note: 'blocking send() sender' });
     if (endpoint) {
       add({ ...base, library: D_ENDPOINT, receiver: node('unixgram-endpoint-recv.mjs') });
+      if (base.scenario === DEPLOYED.bound && large)
+        add({
+          ...base,
+          library: D_ENDPOINT_REUSE,
+          receiver: node('unixgram-endpoint-recv.mjs', '--reuse'),
+          note: 'reuseReceiveBuffer: true',
+        });
       // SO_RCVBUF does not bound a unix datagram receive queue (max_dgram_qlen does): shown.
       if (base.scenario === DEPLOYED.bound && !large)
         add({

@@ -5,7 +5,7 @@
 // packet's `ancillary.close()` (the library closes them). --rcvbuf N: set SO_RCVBUF first
 // (bench/README.md: it does not lift the 10-datagram queue). --memfd: bind with
 // { largePayloads: 'memfd', maxPayloadSize: --max-payload N }: a payload that came as a
-// sealed memfd is mapped back into the packet.
+// sealed memfd is mapped back into the packet. --reuse: bind with { reuseReceiveBuffer: true }.
 // --udp (issue 20): a UdpEndpoint bound at 127.0.0.1 (an ephemeral port, sent in the ready
 // line), never connected; --rcvbuf N is then its receiveBufferSize option, and the ready line
 // and the result say what the kernel gave, the result also the kernel's drop count
@@ -18,6 +18,7 @@ const args = parseArgs();
 const mode = args.mode ?? 'iter';
 const protocol = new DatagramProtocol(new BytesSerializer());
 const options = args.memfd ? { largePayloads: 'memfd', maxPayloadSize: Number(args['max-payload'] ?? 64 << 20) } : {};
+if (args.reuse) options.reuseReceiveBuffer = true;
 let endpoint;
 const ready = {};
 if (args.udp) {
