@@ -26,6 +26,9 @@ esac
 cache="${UNIXGRAM_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/unixgram-nodes}"
 
 status=0
+logs="$(mktemp -d)"
+trap 'rm -rf "$logs"' EXIT
+failed=()
 for major in "${majors[@]}"; do
   bin="$cache/$major/node_modules/$pkg/bin"
   if [[ ! -x "$bin/node" ]]; then
@@ -37,11 +40,18 @@ for major in "${majors[@]}"; do
   echo "== Node $version: ava $*"
   # ava starts its workers with its own process.execPath; child processes the tests spawn by
   # name (`node`) find the same binary first on PATH.
-  if PATH="$bin:$PATH" "$bin/node" node_modules/ava/entrypoints/cli.mjs "$@"; then
+  if PATH="$bin:$PATH" "$bin/node" node_modules/ava/entrypoints/cli.mjs "$@" 2>&1 | tee "$logs/$major"; then
     echo "== Node $version: passed"
   else
-    echo "== Node $version: FAILED" >&2
+    echo "== Node $version: FAILED"
+    failed+=("$major")
     status=1
   fi
+done
+# A later major's output would bury an earlier one's failures: repeat them last.
+for major in "${failed[@]}"; do
+  echo "== Node $major: what failed (ava's lines marked ✘, then the end of its report)"
+  grep -E '✘|Uncaught|Unhandled|timed out' "$logs/$major" | head -n 40 || true
+  tail -n 80 "$logs/$major"
 done
 exit $status
