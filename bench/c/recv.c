@@ -10,11 +10,16 @@
  * datagram writes fresh memory each time.
  * --seqpacket: a SOCK_SEQPACKET socket bound at --self and listening; after "ready" it
  * accepts one connection and receives from it (issue 20).
+ * --memfd: an empty datagram carrying one descriptor is a payload sent as a sealed memfd
+ * (send --memfd): checked sealed (F_GET_SEALS), sized (fstat), mapped MAP_PRIVATE as
+ * unixgram maps it, unmapped and closed; its size is the datagram's length (issue 18).
  * usage: recv --self P [--peer P --connect | --listen] [--fd N] [--mmsg] [--fds] [--size N]
- *        [--ring N] [--seqpacket] */
+ *        [--ring N] [--seqpacket] [--memfd] */
 #include "common.h"
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 /* --seqpacket: accept one connection on the listening socket `s` (non-blocking); the
  * connection, non-blocking. */
@@ -48,6 +53,25 @@ static void close_fds(struct msghdr *m) {
   }
 }
 
+/* --memfd: the payload a datagram's one descriptor holds, mapped and let go; its size. */
+static ssize_t take_memfd(struct msghdr *m) {
+  struct cmsghdr *c = CMSG_FIRSTHDR(m);
+  if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  int want = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+  struct stat st;
+  if ((fcntl(fd, F_GET_SEALS) & want) != want || fstat(fd, &st) < 0) {
+    close(fd);
+    return -1;
+  }
+  void *map = st.st_size ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+  if (map == MAP_FAILED) die("mmap");
+  if (map) munmap(map, (size_t)st.st_size);
+  close(fd);
+  return (ssize_t)st.st_size;
+}
+
 /* Account one datagram; returns 1 at the end marker. The clock is read at the first datagram
  * and at the end marker only (as the Node peers do), never per datagram. */
 static int got(const char *buf, ssize_t len, int flags) {
@@ -66,6 +90,7 @@ static int got(const char *buf, ssize_t len, int flags) {
 
 int main(int argc, char **argv) {
   int mmsg = arg_flag(argc, argv, "--mmsg"), want_fds = arg_flag(argc, argv, "--fds");
+  int memfd = arg_flag(argc, argv, "--memfd");
   int seqpacket = arg_flag(argc, argv, "--seqpacket") && !arg_str(argc, argv, "--fd", NULL);
   int s = open_socket(argc, argv, 1);
   if (seqpacket && listen(s, 1) < 0) die("listen");
@@ -112,7 +137,7 @@ int main(int argc, char **argv) {
       for (int i = 0; i < batch; i++) {
         iovs[i] = (struct iovec){bufs + i * step, slot};
         msgs[i].msg_hdr = (struct msghdr){.msg_iov = &iovs[i], .msg_iovlen = 1};
-        if (want_fds) {
+        if (want_fds || memfd) {
           msgs[i].msg_hdr.msg_control = ctl[i].buf;
           msgs[i].msg_hdr.msg_controllen = sizeof ctl[i].buf;
         }
@@ -131,7 +156,9 @@ int main(int argc, char **argv) {
       }
       for (int i = 0; i < got_n && !done; i++) {
         if (want_fds) close_fds(&msgs[i].msg_hdr);
-        done = got(bufs + i * step, msgs[i].msg_len, msgs[i].msg_hdr.msg_flags);
+        ssize_t len = msgs[i].msg_len;
+        if (memfd && len == 0) len = take_memfd(&msgs[i].msg_hdr);
+        done = got(bufs + i * step, len, msgs[i].msg_hdr.msg_flags);
       }
     }
   }

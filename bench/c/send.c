@@ -10,10 +10,14 @@
  * logger(1)). The end marker goes last, from socket 0, once everything else is queued.
  * --seqpacket (blocking sender only): a SOCK_SEQPACKET socket bound at --self, connected to
  * a listening receiver at --peer (issue 20).
+ * --memfd (blocking sender only): each payload of --size bytes goes as journald's native
+ * protocol sends an entry too large for a datagram: memfd_create, pwrite, F_ADD_SEALS
+ * (shrink, grow, write, seal), then the descriptor in an empty datagram (issue 18).
  * usage: send --self P --peer P --size N (--secs T | --count N) [--pass-fd] [--fd N]
- *        [--nonblock [--mmsg N] [--senders K]] [--unnamed] [--seqpacket] */
+ *        [--nonblock [--mmsg N] [--senders K]] [--unnamed] [--seqpacket] [--memfd] */
 #include "common.h"
 #include <poll.h>
+#include <sys/mman.h>
 
 #define MAX_SENDERS 64
 #define MAX_MMSG 1024
@@ -41,6 +45,19 @@ static ssize_t send_one(int s, const char *buf, size_t len, int pass_fd, int fd)
   struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
   put_fd(&msg, &ctl, fd);
   return sendmsg(s, &msg, 0);
+}
+
+/* A new memfd holding buf[0..size), sealed against any change. */
+static int sealed_memfd(const char *buf, size_t size) {
+  int fd = memfd_create("bench-payload", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) die("memfd_create");
+  for (size_t at = 0; at < size;) {
+    ssize_t w = pwrite(fd, buf + at, size - at, (off_t)at);
+    if (w < 0) die("pwrite");
+    at += (size_t)w;
+  }
+  if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) die("F_ADD_SEALS");
+  return fd;
 }
 
 /* Room in SO_SNDBUF for datagrams of `size` bytes (Linux refuses one past SO_SNDBUF - 32 with
@@ -179,19 +196,26 @@ int main(int argc, char **argv) {
   double secs = atof(arg_str(argc, argv, "--secs", "1"));
   long limit = atol(arg_str(argc, argv, "--count", "0")); /* a fixed count instead of a time */
   int pass_fd = arg_flag(argc, argv, "--pass-fd");
-  if (arg_flag(argc, argv, "--nonblock") && arg_flag(argc, argv, "--seqpacket")) {
-    fprintf(stderr, "send: --seqpacket with the blocking sender only\n");
+  int memfd = arg_flag(argc, argv, "--memfd");
+  if (arg_flag(argc, argv, "--nonblock") && (arg_flag(argc, argv, "--seqpacket") || memfd)) {
+    fprintf(stderr, "send: --seqpacket and --memfd with the blocking sender only\n");
+    return 2;
+  }
+  if (memfd && pass_fd) {
+    fprintf(stderr, "send: --memfd passes its own descriptor, not --pass-fd's\n");
     return 2;
   }
   if (arg_flag(argc, argv, "--nonblock")) return run_nonblock(argc, argv, size, secs, limit, pass_fd);
   int s;
   if (arg_flag(argc, argv, "--unnamed") && !arg_str(argc, argv, "--fd", NULL)) s = new_socket(NULL, 0);
   else s = open_socket(argc, argv, 0);
-  set_sndbuf(s, size);
+  if (!memfd) set_sndbuf(s, size);
   struct timeval tv = {10, 0}; /* never hang forever on a dead receiver */
   setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
   char *buf = calloc(1, size < 1 ? 1 : size);
+  /* Real bytes to copy (calloc's untouched pages would all read the one zero page). */
+  if (memfd) memset(buf, 'x', size);
   say("bound");
   wait_go();
   connect_peer(s, argc, argv);
@@ -199,15 +223,21 @@ int main(int argc, char **argv) {
   long sent = 0;
   buf[0] = MARK_DATA;
   while (limit ? sent < limit : t - t0 < secs) {
-    for (int i = 0; i < 64; i++) {
-      if (send_one(s, buf, size, pass_fd, devnull) < 0) die("send");
+    for (int i = 0; i < (memfd ? 1 : 64); i++) {
+      if (memfd) {
+        int fd = sealed_memfd(buf, size);
+        if (send_one(s, buf, 0, 1, fd) < 0) die("send");
+        close(fd);
+      } else if (send_one(s, buf, size, pass_fd, devnull) < 0) {
+        die("send");
+      }
       sent++;
     }
     t = now_s();
   }
   double c1 = cpu_us();
   buf[0] = MARK_END;
-  if (send_one(s, buf, size, 0, -1) < 0) die("send end");
+  if (send_one(s, buf, memfd ? 1 : size, 0, -1) < 0) die("send end");
   printf("result {\"sent\":%ld,\"elapsed\":%.6f,\"cpu_us\":%.0f,\"hwm_kb\":%ld}\n", sent, t - t0, c1 - c0, hwm_kb());
   return 0;
 }

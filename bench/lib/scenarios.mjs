@@ -106,6 +106,8 @@ const DEPLOYED_LARGE = ['64 KiB', '256 KiB'];
 // Node -> Node rows of the deployed setting that check-targets.mjs finds by name.
 export const D_NN_C = 'C (sendmmsg → epoll+recv)';
 export const D_NN_ENDPOINT = 'unixgram sendPacket → endpoint';
+/** The same, log-sized: `sendPackets` into an endpoint with `reuseReceiveBuffer`. */
+export const D_NN_ENDPOINT_REUSE = 'unixgram sendPackets → endpoint (reused receive buffer)';
 
 /**
  * The rows for the given payload labels. Fields: scenario, payload, size, library,
@@ -367,6 +369,14 @@ function deployedRows(payloads, endpoint) {
       const ep = node('unixgram-endpoint-recv.mjs');
       add({ ...nn, library: D_NN_ENDPOINT, sender: ugSend(), receiver: ep });
       if (!large) add({ ...nn, library: 'unixgram sendPackets → endpoint', sender: ugSendMany(), receiver: ep });
+      if (large)
+        add({
+          ...nn,
+          library: D_NN_ENDPOINT_REUSE,
+          sender: ugSendMany(),
+          receiver: node('unixgram-endpoint-recv.mjs', '--reuse'),
+          note: 'reuseReceiveBuffer: true',
+        });
     }
     add({ ...nn, library: UD, sender: node('unix-dgram-send.mjs'), receiver: node('unix-dgram-recv.mjs') });
     if (!large) add({ ...nn, library: 'net (unix stream, framed)', sender: node('net-send.mjs'), receiver: node('net-recv.mjs') });
@@ -408,6 +418,8 @@ export const MEMFD = {
   memfd: 'unixgram sendPacket → endpoint, memfd (largePayloads)',
   packet64k: 'unixgram sendPacket → endpoint, 64 KiB datagrams',
   packets64k: 'unixgram sendPackets → endpoint, 64 KiB datagrams',
+  /** Not an option: the memfd path in C, the most any sender and receiver get from it. */
+  cMemfd: 'C memfd (memfd_create + pwrite + seals → recvmsg + mmap)',
 };
 export const MEMFD_MAX_PAYLOAD = 64 << 20;
 
@@ -450,6 +462,20 @@ function largePayloadRows(payloads, endpoint) {
   add({ ...m, payload: '1 MiB', size: MiB, library: MEMFD.plain, sender: ugSend(), receiver: ep() });
   add({ ...m, payload: '1 MiB', size: MiB, library: MEMFD.memfd, sender: ugSend(...memfd), receiver: ep(...memfd) });
   add({ ...m, payload: '16 MiB', size: 16 * MiB, library: MEMFD.memfd, sender: ugSend(...memfd), receiver: ep(...memfd) });
+  // The same protocol in C: what the kernel's memfd path costs with nothing around it.
+  for (const [payload, size] of [
+    ['1 MiB', MiB],
+    ['16 MiB', 16 * MiB],
+  ])
+    add({
+      ...m,
+      payload,
+      size,
+      library: MEMFD.cMemfd,
+      sender: c('send', '--memfd'),
+      receiver: c('recv', '--memfd'),
+      note: 'the limit of the memfd path, not an option',
+    });
   add({ ...m, payload: '64 KiB', size: 65536, library: MEMFD.packet64k, sender: ugSend(), receiver: ep() });
   add({ ...m, payload: '64 KiB', size: 65536, library: MEMFD.packets64k, sender: ugSendMany(), receiver: ep() });
   return out;
