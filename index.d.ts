@@ -149,6 +149,11 @@ export declare class NativeSocket {
    * binding's `batch/area.rs`): a payload from it is valid until then. Idempotent.
    */
   lendReceiveBuffer(): void
+  /**
+   * Busy polling: a wakeup goes on reading for up to `micros` µs with nothing arriving
+   * while JS waits for data (0: off, the default). At most `BUSY_POLL_MAX_MICROS`.
+   */
+  setBusyPoll(micros: number): void
   /** JS holds no payload from the lent chunk any more: the next batch may overwrite it. */
   recycle(): void
   /**
@@ -192,6 +197,9 @@ export declare class NativeSocket {
   getPeerPidfd(): Int32Array | null
   maxDatagramSize(): number
 }
+
+/** The longest busy-poll window a socket takes, in microseconds (`setBusyPoll`). */
+export declare const BUSY_POLL_MAX_MICROS: number
 
 /**
  * Control word: the watch state last applied: events in [`STATE_EVENTS`], plus

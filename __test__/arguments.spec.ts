@@ -130,11 +130,11 @@ test('unknown option keys are refused, naming the key and the known ones, before
   t.throws(() => a.sendPacketSync('x', { peek: true } as never), unknown('peek', /timeout, ancillary/));
   await t.throwsAsync(
     UnixDatagramClient.connect(path.join(dir, 'none.sock'), strings(), { local: '/x' } as never),
-    unknown('local', /localAddress, passCredentials, passPidfd, signal, largePayloads, maxPayloadSize, reuseReceiveBuffer/),
+    unknown('local', /localAddress, passCredentials, passPidfd, signal, largePayloads, maxPayloadSize, reuseReceiveBuffer, busyPoll/),
   );
   await t.throwsAsync(
     UnixDatagramServer.listen(path.join(dir, 's.sock'), strings(), () => {}, { umask: 0 } as never),
-    unknown('umask', /mode, removeStale, passCredentials, passPidfd, onError, signal, largePayloads, maxPayloadSize/),
+    unknown('umask', /mode, removeStale, passCredentials, passPidfd, onError, signal, largePayloads, maxPayloadSize, busyPoll/),
   );
   t.false(fs.existsSync(path.join(dir, 's.sock')), 'nothing was bound');
   t.throws(

@@ -10,7 +10,7 @@ import { checkFd, checkOptions, checkSignalType, checkTimeout } from '../checks.
 import { AbortError } from '../errors.js';
 import { Endpoint, type EndpointOptions } from '../lowlevel/endpoint.js';
 import { ConnectedClient } from './connected.js';
-import { reuseReceiveBufferOf } from '../reuse-buffer.js';
+import { receiveOptionsOf, type ReceiveOptions } from '../receive-options.js';
 import { largePayloadsOf } from '../large-payloads.js';
 import { Lifetime } from '../lowlevel/lifetime.js';
 import { bindSocketFile, type SocketFile } from '../lowlevel/socket-file.js';
@@ -67,9 +67,9 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> extends ConnectedCli
     if (signal?.aborted) throw new AbortError(signal.reason);
     const local = localAddressOf(options);
     const large = largePayloadsOf(options);
-    const reuse = reuseReceiveBufferOf(options);
+    const receive = receiveOptionsOf(options);
     const codec = codecOf(protocol);
-    const endpoint = Endpoint.create(endpointOptions(codec, large, reuse));
+    const endpoint = Endpoint.create(endpointOptions(codec, large, receive));
     let file: SocketFile | undefined;
     try {
       if (options.passCredentials) endpoint.passCredentials();
@@ -93,7 +93,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> extends ConnectedCli
    * the descriptor is touched, and on every failure the descriptor is left open and yours.
    * @param fd - the descriptor
    * @param protocol - how packets are encoded
-   * @param options - `largePayloads`, `maxPayloadSize`, `passPidfd`, `reuseReceiveBuffer`
+   * @param options - `largePayloads`, `maxPayloadSize`, `passPidfd`, `reuseReceiveBuffer`, `busyPoll`
    * @returns the client
    * @throws `ERR_UNIXGRAM_NOT_UNIX_DGRAM` if `fd` is not such a socket;
    * `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for bad arguments; `ERR_UNIXGRAM_UNSUPPORTED`
@@ -104,9 +104,9 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> extends ConnectedCli
     checkProtocol(protocol);
     checkOptions(options, OPTION_NAMES.adopt);
     const large = largePayloadsOf(options);
-    const reuse = reuseReceiveBufferOf(options);
+    const receive = receiveOptionsOf(options);
     const codec = codecOf(protocol);
-    const endpoint = Endpoint.adopt(fd, endpointOptions(codec, large, reuse), (e) => {
+    const endpoint = Endpoint.adopt(fd, endpointOptions(codec, large, receive), (e) => {
       if (options.passPidfd) e.passPidfd();
     });
     let peer: UnixAddress;
@@ -121,7 +121,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> extends ConnectedCli
   /**
    * Two clients connected to each other (`socketpair`), e.g. to hand one to a child process.
    * @param protocol - how packets are encoded, for both ends
-   * @param options - `largePayloads`, `maxPayloadSize`, `passPidfd`, `reuseReceiveBuffer`, for both ends
+   * @param options - `largePayloads`, `maxPayloadSize`, `passPidfd`, `reuseReceiveBuffer`, `busyPoll`, for both ends
    * @returns both ends
    * @throws `ERR_INVALID_ARG_TYPE` for a protocol that is not a {@link DatagramProtocol} (before any socket exists);
    * `ERR_UNIXGRAM_UNSUPPORTED` for `passPidfd` where the kernel lacks it
@@ -133,9 +133,9 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> extends ConnectedCli
     checkProtocol(protocol);
     checkOptions(options, OPTION_NAMES.adopt);
     const large = largePayloadsOf(options);
-    const reuse = reuseReceiveBufferOf(options);
+    const receive = receiveOptionsOf(options);
     const codec = codecOf(protocol);
-    const [a, b] = Endpoint.pair(endpointOptions(codec, large, reuse));
+    const [a, b] = Endpoint.pair(endpointOptions(codec, large, receive));
     try {
       if (options.passPidfd) for (const end of [a, b]) end.passPidfd();
     } catch (err) {
@@ -209,9 +209,9 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> extends ConnectedCli
 function endpointOptions(
   codec: Codec<unknown, unknown>,
   largePayloads: EndpointOptions['largePayloads'],
-  reuseReceiveBuffer: boolean,
+  receive: ReceiveOptions,
 ): EndpointOptions {
-  return { addresses: false, text: codec.receivesText, keepAlive: 'waiting', connected: () => true, largePayloads, reuseReceiveBuffer };
+  return { addresses: false, text: codec.receivesText, keepAlive: 'waiting', connected: () => true, largePayloads, ...receive };
 }
 
 /**

@@ -7,9 +7,10 @@ import type { SocketAncillary } from '../ancillary/ancillary.js';
 import { PIDFD_OPTION_NAMES, type PidfdOptions } from '../ancillary/pidfd.js';
 import { LARGE_PAYLOAD_OPTION_NAMES, type LargePayloadOptions } from '../large-payloads.js';
 import { RECEIVE_BUFFER_OPTION_NAMES, type ReceiveBufferOptions } from '../reuse-buffer.js';
+import { BUSY_POLL_OPTION_NAMES, type BusyPollOptions } from '../busy-poll.js';
 
 /** Options of `UnixDatagramClient.connect`. */
-export interface ConnectOptions extends LargePayloadOptions, PidfdOptions, ReceiveBufferOptions {
+export interface ConnectOptions extends LargePayloadOptions, PidfdOptions, ReceiveBufferOptions, BusyPollOptions {
   /**
    * Where to bind before connecting. Default (`undefined`): on Linux, autobind to a
    * kernel-chosen abstract name, so the peer can answer; on macOS and FreeBSD, which have no
@@ -28,7 +29,7 @@ export interface ConnectOptions extends LargePayloadOptions, PidfdOptions, Recei
 }
 
 /** Options of `UnixDatagramClient.fromFd` and `.socketpair` (for both ends). */
-export interface FromFdOptions extends LargePayloadOptions, PidfdOptions, ReceiveBufferOptions {}
+export interface FromFdOptions extends LargePayloadOptions, PidfdOptions, ReceiveBufferOptions, BusyPollOptions {}
 
 /** Options of `UnixDatagramClient.sendPacket`. */
 export interface SendOptions {
@@ -106,8 +107,9 @@ export const OPTION_NAMES = {
     'signal',
     ...LARGE_PAYLOAD_OPTION_NAMES,
     ...RECEIVE_BUFFER_OPTION_NAMES,
+    ...BUSY_POLL_OPTION_NAMES,
   ],
-  adopt: [...LARGE_PAYLOAD_OPTION_NAMES, ...PIDFD_OPTION_NAMES, ...RECEIVE_BUFFER_OPTION_NAMES],
+  adopt: [...LARGE_PAYLOAD_OPTION_NAMES, ...PIDFD_OPTION_NAMES, ...RECEIVE_BUFFER_OPTION_NAMES, ...BUSY_POLL_OPTION_NAMES],
   send: ['ancillary', 'signal', 'timeout'],
   sendMany: ['ancillary', 'signal', 'timeout'],
   recv: ['timeout', 'signal', 'ancillary'],

@@ -12,7 +12,7 @@ import { Endpoint, type EndpointOptions } from '../lowlevel/endpoint.js';
 import { UnconnectedEndpoint, type AddressForms } from './unconnected.js';
 import type { Destination } from '../lowlevel/peer-sends.js';
 import { Peer } from '../lowlevel/receiver.js';
-import { reuseReceiveBufferOf } from '../reuse-buffer.js';
+import { receiveOptionsOf, type ReceiveOptions } from '../receive-options.js';
 import { largePayloadsOf } from '../large-payloads.js';
 import { Lifetime } from '../lowlevel/lifetime.js';
 import { bindSocketFile, type SocketFile } from '../lowlevel/socket-file.js';
@@ -82,9 +82,9 @@ export class UnixDatagramEndpoint<SentPacket, ReceivedPacket> extends Unconnecte
       throw invalidArgValue('options.removeStale', 'applies to socket files only', options.removeStale);
     }
     const large = largePayloadsOf(options);
-    const reuse = reuseReceiveBufferOf(options);
+    const receive = receiveOptionsOf(options);
     const codec = codecOf(protocol);
-    const endpoint = Endpoint.create(endpointOptions(codec, large, reuse));
+    const endpoint = Endpoint.create(endpointOptions(codec, large, receive));
     let file: SocketFile | undefined;
     try {
       if (options.passCredentials) endpoint.passCredentials();
@@ -108,7 +108,7 @@ export class UnixDatagramEndpoint<SentPacket, ReceivedPacket> extends Unconnecte
    * on every failure the descriptor is left open and yours.
    * @param fd - the descriptor
    * @param protocol - how packets are encoded
-   * @param options - `largePayloads`, `maxPayloadSize`, `passPidfd`, `reuseReceiveBuffer`
+   * @param options - `largePayloads`, `maxPayloadSize`, `passPidfd`, `reuseReceiveBuffer`, `busyPoll`
    * @returns the endpoint
    * @throws `ERR_UNIXGRAM_NOT_UNIX_DGRAM` if `fd` is not such a socket;
    * `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for bad arguments; `ERR_UNIXGRAM_UNSUPPORTED`
@@ -119,9 +119,9 @@ export class UnixDatagramEndpoint<SentPacket, ReceivedPacket> extends Unconnecte
     checkProtocol(protocol);
     checkOptions(options, ENDPOINT_OPTION_NAMES.adopt);
     const large = largePayloadsOf(options);
-    const reuse = reuseReceiveBufferOf(options);
+    const receive = receiveOptionsOf(options);
     const codec = codecOf(protocol);
-    const endpoint = Endpoint.adopt(fd, endpointOptions(codec, large, reuse), (e) => {
+    const endpoint = Endpoint.adopt(fd, endpointOptions(codec, large, receive), (e) => {
       if (options.passPidfd) e.passPidfd();
     });
     return new UnixDatagramEndpoint(endpoint, codec, undefined);
@@ -158,9 +158,9 @@ const UNIX_FORMS: AddressForms<UnixAddress, AddressLike> = {
 function endpointOptions(
   codec: Codec<unknown, unknown>,
   largePayloads: EndpointOptions['largePayloads'],
-  reuseReceiveBuffer: boolean,
+  receive: ReceiveOptions,
 ): EndpointOptions {
-  return { addresses: true, text: codec.receivesText, keepAlive: 'waiting', connected: () => false, largePayloads, reuseReceiveBuffer };
+  return { addresses: true, text: codec.receivesText, keepAlive: 'waiting', connected: () => false, largePayloads, ...receive };
 }
 
 /** `bind`'s address, checked: `sun_path` bytes (empty: autobind), or null to stay unnamed. */

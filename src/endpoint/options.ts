@@ -8,6 +8,7 @@ import type { SocketAncillary } from '../ancillary/ancillary.js';
 import { PIDFD_OPTION_NAMES, type PidfdOptions } from '../ancillary/pidfd.js';
 import { LARGE_PAYLOAD_OPTION_NAMES, type LargePayloadOptions } from '../large-payloads.js';
 import { RECEIVE_BUFFER_OPTION_NAMES, type ReceiveBufferOptions } from '../reuse-buffer.js';
+import { BUSY_POLL_OPTION_NAMES, type BusyPollOptions } from '../busy-poll.js';
 
 /**
  * Where `UnixDatagramEndpoint.bind` binds: a path, `'\0name'` / `{ abstract }` for a Linux
@@ -23,7 +24,7 @@ export type BindAddress =
   | null;
 
 /** Options of `UnixDatagramEndpoint.bind`. */
-export interface BindOptions extends LargePayloadOptions, PidfdOptions, ReceiveBufferOptions {
+export interface BindOptions extends LargePayloadOptions, PidfdOptions, ReceiveBufferOptions, BusyPollOptions {
   /**
    * Permission bits of the socket file (e.g. `0o660`), in place before anyone can send: the
    * socket is bound at the path with this mode already on it (minus the umask, whose bits
@@ -46,7 +47,7 @@ export interface BindOptions extends LargePayloadOptions, PidfdOptions, ReceiveB
 }
 
 /** Options of `UnixDatagramEndpoint.fromFd`. */
-export interface EndpointFromFdOptions extends LargePayloadOptions, PidfdOptions, ReceiveBufferOptions {}
+export interface EndpointFromFdOptions extends LargePayloadOptions, PidfdOptions, ReceiveBufferOptions, BusyPollOptions {}
 
 /** Options of `UnixDatagramEndpoint.sendPacketTo`. */
 export interface SendToOptions {
@@ -130,8 +131,9 @@ export const ENDPOINT_OPTION_NAMES = {
     'signal',
     ...LARGE_PAYLOAD_OPTION_NAMES,
     ...RECEIVE_BUFFER_OPTION_NAMES,
+    ...BUSY_POLL_OPTION_NAMES,
   ],
-  adopt: [...LARGE_PAYLOAD_OPTION_NAMES, ...PIDFD_OPTION_NAMES, ...RECEIVE_BUFFER_OPTION_NAMES],
+  adopt: [...LARGE_PAYLOAD_OPTION_NAMES, ...PIDFD_OPTION_NAMES, ...RECEIVE_BUFFER_OPTION_NAMES, ...BUSY_POLL_OPTION_NAMES],
   sendTo: ['ancillary', 'signal', 'timeout'],
   sendManyTo: ['signal', 'timeout'],
   recvFrom: ['timeout', 'signal'],

@@ -57,6 +57,8 @@ export interface EndpointOptions {
    * handed out from it is done with (the next receive that finds nothing queued).
    */
   readonly reuseReceiveBuffer?: boolean;
+  /** `busyPoll`: the binding's busy-poll window in microseconds (0 or absent: off). */
+  readonly busyPoll?: number;
 }
 
 /** What a send that went out at once returns: one settled promise, shared. */
@@ -166,6 +168,7 @@ export class Endpoint<A extends NativeAddress = Buffer> {
     this.#options = options;
     const changed = (): void => this.#update();
     if (options.reuseReceiveBuffer === true) sock.lendReceiveBuffer();
+    if (options.busyPoll) sock.setBusyPoll(options.busyPoll);
     const recycle = options.reuseReceiveBuffer === true ? () => sock.recycle() : undefined;
     this.receiver = new Receiver(() => sock.readNow(), changed, options.largePayloads?.maxPayloadSize, recycle);
     this.#sender = new Sender(options.connected, () => {

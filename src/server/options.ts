@@ -7,9 +7,10 @@ import { formatAddress, type UnixAddress } from '../address.js';
 import type { UnixDatagramServerClient } from './client.js';
 import { PIDFD_OPTION_NAMES, type PidfdOptions } from '../ancillary/pidfd.js';
 import { LARGE_PAYLOAD_OPTION_NAMES, type LargePayloadOptions } from '../large-payloads.js';
+import { BUSY_POLL_OPTION_NAMES, type BusyPollOptions } from '../busy-poll.js';
 
 /** Options of `UnixDatagramServer.listen`. */
-export interface ServerOptions<SentPacket> extends LargePayloadOptions, PidfdOptions {
+export interface ServerOptions<SentPacket> extends LargePayloadOptions, PidfdOptions, BusyPollOptions {
   /**
    * Permission bits of the socket file (e.g. `0o600`: only this user may send), in place
    * before anyone can connect: the socket is bound at the path itself with this mode already
@@ -52,8 +53,17 @@ export interface ServeOptions {
 
 /** @internal The option names each server call takes (an unknown one is refused). */
 export const SERVER_OPTION_NAMES = {
-  listen: ['mode', 'removeStale', 'passCredentials', ...PIDFD_OPTION_NAMES, 'onError', 'signal', ...LARGE_PAYLOAD_OPTION_NAMES],
-  fromFd: ['passCredentials', ...PIDFD_OPTION_NAMES, 'onError', 'signal', ...LARGE_PAYLOAD_OPTION_NAMES],
+  listen: [
+    'mode',
+    'removeStale',
+    'passCredentials',
+    ...PIDFD_OPTION_NAMES,
+    'onError',
+    'signal',
+    ...LARGE_PAYLOAD_OPTION_NAMES,
+    ...BUSY_POLL_OPTION_NAMES,
+  ],
+  fromFd: ['passCredentials', ...PIDFD_OPTION_NAMES, 'onError', 'signal', ...LARGE_PAYLOAD_OPTION_NAMES, ...BUSY_POLL_OPTION_NAMES],
   serve: ['signal'],
 } as const satisfies Record<string, readonly string[]>;
 

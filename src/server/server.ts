@@ -9,6 +9,7 @@ import { decodeAddress, encodeAddress, formatAddress, type AddressLike, type Uni
 import { checkFd, checkOptions, checkSignal } from '../checks.js';
 import { invalidArgType, invalidArgValue } from '../errors.js';
 import { Endpoint, type EndpointOptions } from '../lowlevel/endpoint.js';
+import { busyPollOf } from '../busy-poll.js';
 import { largePayloadsOf } from '../large-payloads.js';
 import { Lifetime } from '../lowlevel/lifetime.js';
 import { bindSocketFile, type SocketFile } from '../lowlevel/socket-file.js';
@@ -80,7 +81,7 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> extends DatagramServ
       throw invalidArgValue('options.mode', 'applies to socket files only (an abstract name has no permissions)', options.mode);
     }
     const codec = codecOf(protocol);
-    const start = UnixDatagramServer.#starter(codec, handler, onError, largePayloadsOf(options));
+    const start = UnixDatagramServer.#starter(codec, handler, onError, largePayloadsOf(options), busyPollOf(options));
     const endpoint = start.endpoint((endpointOptions) => Endpoint.create(endpointOptions));
     let file: SocketFile | undefined;
     let server: UnixDatagramServer<S, R>;
@@ -125,7 +126,7 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> extends DatagramServ
     const { onError } = options;
     if (onError !== undefined && typeof onError !== 'function') throw invalidArgType('options.onError', 'a function', onError);
     const signal = checkSignal(options.signal);
-    const start = UnixDatagramServer.#starter(codecOf(protocol), handler, onError, largePayloadsOf(options));
+    const start = UnixDatagramServer.#starter(codecOf(protocol), handler, onError, largePayloadsOf(options), busyPollOf(options));
     let server!: UnixDatagramServer<S, R>;
     start.endpoint((endpointOptions) =>
       Endpoint.adopt(fd, endpointOptions, (endpoint) => {
@@ -144,6 +145,7 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> extends DatagramServ
     handler: RequestHandler<S, R>,
     onError: ServerOptions<S>['onError'],
     largePayloads: EndpointOptions['largePayloads'],
+    busyPoll: number,
   ) {
     let server: UnixDatagramServer<S, R> | undefined;
     return {
@@ -154,6 +156,7 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> extends DatagramServ
           keepAlive: 'open',
           connected: () => false,
           largePayloads,
+          busyPoll,
           onReceived: () => {
             if (server) server._pump();
           },

@@ -332,6 +332,26 @@ impl NativeSocket {
         crate::batch::lend(&self.shared, env.raw())
     }
 
+    /// Busy polling: a wakeup goes on reading for up to `micros` µs with nothing arriving
+    /// while JS waits for data (0: off, the default). At most `BUSY_POLL_MAX_MICROS`.
+    #[napi(catch_unwind)]
+    pub fn set_busy_poll(&self, env: Env, micros: u32) -> Result<()> {
+        self.check_open(&env)?;
+        if micros > crate::watcher::BUSY_POLL_MAX_MICROS {
+            return Err(crate::error::throw_code(
+                env.raw(),
+                "ERR_OUT_OF_RANGE",
+                &format!(
+                    "the busy-poll window must be at most {} µs. Received {micros}",
+                    crate::watcher::BUSY_POLL_MAX_MICROS
+                ),
+            ));
+        }
+        self.shared.borrow_mut().watch.busy_poll =
+            (micros > 0).then(|| std::time::Duration::from_micros(u64::from(micros)));
+        Ok(())
+    }
+
     /// JS holds no payload from the lent chunk any more: the next batch may overwrite it.
     #[napi]
     pub fn recycle(&self) {

@@ -10,6 +10,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::rc::{Rc, Weak};
+use std::time::Duration;
 
 use napi::sys;
 use napi_derive::napi;
@@ -56,6 +57,9 @@ pub(crate) struct Watch {
     /// The control words' `Uint32Array` (null until JS asks for it) and its memory.
     pub(crate) control: sys::napi_ref,
     control_ptr: *mut u32,
+    /// Busy polling: how long a wakeup goes on reading, with nothing arriving, while JS
+    /// waits for data (see `watcher::busy_poll`). `None`: off.
+    pub(crate) busy_poll: Option<Duration>,
 }
 
 /// Control word (an index into the `Uint32Array` of `control()`): 1 while the batch callback,
@@ -96,6 +100,7 @@ impl Watch {
             applied: 0,
             control: ptr::null_mut(),
             control_ptr: ptr::null_mut(),
+            busy_poll: None,
         }
     }
 

@@ -9,6 +9,7 @@ use std::ffi::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use napi::{sys, Env, Result};
 use napi_derive::napi;
@@ -272,31 +273,85 @@ fn handle_event(shared: &Shared, status: c_int, events: c_int) {
     // rather than through another trip round the loop, while JS still wants data.
     let mut rounds = 1;
     while read > 1 && rounds < WAKEUP_MAX_ROUNDS {
-        let batch = {
-            let Ok(mut inner) = shared.try_borrow_mut() else {
-                return;
-            };
-            let inner = &mut *inner;
-            if inner.is_closed() || inner.watch.interest & uv::READABLE == 0 {
-                return;
-            }
-            let Some(sock) = inner.sock.as_mut() else {
-                return;
-            };
-            let batch = drain(sock, &mut inner.addresses, &mut inner.area);
-            if sock.at_eof() {
-                stop_reading(inner);
-            }
-            batch
+        let Some(batch) = drain_again(shared, false) else {
+            break;
         };
-        if batch.is_empty() {
-            return;
-        }
         read = batch.len();
         rounds += 1;
         deliver(shared, env, batch, false, Call::FromLoop);
     }
+    busy_poll(shared, env);
 }
+
+/// Read again within a wakeup: what is queued now, if the socket is still read (and, with
+/// `waited`, only while JS waits for data: the watch is strong). `None`: nothing to read,
+/// or not to be read now.
+fn drain_again(shared: &Shared, waited: bool) -> Option<Batch> {
+    let mut inner = shared.try_borrow_mut().ok()?;
+    let inner = &mut *inner;
+    if !reads_on(inner, waited) {
+        return None;
+    }
+    let sock = inner.sock.as_mut()?;
+    let batch = drain(sock, &mut inner.addresses, &mut inner.area);
+    if sock.at_eof() {
+        stop_reading(inner);
+    }
+    (!batch.is_empty()).then_some(batch)
+}
+
+/// Busy polling (`setBusyPoll`): instead of going back to the loop to sleep in `epoll_wait`,
+/// go on reading while JS waits for data, until nothing has arrived for the socket's window
+/// or the wakeup has lasted [`BUSY_POLL_WAKEUP_MAX`]. A request/reply peer answering within
+/// the window is read without a sleep and a wakeup on either side; the cost is a core spent
+/// spinning, and the loop's other work waiting, for up to that long.
+fn busy_poll(shared: &Shared, env: sys::napi_env) {
+    let Some(window) = shared
+        .try_borrow()
+        .ok()
+        .and_then(|inner| inner.watch.busy_poll)
+    else {
+        return;
+    };
+    let start = Instant::now();
+    let mut last = start;
+    loop {
+        match drain_again(shared, true) {
+            Some(batch) => {
+                deliver(shared, env, batch, false, Call::FromLoop);
+                last = Instant::now();
+            }
+            None => std::hint::spin_loop(),
+        }
+        let now = Instant::now();
+        if now.duration_since(last) >= window || now.duration_since(start) >= BUSY_POLL_WAKEUP_MAX {
+            return;
+        }
+        // Closed, or nobody waits any more: stop spinning.
+        if !shared
+            .try_borrow()
+            .is_ok_and(|inner| reads_on(&inner, true))
+        {
+            return;
+        }
+    }
+}
+
+/// Whether a wakeup reads on: the socket is open and read, and, with `waited`, JS waits for
+/// data (the watch is strong).
+fn reads_on(inner: &crate::state::Inner, waited: bool) -> bool {
+    !inner.is_closed()
+        && inner.watch.interest & uv::READABLE != 0
+        && (!waited || inner.watch.strong)
+}
+
+/// The longest a busy-polling wakeup lasts before the loop gets its turn (timers, other
+/// sockets), however many datagrams keep arriving.
+const BUSY_POLL_WAKEUP_MAX: Duration = Duration::from_millis(1);
+
+/// The longest busy-poll window a socket takes, in microseconds (`setBusyPoll`).
+#[napi]
+pub const BUSY_POLL_MAX_MICROS: u32 = 1_000;
 
 /// A seqpacket stream ended: stop watching for reading (the socket would stay readable for
 /// ever), and say so in the applied watch state JS reads.

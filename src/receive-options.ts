@@ -1,0 +1,22 @@
+/**
+ * @internal The receive-path options a client or an endpoint takes, checked together.
+ * @packageDocumentation
+ */
+import { busyPollOf, type BusyPollOptions } from './busy-poll.js';
+import { reuseReceiveBufferOf, type ReceiveBufferOptions } from './reuse-buffer.js';
+
+/** @internal What a client or endpoint asks of its receive path. */
+export interface ReceiveOptions {
+  readonly reuseReceiveBuffer: boolean;
+  readonly busyPoll: number;
+}
+
+/**
+ * @internal `reuseReceiveBuffer` and `busyPoll`, checked.
+ * @param options - what the caller passed
+ * @returns both, with their defaults
+ * @throws as `reuseReceiveBufferOf` and `busyPollOf`
+ */
+export function receiveOptionsOf(options: ReceiveBufferOptions & BusyPollOptions): ReceiveOptions {
+  return { reuseReceiveBuffer: reuseReceiveBufferOf(options), busyPoll: busyPollOf(options) };
+}
