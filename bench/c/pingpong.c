@@ -2,9 +2,13 @@
  * recv, "echo" sends back what it receives. Both ends use epoll, as a server would.
  * echo --listen: bound at --self and never connected, as a server: recvfrom() and sendto()
  * back to the sender's address (the ping is bound and connected to it).
- * usage: pingpong ping|echo --self P --peer P [--fd N] [--listen] --size N --secs T */
+ * --spin N: busy polling, the reference of unixgram's busyPoll rows: on EAGAIN, recv again
+ * for up to N µs before epoll_wait.
+ * usage: pingpong ping|echo --self P --peer P [--fd N] [--listen] [--spin N] --size N --secs T */
 #include "common.h"
 #include <sys/epoll.h>
+
+static double spin_s; /* --spin, in seconds (0: off) */
 
 static int cmp(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -12,11 +16,17 @@ static int cmp(const void *a, const void *b) {
 }
 
 static ssize_t wait_recv(int ep, int s, char *buf, struct sockaddr_un *from, socklen_t *fromlen) {
+  double spin_until = 0;
   for (;;) {
     if (fromlen) *fromlen = sizeof *from;
     ssize_t r = recvfrom(s, buf, MAX_DGRAM, 0, (struct sockaddr *)from, fromlen);
     if (r >= 0) return r;
     if (errno != EAGAIN) die("recv");
+    if (spin_s > 0) {
+      double t = now_s();
+      if (spin_until == 0) spin_until = t + spin_s;
+      if (t < spin_until) continue;
+    }
     struct epoll_event out;
     if (epoll_wait(ep, &out, 1, 10000) == 0) {
       fprintf(stderr, "pingpong: idle for 10 s\n");
@@ -29,6 +39,7 @@ int main(int argc, char **argv) {
   int ping = argc > 1 && strcmp(argv[1], "ping") == 0;
   size_t size = atol(arg_str(argc, argv, "--size", "64"));
   double secs = atof(arg_str(argc, argv, "--secs", "1"));
+  spin_s = atof(arg_str(argc, argv, "--spin", "0")) / 1e6;
   int s = open_socket(argc, argv, 1);
   int ep = epoll_create1(EPOLL_CLOEXEC);
   struct epoll_event ev = {.events = EPOLLIN, .data.fd = s};

@@ -79,6 +79,16 @@ export const UG_REUSE = 'unixgram (reused receive buffer)';
 export const NN_REUSE = 'unixgram sendPackets → reused receive buffer';
 /** The round-trip floor row: unixgram's binding with no API around it. */
 export const BARE = 'bare binding, both ends (floor)';
+/** The busy-poll window of the round-trip rows with the option, in µs. */
+export const BUSY_POLL_US = 50;
+/** The client ↔ client round trip with `busyPoll` at both ends. */
+export const UG_BUSY = `unixgram (busyPoll ${BUSY_POLL_US} µs)`;
+/** The round trip through a server with `busyPoll` at both ends. */
+export const D_SERVER_BUSY = `unixgram server (busyPoll ${BUSY_POLL_US} µs)`;
+/** C busy polling as long as the busyPoll rows, their limit. */
+export const C_BUSY = `C (recv spinning ${BUSY_POLL_US} µs, then epoll)`;
+const C_BUSY_NOTE = 'the limit of the busyPoll rows, not a library';
+const cSpin = ['--spin', String(BUSY_POLL_US)];
 
 // The deployed rows' libraries (check-targets.mjs finds them by these names).
 export const D_C = 'C (epoll+recv)';
@@ -223,6 +233,16 @@ function todayRows(payloads) {
     receiver: pp('unixgram-pingpong.mjs', 'echo'),
     socketpair: true,
   });
+  const busy = ['--busy-poll', String(BUSY_POLL_US)];
+  add({ ...rtt, library: C_BUSY, sender: c('pingpong', 'ping', ...cSpin), receiver: c('pingpong', 'echo', ...cSpin), note: C_BUSY_NOTE });
+  add({
+    ...rtt,
+    library: UG_BUSY,
+    sender: pp('unixgram-pingpong.mjs', 'ping', ...busy),
+    receiver: pp('unixgram-pingpong.mjs', 'echo', ...busy),
+    socketpair: true,
+    note: `busyPoll: ${BUSY_POLL_US} at both ends (a core spins while waiting)`,
+  });
   // Not an option users have: the floor of any Node peer (Node's loop plus one N-API call
   // each way, no API). Shows how close to C a round trip through Node can get.
   add({
@@ -337,6 +357,21 @@ function deployedRows(payloads, endpoint) {
   const ugPing = node('unixgram-pingpong.mjs', 'ping', '--autobind');
   add({ ...rtt, library: 'C (epoll)', sender: REFERENCES['rtt-listen'].sender, receiver: REFERENCES['rtt-listen'].receiver });
   add({ ...rtt, library: 'unixgram server', sender: ugPing, receiver: node('unixgram-server-pingpong.mjs', 'echo') });
+  const busy = ['--busy-poll', String(BUSY_POLL_US)];
+  add({
+    ...rtt,
+    library: C_BUSY,
+    sender: c('pingpong', 'ping', ...cSpin),
+    receiver: c('pingpong', 'echo', ...cSpin),
+    note: C_BUSY_NOTE,
+  });
+  add({
+    ...rtt,
+    library: D_SERVER_BUSY,
+    sender: node('unixgram-pingpong.mjs', 'ping', '--autobind', ...busy),
+    receiver: node('unixgram-server-pingpong.mjs', 'echo', ...busy),
+    note: `busyPoll: ${BUSY_POLL_US} at both ends (a core spins while waiting)`,
+  });
   if (endpoint) add({ ...rtt, library: 'unixgram endpoint', sender: ugPing, receiver: node('unixgram-endpoint-pingpong.mjs', 'echo') });
   add({
     ...rtt,

@@ -3,18 +3,20 @@
 // iterReceivedPackets (--mode recv: a recvPacket loop). All four measured alike.
 // ping --autobind: connect to --peer (a server's path) autobound, as a client of a server
 // does (UnixDatagramClient.connect's default), instead of binding --self.
+// --busy-poll N: the client with { busyPoll: N } (µs).
 import { performance } from 'node:perf_hooks';
 import { UnixDatagramClient, DatagramProtocol, BytesSerializer } from '../../dist/index.js';
 import { parseArgs, say, waitGo, finish, Window, payload, budget, percentiles, MARK_END } from '../lib/peer.mjs';
 
 const args = parseArgs();
 const protocol = new DatagramProtocol(new BytesSerializer());
+const tuning = args['busy-poll'] === undefined ? {} : { busyPoll: Number(args['busy-poll']) };
 const connect = () =>
   args.fd !== undefined
-    ? UnixDatagramClient.fromFd(args.fd, protocol)
+    ? UnixDatagramClient.fromFd(args.fd, protocol, tuning)
     : args.autobind
-      ? UnixDatagramClient.connect(args.peer, protocol)
-      : UnixDatagramClient.connect(args.peer, protocol, { localAddress: args.self });
+      ? UnixDatagramClient.connect(args.peer, protocol, tuning)
+      : UnixDatagramClient.connect(args.peer, protocol, { localAddress: args.self, ...tuning });
 
 if (args.role === 'echo') {
   if (args.listen)

@@ -2,6 +2,7 @@
 // (bound, never connected; --listen is implied) and answers every packet to its sender
 // with `await client.sendPacket(packet)`, from a per-packet handler. The ping side is
 // `unixgram-pingpong.mjs ping --autobind` (a client connected to the server's path).
+// --busy-poll N: the server with { busyPoll: N } (µs).
 import { UnixDatagramServer, DatagramProtocol, BytesSerializer } from '../../dist/index.js';
 import { parseArgs, say, finish, MARK_END } from '../lib/peer.mjs';
 
@@ -21,6 +22,7 @@ await UnixDatagramServer.listen(
       console.error('server error:', err);
       process.exit(2);
     },
+    ...(args['busy-poll'] === undefined ? {} : { busyPoll: Number(args['busy-poll']) }),
   },
 );
 say('ready {}');
