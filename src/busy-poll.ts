@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { invalidArgType, outOfRange } from './errors.js';
-import { BUSY_POLL_MAX_MICROS } from './native/binding.js';
+import * as binding from './native/binding.js';
 
 /**
  * Busy polling, as Linux's `SO_BUSY_POLL` does for network sockets.
@@ -30,8 +30,8 @@ export interface BusyPollOptions {
   busyPoll?: number;
 }
 
-/** The longest busy-poll window, in microseconds (the binding's limit). */
-export { BUSY_POLL_MAX_MICROS };
+/** The longest busy-poll window a socket takes, in microseconds (the binding's limit). */
+export const BUSY_POLL_MAX_MICROS: number = binding.BUSY_POLL_MAX_MICROS;
 
 /** The option names of {@link BusyPollOptions}, for the option checks. */
 export const BUSY_POLL_OPTION_NAMES = ['busyPoll'] as const;
