@@ -2,6 +2,7 @@
  * The UDP client: a connected UDP socket under the same API as the Unix datagram client.
  * @packageDocumentation
  */
+import { busyPollOf } from '../busy-poll.js';
 import { checkFd, checkOptions, checkSignalType } from '../checks.js';
 import { AbortError } from '../errors.js';
 import { ConnectedClient } from '../client/connected.js';
@@ -58,10 +59,11 @@ export class UdpClient<SentPacket, ReceivedPacket> extends ConnectedClient<SentP
     const signal = checkSignalType(options.signal);
     const local = options.localAddress === undefined ? undefined : encodeInetAddress(options.localAddress, 'options.localAddress');
     const receiveBufferSize = receiveBufferSizeOf(options);
+    const busyPoll = busyPollOf(options);
     if (signal?.aborted) throw new AbortError(signal.reason);
     const codec = codecOf(protocol);
     const ipv6 = isIPv6(remote) || (options.localAddress !== undefined && isIPv6(options.localAddress));
-    const endpoint = udpEndpoint(endpointOptions(codec), ipv6, local, receiveBufferSize);
+    const endpoint = udpEndpoint(endpointOptions(codec, busyPoll), ipv6, local, receiveBufferSize);
     try {
       endpoint.connect(peer);
     } catch (err) {
@@ -87,7 +89,7 @@ export class UdpClient<SentPacket, ReceivedPacket> extends ConnectedClient<SentP
     checkFd(fd);
     checkProtocol(protocol);
     const codec = codecOf(protocol);
-    const endpoint = Endpoint.adopt<string>(fd, endpointOptions(codec), (e) => e.receiveUdp(), UDP_KINDS);
+    const endpoint = Endpoint.adopt<string>(fd, endpointOptions(codec, 0), (e) => e.receiveUdp(), UDP_KINDS);
     let peer: InetAddress;
     try {
       peer = decodeInetAddress(endpoint.peerAddress());
@@ -116,6 +118,6 @@ export class UdpClient<SentPacket, ReceivedPacket> extends ConnectedClient<SentP
 }
 
 /** How a UDP client uses its endpoint. */
-function endpointOptions(codec: Codec<unknown, unknown>): EndpointOptions {
-  return { addresses: false, text: codec.receivesText, keepAlive: 'waiting', connected: () => true };
+function endpointOptions(codec: Codec<unknown, unknown>, busyPoll: number): EndpointOptions {
+  return { addresses: false, text: codec.receivesText, keepAlive: 'waiting', connected: () => true, busyPoll };
 }

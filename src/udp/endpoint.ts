@@ -3,6 +3,7 @@
  * address, as `dgram`'s socket and Python's `sendto`/`recvfrom` on `SOCK_DGRAM`.
  * @packageDocumentation
  */
+import { busyPollOf } from '../busy-poll.js';
 import { checkFd, checkOptions, checkSignal } from '../checks.js';
 import { UnconnectedEndpoint, type AddressForms } from '../endpoint/unconnected.js';
 import { decodeInetAddress, encodeInetAddress, isIPv6, type InetAddress, type InetAddressLike } from '../inet/address.js';
@@ -61,8 +62,9 @@ export class UdpEndpoint<SentPacket, ReceivedPacket> extends UnconnectedEndpoint
     checkOptions(options, UDP_OPTION_NAMES.bind);
     const signal = checkSignal(options.signal);
     const receiveBufferSize = receiveBufferSizeOf(options);
+    const busyPoll = busyPollOf(options);
     const codec = codecOf(protocol);
-    const result = new UdpEndpoint(udpEndpoint(endpointOptions(codec), isIPv6(local), raw, receiveBufferSize), codec);
+    const result = new UdpEndpoint(udpEndpoint(endpointOptions(codec, busyPoll), isIPv6(local), raw, receiveBufferSize), codec);
     if (signal) result._life.closeOn(signal, () => result.close());
     return result;
   }
@@ -82,7 +84,7 @@ export class UdpEndpoint<SentPacket, ReceivedPacket> extends UnconnectedEndpoint
     checkProtocol(protocol);
     const codec = codecOf(protocol);
     return new UdpEndpoint(
-      Endpoint.adopt<string>(fd, endpointOptions(codec), (e) => e.receiveUdp(), UDP_KINDS),
+      Endpoint.adopt<string>(fd, endpointOptions(codec, 0), (e) => e.receiveUdp(), UDP_KINDS),
       codec,
     );
   }
@@ -112,6 +114,6 @@ export const INET_FORMS: AddressForms<InetAddress, InetAddressLike> = {
 };
 
 /** How a UDP endpoint uses its socket. */
-function endpointOptions(codec: Codec<unknown, unknown>): EndpointOptions {
-  return { addresses: true, text: codec.receivesText, keepAlive: 'waiting', connected: () => false };
+function endpointOptions(codec: Codec<unknown, unknown>, busyPoll: number): EndpointOptions {
+  return { addresses: true, text: codec.receivesText, keepAlive: 'waiting', connected: () => false, busyPoll };
 }

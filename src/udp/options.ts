@@ -3,10 +3,11 @@
  * @packageDocumentation
  */
 import { outOfRange } from '../errors.js';
+import type { BusyPollOptions } from '../busy-poll.js';
 import type { InetAddressLike } from '../inet/address.js';
 
 /** What every UDP socket takes when it is made. */
-export interface UdpSocketOptions {
+export interface UdpSocketOptions extends BusyPollOptions {
   /**
    * Bytes of receive buffer to ask for (`SO_RCVBUF`; as root `SO_RCVBUFFORCE`, past
    * `net.core.rmem_max`): UDP drops what does not fit while the reader is busy, so a socket
@@ -34,8 +35,8 @@ export type UdpBindOptions = UdpSocketOptions;
 
 /** @internal The option names each call accepts (an unknown one is refused). */
 export const UDP_OPTION_NAMES = {
-  connect: ['localAddress', 'receiveBufferSize', 'signal'],
-  bind: ['receiveBufferSize', 'signal'],
+  connect: ['localAddress', 'receiveBufferSize', 'signal', 'busyPoll'],
+  bind: ['receiveBufferSize', 'signal', 'busyPoll'],
 } as const satisfies Record<string, readonly string[]>;
 
 /** @internal `receiveBufferSize`, checked: a positive integer up to 2 GiB, or undefined. */

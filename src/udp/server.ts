@@ -3,6 +3,7 @@
  * socket (`socketserver.UDPServer`'s model, with the Unix server's concurrency).
  * @packageDocumentation
  */
+import { busyPollOf } from '../busy-poll.js';
 import { checkFd, checkOptions, checkSignal } from '../checks.js';
 import { invalidArgType } from '../errors.js';
 import { decodeInetAddress, encodeInetAddress, isIPv6, type InetAddress, type InetAddressLike } from '../inet/address.js';
@@ -29,7 +30,7 @@ export interface UdpServerOptions<SentPacket> extends UdpSocketOptions {
 }
 
 /** The option names `UdpServer`'s factories take. */
-const LISTEN_OPTION_NAMES = ['receiveBufferSize', 'onError', 'signal'] as const;
+const LISTEN_OPTION_NAMES = ['receiveBufferSize', 'onError', 'signal', 'busyPoll'] as const;
 
 /** `host:port`, `[v6]:port`. */
 function formatInet(address: InetAddress): string {
@@ -88,10 +89,11 @@ export class UdpServer<SentPacket, ReceivedPacket> extends DatagramServer<SentPa
     const onError = onErrorOf(options);
     const signal = checkSignal(options.signal);
     const receiveBufferSize = receiveBufferSizeOf(options);
+    const busyPoll = busyPollOf(options);
     const codec = codecOf(protocol);
     let server: UdpServer<S, R> | undefined;
     const endpoint = udpEndpoint(
-      endpointOptions(codec, () => server?._pump()),
+      endpointOptions(codec, () => server?._pump(), busyPoll),
       isIPv6(local),
       raw,
       receiveBufferSize,
@@ -114,7 +116,7 @@ export class UdpServer<SentPacket, ReceivedPacket> extends DatagramServer<SentPa
    * @param fd - the descriptor
    * @param protocol - how packets are encoded
    * @param handler - as for {@link listen}
-   * @param options - error hook, a signal that closes the server
+   * @param options - error hook, a signal that closes the server, `busyPoll`
    * @returns the serving server
    * @throws `ERR_UNIXGRAM_NOT_UNIX_DGRAM` (not a UDP socket); `ERR_INVALID_ARG_TYPE` /
    * `ERR_OUT_OF_RANGE` for bad arguments
@@ -128,14 +130,15 @@ export class UdpServer<SentPacket, ReceivedPacket> extends DatagramServer<SentPa
     checkFd(fd);
     checkProtocol(protocol);
     checkHandler(handler);
-    checkOptions(options, ['onError', 'signal']);
+    checkOptions(options, ['onError', 'signal', 'busyPoll']);
     const onError = onErrorOf(options);
     const signal = checkSignal(options.signal);
+    const busyPoll = busyPollOf(options);
     const codec = codecOf(protocol);
     let server: UdpServer<S, R> | undefined;
     Endpoint.adopt<string>(
       fd,
-      endpointOptions(codec, () => server?._pump()),
+      endpointOptions(codec, () => server?._pump(), busyPoll),
       (endpoint) => {
         endpoint.receiveUdp();
         server = new UdpServer(endpoint, codec, handler, onError);
@@ -182,6 +185,6 @@ function onErrorOf<S>(options: { onError?: unknown }): UdpServerOptions<S>['onEr
 }
 
 /** How a UDP server uses its socket. */
-function endpointOptions(codec: Codec<unknown, unknown>, pump: () => void): EndpointOptions {
-  return { addresses: true, text: codec.receivesText, keepAlive: 'open', connected: () => false, onReceived: pump };
+function endpointOptions(codec: Codec<unknown, unknown>, pump: () => void, busyPoll: number): EndpointOptions {
+  return { addresses: true, text: codec.receivesText, keepAlive: 'open', connected: () => false, onReceived: pump, busyPoll };
 }
