@@ -2,8 +2,11 @@
  * @internal The receive-path options a client or an endpoint takes, checked together.
  * @packageDocumentation
  */
-import { busyPollOf, type BusyPollOptions } from './busy-poll.js';
-import { reuseReceiveBufferOf, type ReceiveBufferOptions } from './reuse-buffer.js';
+import { BUSY_POLL_OPTION_NAMES, busyPollOf, type BusyPollOptions } from './busy-poll.js';
+import { RECEIVE_BUFFER_OPTION_NAMES, reuseReceiveBufferOf, type ReceiveBufferOptions } from './reuse-buffer.js';
+
+/** @internal The names of the receive-path options, for the option checks. */
+export const RECEIVE_OPTION_NAMES = [...RECEIVE_BUFFER_OPTION_NAMES, ...BUSY_POLL_OPTION_NAMES] as const;
 
 /** @internal What a client or endpoint asks of its receive path. */
 export interface ReceiveOptions {

@@ -6,8 +6,9 @@ import type { AddressLike } from '../address.js';
 import type { SocketAncillary } from '../ancillary/ancillary.js';
 import { PIDFD_OPTION_NAMES, type PidfdOptions } from '../ancillary/pidfd.js';
 import { LARGE_PAYLOAD_OPTION_NAMES, type LargePayloadOptions } from '../large-payloads.js';
-import { RECEIVE_BUFFER_OPTION_NAMES, type ReceiveBufferOptions } from '../reuse-buffer.js';
-import { BUSY_POLL_OPTION_NAMES, type BusyPollOptions } from '../busy-poll.js';
+import type { ReceiveBufferOptions } from '../reuse-buffer.js';
+import type { BusyPollOptions } from '../busy-poll.js';
+import { RECEIVE_OPTION_NAMES } from '../receive-options.js';
 
 /** Options of `UnixDatagramClient.connect`. */
 export interface ConnectOptions extends LargePayloadOptions, PidfdOptions, ReceiveBufferOptions, BusyPollOptions {
@@ -100,16 +101,8 @@ export interface IterOptions {
 
 /** @internal The option names each call takes (an unknown one is refused). */
 export const OPTION_NAMES = {
-  connect: [
-    'localAddress',
-    'passCredentials',
-    ...PIDFD_OPTION_NAMES,
-    'signal',
-    ...LARGE_PAYLOAD_OPTION_NAMES,
-    ...RECEIVE_BUFFER_OPTION_NAMES,
-    ...BUSY_POLL_OPTION_NAMES,
-  ],
-  adopt: [...LARGE_PAYLOAD_OPTION_NAMES, ...PIDFD_OPTION_NAMES, ...RECEIVE_BUFFER_OPTION_NAMES, ...BUSY_POLL_OPTION_NAMES],
+  connect: ['localAddress', 'passCredentials', ...PIDFD_OPTION_NAMES, 'signal', ...LARGE_PAYLOAD_OPTION_NAMES, ...RECEIVE_OPTION_NAMES],
+  adopt: [...LARGE_PAYLOAD_OPTION_NAMES, ...PIDFD_OPTION_NAMES, ...RECEIVE_OPTION_NAMES],
   send: ['ancillary', 'signal', 'timeout'],
   sendMany: ['ancillary', 'signal', 'timeout'],
   recv: ['timeout', 'signal', 'ancillary'],

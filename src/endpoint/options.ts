@@ -7,8 +7,9 @@ import type { AddressLike, UnixAddress } from '../address.js';
 import type { SocketAncillary } from '../ancillary/ancillary.js';
 import { PIDFD_OPTION_NAMES, type PidfdOptions } from '../ancillary/pidfd.js';
 import { LARGE_PAYLOAD_OPTION_NAMES, type LargePayloadOptions } from '../large-payloads.js';
-import { RECEIVE_BUFFER_OPTION_NAMES, type ReceiveBufferOptions } from '../reuse-buffer.js';
-import { BUSY_POLL_OPTION_NAMES, type BusyPollOptions } from '../busy-poll.js';
+import type { ReceiveBufferOptions } from '../reuse-buffer.js';
+import type { BusyPollOptions } from '../busy-poll.js';
+import { RECEIVE_OPTION_NAMES } from '../receive-options.js';
 
 /**
  * Where `UnixDatagramEndpoint.bind` binds: a path, `'\0name'` / `{ abstract }` for a Linux
@@ -123,17 +124,8 @@ export interface RecvFromOptions {
 
 /** @internal The option names each endpoint call takes (an unknown one is refused). */
 export const ENDPOINT_OPTION_NAMES = {
-  bind: [
-    'mode',
-    'removeStale',
-    'passCredentials',
-    ...PIDFD_OPTION_NAMES,
-    'signal',
-    ...LARGE_PAYLOAD_OPTION_NAMES,
-    ...RECEIVE_BUFFER_OPTION_NAMES,
-    ...BUSY_POLL_OPTION_NAMES,
-  ],
-  adopt: [...LARGE_PAYLOAD_OPTION_NAMES, ...PIDFD_OPTION_NAMES, ...RECEIVE_BUFFER_OPTION_NAMES, ...BUSY_POLL_OPTION_NAMES],
+  bind: ['mode', 'removeStale', 'passCredentials', ...PIDFD_OPTION_NAMES, 'signal', ...LARGE_PAYLOAD_OPTION_NAMES, ...RECEIVE_OPTION_NAMES],
+  adopt: [...LARGE_PAYLOAD_OPTION_NAMES, ...PIDFD_OPTION_NAMES, ...RECEIVE_OPTION_NAMES],
   sendTo: ['ancillary', 'signal', 'timeout'],
   sendManyTo: ['signal', 'timeout'],
   recvFrom: ['timeout', 'signal'],
