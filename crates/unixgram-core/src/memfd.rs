@@ -273,10 +273,9 @@ mod linux {
     /// `F_ADD_SEALS` with `F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL`. See
     /// fcntl(2).
     ///
-    /// `EBUSY` comes from a shared writable mapping (none is made here) and also from a page
-    /// that still holds an extra reference once the kernel has waited for it (about 150 ms,
-    /// `memfd_wait_for_pins` in `mm/memfd.c`): seen once in about 3 000 sealed 1 MiB memfds
-    /// with another process sealing 16 MiB ones, and the next attempt sealed it. So `EBUSY`
+    /// `EBUSY` comes from a shared writable mapping (none is made here) and also, transiently,
+    /// from a page that still holds an extra reference once the kernel has waited for it
+    /// (`memfd_wait_for_pins` in `mm/memfd.c`), which a later attempt gets past. So `EBUSY`
     /// is asked again, up to [`SEAL_ATTEMPTS`] times in all.
     fn add_seals(fd: BorrowedFd<'_>) -> Result<()> {
         let seals = SealFlag::F_SEAL_SHRINK
