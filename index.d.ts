@@ -151,9 +151,11 @@ export declare class NativeSocket {
   lendReceiveBuffer(): void
   /**
    * Busy polling: a wakeup goes on reading for up to `micros` µs with nothing arriving
-   * while JS waits for data (0: off, the default). At most `BUSY_POLL_MAX_MICROS`.
+   * while JS waits for data (0: off, the default). With `adaptive`, `micros` is the
+   * longest window, and the window itself is learnt from how long JS waited after earlier
+   * wakeups (`busy_poll.rs`). At most `BUSY_POLL_MAX_MICROS`.
    */
-  setBusyPoll(micros: number): void
+  setBusyPoll(micros: number, adaptive: boolean): void
   /** JS holds no payload from the lent chunk any more: the next batch may overwrite it. */
   recycle(): void
   /**
@@ -197,6 +199,12 @@ export declare class NativeSocket {
   getPeerPidfd(): Int32Array | null
   maxDatagramSize(): number
 }
+
+/**
+ * The longest window of adaptive busy polling, in microseconds: a wait longer than this is
+ * left to the loop's sleep.
+ */
+export declare const BUSY_POLL_ADAPTIVE_MICROS: number
 
 /** The longest busy-poll window a socket takes, in microseconds (`setBusyPoll`). */
 export declare const BUSY_POLL_MAX_MICROS: number

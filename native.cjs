@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeSocket = nativeBinding.NativeSocket
+module.exports.BUSY_POLL_ADAPTIVE_MICROS = nativeBinding.BUSY_POLL_ADAPTIVE_MICROS
 module.exports.BUSY_POLL_MAX_MICROS = nativeBinding.BUSY_POLL_MAX_MICROS
 module.exports.CONTROL_APPLIED = nativeBinding.CONTROL_APPLIED
 module.exports.CONTROL_IN_CALLBACK = nativeBinding.CONTROL_IN_CALLBACK

@@ -5,7 +5,8 @@
 //!
 //! # Layers
 //! From the bottom: `uv` (libuv's poll handle), `js` and `args` (raw N-API helpers) and
-//! `error` (every JS error); `batch` (what one read drained, and its JS form); `state` (one
+//! `error` (every JS error); `batch` (what one read drained, and its JS form); `busy_poll`
+//! (how long a wakeup spins, needing nothing); `state` (one
 //! socket's state, and the registry that finds it by fd); `watcher` (the poll handle's
 //! callback and the one JS call per batch); `socket` (the `NativeSocket` class) and `send`
 //! (the send functions, by fd); `memfd` (sealed memfd payloads, by fd) and `pidfd` (what a
@@ -47,6 +48,7 @@
 mod args;
 #[cfg_attr(test, allow(dead_code))]
 mod batch;
+mod busy_poll;
 mod error;
 #[cfg_attr(test, allow(dead_code))]
 mod fd;

@@ -10,6 +10,7 @@ use napi_derive::napi;
 use unixgram_core::{Address, Credentials, Error as CoreError, Kind, Socket};
 
 use crate::batch::fdset;
+use crate::busy_poll::{BusyPoll, BUSY_POLL_MAX_MICROS};
 use crate::error;
 use crate::js;
 use crate::state::{Inner, Shared};
@@ -333,22 +334,20 @@ impl NativeSocket {
     }
 
     /// Busy polling: a wakeup goes on reading for up to `micros` µs with nothing arriving
-    /// while JS waits for data (0: off, the default). At most `BUSY_POLL_MAX_MICROS`.
+    /// while JS waits for data (0: off, the default). With `adaptive`, `micros` is the
+    /// longest window, and the window itself is learnt from how long JS waited after earlier
+    /// wakeups (`busy_poll.rs`). At most `BUSY_POLL_MAX_MICROS`.
     #[napi(catch_unwind)]
-    pub fn set_busy_poll(&self, env: Env, micros: u32) -> Result<()> {
+    pub fn set_busy_poll(&self, env: Env, micros: u32, adaptive: bool) -> Result<()> {
         self.check_open(&env)?;
-        if micros > crate::watcher::BUSY_POLL_MAX_MICROS {
+        if micros > BUSY_POLL_MAX_MICROS {
             return Err(crate::error::throw_code(
                 env.raw(),
                 "ERR_OUT_OF_RANGE",
-                &format!(
-                    "the busy-poll window must be at most {} µs. Received {micros}",
-                    crate::watcher::BUSY_POLL_MAX_MICROS
-                ),
+                &format!("the busy-poll window must be at most {BUSY_POLL_MAX_MICROS} µs. Received {micros}"),
             ));
         }
-        self.shared.borrow_mut().watch.busy_poll =
-            (micros > 0).then(|| std::time::Duration::from_micros(u64::from(micros)));
+        self.shared.borrow_mut().watch.busy_poll = BusyPoll::new(micros, adaptive);
         Ok(())
     }
 

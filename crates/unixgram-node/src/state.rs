@@ -10,13 +10,13 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::rc::{Rc, Weak};
-use std::time::Duration;
 
 use napi::sys;
 use napi_derive::napi;
 use unixgram_core::Socket;
 
 use crate::batch::{Addresses, Area, AreaCell};
+use crate::busy_poll::BusyPoll;
 use crate::js;
 use crate::uv;
 
@@ -58,8 +58,8 @@ pub(crate) struct Watch {
     pub(crate) control: sys::napi_ref,
     control_ptr: *mut u32,
     /// Busy polling: how long a wakeup goes on reading, with nothing arriving, while JS
-    /// waits for data (see `watcher::busy_poll`). `None`: off.
-    pub(crate) busy_poll: Option<Duration>,
+    /// waits for data (see `watcher::busy_poll`).
+    pub(crate) busy_poll: BusyPoll,
 }
 
 /// Control word (an index into the `Uint32Array` of `control()`): 1 while the batch callback,
@@ -100,7 +100,7 @@ impl Watch {
             applied: 0,
             control: ptr::null_mut(),
             control_ptr: ptr::null_mut(),
-            busy_poll: None,
+            busy_poll: BusyPoll::Off,
         }
     }
 

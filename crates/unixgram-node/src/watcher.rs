@@ -257,6 +257,9 @@ fn handle_event(shared: &Shared, status: c_int, events: c_int) {
                     if sock.at_eof() {
                         stop_reading(inner);
                     }
+                    if !batch.is_empty() {
+                        inner.watch.busy_poll.woke(Instant::now());
+                    }
                 }
             }
         }
@@ -300,22 +303,23 @@ fn drain_again(shared: &Shared, waited: bool) -> Option<Batch> {
     (!batch.is_empty()).then_some(batch)
 }
 
-/// Busy polling (`setBusyPoll`): instead of going back to the loop to sleep in `epoll_wait`,
-/// go on reading while JS waits for data, until nothing has arrived for the socket's window
-/// or the wakeup has lasted [`BUSY_POLL_WAKEUP_MAX`]. A request/reply peer answering within
-/// the window is read without a sleep and a wakeup on either side; the cost is a core spent
-/// spinning, and the loop's other work waiting, for up to that long.
+/// Busy polling (`setBusyPoll`, `busy_poll.rs`): instead of going back to the loop to sleep
+/// in `epoll_wait`, go on reading while JS waits for data, until nothing has arrived for the
+/// socket's window or the wakeup has lasted [`BUSY_POLL_WAKEUP_MAX`]. A request/reply peer
+/// answering within the window is read without a sleep and a wakeup on either side; the cost
+/// is a core spent spinning, and the loop's other work waiting, for up to that long. Then an
+/// adaptive window learns when JS began to wait.
 fn busy_poll(shared: &Shared, env: sys::napi_env) {
     let Some(window) = shared
         .try_borrow()
         .ok()
-        .and_then(|inner| inner.watch.busy_poll)
+        .and_then(|inner| inner.watch.busy_poll.window())
     else {
         return;
     };
     let start = Instant::now();
     let mut last = start;
-    loop {
+    while !window.is_zero() {
         match drain_again(shared, true) {
             Some(batch) => {
                 deliver(shared, env, batch, false, Call::FromLoop);
@@ -325,15 +329,19 @@ fn busy_poll(shared: &Shared, env: sys::napi_env) {
         }
         let now = Instant::now();
         if now.duration_since(last) >= window || now.duration_since(start) >= BUSY_POLL_WAKEUP_MAX {
-            return;
+            break;
         }
         // Closed, or nobody waits any more: stop spinning.
         if !shared
             .try_borrow()
             .is_ok_and(|inner| reads_on(&inner, true))
         {
-            return;
+            break;
         }
+    }
+    if let Ok(mut inner) = shared.try_borrow_mut() {
+        let waiting = reads_on(&inner, true);
+        inner.watch.busy_poll.sleeping(last, waiting);
     }
 }
 
@@ -348,10 +356,6 @@ fn reads_on(inner: &crate::state::Inner, waited: bool) -> bool {
 /// The longest a busy-polling wakeup lasts before the loop gets its turn (timers, other
 /// sockets), however many datagrams keep arriving.
 const BUSY_POLL_WAKEUP_MAX: Duration = Duration::from_millis(1);
-
-/// The longest busy-poll window a socket takes, in microseconds (`setBusyPoll`).
-#[napi]
-pub const BUSY_POLL_MAX_MICROS: u32 = 1_000;
 
 /// A seqpacket stream ended: stop watching for reading (the socket would stay readable for
 /// ever), and say so in the applied watch state JS reads.

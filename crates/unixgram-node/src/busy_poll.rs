@@ -1,0 +1,183 @@
+//! Busy polling: how long a wakeup goes on reading, with nothing arriving, while JS waits for
+//! data, before the loop goes back to sleep in `epoll_wait` (`watcher::busy_poll` spins; this
+//! decides for how long). Off, a fixed window, or an adaptive one that learns from how long
+//! JS waited after earlier wakeups, as KVM's halt polling does.
+
+use std::time::{Duration, Instant};
+
+use napi_derive::napi;
+
+/// The longest busy-poll window a socket takes, in microseconds (`setBusyPoll`).
+#[napi]
+pub const BUSY_POLL_MAX_MICROS: u32 = 1_000;
+
+/// The longest window of adaptive busy polling, in microseconds: a wait longer than this is
+/// left to the loop's sleep.
+#[napi]
+pub const BUSY_POLL_ADAPTIVE_MICROS: u32 = 50;
+
+/// The shortest adaptive window: below it, spinning is not worth its start.
+const ADAPTIVE_MIN: Duration = Duration::from_micros(5);
+
+/// A socket's busy polling.
+#[derive(Debug, Default)]
+pub(crate) enum BusyPoll {
+    /// Never spin: the loop sleeps once a wakeup has handed over what was queued.
+    #[default]
+    Off,
+    /// Spin until nothing has arrived for this long.
+    Fixed(Duration),
+    /// Spin for a window learnt from how long JS waited after earlier wakeups.
+    Adaptive(Adaptive),
+}
+
+impl BusyPoll {
+    /// Off for 0 µs; else a fixed window, or an adaptive one of at most `micros`.
+    pub(crate) fn new(micros: u32, adaptive: bool) -> Self {
+        let limit = Duration::from_micros(u64::from(micros));
+        match (micros, adaptive) {
+            (0, _) => Self::Off,
+            (_, false) => Self::Fixed(limit),
+            (_, true) => Self::Adaptive(Adaptive::new(limit)),
+        }
+    }
+
+    /// How long the wakeup ending now spins with nothing arriving (possibly zero). `None`:
+    /// off, with nothing to learn either.
+    pub(crate) fn window(&self) -> Option<Duration> {
+        match self {
+            Self::Off => None,
+            Self::Fixed(window) => Some(*window),
+            Self::Adaptive(adaptive) => Some(adaptive.window),
+        }
+    }
+
+    /// A wakeup from the loop read data at `now`.
+    pub(crate) fn woke(&mut self, now: Instant) {
+        if let Self::Adaptive(adaptive) = self {
+            adaptive.woke(now);
+        }
+    }
+
+    /// The wakeup ended, the last data handed over at `since`; `waiting`: JS still waits.
+    pub(crate) fn sleeping(&mut self, since: Instant, waiting: bool) {
+        if let Self::Adaptive(adaptive) = self {
+            adaptive.waiting_since = waiting.then_some(since);
+        }
+    }
+}
+
+/// The adaptive window. After a wakeup, JS waited some time for its next datagram (spinning
+/// for part of it, perhaps). A wait within `max` would have been caught by spinning twice as
+/// long: the window becomes that. A longer wait halves the window, down to off, so a socket
+/// whose data comes rarely, or long after a wakeup (from a timer, say), stops spinning after
+/// a few wakeups and costs nothing.
+#[derive(Debug)]
+pub(crate) struct Adaptive {
+    max: Duration,
+    window: Duration,
+    /// When the last wakeup ended with JS waiting for data.
+    waiting_since: Option<Instant>,
+}
+
+impl Adaptive {
+    fn new(max: Duration) -> Self {
+        Self {
+            max,
+            window: Duration::ZERO,
+            waiting_since: None,
+        }
+    }
+
+    fn woke(&mut self, now: Instant) {
+        let Some(since) = self.waiting_since.take() else {
+            return;
+        };
+        let waited = now.saturating_duration_since(since);
+        self.window = if waited <= self.max {
+            (waited * 2).clamp(ADAPTIVE_MIN.min(self.max), self.max)
+        } else if self.window / 2 >= ADAPTIVE_MIN {
+            self.window / 2
+        } else {
+            Duration::ZERO
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAX: Duration = Duration::from_micros(BUSY_POLL_ADAPTIVE_MICROS as u64);
+
+    fn us(n: u64) -> Duration {
+        Duration::from_micros(n)
+    }
+
+    /// One wakeup that ends with JS waiting, and the next that reads after `wait`.
+    fn cycle(poll: &mut BusyPoll, at: Instant, wait: Duration) -> Instant {
+        poll.sleeping(at, true);
+        let next = at + wait;
+        poll.woke(next);
+        next
+    }
+
+    #[test]
+    fn off_and_fixed_do_not_learn() {
+        let mut off = BusyPoll::new(0, true);
+        let mut fixed = BusyPoll::new(30, false);
+        let t = Instant::now();
+        for poll in [&mut off, &mut fixed] {
+            cycle(poll, t, us(10));
+            cycle(poll, t, us(10_000));
+        }
+        assert_eq!(off.window(), None);
+        assert_eq!(fixed.window(), Some(us(30)));
+    }
+
+    #[test]
+    fn adaptive_starts_off_and_learns_a_quick_reply() {
+        let mut poll = BusyPoll::new(BUSY_POLL_ADAPTIVE_MICROS, true);
+        assert_eq!(poll.window(), Some(Duration::ZERO));
+        let t = cycle(&mut poll, Instant::now(), us(12));
+        assert_eq!(poll.window(), Some(us(24)));
+        // A slower reply still within the limit: the window covers it, capped at the limit.
+        cycle(&mut poll, t, us(40));
+        assert_eq!(poll.window(), Some(MAX));
+    }
+
+    #[test]
+    fn adaptive_backs_off_to_nothing_when_waits_are_long() {
+        let mut poll = BusyPoll::new(BUSY_POLL_ADAPTIVE_MICROS, true);
+        let mut t = cycle(&mut poll, Instant::now(), us(30));
+        assert_eq!(poll.window(), Some(MAX));
+        let mut windows = Vec::new();
+        for _ in 0..5 {
+            t = cycle(&mut poll, t, us(10_000));
+            windows.push(poll.window().map(|w| w.as_micros()));
+        }
+        assert_eq!(windows, [25, 12, 6, 0, 0].map(Some));
+    }
+
+    #[test]
+    fn adaptive_learns_nothing_when_js_did_not_wait() {
+        let mut poll = BusyPoll::new(BUSY_POLL_ADAPTIVE_MICROS, true);
+        let t = cycle(&mut poll, Instant::now(), us(10));
+        // Nobody waited after this wakeup: the next one, however late, changes nothing.
+        poll.sleeping(t, false);
+        poll.woke(t + us(50_000));
+        assert_eq!(poll.window(), Some(us(20)));
+        // And a wakeup is learnt from once.
+        poll.sleeping(t, true);
+        poll.woke(t + us(2));
+        poll.woke(t + us(50_000));
+        assert_eq!(poll.window(), Some(us(5)));
+    }
+
+    #[test]
+    fn adaptive_limit_below_the_minimum_is_the_limit() {
+        let mut poll = BusyPoll::new(3, true);
+        cycle(&mut poll, Instant::now(), us(1));
+        assert_eq!(poll.window(), Some(us(3)));
+    }
+}
