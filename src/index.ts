@@ -48,7 +48,7 @@ export type { PidfdOptions } from './ancillary/pidfd.js';
 export { DEFAULT_MAX_PAYLOAD_SIZE } from './large-payloads.js';
 export type { LargePayloadOptions } from './large-payloads.js';
 export type { ReceiveBufferOptions } from './reuse-buffer.js';
-export { BUSY_POLL_MAX_MICROS, type BusyPollOptions } from './busy-poll.js';
+export { BUSY_POLL_ADAPTIVE_MICROS, BUSY_POLL_MAX_MICROS, type BusyPoll, type BusyPollOptions } from './busy-poll.js';
 export { formatAddress } from './address.js';
 export type { UnixAddress, AddressLike } from './address.js';
 export { DatagramProtocolParseError, TimeoutError, AbortError, ErrorCodes } from './errors.js';

@@ -2,7 +2,7 @@
  * @internal The receive-path options a client or an endpoint takes, checked together.
  * @packageDocumentation
  */
-import { BUSY_POLL_OPTION_NAMES, busyPollOf, type BusyPollOptions } from './busy-poll.js';
+import { BUSY_POLL_OPTION_NAMES, busyPollOf, type BusyPoll, type BusyPollOptions } from './busy-poll.js';
 import { RECEIVE_BUFFER_OPTION_NAMES, reuseReceiveBufferOf, type ReceiveBufferOptions } from './reuse-buffer.js';
 
 /** @internal The names of the receive-path options, for the option checks. */
@@ -11,7 +11,7 @@ export const RECEIVE_OPTION_NAMES = [...RECEIVE_BUFFER_OPTION_NAMES, ...BUSY_POL
 /** @internal What a client or endpoint asks of its receive path. */
 export interface ReceiveOptions {
   readonly reuseReceiveBuffer: boolean;
-  readonly busyPoll: number;
+  readonly busyPoll: BusyPoll;
 }
 
 /**

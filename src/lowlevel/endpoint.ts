@@ -7,6 +7,7 @@
  */
 import type { Buffer } from 'node:buffer';
 
+import { DEFAULT_BUSY_POLL, nativeBusyPoll, type BusyPoll } from '../busy-poll.js';
 import { closedError, type SystemError } from '../errors.js';
 import {
   KIND_UNIX_DGRAM,
@@ -57,8 +58,8 @@ export interface EndpointOptions {
    * handed out from it is done with (the next receive that finds nothing queued).
    */
   readonly reuseReceiveBuffer?: boolean;
-  /** `busyPoll`: the binding's busy-poll window in microseconds (0 or absent: off). */
-  readonly busyPoll?: number;
+  /** `busyPoll`: how the binding busy-polls (absent: `DEFAULT_BUSY_POLL`, adaptive). */
+  readonly busyPoll?: BusyPoll;
 }
 
 /** What a send that went out at once returns: one settled promise, shared. */
@@ -168,7 +169,8 @@ export class Endpoint<A extends NativeAddress = Buffer> {
     this.#options = options;
     const changed = (): void => this.#update();
     if (options.reuseReceiveBuffer === true) sock.lendReceiveBuffer();
-    if (options.busyPoll) sock.setBusyPoll(options.busyPoll);
+    const [busyPollMicros, adaptive] = nativeBusyPoll(options.busyPoll ?? DEFAULT_BUSY_POLL);
+    if (busyPollMicros > 0) sock.setBusyPoll(busyPollMicros, adaptive);
     const recycle = options.reuseReceiveBuffer === true ? () => sock.recycle() : undefined;
     this.receiver = new Receiver(() => sock.readNow(), changed, options.largePayloads?.maxPayloadSize, recycle);
     this.#sender = new Sender(options.connected, () => {

@@ -9,7 +9,7 @@ import { decodeAddress, encodeAddress, formatAddress, type AddressLike, type Uni
 import { checkFd, checkOptions, checkSignal } from '../checks.js';
 import { invalidArgType, invalidArgValue } from '../errors.js';
 import { Endpoint, type EndpointOptions } from '../lowlevel/endpoint.js';
-import { busyPollOf } from '../busy-poll.js';
+import { busyPollOf, type BusyPoll } from '../busy-poll.js';
 import { largePayloadsOf } from '../large-payloads.js';
 import { Lifetime } from '../lowlevel/lifetime.js';
 import { bindSocketFile, type SocketFile } from '../lowlevel/socket-file.js';
@@ -145,7 +145,7 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> extends DatagramServ
     handler: RequestHandler<S, R>,
     onError: ServerOptions<S>['onError'],
     largePayloads: EndpointOptions['largePayloads'],
-    busyPoll: number,
+    busyPoll: BusyPoll,
   ) {
     let server: UnixDatagramServer<S, R> | undefined;
     return {

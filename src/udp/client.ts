@@ -2,7 +2,7 @@
  * The UDP client: a connected UDP socket under the same API as the Unix datagram client.
  * @packageDocumentation
  */
-import { busyPollOf } from '../busy-poll.js';
+import { busyPollOf, type BusyPoll } from '../busy-poll.js';
 import { checkFd, checkOptions, checkSignalType } from '../checks.js';
 import { AbortError } from '../errors.js';
 import { ConnectedClient } from '../client/connected.js';
@@ -118,6 +118,6 @@ export class UdpClient<SentPacket, ReceivedPacket> extends ConnectedClient<SentP
 }
 
 /** How a UDP client uses its endpoint. */
-function endpointOptions(codec: Codec<unknown, unknown>, busyPoll: number): EndpointOptions {
+function endpointOptions(codec: Codec<unknown, unknown>, busyPoll: BusyPoll): EndpointOptions {
   return { addresses: false, text: codec.receivesText, keepAlive: 'waiting', connected: () => true, busyPoll };
 }

@@ -3,7 +3,7 @@
  * address, as `dgram`'s socket and Python's `sendto`/`recvfrom` on `SOCK_DGRAM`.
  * @packageDocumentation
  */
-import { busyPollOf } from '../busy-poll.js';
+import { busyPollOf, type BusyPoll } from '../busy-poll.js';
 import { checkFd, checkOptions, checkSignal } from '../checks.js';
 import { UnconnectedEndpoint, type AddressForms } from '../endpoint/unconnected.js';
 import { decodeInetAddress, encodeInetAddress, isIPv6, type InetAddress, type InetAddressLike } from '../inet/address.js';
@@ -114,6 +114,6 @@ export const INET_FORMS: AddressForms<InetAddress, InetAddressLike> = {
 };
 
 /** How a UDP endpoint uses its socket. */
-function endpointOptions(codec: Codec<unknown, unknown>, busyPoll: number): EndpointOptions {
+function endpointOptions(codec: Codec<unknown, unknown>, busyPoll: BusyPoll): EndpointOptions {
   return { addresses: true, text: codec.receivesText, keepAlive: 'waiting', connected: () => false, busyPoll };
 }

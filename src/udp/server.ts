@@ -3,7 +3,7 @@
  * socket (`socketserver.UDPServer`'s model, with the Unix server's concurrency).
  * @packageDocumentation
  */
-import { busyPollOf } from '../busy-poll.js';
+import { busyPollOf, type BusyPoll } from '../busy-poll.js';
 import { checkFd, checkOptions, checkSignal } from '../checks.js';
 import { invalidArgType } from '../errors.js';
 import { decodeInetAddress, encodeInetAddress, isIPv6, type InetAddress, type InetAddressLike } from '../inet/address.js';
@@ -185,6 +185,6 @@ function onErrorOf<S>(options: { onError?: unknown }): UdpServerOptions<S>['onEr
 }
 
 /** How a UDP server uses its socket. */
-function endpointOptions(codec: Codec<unknown, unknown>, pump: () => void, busyPoll: number): EndpointOptions {
+function endpointOptions(codec: Codec<unknown, unknown>, pump: () => void, busyPoll: BusyPoll): EndpointOptions {
   return { addresses: true, text: codec.receivesText, keepAlive: 'open', connected: () => false, onReceived: pump, busyPoll };
 }
