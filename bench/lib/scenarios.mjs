@@ -79,16 +79,25 @@ export const UG_REUSE = 'unixgram (reused receive buffer)';
 export const NN_REUSE = 'unixgram sendPackets → reused receive buffer';
 /** The round-trip floor row: unixgram's binding with no API around it. */
 export const BARE = 'bare binding, both ends (floor)';
-/** The busy-poll window of the round-trip rows with the option, in µs. */
-export const BUSY_POLL_US = 50;
-/** The client ↔ client round trip with `busyPoll` at both ends. */
-export const UG_BUSY = `unixgram (busyPoll ${BUSY_POLL_US} µs)`;
-/** The round trip through a server with `busyPoll` at both ends. */
-export const D_SERVER_BUSY = `unixgram server (busyPoll ${BUSY_POLL_US} µs)`;
-/** C busy polling as long as the busyPoll rows, their limit. */
-export const C_BUSY = `C (recv spinning ${BUSY_POLL_US} µs, then epoll)`;
-const C_BUSY_NOTE = 'the limit of the busyPoll rows, not a library';
-const cSpin = ['--spin', String(BUSY_POLL_US)];
+/** The client ↔ client round trip with busy polling off at both ends (`busyPoll: 0`). */
+export const UG_NO_SPIN = 'unixgram (busyPoll: 0)';
+/** The round trip through a server with busy polling off at both ends. */
+export const D_SERVER_NO_SPIN = 'unixgram server (busyPoll: 0)';
+/**
+ * C spinning on `recv` before it sleeps in epoll, as long as unixgram's adaptive busy
+ * polling at most spins (the binding's `BUSY_POLL_ADAPTIVE_MICROS`): the limit of the
+ * unixgram rows that busy-poll (the default).
+ */
+export const C_BUSY = 'C (recv spinning, then epoll)';
+const NO_SPIN_NOTE = 'busyPoll: 0 at both ends (no spinning; the default is adaptive)';
+/** The C peers' `--spin` argument: as long as unixgram's adaptive window at most. */
+async function cSpinArgs() {
+  const { BUSY_POLL_ADAPTIVE_MICROS } = await import('../../dist/index.js');
+  return {
+    spin: ['--spin', String(BUSY_POLL_ADAPTIVE_MICROS)],
+    note: `spins ${BUSY_POLL_ADAPTIVE_MICROS} µs, unixgram's adaptive limit: the limit of its default rows, not a library`,
+  };
+}
 
 // The deployed rows' libraries (check-targets.mjs finds them by these names).
 export const D_C = 'C (epoll+recv)';
@@ -131,15 +140,16 @@ export const D_NN_ENDPOINT_REUSE = 'unixgram sendPackets → endpoint (reused re
  */
 export async function rows(payloads) {
   const endpoint = await hasEndpoint();
-  const out = todayRows(payloads);
-  out.push(...deployedRows(payloads, endpoint));
+  const cSpin = await cSpinArgs();
+  const out = todayRows(payloads, cSpin);
+  out.push(...deployedRows(payloads, endpoint, cSpin));
   out.push(...largePayloadRows(payloads, endpoint));
   out.push(...issue20Rows(payloads));
   return out;
 }
 
 /** The rows of the settings measured before issue 17 (unchanged, plus one fd-passing row). */
-function todayRows(payloads) {
+function todayRows(payloads, cSpin) {
   const out = [];
   const add = (r) => out.push({ socketpair: false, metric: 'rate', ref: 'dgram', udRow: UD, ...r });
   for (const payload of payloads) {
@@ -233,15 +243,21 @@ function todayRows(payloads) {
     receiver: pp('unixgram-pingpong.mjs', 'echo'),
     socketpair: true,
   });
-  const busy = ['--busy-poll', String(BUSY_POLL_US)];
-  add({ ...rtt, library: C_BUSY, sender: c('pingpong', 'ping', ...cSpin), receiver: c('pingpong', 'echo', ...cSpin), note: C_BUSY_NOTE });
+  const noSpin = ['--busy-poll', '0'];
   add({
     ...rtt,
-    library: UG_BUSY,
-    sender: pp('unixgram-pingpong.mjs', 'ping', ...busy),
-    receiver: pp('unixgram-pingpong.mjs', 'echo', ...busy),
+    library: C_BUSY,
+    sender: c('pingpong', 'ping', ...cSpin.spin),
+    receiver: c('pingpong', 'echo', ...cSpin.spin),
+    note: cSpin.note,
+  });
+  add({
+    ...rtt,
+    library: UG_NO_SPIN,
+    sender: pp('unixgram-pingpong.mjs', 'ping', ...noSpin),
+    receiver: pp('unixgram-pingpong.mjs', 'echo', ...noSpin),
     socketpair: true,
-    note: `busyPoll: ${BUSY_POLL_US} at both ends (a core spins while waiting)`,
+    note: NO_SPIN_NOTE,
   });
   // Not an option users have: the floor of any Node peer (Node's loop plus one N-API call
   // each way, no API). Shows how close to C a round trip through Node can get.
@@ -295,7 +311,7 @@ export const FD_ITER = 'unixgram iterReceivedPackets';
  * non-blocking sendmmsg ×256 with poll(POLLOUT) on EAGAIN, fast enough to keep the queue
  * full. Every group's C reference is the C receiver in the same setting with the same sender.
  */
-function deployedRows(payloads, endpoint) {
+function deployedRows(payloads, endpoint, cSpin) {
   const out = [];
   const add = (r) => out.push({ socketpair: false, metric: 'rate', setting: 'listen', udRow: UD, ...r });
   // `large`: the log-sized payloads, whose groups have the rows issue 18 judges only.
@@ -357,20 +373,20 @@ function deployedRows(payloads, endpoint) {
   const ugPing = node('unixgram-pingpong.mjs', 'ping', '--autobind');
   add({ ...rtt, library: 'C (epoll)', sender: REFERENCES['rtt-listen'].sender, receiver: REFERENCES['rtt-listen'].receiver });
   add({ ...rtt, library: 'unixgram server', sender: ugPing, receiver: node('unixgram-server-pingpong.mjs', 'echo') });
-  const busy = ['--busy-poll', String(BUSY_POLL_US)];
+  const noSpin = ['--busy-poll', '0'];
   add({
     ...rtt,
     library: C_BUSY,
-    sender: c('pingpong', 'ping', ...cSpin),
-    receiver: c('pingpong', 'echo', ...cSpin),
-    note: C_BUSY_NOTE,
+    sender: c('pingpong', 'ping', ...cSpin.spin),
+    receiver: c('pingpong', 'echo', ...cSpin.spin),
+    note: cSpin.note,
   });
   add({
     ...rtt,
-    library: D_SERVER_BUSY,
-    sender: node('unixgram-pingpong.mjs', 'ping', '--autobind', ...busy),
-    receiver: node('unixgram-server-pingpong.mjs', 'echo', ...busy),
-    note: `busyPoll: ${BUSY_POLL_US} at both ends (a core spins while waiting)`,
+    library: D_SERVER_NO_SPIN,
+    sender: node('unixgram-pingpong.mjs', 'ping', '--autobind', ...noSpin),
+    receiver: node('unixgram-server-pingpong.mjs', 'echo', ...noSpin),
+    note: NO_SPIN_NOTE,
   });
   if (endpoint) add({ ...rtt, library: 'unixgram endpoint', sender: ugPing, receiver: node('unixgram-endpoint-pingpong.mjs', 'echo') });
   add({
