@@ -90,11 +90,19 @@ export const D_SERVER_NO_SPIN = 'unixgram server (busyPoll: 0)';
  */
 export const C_BUSY = 'C (recv spinning, then epoll)';
 const NO_SPIN_NOTE = 'busyPoll: 0 at both ends (no spinning; the default is adaptive)';
-/** The C peers' `--spin` argument: as long as unixgram's adaptive window at most. */
-async function cSpinArgs() {
+/** The unixgram peers' argument for busy polling off. */
+const NO_SPIN = ['--busy-poll', '0'];
+/**
+ * The C spinning row of a round-trip group (its group's fields come from the caller): C
+ * pingpong at both ends with `--spin` as long as unixgram's adaptive window at most.
+ */
+async function cSpinRow() {
   const { BUSY_POLL_ADAPTIVE_MICROS } = await import('../../dist/index.js');
+  const spin = ['--spin', String(BUSY_POLL_ADAPTIVE_MICROS)];
   return {
-    spin: ['--spin', String(BUSY_POLL_ADAPTIVE_MICROS)],
+    library: C_BUSY,
+    sender: c('pingpong', 'ping', ...spin),
+    receiver: c('pingpong', 'echo', ...spin),
     note: `spins ${BUSY_POLL_ADAPTIVE_MICROS} µs, unixgram's adaptive limit: the limit of its default rows, not a library`,
   };
 }
@@ -140,7 +148,7 @@ export const D_NN_ENDPOINT_REUSE = 'unixgram sendPackets → endpoint (reused re
  */
 export async function rows(payloads) {
   const endpoint = await hasEndpoint();
-  const cSpin = await cSpinArgs();
+  const cSpin = await cSpinRow();
   const out = todayRows(payloads, cSpin);
   out.push(...deployedRows(payloads, endpoint, cSpin));
   out.push(...largePayloadRows(payloads, endpoint));
@@ -243,19 +251,12 @@ function todayRows(payloads, cSpin) {
     receiver: pp('unixgram-pingpong.mjs', 'echo'),
     socketpair: true,
   });
-  const noSpin = ['--busy-poll', '0'];
-  add({
-    ...rtt,
-    library: C_BUSY,
-    sender: c('pingpong', 'ping', ...cSpin.spin),
-    receiver: c('pingpong', 'echo', ...cSpin.spin),
-    note: cSpin.note,
-  });
+  add({ ...rtt, ...cSpin });
   add({
     ...rtt,
     library: UG_NO_SPIN,
-    sender: pp('unixgram-pingpong.mjs', 'ping', ...noSpin),
-    receiver: pp('unixgram-pingpong.mjs', 'echo', ...noSpin),
+    sender: pp('unixgram-pingpong.mjs', 'ping', ...NO_SPIN),
+    receiver: pp('unixgram-pingpong.mjs', 'echo', ...NO_SPIN),
     socketpair: true,
     note: NO_SPIN_NOTE,
   });
@@ -373,19 +374,12 @@ function deployedRows(payloads, endpoint, cSpin) {
   const ugPing = node('unixgram-pingpong.mjs', 'ping', '--autobind');
   add({ ...rtt, library: 'C (epoll)', sender: REFERENCES['rtt-listen'].sender, receiver: REFERENCES['rtt-listen'].receiver });
   add({ ...rtt, library: 'unixgram server', sender: ugPing, receiver: node('unixgram-server-pingpong.mjs', 'echo') });
-  const noSpin = ['--busy-poll', '0'];
-  add({
-    ...rtt,
-    library: C_BUSY,
-    sender: c('pingpong', 'ping', ...cSpin.spin),
-    receiver: c('pingpong', 'echo', ...cSpin.spin),
-    note: cSpin.note,
-  });
+  add({ ...rtt, ...cSpin });
   add({
     ...rtt,
     library: D_SERVER_NO_SPIN,
-    sender: node('unixgram-pingpong.mjs', 'ping', '--autobind', ...noSpin),
-    receiver: node('unixgram-server-pingpong.mjs', 'echo', ...noSpin),
+    sender: node('unixgram-pingpong.mjs', 'ping', '--autobind', ...NO_SPIN),
+    receiver: node('unixgram-server-pingpong.mjs', 'echo', ...NO_SPIN),
     note: NO_SPIN_NOTE,
   });
   if (endpoint) add({ ...rtt, library: 'unixgram endpoint', sender: ugPing, receiver: node('unixgram-endpoint-pingpong.mjs', 'echo') });
