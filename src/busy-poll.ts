@@ -60,14 +60,13 @@ export const BUSY_POLL_OPTION_NAMES = ['busyPoll'] as const;
 /**
  * @internal The option, checked.
  * @param options - what the caller passed
- * @returns the setting, {@link DEFAULT_BUSY_POLL} if absent
+ * @returns the setting; absent, the low-level endpoint's default ({@link DEFAULT_BUSY_POLL})
  * @throws `ERR_INVALID_ARG_TYPE` if it is neither `'adaptive'` nor a number;
  * `ERR_OUT_OF_RANGE` if it is not an integer from 0 to {@link BUSY_POLL_MAX_MICROS}
  */
-export function busyPollOf(options: BusyPollOptions): BusyPoll {
+export function busyPollOf(options: BusyPollOptions): BusyPoll | undefined {
   const { busyPoll } = options;
-  if (busyPoll === undefined) return DEFAULT_BUSY_POLL;
-  if (busyPoll === 'adaptive') return busyPoll;
+  if (busyPoll === undefined || busyPoll === 'adaptive') return busyPoll;
   if (typeof busyPoll !== 'number') {
     throw invalidArgType('options.busyPoll', "'adaptive' or a number of microseconds", busyPoll);
   }

@@ -11,13 +11,13 @@ export const RECEIVE_OPTION_NAMES = [...RECEIVE_BUFFER_OPTION_NAMES, ...BUSY_POL
 /** @internal What a client or endpoint asks of its receive path. */
 export interface ReceiveOptions {
   readonly reuseReceiveBuffer: boolean;
-  readonly busyPoll: BusyPoll;
+  readonly busyPoll: BusyPoll | undefined;
 }
 
 /**
  * @internal `reuseReceiveBuffer` and `busyPoll`, checked.
  * @param options - what the caller passed
- * @returns both, with their defaults
+ * @returns both: `reuseReceiveBuffer` with its default, `busyPoll` as given (absent: the endpoint's default)
  * @throws as `reuseReceiveBufferOf` and `busyPollOf`
  */
 export function receiveOptionsOf(options: ReceiveBufferOptions & BusyPollOptions): ReceiveOptions {

@@ -145,7 +145,7 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> extends DatagramServ
     handler: RequestHandler<S, R>,
     onError: ServerOptions<S>['onError'],
     largePayloads: EndpointOptions['largePayloads'],
-    busyPoll: BusyPoll,
+    busyPoll: BusyPoll | undefined,
   ) {
     let server: UnixDatagramServer<S, R> | undefined;
     return {

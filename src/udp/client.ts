@@ -118,6 +118,6 @@ export class UdpClient<SentPacket, ReceivedPacket> extends ConnectedClient<SentP
 }
 
 /** How a UDP client uses its endpoint. */
-function endpointOptions(codec: Codec<unknown, unknown>, busyPoll: BusyPoll): EndpointOptions {
+function endpointOptions(codec: Codec<unknown, unknown>, busyPoll: BusyPoll | undefined): EndpointOptions {
   return { addresses: false, text: codec.receivesText, keepAlive: 'waiting', connected: () => true, busyPoll };
 }

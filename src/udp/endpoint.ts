@@ -114,6 +114,6 @@ export const INET_FORMS: AddressForms<InetAddress, InetAddressLike> = {
 };
 
 /** How a UDP endpoint uses its socket. */
-function endpointOptions(codec: Codec<unknown, unknown>, busyPoll: BusyPoll): EndpointOptions {
+function endpointOptions(codec: Codec<unknown, unknown>, busyPoll: BusyPoll | undefined): EndpointOptions {
   return { addresses: true, text: codec.receivesText, keepAlive: 'waiting', connected: () => false, busyPoll };
 }

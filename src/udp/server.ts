@@ -185,6 +185,6 @@ function onErrorOf<S>(options: { onError?: unknown }): UdpServerOptions<S>['onEr
 }
 
 /** How a UDP server uses its socket. */
-function endpointOptions(codec: Codec<unknown, unknown>, pump: () => void, busyPoll: BusyPoll): EndpointOptions {
+function endpointOptions(codec: Codec<unknown, unknown>, pump: () => void, busyPoll: BusyPoll | undefined): EndpointOptions {
   return { addresses: true, text: codec.receivesText, keepAlive: 'open', connected: () => false, onReceived: pump, busyPoll };
 }

@@ -52,10 +52,11 @@ impl BusyPoll {
         }
     }
 
-    /// A wakeup from the loop read data at `now`.
-    pub(crate) fn woke(&mut self, now: Instant) {
+    /// A wakeup from the loop read data at the time `now` gives (read only by an adaptive
+    /// window, so the others cost no clock read).
+    pub(crate) fn woke(&mut self, now: impl FnOnce() -> Instant) {
         if let Self::Adaptive(adaptive) = self {
-            adaptive.woke(now);
+            adaptive.woke(now());
         }
     }
 
@@ -118,7 +119,7 @@ mod tests {
     fn cycle(poll: &mut BusyPoll, at: Instant, wait: Duration) -> Instant {
         poll.sleeping(at, true);
         let next = at + wait;
-        poll.woke(next);
+        poll.woke(|| next);
         next
     }
 
@@ -165,12 +166,12 @@ mod tests {
         let t = cycle(&mut poll, Instant::now(), us(10));
         // Nobody waited after this wakeup: the next one, however late, changes nothing.
         poll.sleeping(t, false);
-        poll.woke(t + us(50_000));
+        poll.woke(|| t + us(50_000));
         assert_eq!(poll.window(), Some(us(20)));
         // And a wakeup is learnt from once.
         poll.sleeping(t, true);
-        poll.woke(t + us(2));
-        poll.woke(t + us(50_000));
+        poll.woke(|| t + us(2));
+        poll.woke(|| t + us(50_000));
         assert_eq!(poll.window(), Some(us(5)));
     }
 

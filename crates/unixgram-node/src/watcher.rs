@@ -258,7 +258,7 @@ fn handle_event(shared: &Shared, status: c_int, events: c_int) {
                         stop_reading(inner);
                     }
                     if !batch.is_empty() {
-                        inner.watch.busy_poll.woke(Instant::now());
+                        inner.watch.busy_poll.woke(Instant::now);
                     }
                 }
             }
