@@ -152,8 +152,9 @@ export declare class NativeSocket {
   /**
    * Busy polling: a wakeup goes on reading for up to `micros` µs with nothing arriving
    * while JS waits for data (0: off, the default). With `adaptive`, `micros` is the
-   * longest window, and the window itself is learnt from how long JS waited after earlier
-   * wakeups (`busy_poll.rs`). At most `BUSY_POLL_MAX_MICROS`.
+   * longest window, the window itself is learnt from how long JS waited after earlier
+   * wakeups, and it spins only after the socket sent, while a reply is awaited
+   * (`busy_poll.rs`). At most `BUSY_POLL_MAX_MICROS`.
    */
   setBusyPoll(micros: number, adaptive: boolean): void
   /** JS holds no payload from the lent chunk any more: the next batch may overwrite it. */

@@ -2,7 +2,13 @@
 //! data, before the loop goes back to sleep in `epoll_wait` (`watcher::busy_poll` spins; this
 //! decides for how long). Off, a fixed window, or an adaptive one that learns from how long
 //! JS waited after earlier wakeups, as KVM's halt polling does.
+//!
+//! An adaptive window spins only while a reply is awaited: when the socket sent a datagram
+//! since the last batch it handed over. A socket that only receives (a log or metrics sink)
+//! never spins, so under a constant load it reads the big batches a sleep lets queue up
+//! instead of one datagram per spin, and when its data is rare it costs nothing.
 
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use napi_derive::napi;
@@ -43,27 +49,44 @@ impl BusyPoll {
     }
 
     /// How long the wakeup ending now spins with nothing arriving (possibly zero). `None`:
-    /// off, with nothing to learn either.
+    /// off, with nothing to learn either. An adaptive window is zero unless a reply is
+    /// awaited.
     pub(crate) fn window(&self) -> Option<Duration> {
         match self {
             Self::Off => None,
             Self::Fixed(window) => Some(*window),
-            Self::Adaptive(adaptive) => Some(adaptive.window),
+            Self::Adaptive(adaptive) if adaptive.sent.get() => Some(adaptive.window),
+            Self::Adaptive(_) => Some(Duration::ZERO),
         }
     }
 
-    /// A wakeup from the loop read data at the time `now` gives (read only by an adaptive
-    /// window, so the others cost no clock read).
+    /// The socket sent a datagram: a reply may be on its way.
+    pub(crate) fn sent(&self) {
+        if let Self::Adaptive(adaptive) = self {
+            adaptive.sent.set(true);
+        }
+    }
+
+    /// A batch is handed over to JS: what JS sends from here on is what it awaits a reply to.
+    pub(crate) fn delivering(&self) {
+        if let Self::Adaptive(adaptive) = self {
+            adaptive.sent.set(false);
+        }
+    }
+
+    /// A wakeup from the loop read data at the time `now` gives (read only when an adaptive
+    /// window learns from this wakeup, so the others cost no clock read).
     pub(crate) fn woke(&mut self, now: impl FnOnce() -> Instant) {
         if let Self::Adaptive(adaptive) = self {
-            adaptive.woke(now());
+            adaptive.woke(now);
         }
     }
 
     /// The wakeup ended, the last data handed over at `since`; `waiting`: JS still waits.
+    /// An adaptive window learns only from waits for a reply.
     pub(crate) fn sleeping(&mut self, since: Instant, waiting: bool) {
         if let Self::Adaptive(adaptive) = self {
-            adaptive.waiting_since = waiting.then_some(since);
+            adaptive.waiting_since = (waiting && adaptive.sent.get()).then_some(since);
         }
     }
 }
@@ -77,8 +100,10 @@ impl BusyPoll {
 pub(crate) struct Adaptive {
     max: Duration,
     window: Duration,
-    /// When the last wakeup ended with JS waiting for data.
+    /// When the last wakeup ended with JS waiting for a reply.
     waiting_since: Option<Instant>,
+    /// The socket sent since the last batch was handed over: a reply is awaited.
+    sent: Cell<bool>,
 }
 
 impl Adaptive {
@@ -87,14 +112,15 @@ impl Adaptive {
             max,
             window: Duration::ZERO,
             waiting_since: None,
+            sent: Cell::new(false),
         }
     }
 
-    fn woke(&mut self, now: Instant) {
+    fn woke(&mut self, now: impl FnOnce() -> Instant) {
         let Some(since) = self.waiting_since.take() else {
             return;
         };
-        let waited = now.saturating_duration_since(since);
+        let waited = now().saturating_duration_since(since);
         self.window = if waited <= self.max {
             (waited * 2).clamp(ADAPTIVE_MIN.min(self.max), self.max)
         } else if self.window / 2 >= ADAPTIVE_MIN {
@@ -115,8 +141,11 @@ mod tests {
         Duration::from_micros(n)
     }
 
-    /// One wakeup that ends with JS waiting, and the next that reads after `wait`.
+    /// One wakeup that ends with JS waiting for the reply to what it sent, and the next that
+    /// reads after `wait`.
     fn cycle(poll: &mut BusyPoll, at: Instant, wait: Duration) -> Instant {
+        poll.delivering();
+        poll.sent();
         poll.sleeping(at, true);
         let next = at + wait;
         poll.woke(|| next);
@@ -173,6 +202,41 @@ mod tests {
         poll.woke(|| t + us(2));
         poll.woke(|| t + us(50_000));
         assert_eq!(poll.window(), Some(us(5)));
+    }
+
+    #[test]
+    fn adaptive_spins_only_while_a_reply_is_awaited() {
+        let mut poll = BusyPoll::new(BUSY_POLL_ADAPTIVE_MICROS, true);
+        let t = cycle(&mut poll, Instant::now(), us(10));
+        assert_eq!(poll.window(), Some(us(20)));
+        // A batch JS answers nothing to: no spin, and no clock read for what comes next.
+        poll.delivering();
+        assert_eq!(poll.window(), Some(Duration::ZERO));
+        poll.sleeping(t, true);
+        poll.woke(|| unreachable!("a receive-only wakeup reads no clock"));
+        // The learnt window comes back with the next send.
+        poll.sent();
+        assert_eq!(poll.window(), Some(us(20)));
+    }
+
+    #[test]
+    fn a_socket_that_only_receives_never_spins() {
+        let mut poll = BusyPoll::new(BUSY_POLL_ADAPTIVE_MICROS, true);
+        let mut t = Instant::now();
+        for _ in 0..10 {
+            poll.delivering();
+            poll.sleeping(t, true);
+            t += us(1);
+            poll.woke(|| t);
+        }
+        assert_eq!(poll.window(), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn fixed_spins_whether_or_not_the_socket_sent() {
+        let poll = BusyPoll::new(30, false);
+        poll.delivering();
+        assert_eq!(poll.window(), Some(us(30)));
     }
 
     #[test]

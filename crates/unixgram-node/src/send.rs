@@ -214,10 +214,14 @@ unsafe fn on_socket(
             error::throw_code(env, "ERR_UNIXGRAM_BUSY", "the socket is in use");
             return ptr::null_mut();
         };
-        match inner.sock.as_ref() {
+        let result = match inner.sock.as_ref() {
             Some(sock) => send(sock),
             None => Err(CoreError::os(nix::errno::Errno::EBADF, "send")),
+        };
+        if result.is_ok() {
+            inner.watch.busy_poll.sent();
         }
+        result
     };
     let value = match result {
         Ok(n) => i32::try_from(n).unwrap_or(i32::MAX),

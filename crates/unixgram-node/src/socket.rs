@@ -335,8 +335,9 @@ impl NativeSocket {
 
     /// Busy polling: a wakeup goes on reading for up to `micros` µs with nothing arriving
     /// while JS waits for data (0: off, the default). With `adaptive`, `micros` is the
-    /// longest window, and the window itself is learnt from how long JS waited after earlier
-    /// wakeups (`busy_poll.rs`). At most `BUSY_POLL_MAX_MICROS`.
+    /// longest window, the window itself is learnt from how long JS waited after earlier
+    /// wakeups, and it spins only after the socket sent, while a reply is awaited
+    /// (`busy_poll.rs`). At most `BUSY_POLL_MAX_MICROS`.
     #[napi(catch_unwind)]
     pub fn set_busy_poll(&self, env: Env, micros: u32, adaptive: bool) -> Result<()> {
         self.check_open(&env)?;

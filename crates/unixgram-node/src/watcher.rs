@@ -307,10 +307,11 @@ fn drain_again(shared: &Shared, waited: bool) -> Option<Batch> {
 /// in `epoll_wait`, go on reading while JS waits for data, until nothing has arrived for the
 /// socket's window or the wakeup has lasted [`BUSY_POLL_WAKEUP_MAX`]. A request/reply peer
 /// answering within the window is read without a sleep and a wakeup on either side; the cost
-/// is a core spent spinning, and the loop's other work waiting, for up to that long. Then an
-/// adaptive window learns when JS began to wait.
+/// is a core spent spinning, and the loop's other work waiting, for up to that long. An
+/// adaptive window spins only while JS awaits a reply to what it sent; then it learns when
+/// JS began to wait.
 fn busy_poll(shared: &Shared, env: sys::napi_env) {
-    let Some(window) = shared
+    let Some(mut window) = shared
         .try_borrow()
         .ok()
         .and_then(|inner| inner.watch.busy_poll.window())
@@ -324,6 +325,15 @@ fn busy_poll(shared: &Shared, env: sys::napi_env) {
             Some(batch) => {
                 deliver(shared, env, batch, false, Call::FromLoop);
                 last = Instant::now();
+                // JS sent nothing back: no reply is awaited, so an adaptive window is gone.
+                window = match shared
+                    .try_borrow()
+                    .ok()
+                    .and_then(|i| i.watch.busy_poll.window())
+                {
+                    Some(window) => window,
+                    None => break,
+                };
             }
             None => std::hint::spin_loop(),
         }
@@ -500,6 +510,7 @@ fn deliver(shared: &Shared, env: sys::napi_env, batch: Batch, writable: bool, ca
     if call == Call::FromLoop {
         if let Ok(inner) = shared.try_borrow() {
             inner.watch.set_control(CONTROL_IN_CALLBACK, 1);
+            inner.watch.busy_poll.delivering();
         }
     }
     let _ = run();
