@@ -153,14 +153,17 @@ test('text that is not hex or base64: exit 2 for an argument, exit 1 for stdin, 
       message: /^unixgram: line 2 of stdin is not hex \(pairs of 0-9, a-f\)[^\n]*\n$/,
     },
   ];
-  // Nothing listens at `name`: a usage error is found before connecting; stdin's second line after the first was sent,
-  // so that case gets a listener.
-  const peer = await startPeer(t, 'datagrams.py', ['record', name, '1']);
+  // A usage error is found before connecting, so the argument cases run with nothing listening at `name`; stdin's
+  // second line is read after the first was sent, so that case gets a listener, started just before it (the peer's
+  // 20 s guard then covers one CLI run, not all of them on a loaded machine).
+  let peer: PythonPeer | undefined;
   for (const { args, stdin, code, message } of cases) {
+    if (stdin !== undefined) peer = await startPeer(t, 'datagrams.py', ['record', name, '1']);
     const run = cli(t, ['send', name, ...args], { stdin });
     t.is(await finished(run), code, `${args.join(' ')}: ${run.stderr}`);
     t.regex(run.stderr, message, args.join(' '));
   }
+  if (peer === undefined) throw new Error('no case reads stdin');
   t.deepEqual(await recorded(peer, 1), [Buffer.from([0])], 'the line before the bad one was sent; nothing from the usage errors');
 });
 
