@@ -326,6 +326,53 @@ test('fromFd of a Unix datagram socket throws ERR_UNIXGRAM_NOT_UNIX_DGRAM and le
   t.is((await unix.recvPacketFrom({ timeout: 20 })).packet, 'to myself');
 });
 
+test('UdpClient.fromFd and UdpEndpoint.fromFd take busyPoll and signal: python round trips in order, checked before the fd is touched', async (t) => {
+  const count = 50;
+  const peer = await startPeer(t, 'udp_peer.py', ['echo', '127.0.0.1', '0', String(count * 2)]);
+  const port = peer.ready.port as number;
+  // A connected UDP socket someone else made: adopted with a fixed window, the original closed.
+  const maker = await UdpClient.connect({ address: '127.0.0.1', port }, bytes());
+  const fd = maker.dupFd();
+  await maker.close();
+  for (const [options, code] of [
+    [{ busyPoll: -1 }, 'ERR_OUT_OF_RANGE'],
+    [{ busyPoll: '50' }, 'ERR_INVALID_ARG_TYPE'],
+    [{ receiveBufferSize: 1 << 20 }, 'ERR_INVALID_ARG_VALUE'],
+    [{ signal: AbortSignal.abort() }, 'ABORT_ERR'],
+  ] as const) {
+    const bad = options as unknown as { busyPoll?: number };
+    t.throws(() => UdpClient.fromFd(fd, bytes(), bad), { code }, `UdpClient.fromFd ${JSON.stringify(options)}`);
+    t.throws(() => UdpEndpoint.fromFd(fd, bytes(), bad), { code }, `UdpEndpoint.fromFd ${JSON.stringify(options)}`);
+    t.true(fdIsOpen(fd), `the fd is still the caller's after ${JSON.stringify(options)}`);
+  }
+  const controller = new AbortController();
+  const client = autoClose(t, UdpClient.fromFd(fd, bytes(), { busyPoll: 200, signal: controller.signal }));
+  for (let i = 0; i < count; i++) {
+    await client.sendPacket(Buffer.from(`#${i}`));
+    t.is((await client.recvPacket({ timeout: 20 })).toString(), `re:#${i}`);
+  }
+  controller.abort();
+  t.true(client.closed, 'the signal closed the adopted client');
+  await t.throwsAsync(client.sendPacket(Buffer.from('after')), { code: 'ERR_UNIXGRAM_CLOSED' });
+
+  // An unconnected one, adopted with the default (adaptive) and a signal that never fires.
+  const bound = await UdpEndpoint.bind({ address: '127.0.0.1', port: 0 }, bytes());
+  const boundFd = bound.dupFd();
+  await bound.close();
+  const endpoint = autoClose(t, UdpEndpoint.fromFd(boundFd, bytes(), { signal: new AbortController().signal }));
+  for (let i = 0; i < count; i++) {
+    await endpoint.sendPacketTo(Buffer.from(`@${i}`), { address: '127.0.0.1', port });
+    const { packet, address } = await endpoint.recvPacketFrom({ timeout: 20 });
+    t.is(packet.toString(), `re:@${i}`);
+    t.is(address.port, port);
+  }
+  const ended = new AbortController();
+  const second = UdpEndpoint.fromFd(endpoint.dupFd(), bytes(), { busyPoll: 0, signal: ended.signal });
+  ended.abort();
+  t.true(second.closed);
+  t.false(endpoint.closed, 'closing the adopted duplicate leaves the first endpoint open');
+});
+
 /** Sends until the kernel reports the ICMP port unreachable of an earlier send (it arrives after the send returns). */
 async function sendUntilRefused(client: UdpClient<string, string>): Promise<SystemError | undefined> {
   for (let attempt = 0; attempt < 100; attempt++) {

@@ -19,7 +19,7 @@ export { UnixSeqpacketServer } from './seqpacket/server.js';
 export type { SeqpacketServerFromFdOptions, SeqpacketServerOptions } from './seqpacket/server.js';
 export type { UdpServerClient, UdpServerOptions } from './udp/server.js';
 export { DatagramServer } from './server/base.js';
-export type { UdpBindOptions, UdpConnectOptions, UdpSocketOptions } from './udp/options.js';
+export type { UdpBindOptions, UdpConnectOptions, UdpFromFdOptions, UdpSocketOptions } from './udp/options.js';
 export type { InetAddress, InetAddressLike } from './inet/address.js';
 export type {
   BindAddress,

@@ -3,14 +3,14 @@
  * @packageDocumentation
  */
 import { busyPollOf, type BusyPoll } from '../busy-poll.js';
-import { checkFd, checkOptions, checkSignalType } from '../checks.js';
+import { checkFd, checkOptions, checkSignal, checkSignalType } from '../checks.js';
 import { AbortError } from '../errors.js';
 import { ConnectedClient } from '../client/connected.js';
 import { decodeInetAddress, encodeInetAddress, isIPv6, type InetAddress, type InetAddressLike } from '../inet/address.js';
 import { Endpoint, type EndpointOptions } from '../lowlevel/endpoint.js';
 import { codecOf, type Codec } from '../protocol/codec.js';
 import { checkProtocol, type DatagramProtocol } from '../protocol/protocol.js';
-import { receiveBufferSizeOf, UDP_OPTION_NAMES, type UdpConnectOptions } from './options.js';
+import { receiveBufferSizeOf, UDP_OPTION_NAMES, type UdpConnectOptions, type UdpFromFdOptions } from './options.js';
 import { UDP_KINDS, udpEndpoint } from './socket.js';
 
 /**
@@ -81,22 +81,28 @@ export class UdpClient<SentPacket, ReceivedPacket> extends ConnectedClient<SentP
    * before the descriptor is touched, and on every failure it is left open and yours.
    * @param fd - the descriptor
    * @param protocol - how packets are encoded
+   * @param options - busy polling (adaptive by default, as a connected client), a signal that closes it
    * @returns the client
    * @throws `ERR_UNIXGRAM_NOT_UNIX_DGRAM` (not a socket of that kind); `ERR_INVALID_ARG_TYPE`
-   * / `ERR_OUT_OF_RANGE` for bad arguments
+   * / `ERR_OUT_OF_RANGE` for bad arguments; an `AbortError` if the signal is already aborted
    */
-  static fromFd<S, R>(fd: number, protocol: DatagramProtocol<S, R>): UdpClient<S, R> {
+  static fromFd<S, R>(fd: number, protocol: DatagramProtocol<S, R>, options: UdpFromFdOptions = {}): UdpClient<S, R> {
     checkFd(fd);
     checkProtocol(protocol);
+    checkOptions(options, UDP_OPTION_NAMES.fromFd);
+    const signal = checkSignal(options.signal);
+    const busyPoll = busyPollOf(options);
     const codec = codecOf(protocol);
-    const endpoint = Endpoint.adopt<string>(fd, endpointOptions(codec, 0), (e) => e.receiveUdp(), UDP_KINDS);
+    const endpoint = Endpoint.adopt<string>(fd, endpointOptions(codec, busyPoll), (e) => e.receiveUdp(), UDP_KINDS);
     let peer: InetAddress;
     try {
       peer = decodeInetAddress(endpoint.peerAddress());
     } catch {
       peer = decodeInetAddress(endpoint.localAddress());
     }
-    return new UdpClient(endpoint, codec, peer);
+    const client = new UdpClient(endpoint, codec, peer);
+    if (signal) client._life.closeOn(signal, () => client.close());
+    return client;
   }
 
   private constructor(endpoint: Endpoint<string>, codec: Codec<SentPacket, ReceivedPacket>, peer: InetAddress) {

@@ -11,7 +11,7 @@ import { Endpoint, type EndpointOptions } from '../lowlevel/endpoint.js';
 import { Peer } from '../lowlevel/receiver.js';
 import { codecOf, type Codec } from '../protocol/codec.js';
 import { checkProtocol, type DatagramProtocol } from '../protocol/protocol.js';
-import { receiveBufferSizeOf, UDP_OPTION_NAMES, type UdpBindOptions } from './options.js';
+import { receiveBufferSizeOf, UDP_OPTION_NAMES, type UdpBindOptions, type UdpFromFdOptions } from './options.js';
 import { UDP_KINDS, udpEndpoint } from './socket.js';
 
 /**
@@ -75,18 +75,24 @@ export class UdpEndpoint<SentPacket, ReceivedPacket> extends UnconnectedEndpoint
    * checked before the descriptor is touched, and on every failure it is left open and yours.
    * @param fd - the descriptor
    * @param protocol - how packets are encoded
+   * @param options - busy polling (adaptive by default, as a bound endpoint), a signal that closes it
    * @returns the endpoint
    * @throws `ERR_UNIXGRAM_NOT_UNIX_DGRAM` (not a socket of that kind); `ERR_INVALID_ARG_TYPE`
-   * / `ERR_OUT_OF_RANGE` for bad arguments
+   * / `ERR_OUT_OF_RANGE` for bad arguments; an `AbortError` if the signal is already aborted
    */
-  static fromFd<S, R>(fd: number, protocol: DatagramProtocol<S, R>): UdpEndpoint<S, R> {
+  static fromFd<S, R>(fd: number, protocol: DatagramProtocol<S, R>, options: UdpFromFdOptions = {}): UdpEndpoint<S, R> {
     checkFd(fd);
     checkProtocol(protocol);
+    checkOptions(options, UDP_OPTION_NAMES.fromFd);
+    const signal = checkSignal(options.signal);
+    const busyPoll = busyPollOf(options);
     const codec = codecOf(protocol);
-    return new UdpEndpoint(
-      Endpoint.adopt<string>(fd, endpointOptions(codec, 0), (e) => e.receiveUdp(), UDP_KINDS),
+    const result = new UdpEndpoint(
+      Endpoint.adopt<string>(fd, endpointOptions(codec, busyPoll), (e) => e.receiveUdp(), UDP_KINDS),
       codec,
     );
+    if (signal) result._life.closeOn(signal, () => result.close());
+    return result;
   }
 
   private constructor(endpoint: Endpoint<string>, codec: Codec<SentPacket, ReceivedPacket>) {

@@ -33,10 +33,17 @@ export interface UdpConnectOptions extends UdpSocketOptions {
 /** Options of `UdpEndpoint.bind` and `UdpServer.listen`. */
 export type UdpBindOptions = UdpSocketOptions;
 
+/**
+ * Options of `UdpClient.fromFd` and `UdpEndpoint.fromFd`: those of a new socket but its
+ * receive buffer, which belongs to whoever made the descriptor.
+ */
+export type UdpFromFdOptions = Omit<UdpSocketOptions, 'receiveBufferSize'>;
+
 /** @internal The option names each call accepts (an unknown one is refused). */
 export const UDP_OPTION_NAMES = {
   connect: ['localAddress', 'receiveBufferSize', 'signal', 'busyPoll'],
   bind: ['receiveBufferSize', 'signal', 'busyPoll'],
+  fromFd: ['signal', 'busyPoll'],
 } as const satisfies Record<string, readonly string[]>;
 
 /** @internal `receiveBufferSize`, checked: a positive integer up to 2 GiB, or undefined. */
