@@ -252,7 +252,7 @@ export declare const ENTRY_EXTRA_MASK: number
 /** Entry flag: descriptors arrived, the next `flags >>> ENTRY_FDS_SHIFT` of the fd set. */
 export declare const ENTRY_FDS: number
 
-/** Where an entry's descriptor count starts in its flags. */
+/** Where an entry's descriptor count starts in its flags (above the sender slot). */
 export declare const ENTRY_FDS_SHIFT: number
 
 /**
@@ -260,6 +260,15 @@ export declare const ENTRY_FDS_SHIFT: number
  * the entry's `ENTRY_FDS` ones.
  */
 export declare const ENTRY_PIDFD: number
+
+/** Entry flag: the sender is the one JS remembers in the entry's sender slot. */
+export declare const ENTRY_SENDER: number
+
+/** The bits of an entry's flags that hold its sender slot. */
+export declare const ENTRY_SENDER_MASK: number
+
+/** Where an entry's sender slot (with `ENTRY_ADDRESS` or `ENTRY_SENDER`) starts in its flags. */
+export declare const ENTRY_SENDER_SHIFT: number
 
 /** Credentials as JS sees them. */
 export interface JsCredentials {

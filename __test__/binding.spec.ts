@@ -11,6 +11,12 @@ import {
   ENTRY_ERROR,
   ENTRY_EXTRA_MASK,
   ENTRY_FDS,
+  ENTRY_FDS_SHIFT,
+  ENTRY_PIDFD,
+  ENTRY_END,
+  ENTRY_SENDER,
+  ENTRY_SENDER_MASK,
+  ENTRY_SENDER_SHIFT,
   META_BASE,
   META_COUNT,
   META_ENTRIES,
@@ -36,6 +42,8 @@ test('the binding owns the numbers JS and Rust share: WOULD_BLOCK is -EAGAIN of 
   t.is(WOULD_BLOCK, -os.constants.errno.EAGAIN);
   t.is(ENTRY_EXTRA_MASK, ENTRY_ERROR | ENTRY_ADDRESS | ENTRY_CREDENTIALS);
   t.is(ENTRY_FDS & ENTRY_EXTRA_MASK, 0);
+  t.is((ENTRY_SENDER | ENTRY_SENDER_MASK) & (ENTRY_EXTRA_MASK | ENTRY_FDS | ENTRY_PIDFD | ENTRY_END), 0);
+  t.true(ENTRY_SENDER_MASK < 1 << ENTRY_FDS_SHIFT, 'the sender slot is below the descriptor count');
   t.deepEqual([META_COUNT, META_BASE, META_ENTRIES], [0, 1, 2]);
 });
 
@@ -178,7 +186,7 @@ test('setTextPayloads: a batch of valid UTF-8 comes as one string with UTF-16 le
   b.close();
 });
 
-test('setWantAddress: an entry carries its sender address only when it differs from the last one reported, across batches', (t) => {
+test('setWantAddress: a sender is told once, named by its slot when it returns, and not at all while it stays', (t) => {
   const name = (who: string) => Buffer.from(`\0unixgram-test-${process.pid}-${who}`);
   const bound = (who: string): NativeSocket => {
     const s = NativeSocket.create();
@@ -187,16 +195,27 @@ test('setWantAddress: an entry carries its sender address only when it differs f
   };
   const [rx, a, b] = [bound('rx'), bound('a'), bound('b')];
   rx.setWantAddress(true);
-  // One readNow() batch: per entry its payload, and the address it reports (null: none).
-  const read = (): [string, string | null][] => {
+  // What JS remembers by slot, as the receiver does.
+  const slots: string[] = [];
+  // One readNow() batch: per entry its payload, how its sender came ('told': the address in its
+  // extras; 'slot': a slot told before; null: the entry before's) and that sender.
+  const read = (): [string, 'told' | 'slot' | null, string | undefined][] => {
     const [slab, meta, extras] = readBatch(rx)!;
-    const out: [string, string | null][] = [];
+    const out: [string, 'told' | 'slot' | null, string | undefined][] = [];
     let offset = meta![META_BASE] as number;
     let x = 0;
     for (let m = META_ENTRIES; m < META_ENTRIES + 2 * (meta![META_COUNT] as number); m += 2) {
       const len = meta![m] as number;
-      const address = (meta![m + 1] as number) & ENTRY_ADDRESS ? (extras?.[x++]?.address?.toString('latin1') ?? 'missing') : null;
-      out.push([Buffer.from(slab!, offset, len).toString(), address]);
+      const flags = meta![m + 1] as number;
+      const slot = (flags & ENTRY_SENDER_MASK) >>> ENTRY_SENDER_SHIFT;
+      let how: 'told' | 'slot' | null = null;
+      if (flags & ENTRY_ADDRESS) {
+        how = 'told';
+        slots[slot] = extras?.[x++]?.address?.toString('latin1') ?? 'missing';
+      } else if (flags & ENTRY_SENDER) {
+        how = 'slot';
+      }
+      out.push([Buffer.from(slab!, offset, len).toString(), how, how === null ? undefined : slots[slot]]);
       offset += len;
     }
     return out;
@@ -206,20 +225,22 @@ test('setWantAddress: an entry carries its sender address only when it differs f
   sendFrom(a, '1');
   sendFrom(a, '2');
   t.deepEqual(read(), [
-    ['1', A],
-    ['2', null],
+    ['1', 'told', A],
+    ['2', null, undefined],
   ]);
   sendFrom(a, '3');
-  t.deepEqual(read(), [['3', null]], 'the same sender in the next batch: no address again');
+  t.deepEqual(read(), [['3', null, undefined]], 'the same sender in the next batch: nothing again');
   sendFrom(b, '4');
   sendFrom(a, '5');
+  sendFrom(b, '6');
   t.deepEqual(read(), [
-    ['4', B],
-    ['5', A],
+    ['4', 'told', B],
+    ['5', 'slot', A],
+    ['6', 'slot', B],
   ]);
   rx.setWantAddress(true);
-  sendFrom(a, '6');
-  t.deepEqual(read(), [['6', A]], 'setting it again reports the next address again');
+  sendFrom(a, '7');
+  t.deepEqual(read(), [['7', 'told', A]], 'setting it again tells the next sender again');
   for (const s of [rx, a, b]) s.close();
 });
 

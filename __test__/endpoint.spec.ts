@@ -13,6 +13,7 @@ import {
   StringSerializer,
   UnixDatagramClient,
   UnixDatagramEndpoint,
+  UnixDatagramServer,
   type SystemError,
 } from '../src/index.js';
 import {
@@ -57,6 +58,59 @@ test('bound at a path, it receives from python senders it never connected to, wi
     t.deepEqual(await asker.nextJson(), { reply: hexOf(expected.toUpperCase()) });
   }
 });
+
+/** The abstract names of a `datagrams.py turns` peer's senders, as the API reports them. */
+const turnsNames = (ready: Record<string, any>): string[] =>
+  (ready.senders as { abstract_hex: string }[]).map((s) => Buffer.from(s.abstract_hex, 'hex').toString('utf8'));
+
+// The binding names a sender it told before by a slot, and remembers 64 (batch.rs,
+// SENDER_SLOTS): 5 senders return to their slots; 70 push the oldest out, again and again.
+for (const senders of [5, 70]) {
+  test(`${senders} python senders taking turns: every datagram comes with its own sender; a server gives each its own client`, async (t) => {
+    const rounds = 3;
+    const expected: string[] = [];
+    for (let round = 0; round < rounds; round++) for (let i = 0; i < senders; i++) expected.push(`${i} ${round}`);
+
+    const file = path.join(tempDir(t), 'turns.sock');
+    const endpoint = autoClose(t, await UnixDatagramEndpoint.bind(file, strings()));
+    const peer = await startPeer(t, 'datagrams.py', ['turns', file, String(senders), String(rounds)]);
+    const names = turnsNames(peer.ready);
+    const got: string[] = [];
+    const wrong: string[] = [];
+    for await (const { packet, address } of endpoint.iterReceivedPacketsFrom({ timeout: 20 })) {
+      got.push(packet);
+      const from = names[Number(packet.split(' ')[0])];
+      if (!('abstract' in address) || address.abstract !== from) wrong.push(`${packet} from ${JSON.stringify(address)}`);
+      if (got.length === expected.length) break;
+    }
+    t.deepEqual(got, expected);
+    t.deepEqual(wrong, [], 'each datagram has its own sender');
+    await peer.waitExit();
+
+    const seen = new Map<string, string[]>();
+    const server = autoClose(
+      t,
+      await UnixDatagramServer.listen(path.join(tempDir(t), 'server.sock'), strings(), (packet, client) => {
+        const address = client.address;
+        const key = 'abstract' in address ? address.abstract : JSON.stringify(address);
+        seen.set(key, [...(seen.get(key) ?? []), packet]);
+      }),
+    );
+    const name = server.getLocalName();
+    const serverPeer = await startPeer(t, 'datagrams.py', ['turns', 'path' in name ? name.path : '', String(senders), String(rounds)]);
+    await serverPeer.waitExit();
+    const count = (): number => [...seen.values()].reduce((n, v) => n + v.length, 0);
+    for (const start = Date.now(); count() < expected.length && Date.now() - start < 20_000;) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const serverNames = turnsNames(serverPeer.ready);
+    t.deepEqual(
+      [...seen.entries()].sort(([a], [b]) => serverNames.indexOf(a) - serverNames.indexOf(b)),
+      serverNames.map((n, i) => [n, Array.from({ length: rounds }, (_, round) => `${i} ${round}`)]),
+      'per sender its own datagrams, in order',
+    );
+  });
+}
 
 test('sendPacketsTo sends to three python receivers in one call, each gets its own in order', async (t) => {
   const dir = tempDir(t);

@@ -9,7 +9,11 @@ given and printed as hex, so any bytes (newlines, invalid UTF-8) pass unchanged.
  send <addr> bound|unbound HEX [HEX...]
      print {"ready": true}, then sendto <addr> one datagram per HEX, from an autobound socket
      (the listener can answer) or an unbound one (it cannot); print {"sent": n} and exit.
- ask <addr> HEX [HEX...]
+ turns <addr> <senders> <rounds>
+    make <senders> sockets, each autobound (an abstract name), print {"ready": true,
+    "senders": [their names]}, then <rounds> times send from each in turn one datagram,
+    "<sender index> <round>", blocking when <addr>'s queue is full; print {"sent": n}.
+ask <addr> HEX [HEX...]
      autobind, connect, print {"ready": true}; for each HEX send it and wait for one datagram
      back, print {"reply": hex}; exit.
  full <addr> <extra> [room]
@@ -47,6 +51,16 @@ elif command == 'send':
     for text in args[1:]:
         sock.sendto(bytes.fromhex(text), parse_addr(target))
     emit(sent=len(args) - 1)
+elif command == 'turns':
+    senders = [socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) for _ in range(int(args[0]))]
+    for sock in senders:
+        sock.settimeout(20)
+        sock.bind('')  # autobind
+    emit(ready=True, senders=[show_addr(sock.getsockname()) for sock in senders])
+    for round_ in range(int(args[1])):
+        for i, sock in enumerate(senders):
+            sock.sendto(f'{i} {round_}'.encode(), parse_addr(target))
+    emit(sent=len(senders) * int(args[1]))
 elif command == 'ask':
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.settimeout(20)

@@ -17,6 +17,9 @@ import {
   ENTRY_FDS,
   ENTRY_FDS_SHIFT,
   ENTRY_PIDFD,
+  ENTRY_SENDER,
+  ENTRY_SENDER_MASK,
+  ENTRY_SENDER_SHIFT,
   META_BASE,
   META_COUNT,
   META_ENTRIES,
@@ -24,9 +27,10 @@ import {
 } from '../native/binding.js';
 
 /**
- * A sender as a batch reports it: made once per change of sender (the binding reports an
- * address only when it differs from the last one), so datagrams in a run from one sender
- * share it, and what is derived from the address is derived once.
+ * A sender as a batch reports it: made once per sender the binding reports as new, and
+ * remembered in that sender's slot (the binding's `batch.rs`), so the datagrams of a sender
+ * share it while it stays among the recent ones, and what is derived from the address is
+ * derived once.
  */
 export class Peer {
   /** The sender as the binding gives it: `sun_path` bytes (empty: unnamed), or `"host:port"` (IP). */
@@ -94,8 +98,10 @@ export class Receiver {
   #head = 0;
   #waiters: Waiter[] = [];
   #holds = 0;
-  /** The sender last reported (an address is reported only when it changes, across batches). */
+  /** The sender last reported (a sender is reported only when it changes, across batches). */
   #from: Peer | undefined;
+  /** The senders the binding reported, by slot (`ENTRY_SENDER` names one of them). */
+  readonly #senders: Peer[] = [];
   /** Someone has received from this socket: keep prefetching (bounded) between calls. */
   #primed = false;
   readonly #readNow: () => boolean;
@@ -254,7 +260,12 @@ export class Receiver {
         nextFd += count + (pidfd ? 1 : 0);
       }
       const extra = (flags & ENTRY_EXTRA_MASK) === 0 ? undefined : (extras?.[x++] ?? {});
-      if (extra?.address) this.#from = from = new Peer(extra.address);
+      if (extra?.address) {
+        this.#from = from = new Peer(extra.address);
+        this.#senders[(flags & ENTRY_SENDER_MASK) >>> ENTRY_SENDER_SHIFT] = from;
+      } else if (flags & ENTRY_SENDER) {
+        this.#from = from = this.#senders[(flags & ENTRY_SENDER_MASK) >>> ENTRY_SENDER_SHIFT];
+      }
       let error = extra?.error as SystemError | undefined;
       if (len === 0 && fds?.length === 1 && this.#sealedMax !== undefined && error === undefined) {
         // A payload in a sealed memfd (journald's native protocol): its bytes, or the error.

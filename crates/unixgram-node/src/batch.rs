@@ -9,9 +9,14 @@
 //!   returns): `meta[META_COUNT]` entries, whose payloads start at byte `meta[META_BASE]` of
 //!   `slab`; from index `META_ENTRIES` on, `[len, flags]` per entry, in arrival order.
 //! - `flags` of an entry: `ENTRY_ERROR` (the datagram was discarded, e.g. truncated: its
-//!   extras object holds the error), `ENTRY_ADDRESS` (its sender's address differs from the
-//!   last one reported, in this batch or an earlier one: its extras object holds the new
-//!   one; JS keeps the last), `ENTRY_CREDENTIALS` (`SCM_CREDENTIALS` arrived), `ENTRY_FDS`
+//!   extras object holds the error), `ENTRY_ADDRESS` (a sender not reported before, or no
+//!   longer remembered: its extras object holds the address, and JS remembers it in the
+//!   sender slot `(flags & ENTRY_SENDER_MASK) >>> ENTRY_SENDER_SHIFT`), `ENTRY_SENDER` (a
+//!   sender other than the last entry's, reported before: the one in that slot, with no
+//!   extras object); an entry with neither came from the same sender as the entry before it,
+//!   in this batch or an earlier one. The binding remembers the last `SENDER_SLOTS` senders,
+//!   so senders taking turns cost no extras object and no address per datagram.
+//!   `ENTRY_CREDENTIALS` (`SCM_CREDENTIALS` arrived), `ENTRY_FDS`
 //!   (descriptors arrived; their count is `flags >>> ENTRY_FDS_SHIFT`, at most 253),
 //!   `ENTRY_PIDFD` (`SCM_PIDFD` arrived: the sender's pidfd is one more descriptor of the fd
 //!   set, right after the entry's `ENTRY_FDS` ones, and not part of their count),
@@ -81,9 +86,21 @@ pub const ENTRY_PIDFD: u32 = 16;
 /// socket is no longer watched for reading.
 #[napi]
 pub const ENTRY_END: u32 = 32;
-/// Where an entry's descriptor count starts in its flags.
+/// Entry flag: the sender is the one JS remembers in the entry's sender slot.
 #[napi]
-pub const ENTRY_FDS_SHIFT: u32 = 8;
+pub const ENTRY_SENDER: u32 = 64;
+/// Where an entry's sender slot (with `ENTRY_ADDRESS` or `ENTRY_SENDER`) starts in its flags.
+#[napi]
+pub const ENTRY_SENDER_SHIFT: u32 = 8;
+/// The bits of an entry's flags that hold its sender slot.
+#[napi]
+pub const ENTRY_SENDER_MASK: u32 = 0xff << ENTRY_SENDER_SHIFT;
+/// How many senders the binding remembers by slot (JS keeps one `Peer` per slot).
+pub(crate) const SENDER_SLOTS: usize = 64;
+const _: () = assert!(SENDER_SLOTS <= (ENTRY_SENDER_MASK >> ENTRY_SENDER_SHIFT) as usize + 1);
+/// Where an entry's descriptor count starts in its flags (above the sender slot).
+#[napi]
+pub const ENTRY_FDS_SHIFT: u32 = 16;
 /// The flags that come with an extras object.
 #[napi]
 pub const ENTRY_EXTRA_MASK: u32 = ENTRY_ERROR | ENTRY_ADDRESS | ENTRY_CREDENTIALS;

@@ -9,7 +9,7 @@ use unixgram_core::{Address, Credentials, Error as CoreError, Received, Socket};
 use super::area::Area;
 use super::{
     ENTRY_ADDRESS, ENTRY_CREDENTIALS, ENTRY_END, ENTRY_ERROR, ENTRY_EXTRA_MASK, ENTRY_FDS,
-    ENTRY_FDS_SHIFT, ENTRY_PIDFD,
+    ENTRY_FDS_SHIFT, ENTRY_PIDFD, ENTRY_SENDER, ENTRY_SENDER_SHIFT, SENDER_SLOTS,
 };
 
 /// At most this many datagrams per wakeup, so one busy socket cannot starve the loop.
@@ -67,12 +67,18 @@ impl Batch {
     }
 }
 
-/// Whether batches report sender addresses, and the last address reported (see
-/// `ENTRY_ADDRESS`): a steady peer costs no extras object, and no address Buffer, per batch.
+/// Whether batches report sender addresses, and the senders JS remembers by slot (see
+/// `ENTRY_ADDRESS` and `ENTRY_SENDER`): a steady peer costs nothing per datagram, and a
+/// return to one of the last `SENDER_SLOTS` senders costs no extras object and no address.
 #[derive(Default)]
 pub struct Addresses {
     wanted: bool,
-    last: Option<Address>,
+    /// The slot of the sender last reported: the sender of an entry with neither flag.
+    last: Option<usize>,
+    /// The senders reported, by slot, as JS remembers them.
+    slots: Vec<Address>,
+    /// The slot a new sender takes once every slot is used (the oldest first).
+    next: usize,
 }
 
 impl Addresses {
@@ -80,12 +86,42 @@ impl Addresses {
     /// no address, and a socket that stops wanting them leaves JS with the last one.
     pub fn set_wanted(&mut self, on: bool) {
         self.wanted = on;
-        self.last = None;
+        self.forget();
     }
 
-    /// A batch did not reach JS: the next entry reports its address again.
+    /// A batch did not reach JS: every sender is reported again, as new.
     pub fn forget(&mut self) {
         self.last = None;
+        self.slots.clear();
+        self.next = 0;
+    }
+
+    /// The flags that report `address` as the next entry's sender, and the address when JS
+    /// does not remember it (the entry then carries it in its extras object).
+    fn report(&mut self, address: Address) -> (u32, Option<Address>) {
+        if self.last.is_some_and(|last| self.slots[last] == address) {
+            return (0, None);
+        }
+        let known = self.slots.iter().position(|a| *a == address);
+        let slot = match known {
+            Some(slot) => slot,
+            None if self.slots.len() < SENDER_SLOTS => {
+                self.slots.push(address.clone());
+                self.slots.len() - 1
+            }
+            None => {
+                let slot = self.next;
+                self.next = (slot + 1) % SENDER_SLOTS;
+                self.slots[slot] = address.clone();
+                slot
+            }
+        };
+        self.last = Some(slot);
+        let at = (slot as u32) << ENTRY_SENDER_SHIFT;
+        match known {
+            Some(_) => (ENTRY_SENDER | at, None),
+            None => (ENTRY_ADDRESS | at, Some(address)),
+        }
     }
 }
 
@@ -104,7 +140,6 @@ pub fn drain(sock: &mut Socket, addresses: &mut Addresses, area: &mut Area) -> B
         ..
     } = &mut batch;
     let want_address = addresses.wanted;
-    let last_address = &mut addresses.last;
     let mut push = |len: usize, flags: u32| meta.extend_from_slice(&[len as u32, flags]);
     let was_eof = sock.at_eof();
     let large = sock.receives_large();
@@ -121,12 +156,10 @@ pub fn drain(sock: &mut Socket, addresses: &mut Addresses, area: &mut Area) -> B
         }
         let got = sock.recv_many(want, want_address, &mut sink, |r| match r {
             Ok(d) => {
-                let mut flags = 0;
-                let address = d.address.filter(|a| Some(a) != last_address.as_ref());
-                if let Some(a) = &address {
-                    flags |= ENTRY_ADDRESS;
-                    *last_address = Some(a.clone());
-                }
+                let (mut flags, address) = match d.address {
+                    Some(a) => addresses.report(a),
+                    None => (0, None),
+                };
                 let Received {
                     fds,
                     credentials,
@@ -195,4 +228,70 @@ pub fn drain(sock: &mut Socket, addresses: &mut Addresses, area: &mut Area) -> B
     }
     (batch.base, batch.bytes) = sink.finish(taken);
     batch
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(n: usize) -> Address {
+        Address::Path(format!("/run/sender-{n}").into_bytes())
+    }
+
+    /// What `report` gives for `address`: `(flags, the slot, whether the address goes to JS)`.
+    fn report(addresses: &mut Addresses, address: Address) -> (u32, u32, bool) {
+        let (flags, told) = addresses.report(address);
+        let kind = flags & (ENTRY_ADDRESS | ENTRY_SENDER);
+        (kind, flags >> ENTRY_SENDER_SHIFT, told.is_some())
+    }
+
+    #[test]
+    fn a_sender_is_told_once_then_named_by_its_slot() {
+        let mut a = Addresses::default();
+        assert_eq!(report(&mut a, path(0)), (ENTRY_ADDRESS, 0, true));
+        assert_eq!(
+            report(&mut a, path(0)),
+            (0, 0, false),
+            "the same sender again: no flag"
+        );
+        assert_eq!(report(&mut a, path(1)), (ENTRY_ADDRESS, 1, true));
+        assert_eq!(
+            report(&mut a, path(0)),
+            (ENTRY_SENDER, 0, false),
+            "a return: its slot"
+        );
+        assert_eq!(report(&mut a, Address::Unnamed), (ENTRY_ADDRESS, 2, true));
+        assert_eq!(report(&mut a, path(1)), (ENTRY_SENDER, 1, false));
+    }
+
+    #[test]
+    fn past_the_slots_the_oldest_sender_is_replaced_and_told_again() {
+        let mut a = Addresses::default();
+        for n in 0..SENDER_SLOTS {
+            assert_eq!(report(&mut a, path(n)), (ENTRY_ADDRESS, n as u32, true));
+        }
+        let last = SENDER_SLOTS - 1;
+        assert_eq!(report(&mut a, path(SENDER_SLOTS)), (ENTRY_ADDRESS, 0, true));
+        assert_eq!(
+            report(&mut a, path(0)),
+            (ENTRY_ADDRESS, 1, true),
+            "slot 0 was given away"
+        );
+        assert_eq!(
+            report(&mut a, path(last)),
+            (ENTRY_SENDER, last as u32, false)
+        );
+        assert_eq!(report(&mut a, path(SENDER_SLOTS)), (ENTRY_SENDER, 0, false));
+    }
+
+    #[test]
+    fn forget_and_set_wanted_tell_every_sender_again() {
+        let mut a = Addresses::default();
+        report(&mut a, path(0));
+        report(&mut a, path(1));
+        a.forget();
+        assert_eq!(report(&mut a, path(1)), (ENTRY_ADDRESS, 0, true));
+        a.set_wanted(true);
+        assert_eq!(report(&mut a, path(1)), (ENTRY_ADDRESS, 0, true));
+    }
 }
