@@ -241,6 +241,18 @@ test('setWantAddress: a sender is told once, named by its slot when it returns, 
   rx.setWantAddress(true);
   sendFrom(a, '7');
   t.deepEqual(read(), [['7', 'told', A]], 'setting it again tells the next sender again');
+  // A callback that throws may have stopped before a sender the batch told it: all are told again.
+  sendFrom(b, '8');
+  rx.setCallback(() => {
+    throw new Error('stopped early');
+  });
+  t.throws(() => rx.readNow(), { message: 'stopped early' });
+  sendFrom(b, '9');
+  sendFrom(a, '10');
+  t.deepEqual(read(), [
+    ['9', 'told', B],
+    ['10', 'told', A],
+  ]);
   for (const s of [rx, a, b]) s.close();
 });
 

@@ -514,6 +514,15 @@ fn deliver(shared: &Shared, env: sys::napi_env, batch: Batch, writable: bool, ca
         }
     }
     let _ = run();
+    let mut threw = false;
+    // SAFETY: env is live.
+    unsafe { sys::napi_is_exception_pending(env, &mut threw) };
+    if threw {
+        // JS may have stopped partway through the batch, before a sender it reported.
+        if let Ok(mut inner) = shared.try_borrow_mut() {
+            inner.addresses.forget();
+        }
+    }
     if call == Call::FromLoop {
         apply_deferred_watch(shared);
         let mut pending = false;
