@@ -231,7 +231,10 @@ export declare const CONTROL_REQUEST: number
 /** This process's pid, uid and gid, as `SCM_CREDENTIALS` defaults to. */
 export declare function currentCredentials(): JsCredentials
 
-/** Entry flag: a sender address that differs from the last reported; in the extras object. */
+/**
+ * Entry flag: a sender JS is not told of yet: its address is in the extras object, its slot
+ * in the flags (`ENTRY_SENDER_MASK`).
+ */
 export declare const ENTRY_ADDRESS: number
 
 /** Entry flag: `SCM_CREDENTIALS` arrived; in the extras object. */

@@ -69,7 +69,8 @@ pub const META_ENTRIES: u32 = 2;
 /// Entry flag: the datagram was discarded; the entry's extras object holds the error.
 #[napi]
 pub const ENTRY_ERROR: u32 = 1;
-/// Entry flag: a sender address that differs from the last reported; in the extras object.
+/// Entry flag: a sender JS is not told of yet: its address is in the extras object, its slot
+/// in the flags (`ENTRY_SENDER_MASK`).
 #[napi]
 pub const ENTRY_ADDRESS: u32 = 2;
 /// Entry flag: `SCM_CREDENTIALS` arrived; in the extras object.
