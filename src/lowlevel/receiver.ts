@@ -260,11 +260,12 @@ export class Receiver {
         nextFd += count + (pidfd ? 1 : 0);
       }
       const extra = (flags & ENTRY_EXTRA_MASK) === 0 ? undefined : (extras?.[x++] ?? {});
+      const slot = (flags & ENTRY_SENDER_MASK) >>> ENTRY_SENDER_SHIFT;
       if (extra?.address) {
         this.#from = from = new Peer(extra.address);
-        this.#senders[(flags & ENTRY_SENDER_MASK) >>> ENTRY_SENDER_SHIFT] = from;
+        this.#senders[slot] = from;
       } else if (flags & ENTRY_SENDER) {
-        this.#from = from = this.#senders[(flags & ENTRY_SENDER_MASK) >>> ENTRY_SENDER_SHIFT];
+        this.#from = from = this.#senders[slot];
       }
       let error = extra?.error as SystemError | undefined;
       if (len === 0 && fds?.length === 1 && this.#sealedMax !== undefined && error === undefined) {

@@ -514,9 +514,7 @@ fn deliver(shared: &Shared, env: sys::napi_env, batch: Batch, writable: bool, ca
         }
     }
     let _ = run();
-    let mut threw = false;
-    // SAFETY: env is live.
-    unsafe { sys::napi_is_exception_pending(env, &mut threw) };
+    let threw = js::exception_pending(env);
     if threw {
         // JS may have stopped partway through the batch, before a sender it reported.
         if let Ok(mut inner) = shared.try_borrow_mut() {
@@ -525,10 +523,7 @@ fn deliver(shared: &Shared, env: sys::napi_env, batch: Batch, writable: bool, ca
     }
     if call == Call::FromLoop {
         apply_deferred_watch(shared);
-        let mut pending = false;
-        // SAFETY: env is live.
-        unsafe { sys::napi_is_exception_pending(env, &mut pending) };
-        if pending {
+        if threw {
             let mut exc = ptr::null_mut();
             // SAFETY: an exception is pending; clearing it and raising it as uncaught is what
             // Node does for an exception thrown by an event listener.

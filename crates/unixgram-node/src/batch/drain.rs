@@ -102,26 +102,22 @@ impl Addresses {
         if self.last.is_some_and(|last| self.slots[last] == address) {
             return (0, None);
         }
-        let known = self.slots.iter().position(|a| *a == address);
-        let slot = match known {
-            Some(slot) => slot,
-            None if self.slots.len() < SENDER_SLOTS => {
-                self.slots.push(address.clone());
-                self.slots.len() - 1
-            }
-            None => {
-                let slot = self.next;
-                self.next = (slot + 1) % SENDER_SLOTS;
-                self.slots[slot] = address.clone();
-                slot
-            }
+        let slot_bits = |slot: usize| (slot as u32) << ENTRY_SENDER_SHIFT;
+        if let Some(slot) = self.slots.iter().position(|a| *a == address) {
+            self.last = Some(slot);
+            return (ENTRY_SENDER | slot_bits(slot), None);
+        }
+        let slot = if self.slots.len() < SENDER_SLOTS {
+            self.slots.push(address.clone());
+            self.slots.len() - 1
+        } else {
+            let slot = self.next;
+            self.next = (slot + 1) % SENDER_SLOTS;
+            self.slots[slot] = address.clone();
+            slot
         };
         self.last = Some(slot);
-        let at = (slot as u32) << ENTRY_SENDER_SHIFT;
-        match known {
-            Some(_) => (ENTRY_SENDER | at, None),
-            None => (ENTRY_ADDRESS | at, Some(address)),
-        }
+        (ENTRY_ADDRESS | slot_bits(slot), Some(address))
     }
 }
 
