@@ -267,6 +267,31 @@ test('an IPv6 destination for an IPv4 endpoint rejects with EAFNOSUPPORT; the en
   t.deepEqual((await recorded(peer)).datagrams.map(String), ['still fine']);
 });
 
+test("a sender's address from one transport given to the other's sendPacketTo is refused before any syscall: ERR_INVALID_ARG_TYPE", async (t) => {
+  // A python UDP sender's address, as a UdpEndpoint received it, handed to a Unix endpoint;
+  // and a python Unix sender's, as a UnixDatagramEndpoint received it, handed to a UDP one.
+  const dir = fs.mkdtempSync('/tmp/unixgram-cross-');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const udp = autoClose(t, await UdpEndpoint.bind({ address: '127.0.0.1', port: 0 }, bytes()));
+  const unix = autoClose(t, await UnixDatagramEndpoint.bind(`${dir}/u.sock`, bytes()));
+  await startPeer(t, 'udp_peer.py', ['send', '127.0.0.1', String(udp.getLocalName().port), Buffer.from('hi').toString('hex')]);
+  const fromUdp = (await udp.recvPacketFrom({ timeout: 20 })).address;
+  await startPeer(t, 'sender.py', [`${dir}/p.sock`, 'raw', Buffer.from('hi').toString('hex')]);
+  await unix.sendPacketTo(Buffer.from('go'), `${dir}/p.sock`);
+  const fromUnix = (await unix.recvPacketFrom({ timeout: 20 })).address;
+  t.deepEqual(fromUnix, { path: `${dir}/p.sock` });
+  for (const [endpoint, address] of [
+    [unix, fromUdp],
+    [udp, fromUnix],
+  ] as const) {
+    const err = await t.throwsAsync<SystemError>(
+      (endpoint as UdpEndpoint<Buffer, Buffer>).sendPacketTo(Buffer.from('x'), address as never),
+    );
+    t.is(err.code, 'ERR_INVALID_ARG_TYPE');
+    t.is(err.syscall, undefined); // no sendmsg was tried
+  }
+});
+
 test('binding a port already bound rejects with EADDRINUSE naming the address', async (t) => {
   const first = autoClose(t, await UdpEndpoint.bind({ address: '127.0.0.1', port: 0 }, bytes()));
   const { port } = first.getLocalName();

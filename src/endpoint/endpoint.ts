@@ -150,6 +150,7 @@ const UNNAMED_ADDRESS: UnixAddress = Object.freeze({ unnamed: true });
 const UNIX_FORMS: AddressForms<UnixAddress, AddressLike> = {
   destination: (address, name) => destinationOf(encodeAddress(address, name)),
   decode: (from) => from.address,
+  sender: (address) => Peer.ofAddress(address),
   none: UNNAMED_ADDRESS,
   ancillary: true,
 };

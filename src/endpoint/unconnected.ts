@@ -28,18 +28,14 @@ import {
   type SendToOptions,
 } from './options.js';
 
-/**
- * The destinations of addresses datagrams came from: answering a sender with the address
- * object it was received with encodes nothing.
- */
-const known = new WeakMap<object, Destination>();
-
 /** @internal How an endpoint's addresses look to its users, and to the binding. */
 export interface AddressForms<Addr extends object, Like> {
   /** The destination of an address a user gave, checked (throws the argument's error). */
   destination(address: Like, name: string): Destination;
   /** A sender's public address. */
   decode(from: Peer): Addr;
+  /** The sender an address object came from ({@link decode}'s), if it is one: its destination. */
+  sender(address: object): Destination | undefined;
   /** The address of a datagram whose sender has none (an unbound Unix socket). */
   readonly none: Addr;
   /** Whether packets may carry descriptors and credentials (Unix: yes; UDP: no). */
@@ -71,8 +67,6 @@ export abstract class UnconnectedEndpoint<
   /** The last address string sent to, and its destination (a loop to one address encodes once). */
   #lastText: string | undefined;
   #lastDest: Destination | undefined;
-  /** The sender last seen, so its address is registered once. */
-  #lastFrom: Peer | undefined;
 
   /** @internal Made by a subclass's factories. */
   protected constructor(
@@ -225,7 +219,7 @@ export abstract class UnconnectedEndpoint<
       this.#lastDest = dest;
       return dest;
     }
-    return known.get(address as object) ?? this.#forms.destination(address, name);
+    return this.#forms.sender(address as object) ?? this.#forms.destination(address, name);
   }
 
   /** `{ packet, address, ancillary }` for `raw`; its descriptors are closed if it fails. */
@@ -241,15 +235,7 @@ export abstract class UnconnectedEndpoint<
       raw.fds?.close();
       throw err;
     }
-    const from = raw.from;
-    let address: Addr = this.#forms.none;
-    if (from !== undefined) {
-      address = this.#forms.decode(from);
-      if (from !== this.#lastFrom) {
-        this.#lastFrom = from;
-        if (from.raw.length > 0) known.set(address, from);
-      }
-    }
+    const address = raw.from === undefined ? this.#forms.none : this.#forms.decode(raw.from);
     let ancillary: SocketAncillary | undefined;
     if (raw.fds !== undefined || raw.credentials !== undefined) {
       ancillary = new SocketAncillary();

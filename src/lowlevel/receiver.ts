@@ -26,6 +26,11 @@ import {
   type BatchExtra,
 } from '../native/binding.js';
 
+/** The sender each decoded Unix address came from (see {@link Peer.ofAddress}). */
+const unixSenders = new WeakMap<UnixAddress, Peer>();
+/** The sender each decoded IP address came from (see {@link Peer.ofInet}). */
+const inetSenders = new WeakMap<InetAddress, Peer>();
+
 /**
  * A sender as a batch reports it: made once per sender the binding reports as new, and
  * remembered in that sender's slot (the binding's `batch.rs`), so the datagrams of a sender
@@ -50,15 +55,37 @@ export class Peer {
     return this.#key;
   }
 
-  /** The Unix address, decoded (a Unix socket's sender). */
+  /**
+   * The sender whose {@link address} is `address`: answering a datagram's sender with the
+   * address object it came with then encodes nothing.
+   * @param address - an address object a user gave back
+   * @returns the sender, or undefined if `address` is not one this module decoded
+   */
+  static ofAddress(address: object): Peer | undefined {
+    return unixSenders.get(address as UnixAddress);
+  }
+
+  /** The same as {@link ofAddress} for a UDP sender's {@link inet}. @param address - as given */
+  static ofInet(address: object): Peer | undefined {
+    return inetSenders.get(address as InetAddress);
+  }
+
+  /** The Unix address, decoded (a Unix socket's sender) once, and remembered for {@link ofAddress}. */
   get address(): UnixAddress {
-    this.#address ??= decodeAddress(this.raw as Buffer);
+    if (this.#address === undefined) {
+      this.#address = decodeAddress(this.raw as Buffer);
+      // An unnamed sender cannot be answered: its address leads nowhere.
+      if (this.raw.length > 0) unixSenders.set(this.#address, this);
+    }
     return this.#address;
   }
 
-  /** The IP address and port, decoded (a UDP socket's sender). */
+  /** The IP address and port, decoded (a UDP socket's sender) once, and remembered for {@link ofInet}. */
   get inet(): InetAddress {
-    this.#inet ??= decodeInetAddress(this.raw as string);
+    if (this.#inet === undefined) {
+      this.#inet = decodeInetAddress(this.raw as string);
+      inetSenders.set(this.#inet, this);
+    }
     return this.#inet;
   }
 }

@@ -114,6 +114,7 @@ export class UdpEndpoint<SentPacket, ReceivedPacket> extends UnconnectedEndpoint
 export const INET_FORMS: AddressForms<InetAddress, InetAddressLike> = {
   destination: (address, name) => new Peer(encodeInetAddress(address, name)),
   decode: (from) => from.inet,
+  sender: (address) => Peer.ofInet(address),
   // Every UDP datagram has a sender.
   none: Object.freeze({ address: '0.0.0.0', family: 'IPv4', port: 0 }),
   ancillary: false,
