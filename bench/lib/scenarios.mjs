@@ -117,6 +117,8 @@ export const D_ENDPOINT_REUSE = 'unixgram endpoint (reused receive buffer)';
 export const D_ADOPTED_REUSE = 'unixgram client (adopted fd, reused receive buffer)';
 export const D_SERVER = 'unixgram server (packet handler)';
 export const D_CONVERSATION = 'unixgram server (conversation handler)';
+/** Not a library option: the most any Node receiver can take in the deployed setting. */
+export const D_FLOOR = 'bare binding, adopted fd (receiver floor)';
 /** The deployed scenarios: receive with one bound / one unnamed / 16 bound C senders, round trip, Node → Node, fd passing. */
 export const DEPLOYED = {
   bound: 'recv-bound',
@@ -340,6 +342,16 @@ function deployedRows(payloads, endpoint, cSpin) {
         });
       // The harness binds the path (UnixDatagramEndpoint) and hands the socket over as fd 3.
       add({ ...base, library: D_ADOPTED, receiver: ugRecv(), setting: 'adopt', note: 'UnixDatagramClient.fromFd(3)' });
+      // The floor of the rows above: the binding with no API around it, told to report
+      // senders as the endpoint's and the server's are.
+      if (!large)
+        add({
+          ...base,
+          library: D_FLOOR,
+          receiver: node('bare-binding-recv.mjs', '--addresses'),
+          setting: 'adopt',
+          note: 'floor, not an option: no API; senders reported as to an endpoint',
+        });
       if (base.scenario === DEPLOYED.bound && large)
         add({
           ...base,
