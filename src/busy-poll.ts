@@ -26,10 +26,14 @@ export type BusyPoll = 'adaptive' | number;
  * - `'adaptive'` (the default): the window is learnt, as KVM's halt polling learns its own.
  *   After each wakeup the socket notes how long JS then waited for its next datagram: a wait
  *   of up to {@link BUSY_POLL_ADAPTIVE_MICROS} µs makes the window twice that wait (at most
- *   that limit); a longer one halves it, down to nothing. A request/reply socket whose peer
- *   answers within tens of microseconds spins for about as long as the answer takes; a
- *   socket whose data comes rarely, or is asked for from a timer, stops spinning after a few
- *   wakeups and costs nothing.
+ *   that limit); a longer one halves it, down to nothing. Off, it probes: one wait for a
+ *   reply in eight, drawn at random, spins the whole window, and a probe that catches
+ *   nothing is off again at once. Where wakeups are slow, two peers that do not spin each
+ *   wait out the other's wakeup and would never learn that both spinning is quick; probes
+ *   at both ends at once show it. A request/reply socket whose peer answers within tens of
+ *   microseconds spins for about as long as the answer takes; a socket whose data comes
+ *   rarely, or is asked for from a timer, stops spinning after a few wakeups and then spins
+ *   the window on one wait in eight.
  * - `N` (1 to {@link BUSY_POLL_MAX_MICROS}): always spin until nothing has arrived for `N` µs.
  * - `0`: never spin.
  *

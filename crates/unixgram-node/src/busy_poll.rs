@@ -7,8 +7,15 @@
 //! since the last batch it handed over. A socket that only receives (a log or metrics sink)
 //! never spins, so under a constant load it reads the big batches a sleep lets queue up
 //! instead of one datagram per spin, and when its data is rare it costs nothing.
+//!
+//! An adaptive window that is off probes now and then: one wait for a reply in
+//! `PROBE_ONE_IN`, drawn at random, spins the whole window. Where wakeups are slow, two
+//! peers that do not spin each wait the other's wakeup, longer than the window, and never
+//! learn that replies would come quickly if both spun; a probe of each at the same time
+//! shows it, and both then keep spinning. A probe that catches nothing ends at once.
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use napi_derive::napi;
@@ -24,6 +31,13 @@ pub const BUSY_POLL_ADAPTIVE_MICROS: u32 = 50;
 
 /// The shortest adaptive window: below it, spinning is not worth its start.
 const ADAPTIVE_MIN: Duration = Duration::from_micros(5);
+
+/// An adaptive window that is off probes on one wait for a reply in this many.
+const PROBE_ONE_IN: u32 = 8;
+
+/// Sockets made so far, mixed into each one's probe draws with the process id, so that the
+/// two ends of a round trip draw apart.
+static SOCKETS: AtomicU32 = AtomicU32::new(0);
 
 /// A socket's busy polling.
 #[derive(Debug, Default)]
@@ -44,7 +58,13 @@ impl BusyPoll {
         match (micros, adaptive) {
             (0, _) => Self::Off,
             (_, false) => Self::Fixed(limit),
-            (_, true) => Self::Adaptive(Adaptive::new(limit)),
+            (_, true) => {
+                let n = SOCKETS.fetch_add(1, Ordering::Relaxed);
+                Self::Adaptive(Adaptive::new(
+                    limit,
+                    std::process::id() ^ n.wrapping_mul(0x9e37_79b9),
+                ))
+            }
         }
     }
 
@@ -95,11 +115,16 @@ impl BusyPoll {
 /// for part of it, perhaps). A wait within `max` would have been caught by spinning twice as
 /// long: the window becomes that. A longer wait halves the window, down to off, so a socket
 /// whose data comes rarely, or long after a wakeup (from a timer, say), stops spinning after
-/// a few wakeups and costs nothing.
+/// a few wakeups and costs little: off, it spins `max` on one wait in `PROBE_ONE_IN` (a
+/// probe), and a probe that waits longer is off again at once.
 #[derive(Debug)]
 pub(crate) struct Adaptive {
     max: Duration,
     window: Duration,
+    /// The window is a probe's: if it catches nothing, it is off again.
+    probing: bool,
+    /// The state of the probe draws (xorshift32, never zero).
+    draws: u32,
     /// When the last wakeup ended with JS waiting for a reply.
     waiting_since: Option<Instant>,
     /// The socket sent since the last batch was handed over: a reply is awaited.
@@ -107,10 +132,12 @@ pub(crate) struct Adaptive {
 }
 
 impl Adaptive {
-    fn new(max: Duration) -> Self {
+    fn new(max: Duration, seed: u32) -> Self {
         Self {
             max,
             window: Duration::ZERO,
+            probing: false,
+            draws: seed | 1,
             waiting_since: None,
             sent: Cell::new(false),
         }
@@ -121,13 +148,27 @@ impl Adaptive {
             return;
         };
         let waited = now().saturating_duration_since(since);
+        let probed = std::mem::take(&mut self.probing);
         self.window = if waited <= self.max {
             (waited * 2).clamp(ADAPTIVE_MIN.min(self.max), self.max)
-        } else if self.window / 2 >= ADAPTIVE_MIN {
+        } else if !probed && self.window / 2 >= ADAPTIVE_MIN {
             self.window / 2
+        } else if !probed && self.draw() {
+            self.probing = true;
+            self.max
         } else {
             Duration::ZERO
         };
+    }
+
+    /// Whether the next wait probes: true once in `PROBE_ONE_IN` draws.
+    fn draw(&mut self) -> bool {
+        let mut x = self.draws;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.draws = x;
+        x % PROBE_ONE_IN == 0
     }
 }
 
@@ -176,17 +217,82 @@ mod tests {
         assert_eq!(poll.window(), Some(MAX));
     }
 
+    /// An adaptive window of the default limit whose probe draws start from `seed`.
+    fn seeded(seed: u32) -> BusyPoll {
+        BusyPoll::Adaptive(Adaptive::new(MAX, seed))
+    }
+
+    fn micros(poll: &BusyPoll) -> u128 {
+        poll.window().expect("adaptive").as_micros()
+    }
+
     #[test]
     fn adaptive_backs_off_to_nothing_when_waits_are_long() {
-        let mut poll = BusyPoll::new(BUSY_POLL_ADAPTIVE_MICROS, true);
-        let mut t = cycle(&mut poll, Instant::now(), us(30));
-        assert_eq!(poll.window(), Some(MAX));
-        let mut windows = Vec::new();
-        for _ in 0..5 {
-            t = cycle(&mut poll, t, us(10_000));
-            windows.push(poll.window().map(|w| w.as_micros()));
+        for seed in [1, 7, 0xdead_beef] {
+            let mut poll = seeded(seed);
+            let mut t = cycle(&mut poll, Instant::now(), us(30));
+            assert_eq!(poll.window(), Some(MAX));
+            let mut windows = Vec::new();
+            for _ in 0..3 {
+                t = cycle(&mut poll, t, us(10_000));
+                windows.push(micros(&poll));
+            }
+            assert_eq!(windows, [25, 12, 6]);
+            // Off from here, but for probes: each spins the whole window once, and a probe
+            // that catches nothing is off again at once.
+            let mut last = 0;
+            for _ in 0..200 {
+                t = cycle(&mut poll, t, us(10_000));
+                let now = micros(&poll);
+                assert!(now == 0 || now == MAX.as_micros(), "{now} µs");
+                assert!(!(now > 0 && last > 0), "two probes in a row");
+                last = now;
+            }
         }
-        assert_eq!(windows, [25, 12, 6, 0, 0].map(Some));
+    }
+
+    #[test]
+    fn adaptive_off_probes_one_wait_in_probe_one_in() {
+        let mut poll = seeded(12_345);
+        let mut t = Instant::now();
+        let (mut probes, waits) = (0, 8_000);
+        for _ in 0..waits {
+            t = cycle(&mut poll, t, us(10_000));
+            probes += usize::from(micros(&poll) > 0);
+        }
+        let expected = waits / PROBE_ONE_IN as usize;
+        assert!(
+            probes > expected * 7 / 10 && probes < expected * 13 / 10,
+            "{probes} probes in {waits} waits"
+        );
+    }
+
+    #[test]
+    fn a_probe_that_catches_a_reply_is_kept_as_a_learnt_window() {
+        let mut poll = seeded(99);
+        let mut t = Instant::now();
+        let mut waits = 0;
+        while micros(&poll) == 0 {
+            t = cycle(&mut poll, t, us(10_000));
+            waits += 1;
+            assert!(waits < 200, "no probe in 200 waits");
+        }
+        // The probe's wait is short: both ends spun. The window is what that wait teaches,
+        // and a long wait later halves it as any learnt window (it is no probe any more).
+        t = cycle(&mut poll, t, us(9));
+        assert_eq!(micros(&poll), 18);
+        cycle(&mut poll, t, us(10_000));
+        assert_eq!(micros(&poll), 9);
+    }
+
+    #[test]
+    fn sockets_draw_apart() {
+        let draws = |poll: &BusyPoll| match poll {
+            BusyPoll::Adaptive(a) => a.draws,
+            _ => unreachable!(),
+        };
+        let (a, b) = (BusyPoll::new(50, true), BusyPoll::new(50, true));
+        assert_ne!(draws(&a), draws(&b));
     }
 
     #[test]
