@@ -60,10 +60,7 @@ impl BusyPoll {
             (_, false) => Self::Fixed(limit),
             (_, true) => {
                 let n = SOCKETS.fetch_add(1, Ordering::Relaxed);
-                Self::Adaptive(Adaptive::new(
-                    limit,
-                    std::process::id() ^ n.wrapping_mul(0x9e37_79b9),
-                ))
+                Self::Adaptive(Adaptive::new(limit, probe_seed(std::process::id(), n)))
             }
         }
     }
@@ -111,6 +108,17 @@ impl BusyPoll {
     }
 }
 
+/// The first probe draw of socket `n` of process `pid`: the two mixed (a murmur3-style
+/// finaliser) so that neighbouring pids, as the two ends of a round trip often have, draw
+/// apart; never zero (xorshift's one fixed point).
+fn probe_seed(pid: u32, n: u32) -> u32 {
+    let mut z = pid.wrapping_mul(0x9e37_79b9) ^ n.wrapping_mul(0x85eb_ca6b);
+    z ^= z >> 16;
+    z = z.wrapping_mul(0x7feb_352d);
+    z ^= z >> 15;
+    z.max(1)
+}
+
 /// The adaptive window. After a wakeup, JS waited some time for its next datagram (spinning
 /// for part of it, perhaps). A wait within `max` would have been caught by spinning twice as
 /// long: the window becomes that. A longer wait halves the window, down to off, so a socket
@@ -137,7 +145,7 @@ impl Adaptive {
             max,
             window: Duration::ZERO,
             probing: false,
-            draws: seed | 1,
+            draws: seed.max(1),
             waiting_since: None,
             sent: Cell::new(false),
         }
@@ -287,12 +295,28 @@ mod tests {
 
     #[test]
     fn sockets_draw_apart() {
-        let draws = |poll: &BusyPoll| match poll {
+        let draws = |seed: u32| {
+            let mut a = Adaptive::new(MAX, seed);
+            (0..64).map(|_| a.draw()).collect::<Vec<_>>()
+        };
+        // The first socket of neighbouring processes, and two sockets of one process.
+        for (a, b) in [
+            ((1000, 0), (1001, 0)),
+            ((4242, 0), (4242, 1)),
+            ((0, 0), (1, 0)),
+        ] {
+            assert_ne!(
+                draws(probe_seed(a.0, a.1)),
+                draws(probe_seed(b.0, b.1)),
+                "{a:?} and {b:?}"
+            );
+        }
+        let (a, b) = (BusyPoll::new(50, true), BusyPoll::new(50, true));
+        let seed = |poll: &BusyPoll| match poll {
             BusyPoll::Adaptive(a) => a.draws,
             _ => unreachable!(),
         };
-        let (a, b) = (BusyPoll::new(50, true), BusyPoll::new(50, true));
-        assert_ne!(draws(&a), draws(&b));
+        assert_ne!(seed(&a), seed(&b));
     }
 
     #[test]
