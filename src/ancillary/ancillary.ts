@@ -77,6 +77,19 @@ function checkId(name: string, v: unknown): number {
   return v;
 }
 
+/** The empty list every {@link SocketAncillary} list starts as (frozen: it is shared). */
+const NONE: readonly never[] = Object.freeze([]);
+
+/**
+ * `list` with `item` at its end: a new one-item list in place of {@link NONE}, else `list`
+ * itself, grown (a list is only ever {@link NONE} or the object's own).
+ */
+function append<T>(list: readonly T[], item: T): readonly T[] {
+  if (list === NONE) return [item];
+  (list as T[]).push(item);
+  return list;
+}
+
 /** Most descriptors one datagram can carry on Linux (`SCM_MAX_FD`, 253), as the binding says. */
 export const MAX_FDS_PER_DATAGRAM: number = binding.MAX_FDS_PER_DATAGRAM;
 
@@ -104,11 +117,13 @@ export const MAX_FDS_PER_DATAGRAM: number = binding.MAX_FDS_PER_DATAGRAM;
  * ```
  */
 export class SocketAncillary {
-  #sendFds: number[] = [];
+  // Every list starts as the one shared empty list: the object a received datagram comes
+  // with allocates only the lists it fills (one, for a datagram with descriptors).
+  #sendFds: readonly number[] = NONE;
   #sendCredentials: Credentials | undefined;
-  #received: ReceivedFds[] = [];
-  #receivedCredentials: Credentials[] = [];
-  #pidfds: Pidfd[] = [];
+  #received: readonly ReceivedFds[] = NONE;
+  #receivedCredentials: readonly Credentials[] = NONE;
+  #pidfds: readonly Pidfd[] = NONE;
 
   /**
    * Add descriptors to send. They stay yours: close them when you no longer need them.
@@ -120,7 +135,7 @@ export class SocketAncillary {
     if (this.#sendFds.length + list.length > MAX_FDS_PER_DATAGRAM) {
       throw outOfRange('fds.length', `at most ${MAX_FDS_PER_DATAGRAM} descriptors per datagram`, this.#sendFds.length + list.length);
     }
-    this.#sendFds.push(...list);
+    this.#sendFds = this.#sendFds.length === 0 ? list : [...this.#sendFds, ...list];
   }
 
   /**
@@ -214,10 +229,10 @@ export class SocketAncillary {
   /** Close received descriptors and forget everything, received and to send. */
   clear(): void {
     this.close();
-    this.#received = [];
-    this.#receivedCredentials = [];
-    this.#pidfds = [];
-    this.#sendFds = [];
+    this.#received = NONE;
+    this.#receivedCredentials = NONE;
+    this.#pidfds = NONE;
+    this.#sendFds = NONE;
     this.#sendCredentials = undefined;
   }
 
@@ -237,10 +252,10 @@ export class SocketAncillary {
   /** @internal Take over what arrived with a datagram: its descriptors (its pidfd among them) and credentials. */
   _receive(fds: ReceivedFds | undefined, credentials: Credentials | undefined): void {
     if (fds) {
-      this.#received.push(fds);
-      if (fds.hasPidfd) this.#pidfds.push(new Pidfd(fds));
+      this.#received = append(this.#received, fds);
+      if (fds.hasPidfd) this.#pidfds = append(this.#pidfds, new Pidfd(fds));
     }
-    if (credentials) this.#receivedCredentials.push(credentials);
+    if (credentials) this.#receivedCredentials = append(this.#receivedCredentials, credentials);
   }
 }
 
