@@ -97,7 +97,8 @@ export abstract class DatagramServer<SentPacket, ReceivedPacket, Addr extends ob
       report: (err, client) => this.#report(err, client),
       closed: () => this.closed,
       shifted: (slot) => {
-        if (this.#full.has(slot) && slot.queued < MAX_QUEUED_PER_CLIENT) {
+        // (No set lookup per packet while no sender's queue is full, the usual case.)
+        if (this.#full.size > 0 && this.#full.has(slot) && slot.queued < MAX_QUEUED_PER_CLIENT) {
           this.#full.delete(slot);
           this._pump();
         }
@@ -230,7 +231,7 @@ export abstract class DatagramServer<SentPacket, ReceivedPacket, Addr extends ob
    * may send again (its next packet then costs no new slot), until idle slots are swept.
    */
   #forgetIfIdle(slot: ClientSlot<SentPacket, ReceivedPacket, Addr>): void {
-    if (slot.idle && !this.closed) this.#anonymous.delete(slot);
+    if (slot.once && slot.idle && !this.closed) this.#anonymous.delete(slot);
   }
 
   /** Forget the idle slots of bound senders: called when there are many. */

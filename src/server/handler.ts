@@ -120,6 +120,8 @@ export interface SlotHost<S, R, Addr extends object = UnixAddress> {
 
 const CLOSED = Symbol('closed');
 const TIMED_OUT = Symbol('timed out');
+/** What parsing a datagram gives when it fails: no packet (a decoded packet may be any value, `undefined` too). */
+const UNPARSED = Symbol('unparsed');
 type Next = RawDatagram | typeof CLOSED | typeof TIMED_OUT;
 
 /** @internal One sender's queue of packets and its running handler. */
@@ -142,6 +144,11 @@ export class ClientSlot<S, R, Addr extends object = UnixAddress> {
     this.#host = host;
     this.client = client;
     this.#once = once;
+  }
+
+  /** Whether this is an unbound sender's slot, for its one packet. */
+  get once(): boolean {
+    return this.#once;
   }
 
   /** Packets waiting for the handler. */
@@ -247,12 +254,12 @@ export class ClientSlot<S, R, Addr extends object = UnixAddress> {
   /** Run `handler` for `raw`: undefined if it finished, else a promise that settles when it does (never rejects). */
   #handle(handler: PacketHandler<S, R, Addr>, raw: RawDatagram): Promise<void> | undefined {
     const packet = this.#parse(raw);
-    if (packet === undefined) return undefined;
+    if (packet === UNPARSED) return undefined;
     const client = this.client;
     client._begin(raw.fds, raw.credentials);
     let result: unknown;
     try {
-      result = handler(packet.value, client);
+      result = handler(packet, client);
     } catch (err) {
       client._end();
       this.#host.report(err, client);
@@ -275,7 +282,7 @@ export class ClientSlot<S, R, Addr extends object = UnixAddress> {
     const host = this.#host;
     const first = this.#take() as RawDatagram;
     const packet = this.#parse(first); // garbage starts no conversation
-    if (packet === undefined) return;
+    if (packet === UNPARSED) return;
     let gen: AsyncGenerator<RecvParams | undefined | void, unknown, R>;
     let step: IteratorResult<RecvParams | undefined | void, unknown>;
     try {
@@ -290,7 +297,7 @@ export class ClientSlot<S, R, Addr extends object = UnixAddress> {
       first.fds?.close(); // refused before its first yield: the packet is discarded
       return;
     }
-    let current: { raw: RawDatagram; value: R } | undefined = { raw: first, value: packet.value };
+    let current: { raw: RawDatagram; value: R } | undefined = { raw: first, value: packet };
     try {
       while (!step.done) {
         if (current === undefined) {
@@ -310,8 +317,8 @@ export class ClientSlot<S, R, Addr extends object = UnixAddress> {
             continue;
           }
           const parsed = this.#parse(next);
-          if (parsed === undefined) continue;
-          current = { raw: next, value: parsed.value };
+          if (parsed === UNPARSED) continue;
+          current = { raw: next, value: parsed };
         }
         this.client._begin(current.raw.fds, current.raw.credentials);
         try {
@@ -352,13 +359,14 @@ export class ClientSlot<S, R, Addr extends object = UnixAddress> {
     return raw;
   }
 
-  #parse(raw: RawDatagram): { value: R } | undefined {
+  /** The packet of `raw`, or {@link UNPARSED} (reported, its descriptors closed). */
+  #parse(raw: RawDatagram): R | typeof UNPARSED {
     try {
-      return { value: this.#host.codec.decode(raw.data) };
+      return this.#host.codec.decode(raw.data);
     } catch (err) {
       raw.fds?.close();
       this.#host.report(err, this.client);
-      return undefined;
+      return UNPARSED;
     }
   }
 }
