@@ -98,6 +98,44 @@ test.serial('steal(i) hands one fd to the caller: it stays open after close(), t
   t.deepEqual(newFds(baseline), []);
 });
 
+test.serial("one SocketAncillary given to two receives holds both datagrams' fds, in order; close() closes all", async (t) => {
+  const dir = tempDir(t);
+  const [a, b] = autoClose(t, UnixDatagramClient.socketpair(json()));
+  const fifos = makeFifos(t, dir, ['one', 'two', 'three']);
+  const first = new SocketAncillary();
+  first.addFds([fifos[0]!]);
+  first.addFds([fifos[1]!]); // a second addFds adds to the first
+  await a.sendPacket('first', { ancillary: first });
+  const second = new SocketAncillary();
+  second.addFds([fifos[2]!]);
+  await a.sendPacket('second', { ancillary: second });
+  const baseline = openFds();
+
+  const ancillary = new SocketAncillary();
+  t.is(ancillary.fdCount, 0);
+  t.deepEqual([...ancillary.messages()], []);
+  t.is(await b.recvPacket({ ancillary }), 'first');
+  t.is(await b.recvPacket({ ancillary }), 'second');
+  t.is(ancillary.fdCount, 3);
+  t.is(newFds(baseline).length, 3);
+  const held = [...ancillary.iterFds()];
+  t.deepEqual(
+    held.map((fd) => readFd(fd)),
+    ['one', 'two', 'three'],
+  );
+  const third = ancillary.steal(2); // an index past the first datagram's fds
+  ancillary.close();
+  t.deepEqual(newFds(baseline), [third]);
+  fs.closeSync(third);
+  ancillary.clear(); // forgets both, and may take the next datagram afresh
+  t.is(ancillary.fdCount, 0);
+  await a.sendPacket('third', { ancillary: second });
+  t.is(await b.recvPacket({ ancillary }), 'third');
+  t.is(ancillary.fdCount, 1);
+  ancillary.close();
+  t.deepEqual(newFds(baseline), []);
+});
+
 test.serial('fds of a datagram received without an ancillary option are closed', async (t) => {
   const [a, b] = autoClose(t, UnixDatagramClient.socketpair(json()));
   const devNull = fs.openSync('/dev/null', 'r');
