@@ -135,7 +135,7 @@ export class SocketAncillary {
     if (this.#sendFds.length + list.length > MAX_FDS_PER_DATAGRAM) {
       throw outOfRange('fds.length', `at most ${MAX_FDS_PER_DATAGRAM} descriptors per datagram`, this.#sendFds.length + list.length);
     }
-    this.#sendFds = this.#sendFds.length === 0 ? list : [...this.#sendFds, ...list];
+    this.#sendFds = [...this.#sendFds, ...list];
   }
 
   /**
