@@ -1,12 +1,14 @@
 // UnixDatagramClient against a real peer (python3 `socket`) and between two of our own clients.
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BytesSerializer, DatagramProtocol, JSONSerializer, StringSerializer, UnixDatagramClient } from '../src/index.js';
-import { abstractName, atName, autoClose, pattern, startPeer, tempDir } from './helpers.js';
+import { BytesSerializer, DatagramProtocol, JSONSerializer, SocketAncillary, StringSerializer, UnixDatagramClient } from '../src/index.js';
+import { abstractName, atName, autoClose, hex, newFds, openFds, pattern, startPeer, tempDir } from './helpers.js';
 
 const json = () => new DatagramProtocol(new JSONSerializer());
 const bytes = () => new DatagramProtocol(new BytesSerializer());
+const strings = () => new DatagramProtocol(new StringSerializer());
 
 test('JSON packets round-trip through a python echo server bound to a filesystem path', async (t) => {
   const sockPath = path.join(tempDir(t), 'echo.sock');
@@ -230,4 +232,93 @@ test('reconnect() reaches a python server restarted at the same path', async (t)
   t.is(await client.recvPacket(), 'two');
   t.is((await second.nextJson()).received, Buffer.byteLength('"two"'));
   t.deepEqual(client.getPeerName(), { path: sockPath });
+});
+
+/** A socket file nobody is bound to any more: python binds it and exits. */
+function deadSocket(file: string): void {
+  execFileSync('python3', ['-c', 'import socket, sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).bind(sys.argv[1])', file]);
+}
+
+test('bind: a receive-only client at a path gets what python and socat send it, cannot send, and unlinks its file', async (t) => {
+  const file = path.join(tempDir(t), 'sink.sock');
+  deadSocket(file);
+  await t.throwsAsync(UnixDatagramClient.bind(file, strings()), { code: 'EADDRINUSE' });
+  const sink = await UnixDatagramClient.bind(file, strings(), { mode: 0o620, removeStale: true });
+  t.is(fs.lstatSync(file).mode & 0o777, 0o620, 'the mode is on the file');
+  t.deepEqual(sink.getLocalName(), { path: file });
+  t.deepEqual(sink.getPeerName(), { unnamed: true });
+  await t.throwsAsync(UnixDatagramClient.bind(file, strings(), { removeStale: true }), { code: 'EADDRINUSE', message: /left in place/ });
+
+  const unbound = await startPeer(t, 'datagrams.py', ['send', file, 'unbound', hex('one'), hex('two')]);
+  await unbound.waitExit();
+  const bound = await startPeer(t, 'datagrams.py', ['send', file, 'bound', hex('three')]);
+  await bound.waitExit();
+  execFileSync('socat', ['-u', 'STDIN', `UNIX-SENDTO:${file}`], { input: 'four' });
+  const got: string[] = [];
+  for await (const packet of sink.iterReceivedPackets({ timeout: 20 })) {
+    got.push(packet);
+    if (got.length === 4) break;
+  }
+  t.deepEqual(got, ['one', 'two', 'three', 'four']);
+
+  await t.throwsAsync(sink.sendPacket('nobody to send to'), { code: 'ENOTCONN' });
+  await sink.close();
+  t.false(fs.existsSync(file), 'its own socket file is unlinked on close');
+});
+
+test.serial('bind: descriptors a python sender passes arrive in the ancillary; those nobody takes are closed', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'fds.sock');
+  const before = openFds();
+  const sink = await UnixDatagramClient.bind(file, strings());
+  const send = (text: string): void => {
+    const code = [
+      'import array, os, socket, sys',
+      'r1, w1 = os.pipe(); r2, w2 = os.pipe()',
+      'os.write(w1, b"pipe-1"); os.write(w2, b"pipe-2")',
+      's = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)',
+      'rights = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [r1, r2]))]',
+      's.sendmsg([sys.argv[2].encode()], rights, 0, sys.argv[1])',
+    ].join('\n');
+    execFileSync('python3', ['-c', code, file, text]);
+  };
+  send('with fds');
+  const ancillary = new SocketAncillary();
+  t.is(await sink.recvPacket({ timeout: 20, ancillary }), 'with fds');
+  t.is(ancillary.fdCount, 2);
+  const fd = ancillary.steal(1);
+  const buf = Buffer.alloc(16);
+  t.is(buf.toString('utf8', 0, fs.readSync(fd, buf, 0, 16, null)), 'pipe-2');
+  fs.closeSync(fd);
+  ancillary.close();
+  send('fds dropped');
+  for await (const packet of sink.iterReceivedPackets({ timeout: 20 })) {
+    t.is(packet, 'fds dropped');
+    break;
+  }
+  await sink.close();
+  t.deepEqual(newFds(before), [], 'no descriptor left open: the iterator closed what it was not asked for');
+});
+
+test.serial('bind: an abstract name; bad arguments are coded errors before any socket exists', async (t) => {
+  const before = openFds();
+  await t.throwsAsync(UnixDatagramClient.bind({ unnamed: true }, strings()), { code: 'ERR_INVALID_ARG_VALUE', message: /unnamed/ });
+  await t.throwsAsync(UnixDatagramClient.bind(`\0${abstractName()}`, strings(), { mode: 0o600 }), { code: 'ERR_INVALID_ARG_VALUE' });
+  await t.throwsAsync(UnixDatagramClient.bind(`\0${abstractName()}`, strings(), { removeStale: true }), { code: 'ERR_INVALID_ARG_VALUE' });
+  await t.throwsAsync(UnixDatagramClient.bind('/tmp/x.sock', strings(), { localAddress: null } as never), {
+    code: 'ERR_INVALID_ARG_VALUE',
+    message: /localAddress/,
+  });
+  await t.throwsAsync(UnixDatagramClient.bind(7 as never, strings()), { code: 'ERR_INVALID_ARG_TYPE' });
+  await t.throwsAsync(UnixDatagramClient.bind('/tmp/x.sock', strings(), { signal: AbortSignal.abort() }), { name: 'AbortError' });
+  t.deepEqual(newFds(before), [], 'no socket was created');
+
+  const name = abstractName('sink');
+  const sink = autoClose(t, await UnixDatagramClient.bind({ abstract: name }, strings(), { passCredentials: true }));
+  t.deepEqual(sink.getLocalName(), { abstract: name });
+  const sender = await startPeer(t, 'datagrams.py', ['send', atName(name), 'unbound', hex('to an abstract name')]);
+  await sender.waitExit();
+  const ancillary = new SocketAncillary();
+  t.is(await sink.recvPacket({ timeout: 20, ancillary }), 'to an abstract name');
+  t.is(ancillary.credentials[0]?.pid, sender.child.pid, "passCredentials: the sender's pid came with it");
 });

@@ -6,24 +6,26 @@ import { Buffer } from 'node:buffer';
 
 import { encodeAddress, decodeAddress, type AddressLike, type UnixAddress } from '../address.js';
 import { checkAncillary } from '../ancillary/ancillary.js';
-import { checkFd, checkOptions, checkSignalType, checkTimeout } from '../checks.js';
-import { AbortError } from '../errors.js';
+import { checkFd, checkOptions, checkSignal, checkSignalType, checkTimeout } from '../checks.js';
+import { AbortError, invalidArgValue } from '../errors.js';
 import { Endpoint, type EndpointOptions } from '../lowlevel/endpoint.js';
 import { ConnectedClient } from './connected.js';
 import { receiveOptionsOf, type ReceiveOptions } from '../receive-options.js';
 import { largePayloadsOf } from '../large-payloads.js';
-import { Lifetime } from '../lowlevel/lifetime.js';
-import { bindSocketFile, type SocketFile } from '../lowlevel/socket-file.js';
+import { openBound } from '../lowlevel/open-bound.js';
+import { socketFilePath, type SocketFile } from '../lowlevel/socket-file.js';
 import { codecOf, type Codec } from '../protocol/codec.js';
 import { checkProtocol, type DatagramProtocol } from '../protocol/protocol.js';
 import { OPTION_NAMES, type ConnectOptions, type FromFdOptions } from './options.js';
+import type { BindOptions } from '../endpoint/options.js';
 import { receiveSync, sendSync, type SyncRecvOptions, type SyncSendOptions } from './sync.js';
 
 export type { ConnectOptions, FromFdOptions, SendOptions, SendManyOptions, RecvOptions, IterOptions } from './options.js';
 
 /**
  * A connected Unix datagram socket that sends and receives packets through a
- * {@link DatagramProtocol}.
+ * {@link DatagramProtocol}; or, made by {@link UnixDatagramClient.bind}, a receive-only one
+ * bound at a well-known path that gets packets from anyone without their addresses.
  *
  * Concurrency: concurrent `recvPacket` calls are served in call order, each datagram to
  * exactly one caller; concurrent `sendPacket` calls go out in call order. Receiving is
@@ -69,20 +71,52 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> extends ConnectedCli
     const large = largePayloadsOf(options);
     const receive = receiveOptionsOf(options);
     const codec = codecOf(protocol);
-    const endpoint = Endpoint.create(endpointOptions(codec, large, receive));
-    let file: SocketFile | undefined;
-    try {
-      if (options.passCredentials) endpoint.passCredentials();
-      if (options.passPidfd) endpoint.passPidfd();
-      if (local !== null && local.length > 0 && local[0] !== 0)
-        file = bindSocketFile(endpoint, (decodeAddress(local) as { path: string }).path, {});
-      else if (local !== null) endpoint.bind(local);
-      endpoint.connect(remote);
-    } catch (err) {
-      new Lifetime(endpoint, file).end();
-      throw err;
-    }
+    const path = local === null ? undefined : socketFilePath(local, {});
+    const { endpoint, file } = openBound(endpointOptions(codec, large, receive), local, path, options, (e) => e.connect(remote));
     const client = new UnixDatagramClient(endpoint, codec, decodeAddress(remote), file);
+    if (signal) client._life.closeOn(signal, () => client.close());
+    return client;
+  }
+
+  /**
+   * Bind a socket at `address` and connect it to nobody: a client that only receives, from
+   * anyone, without being told who sent what. This is the fastest receive there is: the
+   * kernel copies no sender's address out per datagram (an endpoint's does; measured in
+   * bench/README.md). For a sink, such as a metrics or log collector at a well-known path.
+   * It cannot send (`sendPacket` rejects with `'ENOTCONN'`): to answer senders, bind a
+   * `UnixDatagramEndpoint` or serve a `UnixDatagramServer`. Its socket file is unlinked on
+   * close. Every argument is checked before any socket is created.
+   * @param address - a path, or `'\0name'` / `{ abstract }` for an abstract name
+   * @param protocol - how packets are encoded
+   * @param options - mode and stale-file policy of a path, credentials, a signal that closes it
+   * @returns the bound client
+   * @throws `EADDRINUSE` (with the reason), `EACCES`, `ENOENT`, `ENAMETOOLONG`, …;
+   * `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for bad arguments (an unnamed address);
+   * an `AbortError` if the signal is already aborted
+   * @example
+   * ```ts
+   * const sink = await UnixDatagramClient.bind('/run/metrics.sock', protocol, { mode: 0o660, removeStale: true });
+   * for await (const packet of sink) record(packet);
+   * ```
+   */
+  // `override`: a class's static `bind` shadows Function.prototype.bind of its base.
+  static override async bind<S, R>(
+    address: AddressLike,
+    protocol: DatagramProtocol<S, R>,
+    options: BindOptions = {},
+  ): Promise<UnixDatagramClient<S, R>> {
+    const raw = encodeAddress(address);
+    if (raw.length === 0)
+      throw invalidArgValue('address', 'must name the socket (a path or an abstract name): nobody can send to an unnamed one', address);
+    checkProtocol(protocol);
+    checkOptions(options, OPTION_NAMES.bind);
+    const signal = checkSignal(options.signal);
+    const path = socketFilePath(raw, options);
+    const large = largePayloadsOf(options);
+    const receive = receiveOptionsOf(options);
+    const codec = codecOf(protocol);
+    const { endpoint, file } = openBound(endpointOptions(codec, large, receive), raw, path, options);
+    const client = new UnixDatagramClient(endpoint, codec, { unnamed: true }, file);
     if (signal) client._life.closeOn(signal, () => client.close());
     return client;
   }
@@ -151,7 +185,7 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> extends ConnectedCli
     this.#peer = peer;
   }
 
-  /** The peer's address, as given to `connect` (`{ unnamed: true }` for a socketpair). */
+  /** The peer's address, as given to `connect` (`{ unnamed: true }` for a socketpair, and for a client made by {@link bind}, which has none). */
   getPeerName(): UnixAddress {
     this._life.checkOpen();
     return this.#peer;

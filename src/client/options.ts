@@ -9,6 +9,7 @@ import { LARGE_PAYLOAD_OPTION_NAMES, type LargePayloadOptions } from '../large-p
 import type { ReceiveBufferOptions } from '../reuse-buffer.js';
 import type { BusyPollOptions } from '../busy-poll.js';
 import { RECEIVE_OPTION_NAMES } from '../receive-options.js';
+import { ENDPOINT_OPTION_NAMES } from '../endpoint/options.js';
 
 /** Options of `UnixDatagramClient.connect`. */
 export interface ConnectOptions extends LargePayloadOptions, PidfdOptions, ReceiveBufferOptions, BusyPollOptions {
@@ -103,6 +104,8 @@ export interface IterOptions {
 export const OPTION_NAMES = {
   connect: ['localAddress', 'passCredentials', ...PIDFD_OPTION_NAMES, 'signal', ...LARGE_PAYLOAD_OPTION_NAMES, ...RECEIVE_OPTION_NAMES],
   adopt: [...LARGE_PAYLOAD_OPTION_NAMES, ...PIDFD_OPTION_NAMES, ...RECEIVE_OPTION_NAMES],
+  // A bound client takes what a bound endpoint takes.
+  bind: ENDPOINT_OPTION_NAMES.bind,
   send: ['ancillary', 'signal', 'timeout'],
   sendMany: ['ancillary', 'signal', 'timeout'],
   recv: ['timeout', 'signal', 'ancillary'],

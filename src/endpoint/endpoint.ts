@@ -14,8 +14,8 @@ import type { Destination } from '../lowlevel/peer-sends.js';
 import { Peer } from '../lowlevel/receiver.js';
 import { receiveOptionsOf, type ReceiveOptions } from '../receive-options.js';
 import { largePayloadsOf } from '../large-payloads.js';
-import { Lifetime } from '../lowlevel/lifetime.js';
-import { bindSocketFile, type SocketFile } from '../lowlevel/socket-file.js';
+import { openBound } from '../lowlevel/open-bound.js';
+import { socketFilePath, type SocketFile } from '../lowlevel/socket-file.js';
 import { codecOf, type Codec } from '../protocol/codec.js';
 import { checkProtocol, type DatagramProtocol } from '../protocol/protocol.js';
 import { ENDPOINT_OPTION_NAMES, type BindAddress, type BindOptions, type EndpointFromFdOptions } from './options.js';
@@ -70,31 +70,11 @@ export class UnixDatagramEndpoint<SentPacket, ReceivedPacket> extends Unconnecte
     checkProtocol(protocol);
     checkOptions(options, ENDPOINT_OPTION_NAMES.bind);
     const signal = checkSignal(options.signal);
-    const path = raw !== null && raw.length > 0 && raw[0] !== 0 ? raw.toString('utf8') : undefined;
-    if (path === undefined && options.mode !== undefined) {
-      throw invalidArgValue(
-        'options.mode',
-        'applies to socket files only (an abstract or unnamed socket has no permissions)',
-        options.mode,
-      );
-    }
-    if (path === undefined && options.removeStale !== undefined && options.removeStale !== false) {
-      throw invalidArgValue('options.removeStale', 'applies to socket files only', options.removeStale);
-    }
+    const path = socketFilePath(raw ?? Buffer.alloc(0), options);
     const large = largePayloadsOf(options);
     const receive = receiveOptionsOf(options);
     const codec = codecOf(protocol);
-    const endpoint = Endpoint.create(endpointOptions(codec, large, receive));
-    let file: SocketFile | undefined;
-    try {
-      if (options.passCredentials) endpoint.passCredentials();
-      if (options.passPidfd) endpoint.passPidfd();
-      if (path !== undefined) file = bindSocketFile(endpoint, path, options);
-      else if (raw !== null) endpoint.bind(raw);
-    } catch (err) {
-      new Lifetime(endpoint, file).end();
-      throw err;
-    }
+    const { endpoint, file } = openBound(endpointOptions(codec, large, receive), raw, path, options);
     const result = new UnixDatagramEndpoint(endpoint, codec, file);
     if (path !== undefined) result.#local = { path };
     if (signal) result._life.closeOn(signal, () => result.close());

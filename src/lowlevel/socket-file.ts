@@ -7,7 +7,7 @@ import { Buffer } from 'node:buffer';
 import fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 
-import { invalidArgType, outOfRange, type SystemError } from '../errors.js';
+import { invalidArgType, invalidArgValue, outOfRange, type SystemError } from '../errors.js';
 import { SUN_PATH_MAX } from '../native/binding.js';
 import { Endpoint } from './endpoint.js';
 
@@ -139,6 +139,25 @@ export function bindSocketFile(sock: Endpoint, file: string, options: SocketFile
   const st = lstatOrNull(file);
   if (st === null) throw systemError('ENOENT', 'bind', file, 'the socket file vanished right after bind');
   return { path: file, dev: st.dev, ino: st.ino };
+}
+
+/**
+ * The socket-file path `raw` names, with `options` checked against it: `mode` and
+ * `removeStale` apply to socket files only.
+ * @param raw - `sun_path` bytes (empty: autobind; a leading NUL: an abstract name)
+ * @param options - as given to a bind
+ * @returns the path, or undefined for an abstract or autobound name
+ * @throws `ERR_INVALID_ARG_VALUE` for `mode` or `removeStale: true` without a path
+ */
+export function socketFilePath(raw: Buffer, options: SocketFileOptions): string | undefined {
+  if (raw.length > 0 && raw[0] !== 0) return raw.toString('utf8');
+  if (options.mode !== undefined) {
+    throw invalidArgValue('options.mode', 'applies to socket files only (an abstract or unnamed socket has no permissions)', options.mode);
+  }
+  if (options.removeStale !== undefined && options.removeStale !== false) {
+    throw invalidArgValue('options.removeStale', 'applies to socket files only', options.removeStale);
+  }
+  return undefined;
 }
 
 /**

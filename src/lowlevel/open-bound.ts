@@ -1,0 +1,53 @@
+/**
+ * @internal A new socket, set up and bound, the one way every bound client, endpoint and
+ * connecting client makes its socket: closed again (its file unlinked) if any step fails.
+ * @packageDocumentation
+ */
+import type { Buffer } from 'node:buffer';
+
+import { Endpoint, type EndpointOptions } from './endpoint.js';
+import { Lifetime } from './lifetime.js';
+import { bindSocketFile, type SocketFile, type SocketFileOptions } from './socket-file.js';
+
+/** How {@link openBound} sets up and binds the socket. */
+export interface OpenBoundOptions extends SocketFileOptions {
+  /** Turn on `SO_PASSCRED` before binding. */
+  passCredentials?: boolean | undefined;
+  /** Turn on `SO_PASSPIDFD` before binding. */
+  passPidfd?: boolean | undefined;
+}
+
+/**
+ * Create a socket, turn on what `options` asks for, bind it at `raw` (a path as a socket
+ * file, with `mode` and `removeStale`; an abstract or autobound name as it is; `null`: stay
+ * unnamed), then run `then` (a connect). On any failure the socket is closed, the file it
+ * bound unlinked, and the error thrown.
+ * @param endpointOptions - how the socket is used
+ * @param raw - `sun_path` bytes (empty: autobind), or null
+ * @param path - `socketFilePath(raw, options)`: the socket file's path, if `raw` is one
+ * @param options - credentials, pidfds, and the socket file's mode and stale-file policy
+ * @param then - the last step, e.g. a connect
+ * @returns the socket and the socket file it made, if any
+ * @throws what a step throws
+ */
+export function openBound(
+  endpointOptions: EndpointOptions,
+  raw: Buffer | null,
+  path: string | undefined,
+  options: OpenBoundOptions,
+  then?: (endpoint: Endpoint) => void,
+): { endpoint: Endpoint; file: SocketFile | undefined } {
+  const endpoint = Endpoint.create(endpointOptions);
+  let file: SocketFile | undefined;
+  try {
+    if (options.passCredentials) endpoint.passCredentials();
+    if (options.passPidfd) endpoint.passPidfd();
+    if (path !== undefined) file = bindSocketFile(endpoint, path, options);
+    else if (raw !== null) endpoint.bind(raw);
+    then?.(endpoint);
+  } catch (err) {
+    new Lifetime(endpoint, file).end();
+    throw err;
+  }
+  return { endpoint, file };
+}
