@@ -17,6 +17,7 @@ import {
   C_SOCKETPAIR,
   DEPLOYED,
   D_ADOPTED,
+  D_BOUND,
   D_ADOPTED_REUSE,
   D_C,
   D_ENDPOINT,
@@ -177,7 +178,7 @@ for (const [payload, bar] of [
   ['64 B', 0.85],
   ['1 KiB', 0.8],
 ]) {
-  for (const library of [D_ENDPOINT, D_ADOPTED]) {
+  for (const library of [D_ENDPOINT, D_ADOPTED, D_BOUND]) {
     r = find(DEPLOYED.bound, payload, library);
     ratioCheck(
       `Receive ${payload}, bound unconnected receiver, one bound C sender: ${library} ≥ ${bar}× C (epoll+recv)`,
@@ -271,7 +272,7 @@ ratioCheck(
   vsC(r),
   atLeast(0.8),
 );
-for (const library of [D_ENDPOINT, D_ADOPTED]) {
+for (const library of [D_ENDPOINT, D_ADOPTED, D_BOUND]) {
   r = find(DEPLOYED.fd, '64 B + 1 fd', library);
   ratioCheck(`fd passing, 1 fd per datagram, bound unconnected receiver, ${library}: ≥ 0.8× C`, r, r?.ratio_to_c, vsC(r), atLeast(0.8));
 }

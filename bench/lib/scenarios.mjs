@@ -113,6 +113,7 @@ export const D_C_BLOCKING = 'C (epoll+recv) ← blocking send()';
 export const D_ENDPOINT = 'unixgram endpoint (iterator)';
 export const D_ENDPOINT_RCVBUF = 'unixgram endpoint (iterator), SO_RCVBUF raised';
 export const D_ADOPTED = 'unixgram client (adopted fd, iterator)';
+export const D_BOUND = 'unixgram client (bind, iterator)';
 export const D_ENDPOINT_REUSE = 'unixgram endpoint (reused receive buffer)';
 export const D_ADOPTED_REUSE = 'unixgram client (adopted fd, reused receive buffer)';
 export const D_SERVER = 'unixgram server (packet handler)';
@@ -342,6 +343,8 @@ function deployedRows(payloads, endpoint, cSpin) {
         });
       // The harness binds the path (UnixDatagramEndpoint) and hands the socket over as fd 3.
       add({ ...base, library: D_ADOPTED, receiver: ugRecv(), setting: 'adopt', note: 'UnixDatagramClient.fromFd(3)' });
+      // The same client on a socket it binds itself: a sink, told no sender.
+      if (!large) add({ ...base, library: D_BOUND, receiver: ugRecv(), note: 'UnixDatagramClient.bind(path)' });
       // The floor of the rows above: the binding with no API around it, told to report
       // senders as the endpoint's and the server's are.
       if (!large)
@@ -452,6 +455,7 @@ function deployedRows(payloads, endpoint, cSpin) {
   if (endpoint) {
     add({ ...fd, library: D_ENDPOINT, receiver: node('unixgram-endpoint-recv.mjs', '--fds'), note: 'ancillary.close()' });
     add({ ...fd, library: D_ADOPTED, receiver: ugRecv('--mode', 'iter'), setting: 'adopt', note: 'fds closed by the library' });
+    add({ ...fd, library: D_BOUND, receiver: ugRecv('--mode', 'iter'), note: 'UnixDatagramClient.bind(path); fds closed by the library' });
     add({ ...fd, library: 'unixgram client (adopted fd, recvPacket + ancillary)', receiver: ugRecv('--mode', 'fds'), setting: 'adopt' });
   }
   add({ ...fd, library: D_SERVER, receiver: node('unixgram-server-recv.mjs'), note: 'fds closed when the handler returns' });

@@ -3,7 +3,8 @@
 // loop) | fds (recvPacket with a SocketAncillary; each received fd is stolen and closed in JS).
 // --json: JSONSerializer (small objects). --memory: report RSS and open fds at datagram
 // 100 000 and at the end. Socket: --fd N (inherited: connected, or with --listen a socket
-// bound at a path and not connected, which the client adopts) or --self P --peer P.
+// bound at a path and not connected, which the client adopts), --listen --self P (the
+// client binds P itself: UnixDatagramClient.bind, receive-only), or --self P --peer P.
 // --transport udp (issue 20): a UdpClient bound at 127.0.0.1 (an ephemeral port, sent in the
 // ready line), connected to the sender's port (--sender {"port":N}, from its bound line),
 // with --rcvbuf N as its receiveBufferSize; the result says the SO_RCVBUF the kernel gave and
@@ -20,7 +21,6 @@ const mode = args.mode ?? 'iter';
 process.stdout; // Node opens stdout's handle lazily: not ours to count
 const fdsBefore = openFds();
 const protocol = new DatagramProtocol(args.json ? new JSONSerializer() : new BytesSerializer());
-if (args.listen && args.fd === undefined) throw new Error('--listen: a client cannot listen; it adopts a bound socket (--fd N)');
 const ready = {};
 let client;
 if (udp) {
@@ -38,7 +38,9 @@ if (udp) {
   client =
     args.fd !== undefined
       ? UnixDatagramClient.fromFd(args.fd, protocol, reuse)
-      : await UnixDatagramClient.connect(args.peer, protocol, { localAddress: args.self, ...reuse });
+      : args.listen
+        ? await UnixDatagramClient.bind(args.self, protocol, reuse)
+        : await UnixDatagramClient.connect(args.peer, protocol, { localAddress: args.self, ...reuse });
 }
 say(`ready ${JSON.stringify(ready)}`);
 const isEnd = args.json ? (p) => p.end === 1 : (p) => p[0] === MARK_END;
