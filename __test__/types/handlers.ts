@@ -64,6 +64,13 @@ export async function inline(): Promise<void> {
   // @ts-expect-error misspelt option
   await client.recvPacket({ timout: 1 });
 
+  // A sink bound at a path: the endpoint's bind options, bare packets of the protocol's type.
+  const sink = await UnixDatagramClient.bind(path, strings, { mode: 0o660, removeStale: true, passCredentials: true });
+  expectType<typeof sink, UnixDatagramClient<string, string>>(true);
+  for await (const packet of sink.iterReceivedPackets({ timeout: null })) expectType<typeof packet, string>(true);
+  // @ts-expect-error a sink connects to nobody: connect's localAddress is no bind option
+  await UnixDatagramClient.bind(path, strings, { localAddress: null });
+
   // pidfds: the option everywhere passCredentials is, and on the adopters; what a receive gives.
   const withPidfd = await UnixDatagramClient.connect(path, strings, { passPidfd: true, passCredentials: true });
   UnixDatagramClient.fromFd(3, strings, { passPidfd: true });
