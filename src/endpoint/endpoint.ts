@@ -15,7 +15,7 @@ import { Peer } from '../lowlevel/receiver.js';
 import { receiveOptionsOf, type ReceiveOptions } from '../receive-options.js';
 import { largePayloadsOf } from '../large-payloads.js';
 import { openBound } from '../lowlevel/open-bound.js';
-import { socketFilePath, type SocketFile } from '../lowlevel/socket-file.js';
+import type { SocketFile } from '../lowlevel/socket-file.js';
 import { codecOf, type Codec } from '../protocol/codec.js';
 import { checkProtocol, type DatagramProtocol } from '../protocol/protocol.js';
 import { ENDPOINT_OPTION_NAMES, type BindAddress, type BindOptions, type EndpointFromFdOptions } from './options.js';
@@ -70,13 +70,12 @@ export class UnixDatagramEndpoint<SentPacket, ReceivedPacket> extends Unconnecte
     checkProtocol(protocol);
     checkOptions(options, ENDPOINT_OPTION_NAMES.bind);
     const signal = checkSignal(options.signal);
-    const path = socketFilePath(raw ?? Buffer.alloc(0), options);
     const large = largePayloadsOf(options);
     const receive = receiveOptionsOf(options);
     const codec = codecOf(protocol);
-    const { endpoint, file } = openBound(endpointOptions(codec, large, receive), raw, path, options);
+    const { endpoint, file } = openBound(endpointOptions(codec, large, receive), raw, options);
     const result = new UnixDatagramEndpoint(endpoint, codec, file);
-    if (path !== undefined) result.#local = { path };
+    if (file !== undefined) result.#local = { path: file.path };
     if (signal) result._life.closeOn(signal, () => result.close());
     return result;
   }

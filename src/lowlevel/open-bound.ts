@@ -3,11 +3,11 @@
  * connecting client makes its socket: closed again (its file unlinked) if any step fails.
  * @packageDocumentation
  */
-import type { Buffer } from 'node:buffer';
+import { Buffer } from 'node:buffer';
 
 import { Endpoint, type EndpointOptions } from './endpoint.js';
 import { Lifetime } from './lifetime.js';
-import { bindSocketFile, type SocketFile, type SocketFileOptions } from './socket-file.js';
+import { bindSocketFile, socketFilePath, type SocketFile, type SocketFileOptions } from './socket-file.js';
 
 /** How {@link openBound} sets up and binds the socket. */
 export interface OpenBoundOptions extends SocketFileOptions {
@@ -17,26 +17,30 @@ export interface OpenBoundOptions extends SocketFileOptions {
   passPidfd?: boolean | undefined;
 }
 
+/** What `null` (stay unnamed) is checked as: no socket file. */
+const NO_NAME = Buffer.alloc(0);
+
 /**
  * Create a socket, turn on what `options` asks for, bind it at `raw` (a path as a socket
  * file, with `mode` and `removeStale`; an abstract or autobound name as it is; `null`: stay
- * unnamed), then run `then` (a connect). On any failure the socket is closed, the file it
- * bound unlinked, and the error thrown.
+ * unnamed), then run `then` (a connect). The options are checked against the address before
+ * the socket exists. On any failure the socket is closed, the file it bound unlinked, and
+ * the error thrown.
  * @param endpointOptions - how the socket is used
  * @param raw - `sun_path` bytes (empty: autobind), or null
- * @param path - `socketFilePath(raw, options)`: the socket file's path, if `raw` is one
  * @param options - credentials, pidfds, and the socket file's mode and stale-file policy
  * @param then - the last step, e.g. a connect
  * @returns the socket and the socket file it made, if any
- * @throws what a step throws
+ * @throws `ERR_INVALID_ARG_VALUE` for a file's options without a file (see
+ * {@link socketFilePath}); what a step throws
  */
 export function openBound(
   endpointOptions: EndpointOptions,
   raw: Buffer | null,
-  path: string | undefined,
   options: OpenBoundOptions,
   then?: (endpoint: Endpoint) => void,
 ): { endpoint: Endpoint; file: SocketFile | undefined } {
+  const path = socketFilePath(raw ?? NO_NAME, options);
   const endpoint = Endpoint.create(endpointOptions);
   let file: SocketFile | undefined;
   try {
