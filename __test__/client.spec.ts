@@ -310,6 +310,8 @@ test.serial('bind: an abstract name; bad arguments are coded errors before any s
     message: /localAddress/,
   });
   await t.throwsAsync(UnixDatagramClient.bind(7 as never, strings()), { code: 'ERR_INVALID_ARG_TYPE' });
+  await t.throwsAsync(UnixDatagramClient.bind('/tmp/x.sock', strings(), { mode: 0o10000 }), { code: 'ERR_OUT_OF_RANGE' });
+  await t.throwsAsync(UnixDatagramClient.bind('/tmp/x.sock', strings(), { mode: '600' as never }), { code: 'ERR_INVALID_ARG_TYPE' });
   await t.throwsAsync(UnixDatagramClient.bind('/tmp/x.sock', strings(), { signal: AbortSignal.abort() }), { name: 'AbortError' });
   t.deepEqual(newFds(before), [], 'no socket was created');
 

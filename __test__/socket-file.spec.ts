@@ -5,7 +5,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DatagramProtocol, StringSerializer, UnixDatagramClient, UnixDatagramServer } from '../src/index.js';
-import { autoClose, LineProcess, startPeer, tempDir } from './helpers.js';
+import { autoClose, FIXTURES_DIR, LineProcess, startPeer, tempDir } from './helpers.js';
 
 const strings = () => new DatagramProtocol(new StringSerializer());
 const echo = {
@@ -216,4 +216,26 @@ test('an abstract name has no file; close() leaves the directory alone', async (
   t.is(await client.recvPacket({ timeout: 20 }), 'abstract');
   await server.close();
   t.deepEqual(fs.readdirSync(dir), []);
+});
+
+test('a bad mode is refused before any socket exists, by every bind that takes one (strace)', (t) => {
+  const dir = tempDir(t);
+  const trace = path.join(dir, 'strace.txt');
+  const fixture = path.join(FIXTURES_DIR, 'bad-mode-binds.ts');
+  const out = execFileSync('strace', ['-f', '-e', 'trace=socket,write', '-o', trace, process.execPath, '--import', 'tsx', fixture, dir], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  // Client, endpoint, datagram server, seqpacket server: out of range, then not a number.
+  t.deepEqual(out.trim().split('\n'), Array(4).fill(['ERR_OUT_OF_RANGE', 'ERR_INVALID_ARG_TYPE']).flat());
+  const lines = fs.readFileSync(trace, 'utf8').split('\n');
+  const begin = lines.findIndex((l) => l.includes('MARK begin'));
+  const end = lines.findIndex((l) => l.includes('MARK end'));
+  t.true(begin >= 0 && end > begin, 'both markers traced');
+  t.deepEqual(
+    lines.slice(begin, end).filter((l) => /\bsocket\(AF_UNIX/.test(l)),
+    [],
+    'no socket created for a bad mode',
+  );
+  t.deepEqual(fs.readdirSync(dir), ['strace.txt'], 'no socket file either');
 });

@@ -119,6 +119,21 @@ function checkMode(mode: unknown): number | undefined {
 }
 
 /**
+ * Check a bind's `mode` before any socket exists: permission bits, and only for a socket
+ * file.
+ * @param isFile - whether the address is a path
+ * @param mode - the option as given
+ * @throws `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for bad bits; `ERR_INVALID_ARG_VALUE`
+ * for a mode without a file
+ */
+export function checkFileMode(isFile: boolean, mode: unknown): void {
+  if (isFile) checkMode(mode);
+  else if (mode !== undefined) {
+    throw invalidArgValue('options.mode', 'applies to socket files only (an abstract or unnamed socket has no permissions)', mode);
+  }
+}
+
+/**
  * Bind `sock` to the filesystem path `file`, safely (see the module docs).
  * @param sock - an unbound socket
  * @param file - the socket path
@@ -142,18 +157,19 @@ export function bindSocketFile(sock: Endpoint, file: string, options: SocketFile
 }
 
 /**
- * The socket-file path `raw` names, with `options` checked against it: `mode` and
- * `removeStale` apply to socket files only.
+ * The socket-file path `raw` names, with `options` checked against it before any socket
+ * exists: `mode` is valid permission bits, and it and `removeStale` apply to socket files
+ * only.
  * @param raw - `sun_path` bytes (empty: autobind; a leading NUL: an abstract name)
  * @param options - as given to a bind
  * @returns the path, or undefined for an abstract or autobound name
- * @throws `ERR_INVALID_ARG_VALUE` for `mode` or `removeStale: true` without a path
+ * @throws `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for a bad `mode`;
+ * `ERR_INVALID_ARG_VALUE` for `mode` or `removeStale: true` without a path
  */
 export function socketFilePath(raw: Buffer, options: SocketFileOptions): string | undefined {
-  if (raw.length > 0 && raw[0] !== 0) return raw.toString('utf8');
-  if (options.mode !== undefined) {
-    throw invalidArgValue('options.mode', 'applies to socket files only (an abstract or unnamed socket has no permissions)', options.mode);
-  }
+  const isFile = raw.length > 0 && raw[0] !== 0;
+  checkFileMode(isFile, options.mode);
+  if (isFile) return raw.toString('utf8');
   if (options.removeStale !== undefined && options.removeStale !== false) {
     throw invalidArgValue('options.removeStale', 'applies to socket files only', options.removeStale);
   }

@@ -8,7 +8,7 @@ import { checkFd, checkOptions, checkSignal } from '../checks.js';
 import { ErrorCodes, invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
 import { Endpoint, type EndpointOptions } from '../lowlevel/endpoint.js';
 import { Lifetime } from '../lowlevel/lifetime.js';
-import { bindSocketFile, type SocketFile } from '../lowlevel/socket-file.js';
+import { bindSocketFile, checkFileMode, type SocketFile } from '../lowlevel/socket-file.js';
 import { KIND_UNIX_SEQPACKET, type NativeSocket } from '../native/binding.js';
 import { codecOf, type Codec } from '../protocol/codec.js';
 import { checkProtocol, type DatagramProtocol } from '../protocol/protocol.js';
@@ -110,9 +110,7 @@ export class UnixSeqpacketServer<SentPacket, ReceivedPacket> {
     const common = commonOptions(options);
     const local = decodeAddress(raw);
     if ('unnamed' in local) throw invalidArgValue('address', 'must name a path or an abstract name to listen on', address);
-    if (!('path' in local) && options.mode !== undefined) {
-      throw invalidArgValue('options.mode', 'applies to socket files only (an abstract name has no permissions)', options.mode);
-    }
+    checkFileMode('path' in local, options.mode);
     const listener = Endpoint.create(LISTENER, KIND_UNIX_SEQPACKET);
     let file: SocketFile | undefined;
     let server: UnixSeqpacketServer<S, R>;

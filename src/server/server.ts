@@ -7,12 +7,12 @@ import { Buffer } from 'node:buffer';
 
 import { decodeAddress, encodeAddress, formatAddress, type AddressLike, type UnixAddress } from '../address.js';
 import { checkFd, checkOptions, checkSignal } from '../checks.js';
-import { invalidArgType, invalidArgValue } from '../errors.js';
+import { invalidArgType } from '../errors.js';
 import { Endpoint, type EndpointOptions } from '../lowlevel/endpoint.js';
 import { busyPollOf, type BusyPoll } from '../busy-poll.js';
 import { largePayloadsOf } from '../large-payloads.js';
 import { Lifetime } from '../lowlevel/lifetime.js';
-import { bindSocketFile, type SocketFile } from '../lowlevel/socket-file.js';
+import { bindSocketFile, checkFileMode, type SocketFile } from '../lowlevel/socket-file.js';
 import { codecOf, type Codec } from '../protocol/codec.js';
 import { checkProtocol, type DatagramProtocol } from '../protocol/protocol.js';
 import { DatagramServer, type SenderForms } from './base.js';
@@ -77,9 +77,7 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> extends DatagramServ
     if (onError !== undefined && typeof onError !== 'function') throw invalidArgType('options.onError', 'a function', onError);
     const signal = checkSignal(options.signal);
     const local = decodeAddress(raw);
-    if (!('path' in local) && options.mode !== undefined) {
-      throw invalidArgValue('options.mode', 'applies to socket files only (an abstract name has no permissions)', options.mode);
-    }
+    checkFileMode('path' in local, options.mode);
     const codec = codecOf(protocol);
     const start = UnixDatagramServer.#starter(codec, handler, onError, largePayloadsOf(options), busyPollOf(options));
     const endpoint = start.endpoint((endpointOptions) => Endpoint.create(endpointOptions));
