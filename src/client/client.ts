@@ -13,7 +13,7 @@ import { ConnectedClient } from './connected.js';
 import { receiveOptionsOf, type ReceiveOptions } from '../receive-options.js';
 import { largePayloadsOf } from '../large-payloads.js';
 import { openBound } from '../lowlevel/open-bound.js';
-import type { SocketFile } from '../lowlevel/socket-file.js';
+import { checkRemoveStale, type SocketFile } from '../lowlevel/socket-file.js';
 import { codecOf, type Codec } from '../protocol/codec.js';
 import { checkProtocol, type DatagramProtocol } from '../protocol/protocol.js';
 import { OPTION_NAMES, type ConnectOptions, type FromFdOptions } from './options.js';
@@ -71,7 +71,12 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> extends ConnectedCli
     const large = largePayloadsOf(options);
     const receive = receiveOptionsOf(options);
     const codec = codecOf(protocol);
-    const { endpoint, file } = openBound(endpointOptions(codec, large, receive), local, options, (e) => e.connect(remote));
+    const { endpoint, file } = openBound(
+      () => Endpoint.create(endpointOptions(codec, large, receive)),
+      local,
+      options,
+      (e) => e.connect(remote),
+    );
     const client = new UnixDatagramClient(endpoint, codec, decodeAddress(remote), file);
     if (signal) client._life.closeOn(signal, () => client.close());
     return client;
@@ -110,10 +115,11 @@ export class UnixDatagramClient<SentPacket, ReceivedPacket> extends ConnectedCli
     checkProtocol(protocol);
     checkOptions(options, OPTION_NAMES.bind);
     const signal = checkSignal(options.signal);
+    checkRemoveStale(raw, options.removeStale);
     const large = largePayloadsOf(options);
     const receive = receiveOptionsOf(options);
     const codec = codecOf(protocol);
-    const { endpoint, file } = openBound(endpointOptions(codec, large, receive), raw, options);
+    const { endpoint, file } = openBound(() => Endpoint.create(endpointOptions(codec, large, receive)), raw, options);
     const client = new UnixDatagramClient(endpoint, codec, { unnamed: true }, file);
     if (signal) client._life.closeOn(signal, () => client.close());
     return client;

@@ -1,11 +1,11 @@
 /**
- * @internal A new socket, set up and bound, the one way every bound client, endpoint and
- * connecting client makes its socket: closed again (its file unlinked) if any step fails.
+ * @internal A new socket, set up and bound, the one way every client, endpoint and server
+ * that binds makes its socket: closed again (its file unlinked) if any step fails.
  * @packageDocumentation
  */
 import { Buffer } from 'node:buffer';
 
-import { Endpoint, type EndpointOptions } from './endpoint.js';
+import type { Endpoint } from './endpoint.js';
 import { Lifetime } from './lifetime.js';
 import { bindSocketFile, socketFilePath, type SocketFile, type SocketFileOptions } from './socket-file.js';
 
@@ -21,34 +21,34 @@ export interface OpenBoundOptions extends SocketFileOptions {
 const NO_NAME = Buffer.alloc(0);
 
 /**
- * Create a socket, turn on what `options` asks for, bind it at `raw` (a path as a socket
- * file, with `mode` and `removeStale`; an abstract or autobound name as it is; `null`: stay
- * unnamed), then run `then` (a connect). The options are checked against the address before
- * the socket exists. On any failure the socket is closed, the file it bound unlinked, and
- * the error thrown.
- * @param endpointOptions - how the socket is used
+ * Make a socket with `create`, turn on what `options` asks for, bind it at `raw` (a path as
+ * a socket file, with `mode` and `removeStale`; an abstract or autobound name as it is;
+ * `null`: stay unnamed), then run `then` (a connect, or making the server on it). `mode` is
+ * checked against the address before the socket exists. On any failure the socket is
+ * closed, the file it bound unlinked, and the error thrown.
+ * @param create - makes the socket (its kind and how it is used)
  * @param raw - `sun_path` bytes (empty: autobind), or null
  * @param options - credentials, pidfds, and the socket file's mode and stale-file policy
- * @param then - the last step, e.g. a connect
+ * @param then - the last step
  * @returns the socket and the socket file it made, if any
- * @throws `ERR_INVALID_ARG_VALUE` for a file's options without a file (see
- * {@link socketFilePath}); what a step throws
+ * @throws `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` / `ERR_INVALID_ARG_VALUE` for a bad
+ * `mode` (see {@link socketFilePath}); what a step throws
  */
 export function openBound(
-  endpointOptions: EndpointOptions,
+  create: () => Endpoint,
   raw: Buffer | null,
   options: OpenBoundOptions,
-  then?: (endpoint: Endpoint) => void,
+  then?: (endpoint: Endpoint, file: SocketFile | undefined) => void,
 ): { endpoint: Endpoint; file: SocketFile | undefined } {
-  const path = socketFilePath(raw ?? NO_NAME, options);
-  const endpoint = Endpoint.create(endpointOptions);
+  const path = socketFilePath(raw ?? NO_NAME, options.mode);
+  const endpoint = create();
   let file: SocketFile | undefined;
   try {
     if (options.passCredentials) endpoint.passCredentials();
     if (options.passPidfd) endpoint.passPidfd();
     if (path !== undefined) file = bindSocketFile(endpoint, path, options);
     else if (raw !== null) endpoint.bind(raw);
-    then?.(endpoint);
+    then?.(endpoint, file);
   } catch (err) {
     new Lifetime(endpoint, file).end();
     throw err;

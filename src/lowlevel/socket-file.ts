@@ -157,23 +157,31 @@ export function bindSocketFile(sock: Endpoint, file: string, options: SocketFile
 }
 
 /**
- * The socket-file path `raw` names, with `options` checked against it before any socket
- * exists: `mode` is valid permission bits, and it and `removeStale` apply to socket files
- * only.
+ * The socket-file path `raw` names, with `mode` checked against it before any socket exists:
+ * valid permission bits, and only for a socket file.
  * @param raw - `sun_path` bytes (empty: autobind; a leading NUL: an abstract name)
- * @param options - as given to a bind
+ * @param mode - the option as given
  * @returns the path, or undefined for an abstract or autobound name
- * @throws `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for a bad `mode`;
- * `ERR_INVALID_ARG_VALUE` for `mode` or `removeStale: true` without a path
+ * @throws as {@link checkFileMode}
  */
-export function socketFilePath(raw: Buffer, options: SocketFileOptions): string | undefined {
+export function socketFilePath(raw: Buffer, mode: unknown): string | undefined {
   const isFile = raw.length > 0 && raw[0] !== 0;
-  checkFileMode(isFile, options.mode);
-  if (isFile) return raw.toString('utf8');
-  if (options.removeStale !== undefined && options.removeStale !== false) {
-    throw invalidArgValue('options.removeStale', 'applies to socket files only', options.removeStale);
+  checkFileMode(isFile, mode);
+  return isFile ? raw.toString('utf8') : undefined;
+}
+
+/**
+ * A bind's `removeStale` (the endpoint's and the bound client's), checked: it applies to
+ * socket files only. (The servers take it for any address and ignore it without a file.)
+ * @param raw - `sun_path` bytes, or null to stay unnamed
+ * @param removeStale - the option as given
+ * @throws `ERR_INVALID_ARG_VALUE` for `removeStale: true` without a path
+ */
+export function checkRemoveStale(raw: Buffer | null, removeStale: unknown): void {
+  const isFile = raw !== null && raw.length > 0 && raw[0] !== 0;
+  if (!isFile && removeStale !== undefined && removeStale !== false) {
+    throw invalidArgValue('options.removeStale', 'applies to socket files only', removeStale);
   }
-  return undefined;
 }
 
 /**

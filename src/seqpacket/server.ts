@@ -8,7 +8,8 @@ import { checkFd, checkOptions, checkSignal } from '../checks.js';
 import { ErrorCodes, invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
 import { Endpoint, type EndpointOptions } from '../lowlevel/endpoint.js';
 import { Lifetime } from '../lowlevel/lifetime.js';
-import { bindSocketFile, checkFileMode, type SocketFile } from '../lowlevel/socket-file.js';
+import type { SocketFile } from '../lowlevel/socket-file.js';
+import { openBound } from '../lowlevel/open-bound.js';
 import { KIND_UNIX_SEQPACKET, type NativeSocket } from '../native/binding.js';
 import { codecOf, type Codec } from '../protocol/codec.js';
 import { checkProtocol, type DatagramProtocol } from '../protocol/protocol.js';
@@ -110,18 +111,18 @@ export class UnixSeqpacketServer<SentPacket, ReceivedPacket> {
     const common = commonOptions(options);
     const local = decodeAddress(raw);
     if ('unnamed' in local) throw invalidArgValue('address', 'must name a path or an abstract name to listen on', address);
-    checkFileMode('path' in local, options.mode);
-    const listener = Endpoint.create(LISTENER, KIND_UNIX_SEQPACKET);
-    let file: SocketFile | undefined;
-    let server: UnixSeqpacketServer<S, R>;
-    try {
-      if ('path' in local) file = bindSocketFile(listener, local.path, options);
-      else listener.bind(raw);
-      server = new UnixSeqpacketServer(listener, file, local, codecOf(protocol), handler, options, common.backlog);
-    } catch (err) {
-      new Lifetime(listener, file).end();
-      throw err;
-    }
+    let server!: UnixSeqpacketServer<S, R>;
+    // The socket file's options only: the server turns credentials on itself, on the listener
+    // before it listens.
+    const fileOptions = { mode: options.mode, removeStale: options.removeStale };
+    openBound(
+      () => Endpoint.create(LISTENER, KIND_UNIX_SEQPACKET),
+      raw,
+      fileOptions,
+      (listener, file) => {
+        server = new UnixSeqpacketServer(listener, file, local, codecOf(protocol), handler, options, common.backlog);
+      },
+    );
     if (common.signal) server.#life.closeOn(common.signal, () => server.close());
     return server;
   }

@@ -11,8 +11,8 @@ import { invalidArgType } from '../errors.js';
 import { Endpoint, type EndpointOptions } from '../lowlevel/endpoint.js';
 import { busyPollOf, type BusyPoll } from '../busy-poll.js';
 import { largePayloadsOf } from '../large-payloads.js';
-import { Lifetime } from '../lowlevel/lifetime.js';
-import { bindSocketFile, checkFileMode, type SocketFile } from '../lowlevel/socket-file.js';
+import type { SocketFile } from '../lowlevel/socket-file.js';
+import { openBound } from '../lowlevel/open-bound.js';
 import { codecOf, type Codec } from '../protocol/codec.js';
 import { checkProtocol, type DatagramProtocol } from '../protocol/protocol.js';
 import { DatagramServer, type SenderForms } from './base.js';
@@ -77,22 +77,20 @@ export class UnixDatagramServer<SentPacket, ReceivedPacket> extends DatagramServ
     if (onError !== undefined && typeof onError !== 'function') throw invalidArgType('options.onError', 'a function', onError);
     const signal = checkSignal(options.signal);
     const local = decodeAddress(raw);
-    checkFileMode('path' in local, options.mode);
     const codec = codecOf(protocol);
     const start = UnixDatagramServer.#starter(codec, handler, onError, largePayloadsOf(options), busyPollOf(options));
-    const endpoint = start.endpoint((endpointOptions) => Endpoint.create(endpointOptions));
-    let file: SocketFile | undefined;
-    let server: UnixDatagramServer<S, R>;
-    try {
-      if (options.passCredentials) endpoint.passCredentials();
-      if (options.passPidfd) endpoint.passPidfd();
-      if ('path' in local) file = bindSocketFile(endpoint, local.path, options);
-      else endpoint.bind(raw);
-      server = start.serve(endpoint, file, 'path' in local ? local : undefined);
-    } catch (err) {
-      new Lifetime(endpoint, file).end();
-      throw err;
-    }
+    let server!: UnixDatagramServer<S, R>;
+    start.endpoint(
+      (endpointOptions) =>
+        openBound(
+          () => Endpoint.create(endpointOptions),
+          raw,
+          options,
+          (endpoint, file) => {
+            server = start.serve(endpoint, file, 'path' in local ? local : undefined);
+          },
+        ).endpoint,
+    );
     if (signal) server._life.closeOn(signal, () => server.close());
     return server;
   }
