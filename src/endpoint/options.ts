@@ -24,7 +24,7 @@ export type BindAddress =
     }
   | null;
 
-/** Options of `UnixDatagramEndpoint.bind`. */
+/** Options of `UnixDatagramEndpoint.bind` and of `UnixDatagramClient.bind` (a receive-only client). */
 export interface BindOptions extends LargePayloadOptions, PidfdOptions, ReceiveBufferOptions, BusyPollOptions {
   /**
    * Permission bits of the socket file (e.g. `0o660`), in place before anyone can send: the
@@ -41,8 +41,8 @@ export interface BindOptions extends LargePayloadOptions, PidfdOptions, ReceiveB
   /** Turn on `SO_PASSCRED`: every datagram carries its sender's credentials. */
   passCredentials?: boolean;
   /**
-   * Closes the endpoint when it aborts. Already aborted: `bind` rejects with an `AbortError`
-   * and creates nothing.
+   * Closes the endpoint (or client) when it aborts. Already aborted: `bind` rejects with an
+   * `AbortError` and creates nothing.
    */
   signal?: AbortSignal;
 }
