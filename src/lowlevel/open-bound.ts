@@ -3,7 +3,7 @@
  * that binds makes its socket: closed again (its file unlinked) if any step fails.
  * @packageDocumentation
  */
-import { Buffer } from 'node:buffer';
+import type { Buffer } from 'node:buffer';
 
 import type { Endpoint } from './endpoint.js';
 import { Lifetime } from './lifetime.js';
@@ -16,9 +16,6 @@ export interface OpenBoundOptions extends SocketFileOptions {
   /** Turn on `SO_PASSPIDFD` before binding. */
   passPidfd?: boolean | undefined;
 }
-
-/** What `null` (stay unnamed) is checked as: no socket file. */
-const NO_NAME = Buffer.alloc(0);
 
 /**
  * Make a socket with `create`, turn on what `options` asks for, bind it at `raw` (a path as
@@ -40,7 +37,7 @@ export function openBound(
   options: OpenBoundOptions,
   then?: (endpoint: Endpoint, file: SocketFile | undefined) => void,
 ): { endpoint: Endpoint; file: SocketFile | undefined } {
-  const path = socketFilePath(raw ?? NO_NAME, options.mode);
+  const path = socketFilePath(raw, options.mode);
   const endpoint = create();
   let file: SocketFile | undefined;
   try {

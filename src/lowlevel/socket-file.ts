@@ -119,21 +119,6 @@ function checkMode(mode: unknown): number | undefined {
 }
 
 /**
- * Check a bind's `mode` before any socket exists: permission bits, and only for a socket
- * file.
- * @param isFile - whether the address is a path
- * @param mode - the option as given
- * @throws `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for bad bits; `ERR_INVALID_ARG_VALUE`
- * for a mode without a file
- */
-export function checkFileMode(isFile: boolean, mode: unknown): void {
-  if (isFile) checkMode(mode);
-  else if (mode !== undefined) {
-    throw invalidArgValue('options.mode', 'applies to socket files only (an abstract or unnamed socket has no permissions)', mode);
-  }
-}
-
-/**
  * Bind `sock` to the filesystem path `file`, safely (see the module docs).
  * @param sock - an unbound socket
  * @param file - the socket path
@@ -156,18 +141,29 @@ export function bindSocketFile(sock: Endpoint, file: string, options: SocketFile
   return { path: file, dev: st.dev, ino: st.ino };
 }
 
+/** Whether `raw` (`sun_path` bytes, or null to stay unnamed) is a path: a socket file. */
+function isPath(raw: Buffer | null): raw is Buffer {
+  return raw !== null && raw.length > 0 && raw[0] !== 0;
+}
+
 /**
  * The socket-file path `raw` names, with `mode` checked against it before any socket exists:
  * valid permission bits, and only for a socket file.
- * @param raw - `sun_path` bytes (empty: autobind; a leading NUL: an abstract name)
+ * @param raw - `sun_path` bytes (empty: autobind; a leading NUL: an abstract name), or null
  * @param mode - the option as given
- * @returns the path, or undefined for an abstract or autobound name
- * @throws as {@link checkFileMode}
+ * @returns the path, or undefined for an abstract, autobound or unnamed socket
+ * @throws `ERR_INVALID_ARG_TYPE` / `ERR_OUT_OF_RANGE` for bad bits; `ERR_INVALID_ARG_VALUE`
+ * for a mode without a file
  */
-export function socketFilePath(raw: Buffer, mode: unknown): string | undefined {
-  const isFile = raw.length > 0 && raw[0] !== 0;
-  checkFileMode(isFile, mode);
-  return isFile ? raw.toString('utf8') : undefined;
+export function socketFilePath(raw: Buffer | null, mode: unknown): string | undefined {
+  if (isPath(raw)) {
+    checkMode(mode);
+    return raw.toString('utf8');
+  }
+  if (mode !== undefined) {
+    throw invalidArgValue('options.mode', 'applies to socket files only (an abstract or unnamed socket has no permissions)', mode);
+  }
+  return undefined;
 }
 
 /**
@@ -178,8 +174,7 @@ export function socketFilePath(raw: Buffer, mode: unknown): string | undefined {
  * @throws `ERR_INVALID_ARG_VALUE` for `removeStale: true` without a path
  */
 export function checkRemoveStale(raw: Buffer | null, removeStale: unknown): void {
-  const isFile = raw !== null && raw.length > 0 && raw[0] !== 0;
-  if (!isFile && removeStale !== undefined && removeStale !== false) {
+  if (!isPath(raw) && removeStale !== undefined && removeStale !== false) {
     throw invalidArgValue('options.removeStale', 'applies to socket files only', removeStale);
   }
 }
